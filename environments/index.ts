@@ -1,0 +1,28 @@
+// The known environments and how a run picks among them.
+import { bootstrap } from "./bootstrap";
+import { dev } from "./dev";
+import { prod } from "./prod";
+import { staging } from "./staging";
+import type { EnvironmentConfig } from "./types";
+
+export { bootstrap };
+export type { BootstrapConfig, EnvironmentConfig } from "./types";
+
+/** Every environment, in promotion order. */
+export const ENVIRONMENTS: readonly EnvironmentConfig[] = [dev, staging, prod];
+
+/**
+ * The environments named in `spec` (comma- or space-separated, for example `staging,prod`), or all of
+ * them when `spec` is empty. Throws on an unknown name, listing the known ones.
+ */
+export function selectEnvironments(spec: string | undefined, known: readonly EnvironmentConfig[] = ENVIRONMENTS): EnvironmentConfig[] {
+  const names = (spec ?? "").split(/[\s,]+/).filter(Boolean);
+  if (names.length === 0) return [...known];
+  const unknown = names.filter((n) => !known.some((e) => e.name === n));
+  if (unknown.length > 0) {
+    throw new Error(
+      `ENVIRONMENTS names unknown environment(s) ${unknown.map((n) => JSON.stringify(n)).join(", ")}; known: ${known.map((e) => e.name).join(", ")}`,
+    );
+  }
+  return known.filter((e) => names.includes(e.name));
+}

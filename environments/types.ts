@@ -1,0 +1,65 @@
+// The typed shape of one environment. Every difference between dev, staging and prod is a value here;
+// modules receive these values as props and never learn which environment they are building.
+// Each module defines the settings it accepts (with their defaults); this file composes them.
+import type { NetworkSettings } from "../modules/networking";
+
+/** Where Terraform keeps this environment's state (created once per account by the bootstrap stack). */
+export interface StateConfig {
+  /** S3 bucket holding every stack's state object. */
+  readonly bucket: string;
+  /** DynamoDB table used for state locking (key `LockID`). */
+  readonly lockTable: string;
+  /** Region of the state bucket and lock table. */
+  readonly region: string;
+  /**
+   * Prefix of this environment's state object; the key is `<keyPrefix>/<environment>/terraform.tfstate`.
+   * @default "environments"
+   */
+  readonly keyPrefix?: string;
+}
+
+/** Settings that may be waived in a production environment, each waiver needing a written reason. */
+export type ProductionSafeguard = "deletionProtection" | "multiAz";
+
+export interface EnvironmentConfig {
+  /** Environment name; also the stack name and the last part of every resource name prefix. Lowercase, `[a-z][a-z0-9-]*`. */
+  readonly name: string;
+  /** Short project name used in resource names and tags, for example `webapp`. */
+  readonly project: string;
+  /** AWS region, for example `eu-west-2`. */
+  readonly region: string;
+  /** The 12-digit AWS account this environment lives in; the provider refuses to run against any other. */
+  readonly accountId: string;
+  /** Role the provider assumes to reach the environment's account. @default none (use the caller's credentials) */
+  readonly assumeRoleArn?: string;
+  /** Repository URL of this infrastructure code, written to the `Repository` tag. */
+  readonly repository: string;
+  /** Extra tags added to every resource through the provider's default tags. @default {} */
+  readonly tags?: Readonly<Record<string, string>>;
+  /** Whether this environment serves real users: production safeguards are enforced unless waived. */
+  readonly production: boolean;
+  /** Written reasons for turning off a production safeguard. @default {} */
+  readonly waivers?: Readonly<Partial<Record<ProductionSafeguard, string>>>;
+  /** Retention of the environment's CloudWatch log groups, in days (a value CloudWatch Logs accepts). */
+  readonly logRetentionDays: number;
+  /** Remote state location. */
+  readonly state: StateConfig;
+  /** VPC, subnet tiers, NAT, endpoints and flow logs. */
+  readonly network: NetworkSettings;
+}
+
+/** The bootstrap stack: the state bucket and lock table every environment's backend uses. */
+export interface BootstrapConfig {
+  readonly project: string;
+  readonly region: string;
+  readonly accountId: string;
+  readonly repository: string;
+  readonly state: StateConfig;
+  /**
+   * Keep the bootstrap stack's own state in the bucket it creates. Set to true after the first apply
+   * (with local state), then run `terraform init -migrate-state` in its output folder.
+   */
+  readonly remoteState: boolean;
+  /** Days a noncurrent state version is kept before it expires. @default 90 */
+  readonly noncurrentVersionRetentionDays?: number;
+}

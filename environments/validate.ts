@@ -1,0 +1,100 @@
+// The pure validator: checks every selected environment before any construct is built and reports
+// every problem, one line each: `<environment>: <field path> = <value>: <what is wrong>`.
+import { overlaps, parseCidr } from "../modules/cidr";
+import { checkLogRetention } from "../modules/logs";
+import { checkNetworkSettings } from "../modules/networking";
+import { checkRemoteStateSettings } from "../modules/state-backend";
+import { formatProblem, Problems } from "../modules/validation";
+import type { BootstrapConfig, EnvironmentConfig, ProductionSafeguard } from "./types";
+
+const NAME = /^[a-z][a-z0-9-]{0,19}$/;
+const PROJECT = /^[a-z][a-z0-9-]{1,19}$/;
+const REGION = /^[a-z]{2}(-gov)?-[a-z]+-\d$/;
+const ACCOUNT_ID = /^\d{12}$/;
+const ROLE_ARN = /^arn:aws[a-z-]*:iam::\d{12}:role\/[\w+=,.@/-]{1,512}$/;
+const MIN_WAIVER_REASON = 10;
+
+/**
+ * Which production safeguards an environment turns off. Each entry answers "is this safeguard off?";
+ * the data and edge settings add theirs here as they are introduced.
+ */
+const SAFEGUARDS: Readonly<Record<ProductionSafeguard, { field: string; off: (c: EnvironmentConfig) => unknown }>> = {
+  multiAz: {
+    field: "network.natGateways",
+    off: (c) => (c.network.natGateways === "per-az" ? undefined : c.network.natGateways),
+  },
+  deletionProtection: {
+    field: "(none)",
+    off: () => undefined,
+  },
+};
+
+function checkEnvironment(config: EnvironmentConfig, problems: Problems): void {
+  problems.check(NAME.test(config.name), "name", config.name, "must be 1-20 of a-z, 0-9 and -, starting with a letter");
+  problems.check(PROJECT.test(config.project), "project", config.project, "must be 2-20 of a-z, 0-9 and -, starting with a letter");
+  problems.check(REGION.test(config.region), "region", config.region, "not an AWS region name (for example eu-west-2)");
+  problems.check(ACCOUNT_ID.test(config.accountId), "accountId", config.accountId, "must be 12 digits");
+  if (config.assumeRoleArn !== undefined) {
+    problems.check(ROLE_ARN.test(config.assumeRoleArn), "assumeRoleArn", config.assumeRoleArn, "not an IAM role ARN");
+  }
+  problems.check(config.repository.trim().length > 0, "repository", config.repository, "must name the repository of this code");
+  checkLogRetention(problems, "logRetentionDays", config.logRetentionDays);
+  checkRemoteStateSettings(config.state, problems.at("state"));
+  problems.check(REGION.test(config.state.region), "state.region", config.state.region, "not an AWS region name");
+  checkNetworkSettings({ ...config.network, region: config.region }, problems.at("network"));
+
+  const waivers = config.waivers ?? {};
+  for (const [safeguard, reason] of Object.entries(waivers)) {
+    if (!(safeguard in SAFEGUARDS)) {
+      problems.add(`waivers.${safeguard}`, reason, `unknown safeguard; known: ${Object.keys(SAFEGUARDS).join(", ")}`);
+      continue;
+    }
+    problems.check(
+      typeof reason === "string" && reason.trim().length >= MIN_WAIVER_REASON,
+      `waivers.${safeguard}`,
+      reason,
+      `a waiver needs a written reason of at least ${MIN_WAIVER_REASON} characters`,
+    );
+  }
+  if (config.production) {
+    for (const [safeguard, rule] of Object.entries(SAFEGUARDS) as [ProductionSafeguard, (typeof SAFEGUARDS)[ProductionSafeguard]][]) {
+      const value = rule.off(config);
+      if (value === undefined || waivers[safeguard]) continue;
+      problems.add(rule.field, value, `a production environment needs ${safeguard}; fix it or add waivers.${safeguard} with a written reason`);
+    }
+  }
+}
+
+/**
+ * Validates `selected` environments; `known` (all environments) is used for cross-environment rules
+ * such as VPC ranges that must not overlap. Returns one line per problem, empty when all is well.
+ */
+export function validateEnvironments(selected: readonly EnvironmentConfig[], known: readonly EnvironmentConfig[] = selected): string[] {
+  const lines: string[] = [];
+  for (const config of selected) {
+    const problems = Problems.create();
+    checkEnvironment(config, problems);
+
+    const mine = parseCidr(config.network.vpcCidr);
+    for (const other of known) {
+      if (other === config) continue;
+      if (other.name === config.name) problems.add("name", config.name, "another environment has the same name");
+      const theirs = parseCidr(other.network.vpcCidr);
+      if (mine && theirs && overlaps(mine, theirs)) {
+        problems.add("network.vpcCidr", config.network.vpcCidr, `overlaps ${other.name}'s network.vpcCidr ${other.network.vpcCidr}`);
+      }
+    }
+    lines.push(...problems.list.map((p) => formatProblem(config.name || "(unnamed)", p)));
+  }
+  return lines;
+}
+
+export function validateBootstrap(config: BootstrapConfig): string[] {
+  const problems = Problems.create();
+  problems.check(ACCOUNT_ID.test(config.accountId), "accountId", config.accountId, "must be 12 digits");
+  problems.check(REGION.test(config.region), "region", config.region, "not an AWS region name");
+  checkRemoteStateSettings(config.state, problems.at("state"));
+  const days = config.noncurrentVersionRetentionDays ?? 90;
+  problems.check(Number.isInteger(days) && days >= 1, "noncurrentVersionRetentionDays", days, "must be a whole number of days, at least 1");
+  return problems.list.map((p) => formatProblem("bootstrap", p));
+}

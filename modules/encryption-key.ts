@@ -1,0 +1,85 @@
+// A customer-managed KMS key with rotation, an alias and a key policy that names exactly which
+// AWS services may use it. Creates no grants for workloads: callers grant use through IAM.
+import { Construct } from "constructs";
+import { KmsKey } from "@cdktf/provider-aws/lib/kms-key";
+import { KmsAlias } from "@cdktf/provider-aws/lib/kms-alias";
+import { Conditions, policyDocument, Statement } from "./policy";
+import { assertValid, Problems } from "./validation";
+
+/** A service that may use the key, for example CloudWatch Logs for encrypted log groups. */
+export interface KeyServiceGrant {
+  /** Service principal, for example `logs.eu-west-2.amazonaws.com`. */
+  readonly service: string;
+  /** @default encrypt, decrypt, re-encrypt, generate data key, describe */
+  readonly actions?: readonly string[];
+  /** Conditions narrowing the grant, for example an encryption-context ARN pattern. @default none */
+  readonly conditions?: Conditions;
+}
+
+export interface EncryptionKeyProps {
+  /** Human-readable purpose, shown in the KMS console. */
+  readonly description: string;
+  /** Alias without the `alias/` prefix, for example `webapp-dev-logs`. */
+  readonly alias: string;
+  /** Account that owns the key; its IAM policies decide who else may use it. */
+  readonly accountId: string;
+  /** Services allowed to use the key directly. @default [] */
+  readonly services?: readonly KeyServiceGrant[];
+  /** Waiting period before a scheduled deletion, 7 to 30 days. @default 30 */
+  readonly deletionWindowDays?: number;
+}
+
+const DEFAULT_SERVICE_ACTIONS = ["kms:Encrypt*", "kms:Decrypt*", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:Describe*"];
+
+export function checkEncryptionKeyProps(props: EncryptionKeyProps, problems: Problems): void {
+  const days = props.deletionWindowDays ?? 30;
+  problems.check(Number.isInteger(days) && days >= 7 && days <= 30, "deletionWindowDays", days, "KMS accepts 7 to 30 days");
+}
+
+export class EncryptionKey extends Construct {
+  readonly key: KmsKey;
+  readonly arn: string;
+
+  constructor(scope: Construct, id: string, props: EncryptionKeyProps) {
+    super(scope, id);
+    assertValid(this, props, checkEncryptionKeyProps);
+
+    const statements: Statement[] = [
+      {
+        Sid: "AccountAdministersKeyThroughIam",
+        Effect: "Allow",
+        Principal: { AWS: `arn:aws:iam::${props.accountId}:root` },
+        Action: "kms:*",
+        Resource: "*",
+      },
+      ...(props.services ?? []).map((grant, i) => ({
+        Sid: `Service${i}`,
+        Effect: "Allow" as const,
+        Principal: { Service: grant.service },
+        Action: [...(grant.actions ?? DEFAULT_SERVICE_ACTIONS)],
+        Resource: "*",
+        ...(grant.conditions ? { Condition: grant.conditions } : {}),
+      })),
+    ];
+
+    this.key = new KmsKey(this, "key", {
+      description: props.description,
+      enableKeyRotation: true,
+      deletionWindowInDays: props.deletionWindowDays ?? 30,
+      policy: policyDocument(...statements),
+      tags: { Name: props.alias },
+    });
+    new KmsAlias(this, "alias", { name: `alias/${props.alias}`, targetKeyId: this.key.keyId });
+    this.arn = this.key.arn;
+  }
+}
+
+/** The grant CloudWatch Logs needs to encrypt log groups in one region and account. */
+export function logsServiceGrant(region: string, accountId: string): KeyServiceGrant {
+  return {
+    service: `logs.${region}.amazonaws.com`,
+    conditions: {
+      ArnLike: { "kms:EncryptionContext:aws:logs:arn": `arn:aws:logs:${region}:${accountId}:log-group:*` },
+    },
+  };
+}

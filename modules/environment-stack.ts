@@ -1,0 +1,109 @@
+// Composes one environment: provider, remote state, and the modules in dependency order, then the
+// cross-module security-group rules and grants last, so no module reaches into another.
+// Also the bootstrap stack that creates the state bucket and lock table.
+import { App, LocalBackend, TerraformOutput, TerraformStack } from "cdktf";
+import { Construct } from "constructs";
+import { AwsProvider } from "@cdktf/provider-aws/lib/provider";
+import type { BootstrapConfig, EnvironmentConfig } from "../environments/types";
+import { EncryptionKey, logsServiceGrant } from "./encryption-key";
+import { namePrefix, standardTags } from "./naming";
+import { Networking } from "./networking";
+import { StateStorage, useRemoteState } from "./state-backend";
+
+/** Stack name of the bootstrap stack. */
+export const BOOTSTRAP_STACK = "bootstrap";
+
+/** State object key of an environment. */
+export function stateKey(config: EnvironmentConfig): string {
+  return `${config.state.keyPrefix ?? "environments"}/${config.name}/terraform.tfstate`;
+}
+
+function awsProvider(scope: Construct, props: {
+  region: string;
+  accountId: string;
+  assumeRoleArn?: string;
+  tags: Record<string, string>;
+}): AwsProvider {
+  return new AwsProvider(scope, "aws", {
+    region: props.region,
+    allowedAccountIds: [props.accountId],
+    assumeRole: props.assumeRoleArn ? [{ roleArn: props.assumeRoleArn, sessionName: "cdktf" }] : undefined,
+    defaultTags: [{ tags: props.tags }],
+  });
+}
+
+export class EnvironmentStack extends TerraformStack {
+  readonly config: EnvironmentConfig;
+  readonly network: Networking;
+  readonly logsKey: EncryptionKey;
+
+  constructor(scope: Construct, config: EnvironmentConfig) {
+    super(scope, config.name);
+    this.config = config;
+    const prefix = namePrefix(config.project, config.name);
+
+    awsProvider(this, {
+      region: config.region,
+      accountId: config.accountId,
+      assumeRoleArn: config.assumeRoleArn,
+      tags: standardTags({
+        project: config.project,
+        environment: config.name,
+        repository: config.repository,
+        extraTags: config.tags,
+      }),
+    });
+    useRemoteState(this, config.state, stateKey(config));
+
+    this.logsKey = new EncryptionKey(this, "logs-key", {
+      description: `${prefix}: CloudWatch Logs`,
+      alias: `${prefix}-logs`,
+      accountId: config.accountId,
+      services: [logsServiceGrant(config.region, config.accountId)],
+    });
+
+    this.network = new Networking(this, "network", {
+      ...config.network,
+      namePrefix: prefix,
+      region: config.region,
+      accountId: config.accountId,
+      logsKeyArn: this.logsKey.arn,
+    });
+
+    new TerraformOutput(this, "vpc_id", { value: this.network.vpcId, description: "VPC id" });
+  }
+}
+
+/** Builds one environment's stack without synthesizing, so tests and main.ts share the same path. */
+export function buildEnvironment(app: App, config: EnvironmentConfig): EnvironmentStack {
+  return new EnvironmentStack(app, config);
+}
+
+export class BootstrapStack extends TerraformStack {
+  readonly storage: StateStorage;
+
+  constructor(scope: Construct, config: BootstrapConfig) {
+    super(scope, BOOTSTRAP_STACK);
+    awsProvider(this, {
+      region: config.region,
+      accountId: config.accountId,
+      tags: standardTags({ project: config.project, environment: "shared", repository: config.repository }),
+    });
+    if (config.remoteState) {
+      useRemoteState(this, config.state, `${BOOTSTRAP_STACK}/terraform.tfstate`);
+    } else {
+      new LocalBackend(this, { path: "terraform.bootstrap.tfstate" });
+    }
+    this.storage = new StateStorage(this, "state", {
+      ...config.state,
+      accountId: config.accountId,
+      noncurrentVersionRetentionDays: config.noncurrentVersionRetentionDays,
+    });
+    new TerraformOutput(this, "state_bucket", { value: this.storage.bucket.bucket });
+    new TerraformOutput(this, "lock_table", { value: this.storage.lockTable.name });
+  }
+}
+
+export function buildBootstrap(app: App, config: BootstrapConfig): BootstrapStack {
+  return new BootstrapStack(app, config);
+}

@@ -1,0 +1,33 @@
+// IAM policy documents as plain, typed objects rendered to JSON at synth time, so tests can parse
+// them statement by statement and Terraform resolves the references inside them.
+
+export type Conditions = Readonly<Record<string, Readonly<Record<string, string | readonly string[]>>>>;
+
+export interface Statement {
+  readonly Sid?: string;
+  readonly Effect: "Allow" | "Deny";
+  readonly Principal?: "*" | Readonly<Record<string, string | readonly string[]>>;
+  readonly Action: string | readonly string[];
+  readonly Resource?: string | readonly string[];
+  readonly Condition?: Conditions;
+}
+
+export interface PolicyDocument {
+  readonly Version: "2012-10-17";
+  readonly Statement: readonly Statement[];
+}
+
+export function policyDocument(...statements: Statement[]): string {
+  const document: PolicyDocument = { Version: "2012-10-17", Statement: statements };
+  return JSON.stringify(document);
+}
+
+/** Trust policy letting one AWS service assume a role, limited to this account. */
+export function serviceTrustPolicy(service: string, accountId: string): string {
+  return policyDocument({
+    Effect: "Allow",
+    Principal: { Service: service },
+    Action: "sts:AssumeRole",
+    Condition: { StringEquals: { "aws:SourceAccount": accountId } },
+  });
+}

@@ -1,0 +1,219 @@
+#!/usr/bin/env bash
+# Installs, pinned and cached outside the repository, the tools that prove the synthesized output:
+# the engine (terraform >= 1.11 from PATH, else OpenTofu built from the Go module proxy), the AWS provider
+# built from its Go module and laid out as a filesystem mirror with a CLI config pointing only at it,
+# checkov in its own venv, actionlint, and the Debian packages shellcheck and redis-server.
+# Idempotent: a second run with everything cached only checks stamps.
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+# shellcheck source=scripts/tools-env.sh
+. "$ROOT/scripts/tools-env.sh"
+
+mkdir -p "$PLATFORM_TOOLS_DIR" "$PLATFORM_TOOLS_BIN" "$PLATFORM_TOOLS_DIR/logs"
+LOG_DIR="$PLATFORM_TOOLS_DIR/logs"
+
+# One setup at a time per cache (CI and a developer may share the machine).
+exec 9>"$PLATFORM_TOOLS_DIR/.setup.lock"
+if ! flock -n 9; then
+  echo "setup-tools: waiting for another setup run to finish ..."
+  flock 9
+fi
+
+now() { date +%s.%N; }
+elapsed() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.1f", b - a }'; }
+T_ALL="$(now)"
+SUMMARY=()
+note() { SUMMARY+=("$(printf '%-14s %-9s %6ss  %s' "$1" "$2" "$3" "$4")"); }
+die() { echo "setup-tools: $*" >&2; exit 1; }
+
+go_bin() {
+  if command -v go >/dev/null 2>&1; then
+    command -v go
+  else
+    die "Go is needed to build $1 (install Go >= 1.24, or put it on PATH)"
+  fi
+}
+
+# Version of the main module a Go binary was built from ("" when unknown).
+go_binary_version() {
+  [ -x "$1" ] || return 0
+  "$(go_bin "$1")" version -m "$1" 2>/dev/null | awk '$1 == "mod" { print $3; exit }'
+}
+
+# ---------------------------------------------------------------- engine
+setup_engine() {
+  local t; t="$(now)"
+  if [ "$PLATFORM_ENGINE" != "tofu" ] && platform_terraform_ok; then
+    note engine present "$(elapsed "$t")" "$(terraform version 2>/dev/null | head -n1) on PATH"
+    return
+  fi
+  [ "$PLATFORM_ENGINE" = "terraform" ] && die "PLATFORM_ENGINE=terraform but no terraform >= $TERRAFORM_MIN_VERSION on PATH"
+  local tofu="$PLATFORM_TOOLS_BIN/tofu"
+  if [ "$(go_binary_version "$tofu")" = "$OPENTOFU_GO_VERSION" ]; then
+    note engine cached "$(elapsed "$t")" "OpenTofu $OPENTOFU_GO_VERSION ($tofu)"
+    return
+  fi
+  echo "setup-tools: building OpenTofu $OPENTOFU_GO_VERSION from the Go module proxy ..."
+  GOBIN="$PLATFORM_TOOLS_BIN" GOFLAGS="-trimpath -buildvcs=false" \
+    "$(go_bin OpenTofu)" install -ldflags="-s -w" \
+    "github.com/opentofu/opentofu/cmd/tofu@$OPENTOFU_GO_VERSION" >"$LOG_DIR/opentofu-build.log" 2>&1 \
+    || { tail -n 20 "$LOG_DIR/opentofu-build.log" >&2; die "OpenTofu build failed (log: $LOG_DIR/opentofu-build.log)"; }
+  note engine built "$(elapsed "$t")" "OpenTofu $OPENTOFU_GO_VERSION ($tofu)"
+}
+
+# ---------------------------------------------------------------- AWS provider mirror
+setup_provider() {
+  local t; t="$(now)"
+  if [ "$PLATFORM_USE_REGISTRY" = "1" ]; then
+    note aws-provider skipped "$(elapsed "$t")" "PLATFORM_USE_REGISTRY=1: the engine downloads it"
+    return
+  fi
+  local go; go="$(go_bin "the AWS provider")"
+  local platform; platform="$("$go" env GOOS)_$("$go" env GOARCH)"
+  local name="terraform-provider-aws_v${AWS_PROVIDER_VERSION}_x5"
+  local rel="hashicorp/aws/$AWS_PROVIDER_VERSION/$platform"
+  local store="$PLATFORM_TOOLS_DIR/provider-build/$AWS_PROVIDER_GO_VERSION"
+  local bin="$store/$name"
+  local stamp="$store/.complete"
+
+  if [ -f "$stamp" ] && [ -x "$bin" ]; then
+    note aws-provider cached "$(elapsed "$t")" "$AWS_PROVIDER_VERSION from $AWS_PROVIDER_GO_MODULE@$AWS_PROVIDER_GO_VERSION"
+  else
+    echo "setup-tools: building the AWS provider from $AWS_PROVIDER_GO_MODULE@$AWS_PROVIDER_GO_VERSION (long on a cold cache) ..."
+    local dir
+    dir="$("$go" mod download -json "$AWS_PROVIDER_GO_MODULE@$AWS_PROVIDER_GO_VERSION" | sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p')"
+    [ -d "$dir" ] || die "could not download $AWS_PROVIDER_GO_MODULE@$AWS_PROVIDER_GO_VERSION"
+    mkdir -p "$store"
+    local timer=()
+    [ -x /usr/bin/time ] && timer=(/usr/bin/time -v -o "$LOG_DIR/aws-provider-build.time")
+    ( cd "$dir" && GOFLAGS="-trimpath -buildvcs=false -mod=readonly" "${timer[@]}" "$go" build \
+        -ldflags="-s -w -X $AWS_PROVIDER_GO_MODULE/version.ProviderVersion=$AWS_PROVIDER_VERSION" \
+        -o "$bin.tmp" . ) >"$LOG_DIR/aws-provider-build.log" 2>&1 \
+      || { tail -n 20 "$LOG_DIR/aws-provider-build.log" >&2; die "AWS provider build failed (log: $LOG_DIR/aws-provider-build.log)"; }
+    mv -f "$bin.tmp" "$bin"
+    printf '%s@%s built %s\n' "$AWS_PROVIDER_GO_MODULE" "$AWS_PROVIDER_GO_VERSION" "$(date -u +%FT%TZ)" >"$stamp"
+    local rss=""
+    if [ -f "$LOG_DIR/aws-provider-build.time" ]; then
+      rss="$(awk -F': ' '/Maximum resident set size/ { printf ", peak RSS %.1f GiB", $2 / 1048576 }' "$LOG_DIR/aws-provider-build.time")"
+    fi
+    note aws-provider built "$(elapsed "$t")" "$AWS_PROVIDER_VERSION from $AWS_PROVIDER_GO_MODULE@$AWS_PROVIDER_GO_VERSION$rss"
+  fi
+
+  # Unpacked mirror layout for both registry hostnames, pointing at the one build.
+  local host
+  for host in registry.terraform.io registry.opentofu.org; do
+    mkdir -p "$PLATFORM_PROVIDER_MIRROR/$host/$rel"
+    if [ ! "$PLATFORM_PROVIDER_MIRROR/$host/$rel/$name" -ef "$bin" ]; then
+      ln -f "$bin" "$PLATFORM_PROVIDER_MIRROR/$host/$rel/$name" 2>/dev/null \
+        || cp -f "$bin" "$PLATFORM_PROVIDER_MIRROR/$host/$rel/$name"
+    fi
+  done
+
+  local cfg
+  cfg="$(cat <<EOF
+# Written by scripts/setup-tools.sh. Providers come from the local mirror and nowhere else.
+provider_installation {
+  filesystem_mirror {
+    path    = "$PLATFORM_PROVIDER_MIRROR"
+    include = ["registry.terraform.io/hashicorp/aws", "registry.opentofu.org/hashicorp/aws"]
+  }
+}
+EOF
+)"
+  if [ ! -f "$TF_CLI_CONFIG_FILE" ] || [ "$(cat "$TF_CLI_CONFIG_FILE")" != "$cfg" ]; then
+    printf '%s\n' "$cfg" >"$TF_CLI_CONFIG_FILE"
+  fi
+}
+
+# ---------------------------------------------------------------- checkov
+pick_python() {
+  local p
+  for p in "${PLATFORM_PYTHON:-}" python3.11 python3.12 python3.10 python3; do
+    [ -n "$p" ] || continue
+    if "$p" -c 'import sys, venv; sys.exit(0 if (3, 9) <= sys.version_info[:2] < (3, 13) else 1)' >/dev/null 2>&1; then
+      echo "$p"
+      return
+    fi
+  done
+  die "checkov $CHECKOV_VERSION needs Python 3.9-3.12 with venv (set PLATFORM_PYTHON)"
+}
+
+setup_checkov() {
+  local t; t="$(now)"
+  local stamp="$CHECKOV_VENV/.complete"
+  if [ -f "$stamp" ] && [ -x "$CHECKOV_BIN" ]; then
+    note checkov cached "$(elapsed "$t")" "checkov $CHECKOV_VERSION ($CHECKOV_VENV)"
+  else
+    local py; py="$(pick_python)"
+    echo "setup-tools: installing checkov $CHECKOV_VERSION into $CHECKOV_VENV ($py) ..."
+    rm -rf "$CHECKOV_VENV"
+    "$py" -m venv "$CHECKOV_VENV"
+    {
+      "$CHECKOV_VENV/bin/python" -m pip install --disable-pip-version-check --no-input -q --upgrade pip
+      "$CHECKOV_VENV/bin/python" -m pip install --disable-pip-version-check --no-input -q "checkov==$CHECKOV_VERSION"
+    } >"$LOG_DIR/checkov-install.log" 2>&1 \
+      || { tail -n 20 "$LOG_DIR/checkov-install.log" >&2; die "checkov install failed (log: $LOG_DIR/checkov-install.log)"; }
+    "$CHECKOV_VENV/bin/python" -c "import importlib.metadata as m; assert m.version('checkov') == '$CHECKOV_VERSION'"
+    touch "$stamp"
+    note checkov installed "$(elapsed "$t")" "checkov $CHECKOV_VERSION ($CHECKOV_VENV, $("$py" --version 2>&1))"
+  fi
+  ln -sf "$CHECKOV_BIN" "$PLATFORM_TOOLS_BIN/checkov"
+}
+
+# ---------------------------------------------------------------- actionlint
+setup_actionlint() {
+  local t; t="$(now)"
+  local bin="$PLATFORM_TOOLS_BIN/actionlint"
+  if [ "$(go_binary_version "$bin")" = "$ACTIONLINT_GO_VERSION" ]; then
+    note actionlint cached "$(elapsed "$t")" "actionlint $ACTIONLINT_GO_VERSION"
+    return
+  fi
+  GOBIN="$PLATFORM_TOOLS_BIN" GOFLAGS="-trimpath -buildvcs=false" \
+    "$(go_bin actionlint)" install -ldflags="-s -w" \
+    "github.com/rhysd/actionlint/cmd/actionlint@$ACTIONLINT_GO_VERSION" >"$LOG_DIR/actionlint-build.log" 2>&1 \
+    || { tail -n 20 "$LOG_DIR/actionlint-build.log" >&2; die "actionlint build failed (log: $LOG_DIR/actionlint-build.log)"; }
+  note actionlint built "$(elapsed "$t")" "actionlint $ACTIONLINT_GO_VERSION"
+}
+
+# ---------------------------------------------------------------- Debian packages
+setup_apt() {
+  local t; t="$(now)"
+  local missing=() pkg cmd
+  for pkg in shellcheck redis-server; do
+    cmd="$pkg"
+    command -v "$cmd" >/dev/null 2>&1 || missing+=("$pkg")
+  done
+  if [ "${#missing[@]}" -eq 0 ]; then
+    note apt present "$(elapsed "$t")" "shellcheck $(shellcheck --version | sed -n 's/^version: //p'), $(redis-server --version | awk '{ print $3 }')"
+    return
+  fi
+  command -v apt-get >/dev/null 2>&1 || die "missing ${missing[*]} and no apt-get; install them with your package manager"
+  local sudo=()
+  if [ "$(id -u)" -ne 0 ]; then
+    command -v sudo >/dev/null 2>&1 || die "missing ${missing[*]}; run as root or install them"
+    sudo=(sudo)
+  fi
+  echo "setup-tools: apt-get install ${missing[*]} ..."
+  export DEBIAN_FRONTEND=noninteractive
+  if ! "${sudo[@]}" apt-get install -y -q --no-install-recommends "${missing[@]}" >"$LOG_DIR/apt.log" 2>&1; then
+    "${sudo[@]}" apt-get update -q >>"$LOG_DIR/apt.log" 2>&1
+    "${sudo[@]}" apt-get install -y -q --no-install-recommends "${missing[@]}" >>"$LOG_DIR/apt.log" 2>&1 \
+      || { tail -n 20 "$LOG_DIR/apt.log" >&2; die "apt-get install failed (log: $LOG_DIR/apt.log)"; }
+  fi
+  note apt installed "$(elapsed "$t")" "${missing[*]}"
+}
+
+setup_apt
+setup_engine
+setup_checkov
+setup_actionlint
+setup_provider
+
+# Re-read the environment: TF_BIN may have changed (a tofu build).
+# shellcheck source=scripts/tools-env.sh
+. "$ROOT/scripts/tools-env.sh"
+
+echo "setup-tools: cache $PLATFORM_TOOLS_DIR"
+printf '  %s\n' "${SUMMARY[@]}"
+echo "setup-tools: engine TF_BIN=$TF_BIN, CLI config ${TF_CLI_CONFIG_FILE:-<public registry>}; done in $(elapsed "$T_ALL")s"

@@ -1,0 +1,85 @@
+# shellcheck shell=bash
+# Environment for the tools that prove the synthesized output (engine, AWS provider mirror, checkov,
+# actionlint). Source it; it only sets variables. scripts/setup-tools.sh installs what it points at.
+#
+# Knobs (environment):
+#   PLATFORM_TOOLS_DIR     cache directory outside the repository (default ~/.cache/webapp-platform-tools)
+#   PLATFORM_ENGINE        auto (default) | terraform | tofu
+#   PLATFORM_USE_REGISTRY  1 = take the AWS provider from the public registry (needs network; no mirror)
+
+# Pinned versions. AWS_PROVIDER_VERSION must match what @cdktf/provider-aws pins.
+export AWS_PROVIDER_VERSION="6.25.0"
+# The Go module version the provider is built from (see README: "Proving the output").
+export AWS_PROVIDER_GO_MODULE="github.com/hashicorp/terraform-provider-aws"
+export AWS_PROVIDER_GO_VERSION="v1.60.1-0.20260602190131-5f2286d6d836"
+export TERRAFORM_MIN_VERSION="1.11.0"
+export OPENTOFU_GO_VERSION="v1.10.7"
+export CHECKOV_VERSION="3.3.30"
+export ACTIONLINT_GO_VERSION="v1.7.12"
+
+export PLATFORM_TOOLS_DIR="${PLATFORM_TOOLS_DIR:-$HOME/.cache/webapp-platform-tools}"
+export PLATFORM_ENGINE="${PLATFORM_ENGINE:-auto}"
+export PLATFORM_USE_REGISTRY="${PLATFORM_USE_REGISTRY:-0}"
+
+PLATFORM_TOOLS_BIN="$PLATFORM_TOOLS_DIR/bin"
+PLATFORM_PROVIDER_MIRROR="$PLATFORM_TOOLS_DIR/provider-mirror"
+CHECKOV_VENV="$PLATFORM_TOOLS_DIR/checkov-$CHECKOV_VERSION"
+export PLATFORM_TOOLS_BIN PLATFORM_PROVIDER_MIRROR CHECKOV_VENV
+export CHECKOV_BIN="$CHECKOV_VENV/bin/checkov"
+
+# Go: module and build caches live in the tools cache too, so "cold" means an empty PLATFORM_TOOLS_DIR.
+export GOMODCACHE="${PLATFORM_GOMODCACHE:-$PLATFORM_TOOLS_DIR/go/mod}"
+export GOCACHE="${PLATFORM_GOCACHE:-$PLATFORM_TOOLS_DIR/go/build-cache}"
+
+# The cache bin holds actionlint, tofu (when built) and a checkov link; the checkov venv's own bin is
+# not put on PATH so its python does not shadow the system one.
+case ":$PATH:" in
+  *":$PLATFORM_TOOLS_BIN:"*) ;;
+  *) export PATH="$PLATFORM_TOOLS_BIN:$PATH" ;;
+esac
+if [ -d /usr/local/go/bin ]; then
+  case ":$PATH:" in
+    *":/usr/local/go/bin:"*) ;;
+    *) export PATH="$PATH:/usr/local/go/bin" ;;
+  esac
+fi
+
+export CHECKPOINT_DISABLE=1
+export TF_IN_AUTOMATION=1
+export TF_INPUT=0
+# Providers come from the mirror only; a personal plugin cache must not mix other builds in.
+unset TF_PLUGIN_CACHE_DIR
+
+if [ "$PLATFORM_USE_REGISTRY" = "1" ]; then
+  unset TF_CLI_CONFIG_FILE
+else
+  export TF_CLI_CONFIG_FILE="$PLATFORM_TOOLS_DIR/engine.tfrc"
+fi
+
+# platform_version_ge A B: true when version A >= version B (dotted numbers).
+platform_version_ge() {
+  [ "$(printf '%s\n%s\n' "$2" "$1" | sort -V | head -n1)" = "$2" ]
+}
+
+# platform_terraform_ok: a terraform >= TERRAFORM_MIN_VERSION is on PATH.
+platform_terraform_ok() {
+  local v
+  command -v terraform >/dev/null 2>&1 || return 1
+  v="$(terraform version 2>/dev/null | sed -n '1s/^Terraform v\([0-9][0-9.]*\).*/\1/p')"
+  [ -n "$v" ] && platform_version_ge "$v" "$TERRAFORM_MIN_VERSION"
+}
+
+# TF_BIN: the engine the scripts run (terraform or tofu), or empty when none is installed yet.
+TF_BIN=""
+case "$PLATFORM_ENGINE" in
+  terraform) TF_BIN="terraform" ;;
+  tofu) TF_BIN="tofu" ;;
+  *)
+    if platform_terraform_ok; then
+      TF_BIN="terraform"
+    elif [ -x "$PLATFORM_TOOLS_BIN/tofu" ]; then
+      TF_BIN="tofu"
+    fi
+    ;;
+esac
+export TF_BIN
