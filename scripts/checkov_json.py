@@ -69,6 +69,12 @@ def skips(config):
                 if not m.group(2):
                     sys.exit(f"{config}:{n}: skipped check {m.group(1)} has no '# reason'")
                 ids.append(m.group(1))
+    import yaml  # in checkov's venv
+
+    with open(config, encoding="utf-8") as f:
+        parsed = (yaml.safe_load(f) or {}).get("skip-check") or []
+    if sorted(parsed) != sorted(ids):
+        sys.exit(f"{config}: write skip-check as one '- CKV_ID  # reason' line per check (read {parsed}, understood {ids})")
     print(",".join(ids))
 
 
