@@ -3,8 +3,10 @@
 strip SRC DST     Copy a synthesized cdk.tf.json without `terraform.required_version` (checkov 3.3.x
                   fails to parse a file that has it and then reports nothing) and assert that the copy
                   differs from the original by exactly that key.
-report RESULT     Print per-stack passed/failed/skipped counts and the failed checks from checkov's
-                  JSON output; exit 1 on any failed check, parsing error or stack with no checks.
+report RESULT DIR [IDS]
+                  Print per-stack passed/failed/skipped counts and the failed checks from checkov's
+                  JSON output; exit 1 on any failed check, parsing error, stack with no checks, or a
+                  check skipped other than through the config file's list IDS (comma-separated).
 skips CONFIG      Print the skip-check ids of the checkov config, failing on an entry without a reason.
 """
 
@@ -95,7 +97,7 @@ def resource_names(stack_file):
     return names
 
 
-def report(result_file, stacks_dir):
+def report(result_file, stacks_dir, allowed_skips=""):
     with open(result_file, encoding="utf-8") as f:
         text = f.read()
     try:
@@ -118,6 +120,12 @@ def report(result_file, stacks_dir):
                 failures.setdefault(stack, []).append(check)
 
     bad = 0
+    allowed = set(filter(None, allowed_skips.split(",")))
+    for check in results.get("skipped_checks", []):
+        if check["check_id"] not in allowed:
+            print(f"scan: {check['check_id']} skipped on {check.get('resource')} ({check.get('file_path')}) outside the skip list: "
+                  f"{(check.get('check_result') or {}).get('suppress_comment', '')}")
+            bad += 1
     if summary.get("parsing_errors", 0):
         print(f"scan: checkov could not parse {summary['parsing_errors']} file(s): {results.get('parsing_errors', data.get('parsing_errors', ''))}")
         bad += 1
@@ -139,8 +147,8 @@ def report(result_file, stacks_dir):
 def main(argv):
     if len(argv) == 4 and argv[1] == "strip":
         strip(argv[2], argv[3])
-    elif len(argv) == 4 and argv[1] == "report":
-        sys.exit(report(argv[2], argv[3]))
+    elif len(argv) in (4, 5) and argv[1] == "report":
+        sys.exit(report(*argv[2:]))
     elif len(argv) == 3 and argv[1] == "skips":
         skips(argv[2])
     else:

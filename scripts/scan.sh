@@ -54,6 +54,6 @@ if grep -q -E 'Traceback|ERROR' "$WORK/checkov.err"; then
 fi
 
 status=0
-"$PY" "$HELPER" report "$WORK/result.json" "$WORK/stacks" || status=$?
+"$PY" "$HELPER" report "$WORK/result.json" "$WORK/stacks" "$skipped_ids" || status=$?
 echo "scan: $([ "$status" -eq 0 ] && echo "no failed checks" || echo "FAILED") ($(awk -v a="$T0" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f", b - a }')s)"
 exit "$status"

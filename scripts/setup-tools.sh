@@ -50,15 +50,23 @@ setup_engine() {
   fi
   [ "$PLATFORM_ENGINE" = "terraform" ] && die "PLATFORM_ENGINE=terraform but no terraform >= $TERRAFORM_MIN_VERSION on PATH"
   local tofu="$PLATFORM_TOOLS_BIN/tofu"
-  if [ "$(go_binary_version "$tofu")" = "$OPENTOFU_GO_VERSION" ]; then
+  local stamp="$PLATFORM_TOOLS_DIR/opentofu.version"
+  if [ -x "$tofu" ] && [ "$(cat "$stamp" 2>/dev/null)" = "$OPENTOFU_GO_VERSION" ]; then
     note engine cached "$(elapsed "$t")" "OpenTofu $OPENTOFU_GO_VERSION ($tofu)"
     return
   fi
   echo "setup-tools: building OpenTofu $OPENTOFU_GO_VERSION from the Go module proxy ..."
-  GOBIN="$PLATFORM_TOOLS_BIN" GOFLAGS="-trimpath -buildvcs=false" \
-    "$(go_bin OpenTofu)" install -ldflags="-s -w" \
-    "github.com/opentofu/opentofu/cmd/tofu@$OPENTOFU_GO_VERSION" >"$LOG_DIR/opentofu-build.log" 2>&1 \
+  # Built inside its downloaded module (not `go install mod@version`) so the module's replace directives apply.
+  local go; go="$(go_bin OpenTofu)"
+  local dir
+  dir="$("$go" mod download -json "github.com/opentofu/opentofu@$OPENTOFU_GO_VERSION" | sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p')"
+  [ -d "$dir" ] || die "could not download github.com/opentofu/opentofu@$OPENTOFU_GO_VERSION"
+  ( cd "$dir" && GOFLAGS="-trimpath -buildvcs=false -mod=readonly" "$go" build \
+      -ldflags="-s -w -X github.com/opentofu/opentofu/version.dev=no" -o "$tofu.tmp" ./cmd/tofu ) \
+    >"$LOG_DIR/opentofu-build.log" 2>&1 \
     || { tail -n 20 "$LOG_DIR/opentofu-build.log" >&2; die "OpenTofu build failed (log: $LOG_DIR/opentofu-build.log)"; }
+  mv -f "$tofu.tmp" "$tofu"
+  echo "$OPENTOFU_GO_VERSION" >"$stamp"
   note engine built "$(elapsed "$t")" "OpenTofu $OPENTOFU_GO_VERSION ($tofu)"
 }
 
