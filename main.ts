@@ -1,29 +1,56 @@
 // Entry point: pick the environments (ENVIRONMENTS=dev,prod; all by default), validate them all,
-// and only then build and synthesize. On bad input nothing is written to cdktf.out.
-import { App } from "cdktf";
-import { bootstrap, ENVIRONMENTS, selectEnvironments } from "./environments";
+// and only then build and synthesize. On bad input nothing is written to the output folder.
+import { AnnotationMetadataEntryType, App } from "cdktf";
+import { bootstrap as shippedBootstrap, ENVIRONMENTS, selectEnvironments } from "./environments";
+import type { BootstrapConfig, EnvironmentConfig } from "./environments/types";
 import { validateBootstrap, validateEnvironments } from "./environments/validate";
 import { buildBootstrap, buildEnvironment } from "./modules/environment-stack";
 
-function main(): number {
-  let selected;
+export interface RunOptions {
+  /** Names to synthesize, comma- or space-separated; empty means all. */
+  readonly spec?: string;
+  readonly environments?: readonly EnvironmentConfig[];
+  readonly bootstrap?: BootstrapConfig;
+  /** @default CDKTF_OUTDIR or cdktf.out */
+  readonly outdir?: string;
+  /** Print construct warnings (the cdktf CLI prints them itself). @default true */
+  readonly printWarnings?: boolean;
+  readonly log?: (line: string) => void;
+}
+
+/** Validates, builds and synthesizes; returns the process exit code. */
+export function run(options: RunOptions = {}): number {
+  const log = options.log ?? ((line: string) => console.error(line));
+  const known = options.environments ?? ENVIRONMENTS;
+  const bootstrap = options.bootstrap ?? shippedBootstrap;
+  let selected: EnvironmentConfig[];
   try {
-    selected = selectEnvironments(process.env.ENVIRONMENTS);
+    selected = selectEnvironments(options.spec, known);
   } catch (error) {
-    console.error((error as Error).message);
+    log((error as Error).message);
     return 2;
   }
-  const problems = [...validateBootstrap(bootstrap), ...validateEnvironments(selected, ENVIRONMENTS)];
+  const problems = [...validateBootstrap(bootstrap), ...validateEnvironments(selected, known)];
   if (problems.length > 0) {
-    console.error(`Configuration has ${problems.length} problem(s); nothing was synthesized:`);
-    for (const line of problems) console.error(`  ${line}`);
+    log(`Configuration has ${problems.length} problem(s); nothing was synthesized:`);
+    for (const line of problems) log(`  ${line}`);
     return 1;
   }
-  const app = new App();
+  // Stack traces in metadata would write this machine's paths into the output.
+  const app = new App({ stackTraces: false, ...(options.outdir ? { outdir: options.outdir } : {}) });
   buildBootstrap(app, bootstrap);
   for (const config of selected) buildEnvironment(app, config);
   app.synth();
+  if (options.printWarnings ?? true) {
+    for (const construct of app.node.findAll()) {
+      for (const entry of construct.node.metadata) {
+        if (entry.type === AnnotationMetadataEntryType.WARN) log(`warning: ${construct.node.path}: ${String(entry.data)}`);
+      }
+    }
+  }
   return 0;
 }
 
-process.exitCode = main();
+if (require.main === module) {
+  process.exitCode = run({ spec: process.env.ENVIRONMENTS, printWarnings: !process.env.CDKTF_OUTDIR });
+}

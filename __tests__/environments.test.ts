@@ -1,0 +1,112 @@
+import { ENVIRONMENTS, selectEnvironments, bootstrap } from "../environments";
+import { validateBootstrap, validateEnvironments } from "../environments/validate";
+import { dev } from "../environments/dev";
+import { prod } from "../environments/prod";
+import { environment } from "./support/fixtures";
+
+/** Problems for one changed environment, checked against the real others. */
+function problems(patch: Parameters<typeof environment>[0], base = dev): string[] {
+  const config = environment(patch, base);
+  return validateEnvironments([config], ENVIRONMENTS.map((e) => (e.name === config.name ? config : e)));
+}
+
+describe("the shipped environments", () => {
+  it("are valid", () => {
+    expect(validateEnvironments(ENVIRONMENTS)).toEqual([]);
+    expect(validateBootstrap(bootstrap)).toEqual([]);
+  });
+
+  it("are plain data with distinct names and non-overlapping VPCs", () => {
+    expect(ENVIRONMENTS.map((e) => e.name)).toEqual(["dev", "staging", "prod"]);
+    expect(JSON.parse(JSON.stringify(ENVIRONMENTS))).toEqual(ENVIRONMENTS);
+  });
+
+  it("scale their network with the stakes: one NAT in dev and staging, one per zone across three zones in prod", () => {
+    expect(ENVIRONMENTS.map((e) => [e.name, e.network.availabilityZones.length, e.network.natGateways])).toEqual([
+      ["dev", 2, "single"],
+      ["staging", 2, "single"],
+      ["prod", 3, "per-az"],
+    ]);
+    expect(ENVIRONMENTS.map((e) => e.logRetentionDays)).toEqual([7, 30, 365]);
+  });
+});
+
+describe("selectEnvironments", () => {
+  it("selects all by default", () => {
+    expect(selectEnvironments(undefined).map((e) => e.name)).toEqual(["dev", "staging", "prod"]);
+    expect(selectEnvironments("").map((e) => e.name)).toEqual(["dev", "staging", "prod"]);
+  });
+
+  it("selects by comma- or space-separated names, in promotion order", () => {
+    expect(selectEnvironments("prod").map((e) => e.name)).toEqual(["prod"]);
+    expect(selectEnvironments("prod, dev").map((e) => e.name)).toEqual(["dev", "prod"]);
+  });
+
+  it("rejects an unknown name, listing the known ones", () => {
+    expect(() => selectEnvironments("prod,qa")).toThrow('ENVIRONMENTS names unknown environment(s) "qa"; known: dev, staging, prod');
+  });
+});
+
+describe("validateEnvironments rejects, one line per problem naming environment, field and value", () => {
+  it.each([
+    [{ name: "Dev" }, /^Dev: name = "Dev": must be 1-20 of a-z/],
+    [{ project: "x" }, /^dev: project = "x": must be 2-20/],
+    [{ region: "europe" }, /^dev: region = "europe": not an AWS region name/],
+    [{ accountId: "12345" }, /^dev: accountId = "12345": must be 12 digits/],
+    [{ assumeRoleArn: "arn:aws:iam::111111111111:user/me" }, /^dev: assumeRoleArn = .*: not an IAM role ARN/],
+    [{ repository: " " }, /^dev: repository = " ": must name the repository/],
+    [{ logRetentionDays: 10 }, /^dev: logRetentionDays = 10: CloudWatch Logs accepts only 1, 3, 5, 7/],
+    [{ state: { bucket: "Bad_Bucket" } }, /^dev: state.bucket = "Bad_Bucket": not a valid S3 bucket name/],
+    [{ state: { lockTable: "x" } }, /^dev: state.lockTable = "x": not a valid DynamoDB table name/],
+    [{ network: { vpcCidr: "10.10.0.0/33" } }, /^dev: network.vpcCidr = "10.10.0.0\/33": not an IPv4 CIDR/],
+    [{ network: { vpcCidr: "10.10.0.1/16" } }, /^dev: network.vpcCidr = "10.10.0.1\/16": not an IPv4 CIDR with its host bits zero/],
+    [{ network: { vpcCidr: "10.0.0.0/8" } }, /^dev: network.vpcCidr = "10.0.0.0\/8": AWS accepts VPC prefix lengths \/16 to \/24/],
+    [{ network: { vpcCidr: "10.20.0.0/16" } }, /^dev: network.vpcCidr = "10.20.0.0\/16": overlaps staging's network.vpcCidr 10.20.0.0\/16/],
+    [{ network: { availabilityZones: ["eu-west-2a"] } }, /^dev: network.availabilityZones = \["eu-west-2a"\]: needs 2 to 4 availability zones/],
+    [{ network: { availabilityZones: ["eu-west-2a"], natGateways: "per-az" } }, /natGateways "per-az" is meant to survive the loss of one/],
+    [{ network: { availabilityZones: ["eu-west-2a", "us-east-1b"] } }, /^dev: network.availabilityZones\[1\] = "us-east-1b": not in the environment's region eu-west-2/],
+    [{ network: { availabilityZones: ["eu-west-2a", "eu-west-2a"] } }, /^dev: network.availabilityZones\[1\] = "eu-west-2a": listed twice/],
+    [{ network: { availabilityZones: ["eu-west-2a", "west"] } }, /^dev: network.availabilityZones\[1\] = "west": not an availability zone name/],
+    [{ network: { flowLogRetentionDays: 0 } }, /^dev: network.flowLogRetentionDays = 0: CloudWatch Logs accepts only/],
+    [{ network: { vpcCidr: "10.10.0.0/24", subnetSizes: { appPrefixLength: 25 } } }, /^dev: network.vpcCidr = "10.10.0.0\/24": too small for the subnet tiers \(app \/25, public \/28, data \/28, 4 zone slots each\)/],
+    [{ network: { subnetSizes: { dataPrefixLength: 29 } } }, /^dev: network.subnetSizes.dataPrefixLength = 29: must be between the VPC's \/16 and \/28/],
+    [{ network: { subnetCidrs: { public: ["10.10.250.0/24"] } } }, /^dev: network.subnetCidrs.public = \["10.10.250.0\/24"\]: needs one CIDR per availability zone \(2\)/],
+    [{ network: { subnetCidrs: { public: ["10.10.250.0/24", "10.99.0.0/24"] } } }, /^dev: network.subnetCidrs.public\[1\] = "10.99.0.0\/24": does not fit in the VPC 10.10.0.0\/16/],
+    [{ network: { subnetCidrs: { public: ["10.10.250.0/24", "10.10.250.128/25"] } } }, /^dev: network.subnetCidrs.public\[1\] = "10.10.250.128\/25": overlaps subnetCidrs.public\[0\] \(10.10.250.0\/24\)/],
+    [{ network: { subnetCidrs: { public: ["10.10.0.0/24", "10.10.250.0/24"] } } }, /^dev: network.subnetCidrs.public\[0\] = "10.10.0.0\/24": overlaps the computed app subnet 10.10.0.0\/20/],
+    [{ network: { subnetCidrs: { public: ["10.10.250.0/24", "10.10.251.0/29"] } } }, /^dev: network.subnetCidrs.public\[1\] = "10.10.251.0\/29": AWS subnets are \/28 or larger/],
+    [{ network: { subnetCidrs: { public: ["10.10.250.0/24", "banana"] } } }, /^dev: network.subnetCidrs.public\[1\] = "banana": not an IPv4 CIDR/],
+    [{ network: { interfaceEndpoints: ["s3" as never] } }, /^dev: network.interfaceEndpoints\[0\] = "s3": unknown service/],
+    [{ network: { interfaceEndpoints: ["ssm", "ssm"] } }, /^dev: network.interfaceEndpoints\[1\] = "ssm": listed twice/],
+    [{ waivers: { multiAz: "because" } }, /^dev: waivers.multiAz = "because": a waiver needs a written reason of at least 10 characters/],
+    [{ waivers: { backups: "we restore from elsewhere" } as never }, /^dev: waivers.backups = .*: unknown safeguard; known: /],
+  ])("%j", (patch, message) => {
+    expect(problems(patch)).toContainEqual(expect.stringMatching(message));
+  });
+
+  it("requires a NAT gateway per zone in production unless waived with a reason", () => {
+    expect(problems({ network: { natGateways: "single" } }, prod)).toContainEqual(
+      'prod: network.natGateways = "single": a production environment needs multiAz; fix it or add waivers.multiAz with a written reason',
+    );
+    expect(problems({ network: { natGateways: "single" }, waivers: { multiAz: "single-zone pilot until launch day" } }, prod)).toEqual([]);
+  });
+
+  it("reports every problem at once, not only the first", () => {
+    expect(problems({ accountId: "1", region: "x", logRetentionDays: 2 }).length).toBeGreaterThanOrEqual(3);
+  });
+
+  it("rejects two environments with the same name", () => {
+    const copy = environment({ network: { vpcCidr: "10.99.0.0/16" } });
+    expect(validateEnvironments([dev], [dev, copy])).toContainEqual(expect.stringMatching(/^dev: name = "dev": another environment has the same name/));
+  });
+});
+
+describe("validateBootstrap", () => {
+  it("rejects bad state settings and retention", () => {
+    expect(validateBootstrap({ ...bootstrap, accountId: "x", noncurrentVersionRetentionDays: 0, state: { ...bootstrap.state, bucket: "UPPER" } })).toEqual([
+      'bootstrap: accountId = "x": must be 12 digits',
+      'bootstrap: state.bucket = "UPPER": not a valid S3 bucket name (3-63 lowercase letters, digits, dots and hyphens)',
+      "bootstrap: noncurrentVersionRetentionDays = 0: must be a whole number of days, at least 1",
+    ]);
+  });
+});

@@ -1,0 +1,50 @@
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { run } from "../main";
+import { ENVIRONMENTS } from "../environments";
+import { environment } from "./support/fixtures";
+
+describe("run", () => {
+  let outdir: string;
+  let lines: string[];
+  beforeEach(() => {
+    outdir = fs.mkdtempSync(path.join(os.tmpdir(), "cdktf.outdir.main-"));
+    fs.rmSync(outdir, { recursive: true });
+    lines = [];
+  });
+  afterEach(() => fs.rmSync(outdir, { recursive: true, force: true }));
+  const log = (line: string) => lines.push(line);
+
+  it("writes the bootstrap stack and every environment by default", () => {
+    expect(run({ outdir, log })).toBe(0);
+    expect(fs.readdirSync(path.join(outdir, "stacks")).sort()).toEqual(["bootstrap", "dev", "prod", "staging"]);
+    expect(fs.existsSync(path.join(outdir, "stacks", "prod", "cdk.tf.json"))).toBe(true);
+    expect(fs.readFileSync(path.join(outdir, "manifest.json"), "utf8")).not.toContain(process.cwd());
+  });
+
+  it("writes only the selected environments", () => {
+    expect(run({ spec: "prod", outdir, log })).toBe(0);
+    expect(fs.readdirSync(path.join(outdir, "stacks")).sort()).toEqual(["bootstrap", "prod"]);
+  });
+
+  it("prints construct warnings", () => {
+    run({ spec: "dev", outdir, log });
+    expect(lines).toContainEqual(expect.stringMatching(/^warning: dev\/network: natGateways is "single"/));
+  });
+
+  it("fails on an unknown environment, listing the known ones, and writes nothing", () => {
+    expect(run({ spec: "qa", outdir, log })).toBe(2);
+    expect(lines).toEqual(['ENVIRONMENTS names unknown environment(s) "qa"; known: dev, staging, prod']);
+    expect(fs.existsSync(outdir)).toBe(false);
+  });
+
+  it("reports every problem in every environment and writes nothing", () => {
+    const broken = ENVIRONMENTS.map((e) => environment({ accountId: "nope", logRetentionDays: 2 }, e));
+    expect(run({ environments: broken, outdir, log })).toBe(1);
+    expect(lines[0]).toBe("Configuration has 6 problem(s); nothing was synthesized:");
+    expect(lines).toContainEqual('  prod: accountId = "nope": must be 12 digits');
+    expect(lines).toContainEqual("  staging: logRetentionDays = 2: CloudWatch Logs accepts only 1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653 days");
+    expect(fs.existsSync(outdir)).toBe(false);
+  });
+});
