@@ -33,7 +33,7 @@ describe("bootstrap stack", () => {
   const { text, json } = build(false);
 
   it("starts on local state and moves to its own key in the bucket once migrated", () => {
-    expect(json.terraform.backend).toEqual({ local: { path: "terraform.bootstrap.tfstate" } });
+    expect(json.terraform.backend).toEqual({ local: { path: "../../../terraform.bootstrap.tfstate" } });
     expect(build(true).json.terraform.backend.s3).toEqual(
       expect.objectContaining({ key: "bootstrap/terraform.tfstate", use_lockfile: true, encrypt: true }),
     );

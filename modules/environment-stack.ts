@@ -92,7 +92,8 @@ export class BootstrapStack extends TerraformStack {
     if (config.remoteState) {
       useRemoteState(this, config.state, `${BOOTSTRAP_STACK}/terraform.tfstate`);
     } else {
-      new LocalBackend(this, { path: "terraform.bootstrap.tfstate" });
+      // why: outside cdktf.out, so re-synthesizing never touches the only copy of the bootstrap state.
+      new LocalBackend(this, { path: "../../../terraform.bootstrap.tfstate" });
     }
     this.storage = new StateStorage(this, "state", {
       ...config.state,

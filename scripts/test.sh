@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# The whole test suite, in the order a failure is cheapest to find: tools, lint, types, unit tests,
+# synth, then the real engine's validate and the security scan on every synthesized stack.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export CHECKPOINT_DISABLE=1
+bin=node_modules/.bin
+
+passed=0
+step() {
+  local name=$1
+  shift
+  local start=$SECONDS
+  echo "== ${name}"
+  if "$@"; then
+    passed=$((passed + 1))
+    echo "== ${name}: ok ($((SECONDS - start)) s)"
+  else
+    echo "== ${name}: FAILED ($((SECONDS - start)) s)"
+    echo "${passed} passed, 1 failed"
+    exit 1
+  fi
+}
+
+step "tools" bash scripts/setup-tools.sh
+step "lint" "$bin/eslint" --max-warnings 0 .
+step "typecheck" "$bin/tsc" --noEmit
+step "unit tests" "$bin/jest" --ci
+step "synth" npm run -s synth
+step "validate" bash scripts/validate.sh
+step "scan" bash scripts/scan.sh
+echo "${passed} passed, 0 failed"
