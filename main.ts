@@ -30,7 +30,7 @@ export function run(options: RunOptions = {}): number {
     log((error as Error).message);
     return 2;
   }
-  const problems = [...validateBootstrap(bootstrap), ...validateEnvironments(selected, known)];
+  const problems = [...validateBootstrap(bootstrap, known), ...validateEnvironments(selected, known)];
   if (problems.length > 0) {
     log(`Configuration has ${problems.length} problem(s); nothing was synthesized:`);
     for (const line of problems) log(`  ${line}`);
@@ -38,7 +38,7 @@ export function run(options: RunOptions = {}): number {
   }
   // Stack traces in metadata would write this machine's paths into the output.
   const app = new App({ stackTraces: false, ...(options.outdir ? { outdir: options.outdir } : {}) });
-  buildBootstrap(app, bootstrap);
+  buildBootstrap(app, bootstrap, known);
   for (const config of selected) buildEnvironment(app, config);
   app.synth();
   if (options.printWarnings ?? true) {

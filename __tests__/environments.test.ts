@@ -13,7 +13,7 @@ function problems(patch: Parameters<typeof environment>[0], base = dev): string[
 describe("the shipped environments", () => {
   it("are valid", () => {
     expect(validateEnvironments(ENVIRONMENTS)).toEqual([]);
-    expect(validateBootstrap(bootstrap)).toEqual([]);
+    expect(validateBootstrap(bootstrap, ENVIRONMENTS)).toEqual([]);
   });
 
   it("are plain data with distinct names and non-overlapping VPCs", () => {
@@ -47,8 +47,10 @@ describe("selectEnvironments", () => {
   });
 });
 
+type Patch = Parameters<typeof environment>[0];
+
 describe("validateEnvironments rejects, one line per problem naming environment, field and value", () => {
-  it.each([
+  it.each<[Patch, RegExp]>([
     [{ name: "Dev" }, /^Dev: name = "Dev": must be 1-20 of a-z/],
     [{ project: "x" }, /^dev: project = "x": must be 2-20/],
     [{ region: "europe" }, /^dev: region = "europe": not an AWS region name/],
@@ -103,7 +105,7 @@ describe("validateEnvironments rejects, one line per problem naming environment,
 
 describe("validateBootstrap", () => {
   it("rejects bad state settings and retention", () => {
-    expect(validateBootstrap({ ...bootstrap, accountId: "x", noncurrentVersionRetentionDays: 0, state: { ...bootstrap.state, bucket: "UPPER" } })).toEqual([
+    expect(validateBootstrap({ ...bootstrap, accountId: "x", noncurrentVersionRetentionDays: 0, state: { ...bootstrap.state, bucket: "UPPER" } }, ENVIRONMENTS)).toEqual([
       'bootstrap: accountId = "x": must be 12 digits',
       'bootstrap: state.bucket = "UPPER": not a valid S3 bucket name (3-63 lowercase letters, digits, dots and hyphens)',
       "bootstrap: noncurrentVersionRetentionDays = 0: must be a whole number of days, at least 1",

@@ -29,7 +29,7 @@ describe("each environment's backend", () => {
 });
 
 describe("bootstrap stack", () => {
-  const build = (remoteState: boolean) => synth(buildBootstrap(Testing.app(), { ...bootstrap, remoteState }));
+  const build = (remoteState: boolean) => synth(buildBootstrap(Testing.app(), { ...bootstrap, remoteState }, ENVIRONMENTS));
   const { text, json } = build(false);
 
   it("starts on local state and moves to its own key in the bucket once migrated", () => {

@@ -11,4 +11,8 @@ export const bootstrap: BootstrapConfig = {
   // Flip to true after the first apply, then migrate (README: "Bootstrapping the state bucket").
   remoteState: false,
   noncurrentVersionRetentionDays: 90,
+  ci: {
+    githubRepository: "example-org/cdktf-webapp-platform",
+    environments: [{ name: "dev" }, { name: "staging" }, { name: "prod" }],
+  },
 };

@@ -1,6 +1,7 @@
 // The typed shape of one environment. Every difference between dev, staging and prod is a value here;
 // modules receive these values as props and never learn which environment they are building.
 // Each module defines the settings it accepts (with their defaults); this file composes them.
+import type { CiSettings } from "../modules/ci-roles";
 import type { NetworkSettings } from "../modules/networking";
 
 /** Where Terraform keeps this environment's state (created once per account by the bootstrap stack). */
@@ -62,4 +63,6 @@ export interface BootstrapConfig {
   readonly remoteState: boolean;
   /** Days a noncurrent state version is kept before it expires. @default 90 */
   readonly noncurrentVersionRetentionDays?: number;
+  /** GitHub Actions plan and apply roles (OIDC, no long-lived keys). @default none */
+  readonly ci?: CiSettings;
 }

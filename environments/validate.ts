@@ -1,6 +1,7 @@
 // The pure validator: checks every selected environment before any construct is built and reports
 // every problem, one line each: `<environment>: <field path> = <value>: <what is wrong>`.
 import { overlaps, parseCidr } from "../modules/cidr";
+import { checkCiSettings } from "../modules/ci-roles";
 import { checkLogRetention } from "../modules/logs";
 import { checkNetworkSettings } from "../modules/networking";
 import { checkRemoteStateSettings } from "../modules/state-backend";
@@ -89,12 +90,23 @@ export function validateEnvironments(selected: readonly EnvironmentConfig[], kno
   return lines;
 }
 
-export function validateBootstrap(config: BootstrapConfig): string[] {
+export function validateBootstrap(config: BootstrapConfig, environments: readonly EnvironmentConfig[] = []): string[] {
   const problems = Problems.create();
   problems.check(ACCOUNT_ID.test(config.accountId), "accountId", config.accountId, "must be 12 digits");
   problems.check(REGION.test(config.region), "region", config.region, "not an AWS region name");
   checkRemoteStateSettings(config.state, problems.at("state"));
   const days = config.noncurrentVersionRetentionDays ?? 90;
   problems.check(Number.isInteger(days) && days >= 1, "noncurrentVersionRetentionDays", days, "must be a whole number of days, at least 1");
+  if (config.ci) {
+    checkCiSettings(config.ci, problems.at("ci"));
+    config.ci.environments.forEach((env, i) => {
+      problems.check(
+        environments.some((e) => e.name === env.name),
+        `ci.environments[${i}].name`,
+        env.name,
+        `no such environment; known: ${environments.map((e) => e.name).join(", ")}`,
+      );
+    });
+  }
   return problems.list.map((p) => formatProblem("bootstrap", p));
 }

@@ -5,6 +5,7 @@ import { App, LocalBackend, TerraformOutput, TerraformStack } from "cdktf";
 import { Construct } from "constructs";
 import { AwsProvider } from "@cdktf/provider-aws/lib/provider";
 import type { BootstrapConfig, EnvironmentConfig } from "../environments/types";
+import { CiRoles } from "./ci-roles";
 import { EncryptionKey, logsServiceGrant } from "./encryption-key";
 import { namePrefix, standardTags } from "./naming";
 import { Networking } from "./networking";
@@ -81,8 +82,10 @@ export function buildEnvironment(app: App, config: EnvironmentConfig): Environme
 
 export class BootstrapStack extends TerraformStack {
   readonly storage: StateStorage;
+  readonly ci?: CiRoles;
 
-  constructor(scope: Construct, config: BootstrapConfig) {
+  /** `environments` are the ones CI roles may be created for (their names, prefixes and state keys). */
+  constructor(scope: Construct, config: BootstrapConfig, environments: readonly EnvironmentConfig[]) {
     super(scope, BOOTSTRAP_STACK);
     awsProvider(this, {
       region: config.region,
@@ -102,9 +105,32 @@ export class BootstrapStack extends TerraformStack {
     });
     new TerraformOutput(this, "state_bucket", { value: this.storage.bucket.bucket });
     new TerraformOutput(this, "lock_table", { value: this.storage.lockTable.name });
+
+    if (config.ci) {
+      const byName = new Map(environments.map((e) => [e.name, e]));
+      const targets = config.ci.environments.map((ci) => {
+        const env = byName.get(ci.name);
+        if (!env) throw new Error(`${this.node.path}: ci.environments: no environment named ${JSON.stringify(ci.name)}`);
+        return { ...ci, namePrefix: namePrefix(env.project, env.name), stateKey: stateKey(env) };
+      });
+      const ci = new CiRoles(this, "ci", {
+        ...config.ci,
+        environments: targets,
+        accountId: config.accountId,
+        project: config.project,
+        stateBucketArn: this.storage.bucket.arn,
+        lockTableArn: this.storage.lockTable.arn,
+        stateKeyArn: this.storage.key.arn,
+      });
+      this.ci = ci;
+      for (const [name, refs] of Object.entries(ci.roles)) {
+        new TerraformOutput(this, `ci_${name}_plan_role_arn`, { value: refs.planRoleArn, description: `Role the pull-request plan job assumes for ${name}` });
+        new TerraformOutput(this, `ci_${name}_apply_role_arn`, { value: refs.applyRoleArn, description: `Role the apply job assumes for ${name}` });
+      }
+    }
   }
 }
 
-export function buildBootstrap(app: App, config: BootstrapConfig): BootstrapStack {
-  return new BootstrapStack(app, config);
+export function buildBootstrap(app: App, config: BootstrapConfig, environments: readonly EnvironmentConfig[]): BootstrapStack {
+  return new BootstrapStack(app, config, environments);
 }
