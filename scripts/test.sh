@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# The whole test suite, in the order a failure is cheapest to find: tools, lint, types, unit tests,
-# synth, then the real engine's validate and the security scan on every synthesized stack.
+# The whole test suite, in the order a failure is cheapest to find: tools, lint, types, workflow lint,
+# unit tests, synth, then the real engine's validate and the security scan on every synthesized stack.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export CHECKPOINT_DISABLE=1
@@ -25,6 +25,7 @@ step() {
 step "tools" bash scripts/setup-tools.sh
 step "lint" "$bin/eslint" --max-warnings 0 .
 step "typecheck" "$bin/tsc" --noEmit
+step "workflows" bash -c '. scripts/tools-env.sh && actionlint'
 step "unit tests" "$bin/jest" --ci
 step "synth" npm run -s synth
 step "validate" bash scripts/validate.sh
