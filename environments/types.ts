@@ -3,6 +3,10 @@
 // Each module defines the settings it accepts (with their defaults); this file composes them.
 import type { CiSettings } from "../modules/ci-roles";
 import type { NetworkSettings } from "../modules/networking";
+import type { SecretsSettings } from "../modules/secrets";
+import type { DatabaseSettings } from "../modules/database";
+import type { FileSystemSettings } from "../modules/file-system";
+import type { CacheSettings } from "../modules/cache";
 
 /** Where Terraform keeps this environment's state (created once per account by the bootstrap stack). */
 export interface StateConfig {
@@ -20,7 +24,7 @@ export interface StateConfig {
 }
 
 /** Settings that may be waived in a production environment, each waiver needing a written reason. */
-export type ProductionSafeguard = "deletionProtection" | "multiAz";
+export type ProductionSafeguard = "deletionProtection" | "multiAz" | "backupRetention";
 
 export interface EnvironmentConfig {
   /** Environment name; also the stack name and the last part of every resource name prefix. Lowercase, `[a-z][a-z0-9-]*`. */
@@ -47,6 +51,14 @@ export interface EnvironmentConfig {
   readonly state: StateConfig;
   /** VPC, subnet tiers, NAT, endpoints and flow logs. */
   readonly network: NetworkSettings;
+  /** The app's secrets (containers only) and their KMS key. */
+  readonly secrets: SecretsSettings;
+  /** The RDS instance. */
+  readonly database: DatabaseSettings;
+  /** The EFS file system for uploads. */
+  readonly fileSystem: FileSystemSettings;
+  /** The ElastiCache replication group for locks and sessions. */
+  readonly cache: CacheSettings;
 }
 
 /** The bootstrap stack: the state bucket and lock table every environment's backend uses. */

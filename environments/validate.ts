@@ -4,6 +4,10 @@ import { overlaps, parseCidr } from "../modules/cidr";
 import { checkCiSettings } from "../modules/ci-roles";
 import { checkLogRetention } from "../modules/logs";
 import { checkNetworkSettings } from "../modules/networking";
+import { checkSecretsSettings } from "../modules/secrets";
+import { checkDatabaseSettings } from "../modules/database";
+import { checkFileSystemSettings } from "../modules/file-system";
+import { checkCacheSettings } from "../modules/cache";
 import { checkRemoteStateSettings } from "../modules/state-backend";
 import { formatProblem, Problems } from "../modules/validation";
 import type { BootstrapConfig, EnvironmentConfig, ProductionSafeguard } from "./types";
@@ -15,19 +19,43 @@ const ACCOUNT_ID = /^\d{12}$/;
 const ROLE_ARN = /^arn:aws[a-z-]*:iam::\d{12}:role\/[\w+=,.@/-]{1,512}$/;
 const MIN_WAIVER_REASON = 10;
 
+/** Days of database backups a production environment keeps unless waived. */
+const PRODUCTION_BACKUP_DAYS = 14;
+
+/** One setting a safeguard watches: `off` returns the offending value, or undefined when the setting is safe. */
+interface SafeguardRule {
+  readonly field: string;
+  readonly off: (c: EnvironmentConfig) => unknown;
+  /** What production needs, when more than the safeguard's name says it. @default the safeguard's name */
+  readonly need?: string;
+}
+
 /**
- * Which production safeguards an environment turns off. Each entry answers "is this safeguard off?";
- * the data and edge settings add theirs here as they are introduced.
+ * Which production safeguards an environment turns off: each safeguard lists the settings it watches, and
+ * one waiver covers all of them. The data and edge settings add theirs here as they are introduced.
  */
-const SAFEGUARDS: Readonly<Record<ProductionSafeguard, { field: string; off: (c: EnvironmentConfig) => unknown }>> = {
-  multiAz: {
-    field: "network.natGateways",
-    off: (c) => (c.network.natGateways === "per-az" ? undefined : c.network.natGateways),
-  },
-  deletionProtection: {
-    field: "(none)",
-    off: () => undefined,
-  },
+const SAFEGUARDS: Readonly<Record<ProductionSafeguard, readonly SafeguardRule[]>> = {
+  multiAz: [
+    { field: "network.natGateways", off: (c) => (c.network.natGateways === "per-az" ? undefined : c.network.natGateways) },
+    { field: "database.multiAz", off: (c) => (c.database.multiAz ? undefined : c.database.multiAz) },
+    { field: "cache.multiAz", off: (c) => (c.cache.multiAz ? undefined : c.cache.multiAz) },
+  ],
+  deletionProtection: [
+    { field: "database.deletionProtection", off: (c) => (c.database.deletionProtection ? undefined : c.database.deletionProtection) },
+    { field: "database.finalSnapshot", off: (c) => (c.database.finalSnapshot ? undefined : c.database.finalSnapshot), need: "a final snapshot" },
+    {
+      field: "secrets.recoveryWindowDays",
+      off: (c) => (c.secrets.recoveryWindowDays > 0 ? undefined : c.secrets.recoveryWindowDays),
+      need: "a recovery window for deleted secrets",
+    },
+  ],
+  backupRetention: [
+    {
+      field: "database.backupRetentionDays",
+      off: (c) => (c.database.backupRetentionDays >= PRODUCTION_BACKUP_DAYS ? undefined : c.database.backupRetentionDays),
+      need: `database backups kept at least ${PRODUCTION_BACKUP_DAYS} days`,
+    },
+  ],
 };
 
 function checkEnvironment(config: EnvironmentConfig, problems: Problems): void {
@@ -43,6 +71,10 @@ function checkEnvironment(config: EnvironmentConfig, problems: Problems): void {
   checkRemoteStateSettings(config.state, problems.at("state"));
   problems.check(REGION.test(config.state.region), "state.region", config.state.region, "not an AWS region name");
   checkNetworkSettings({ ...config.network, region: config.region }, problems.at("network"));
+  checkSecretsSettings(config.secrets, problems.at("secrets"));
+  checkDatabaseSettings(config.database, problems.at("database"));
+  checkFileSystemSettings(config.fileSystem, problems.at("fileSystem"));
+  checkCacheSettings(config.cache, problems.at("cache"));
 
   const waivers = config.waivers ?? {};
   for (const [safeguard, reason] of Object.entries(waivers)) {
@@ -58,10 +90,13 @@ function checkEnvironment(config: EnvironmentConfig, problems: Problems): void {
     );
   }
   if (config.production) {
-    for (const [safeguard, rule] of Object.entries(SAFEGUARDS) as [ProductionSafeguard, (typeof SAFEGUARDS)[ProductionSafeguard]][]) {
-      const value = rule.off(config);
-      if (value === undefined || waivers[safeguard]) continue;
-      problems.add(rule.field, value, `a production environment needs ${safeguard}; fix it or add waivers.${safeguard} with a written reason`);
+    for (const [safeguard, rules] of Object.entries(SAFEGUARDS) as [ProductionSafeguard, readonly SafeguardRule[]][]) {
+      if (waivers[safeguard]) continue;
+      for (const rule of rules) {
+        const value = rule.off(config);
+        if (value === undefined) continue;
+        problems.add(rule.field, value, `a production environment needs ${rule.need ?? safeguard}; fix it or add waivers.${safeguard} with a written reason`);
+      }
     }
   }
 }

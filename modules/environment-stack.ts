@@ -8,7 +8,11 @@ import type { BootstrapConfig, EnvironmentConfig } from "../environments/types";
 import { CiRoles } from "./ci-roles";
 import { EncryptionKey, logsServiceGrant } from "./encryption-key";
 import { namePrefix, standardTags } from "./naming";
+import { Cache } from "./cache";
+import { Database } from "./database";
+import { FileSystem } from "./file-system";
 import { Networking } from "./networking";
+import { Secrets } from "./secrets";
 import { StateStorage, useRemoteState } from "./state-backend";
 
 /** Stack name of the bootstrap stack. */
@@ -37,6 +41,10 @@ export class EnvironmentStack extends TerraformStack {
   readonly config: EnvironmentConfig;
   readonly network: Networking;
   readonly logsKey: EncryptionKey;
+  readonly secrets: Secrets;
+  readonly database: Database;
+  readonly fileSystem: FileSystem;
+  readonly cache: Cache;
 
   constructor(scope: Construct, config: EnvironmentConfig) {
     super(scope, config.name);
@@ -71,7 +79,40 @@ export class EnvironmentStack extends TerraformStack {
       logsKeyArn: this.logsKey.arn,
     });
 
+    const account = { namePrefix: prefix, region: config.region, accountId: config.accountId };
+    const dataTier = { vpcId: this.network.vpcId, subnetIds: this.network.dataSubnetIds };
+    this.secrets = new Secrets(this, "secrets", { ...config.secrets, ...account });
+    this.database = new Database(this, "database", {
+      ...config.database,
+      ...account,
+      ...dataTier,
+      secretsKeyArn: this.secrets.keyArn,
+      logsKeyArn: this.logsKey.arn,
+      logRetentionDays: config.logRetentionDays,
+    });
+    this.fileSystem = new FileSystem(this, "file-system", { ...config.fileSystem, ...account, ...dataTier });
+    this.cache = new Cache(this, "cache", {
+      ...config.cache,
+      ...account,
+      ...dataTier,
+      secretsKeyArn: this.secrets.keyArn,
+      secretRecoveryWindowDays: config.secrets.recoveryWindowDays,
+      logsKeyArn: this.logsKey.arn,
+      logRetentionDays: config.logRetentionDays,
+    });
+
     new TerraformOutput(this, "vpc_id", { value: this.network.vpcId, description: "VPC id" });
+    new TerraformOutput(this, "database_endpoint", { value: this.database.endpoint, description: "Database endpoint (address:port)" });
+    new TerraformOutput(this, "database_master_secret_arn", {
+      value: this.database.masterUserSecretArn,
+      description: "Secret RDS manages for the master user",
+    });
+    new TerraformOutput(this, "cache_primary_endpoint", { value: this.cache.primaryEndpointAddress, description: "Cache primary endpoint (TLS)" });
+    new TerraformOutput(this, "app_env_secret_arn", { value: this.secrets.appEnvSecretArn, description: "Set its value with put-secret-value (README, Secrets)" });
+    new TerraformOutput(this, "repository_credential_secret_arn", {
+      value: this.secrets.repositoryCredentialSecretArn,
+      description: "Set its value with put-secret-value (README, Secrets)",
+    });
   }
 }
 

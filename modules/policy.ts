@@ -31,3 +31,25 @@ export function serviceTrustPolicy(service: string, accountId: string): string {
     Condition: { StringEquals: { "aws:SourceAccount": accountId } },
   });
 }
+
+/**
+ * Identity-policy statements that read exactly `secretArns` and decrypt them with exactly `keyArn`,
+ * only when Secrets Manager in `region` asks KMS on the caller's behalf.
+ */
+export function secretReadStatements(sid: string, secretArns: readonly string[], keyArn: string, region: string): Statement[] {
+  return [
+    {
+      Sid: `${sid}Read`,
+      Effect: "Allow",
+      Action: ["secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret"],
+      Resource: [...secretArns],
+    },
+    {
+      Sid: `${sid}Decrypt`,
+      Effect: "Allow",
+      Action: "kms:Decrypt",
+      Resource: keyArn,
+      Condition: { StringEquals: { "kms:ViaService": `secretsmanager.${region}.amazonaws.com` } },
+    },
+  ];
+}
