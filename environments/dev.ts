@@ -41,4 +41,16 @@ export const dev: EnvironmentConfig = {
     snapshotWindow: "00:30-01:30",
     maintenanceWindow: "sun:05:00-sun:06:00",
     applyImmediately: true,
-  },};
+  },
+  edge: {
+    // DNS is hosted elsewhere: publish the validation records and a CNAME from the outputs (README).
+    domainName: "dev.app.example.com",
+    appPort: 8080,
+    healthCheck: { path: "/health", matcher: "200" },
+    deregistrationDelaySeconds: 10,
+    idleTimeoutSeconds: 60,
+    deletionProtection: false,
+    accessLogRetentionDays: 7,
+    waf: { enabled: false },
+  },
+};

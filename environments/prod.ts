@@ -40,4 +40,19 @@ export const prod: EnvironmentConfig = {
     snapshotRetentionDays: 7,
     snapshotWindow: "00:30-01:30",
     maintenanceWindow: "sun:05:00-sun:06:00",
-  },};
+  },
+  edge: {
+    domainName: "app.example.com",
+    alternativeNames: ["www.app.example.com"],
+    hostedZone: { id: "Z0EXAMPLE00000000PROD", name: "example.com" },
+    appPort: 8080,
+    healthCheck: { path: "/health", matcher: "200", intervalSeconds: 10, healthyThreshold: 2, unhealthyThreshold: 3 },
+    deregistrationDelaySeconds: 60,
+    slowStartSeconds: 60,
+    idleTimeoutSeconds: 60,
+    deletionProtection: true,
+    tlsPolicy: "ELBSecurityPolicy-TLS13-1-2-2021-06",
+    accessLogRetentionDays: 365,
+    waf: { enabled: true, rateLimitPer5Minutes: 2000 },
+  },
+};

@@ -38,4 +38,16 @@ export const staging: EnvironmentConfig = {
     snapshotRetentionDays: 3,
     snapshotWindow: "00:30-01:30",
     maintenanceWindow: "sun:05:00-sun:06:00",
-  },};
+  },
+  edge: {
+    domainName: "staging.app.example.com",
+    hostedZone: { id: "Z0EXAMPLE0000000STAGE", name: "example.com" },
+    appPort: 8080,
+    healthCheck: { path: "/health", matcher: "200" },
+    deregistrationDelaySeconds: 30,
+    idleTimeoutSeconds: 60,
+    deletionProtection: false,
+    accessLogRetentionDays: 30,
+    waf: { enabled: true, rateLimitPer5Minutes: 2000 },
+  },
+};

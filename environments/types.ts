@@ -7,6 +7,9 @@ import type { SecretsSettings } from "../modules/secrets";
 import type { DatabaseSettings } from "../modules/database";
 import type { FileSystemSettings } from "../modules/file-system";
 import type { CacheSettings } from "../modules/cache";
+import type { CertificateSettings } from "../modules/certificate";
+import type { LoadBalancerSettings } from "../modules/load-balancer";
+import type { WafSettings } from "../modules/waf";
 
 /** Where Terraform keeps this environment's state (created once per account by the bootstrap stack). */
 export interface StateConfig {
@@ -21,6 +24,12 @@ export interface StateConfig {
    * @default "environments"
    */
   readonly keyPrefix?: string;
+}
+
+/** The public edge: the app's names and certificate, the load balancer, and the optional WAF. */
+export interface EdgeSettings extends CertificateSettings, LoadBalancerSettings {
+  /** Web application firewall in front of the load balancer. */
+  readonly waf: WafSettings;
 }
 
 /** Settings that may be waived in a production environment, each waiver needing a written reason. */
@@ -59,6 +68,8 @@ export interface EnvironmentConfig {
   readonly fileSystem: FileSystemSettings;
   /** The ElastiCache replication group for locks and sessions. */
   readonly cache: CacheSettings;
+  /** Certificate, DNS, load balancer, access logs and WAF. */
+  readonly edge: EdgeSettings;
 }
 
 /** The bootstrap stack: the state bucket and lock table every environment's backend uses. */

@@ -2,6 +2,8 @@
 // every problem, one line each: `<environment>: <field path> = <value>: <what is wrong>`.
 import { overlaps, parseCidr } from "../modules/cidr";
 import { checkCiSettings } from "../modules/ci-roles";
+import { checkCertificateSettings } from "../modules/certificate";
+import { checkLoadBalancerSettings } from "../modules/load-balancer";
 import { checkLogRetention } from "../modules/logs";
 import { checkNetworkSettings } from "../modules/networking";
 import { checkSecretsSettings } from "../modules/secrets";
@@ -9,6 +11,7 @@ import { checkDatabaseSettings } from "../modules/database";
 import { checkFileSystemSettings } from "../modules/file-system";
 import { checkCacheSettings } from "../modules/cache";
 import { checkRemoteStateSettings } from "../modules/state-backend";
+import { checkWafSettings } from "../modules/waf";
 import { formatProblem, Problems } from "../modules/validation";
 import type { BootstrapConfig, EnvironmentConfig, ProductionSafeguard } from "./types";
 
@@ -41,6 +44,7 @@ const SAFEGUARDS: Readonly<Record<ProductionSafeguard, readonly SafeguardRule[]>
     { field: "cache.multiAz", off: (c) => (c.cache.multiAz ? undefined : c.cache.multiAz) },
   ],
   deletionProtection: [
+    { field: "edge.deletionProtection", off: (c) => (c.edge.deletionProtection ? undefined : c.edge.deletionProtection) },
     { field: "database.deletionProtection", off: (c) => (c.database.deletionProtection ? undefined : c.database.deletionProtection) },
     { field: "database.finalSnapshot", off: (c) => (c.database.finalSnapshot ? undefined : c.database.finalSnapshot), need: "a final snapshot" },
     {
@@ -75,6 +79,9 @@ function checkEnvironment(config: EnvironmentConfig, problems: Problems): void {
   checkDatabaseSettings(config.database, problems.at("database"));
   checkFileSystemSettings(config.fileSystem, problems.at("fileSystem"));
   checkCacheSettings(config.cache, problems.at("cache"));
+  checkCertificateSettings(config.edge, problems.at("edge"));
+  checkLoadBalancerSettings(config.edge, problems.at("edge"));
+  checkWafSettings(config.edge.waf, problems.at("edge.waf"));
 
   const waivers = config.waivers ?? {};
   for (const [safeguard, reason] of Object.entries(waivers)) {

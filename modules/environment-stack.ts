@@ -5,15 +5,18 @@ import { App, LocalBackend, TerraformOutput, TerraformStack } from "cdktf";
 import { Construct } from "constructs";
 import { AwsProvider } from "@cdktf/provider-aws/lib/provider";
 import type { BootstrapConfig, EnvironmentConfig } from "../environments/types";
+import { Certificate } from "./certificate";
 import { CiRoles } from "./ci-roles";
 import { EncryptionKey, logsServiceGrant } from "./encryption-key";
 import { namePrefix, standardTags } from "./naming";
 import { Cache } from "./cache";
 import { Database } from "./database";
 import { FileSystem } from "./file-system";
+import { LoadBalancer } from "./load-balancer";
 import { Networking } from "./networking";
 import { Secrets } from "./secrets";
 import { StateStorage, useRemoteState } from "./state-backend";
+import { Waf } from "./waf";
 
 /** Stack name of the bootstrap stack. */
 export const BOOTSTRAP_STACK = "bootstrap";
@@ -37,10 +40,19 @@ function awsProvider(scope: Construct, props: {
   });
 }
 
+/** The public edge of an environment; the app tier's ingress rule is written against `loadBalancer`. */
+export interface Edge {
+  readonly certificate: Certificate;
+  readonly loadBalancer: LoadBalancer;
+  /** Present where the environment enables WAF. */
+  readonly waf?: Waf;
+}
+
 export class EnvironmentStack extends TerraformStack {
   readonly config: EnvironmentConfig;
   readonly network: Networking;
   readonly logsKey: EncryptionKey;
+  readonly edge: Edge;
   readonly secrets: Secrets;
   readonly database: Database;
   readonly fileSystem: FileSystem;
@@ -101,7 +113,21 @@ export class EnvironmentStack extends TerraformStack {
       logRetentionDays: config.logRetentionDays,
     });
 
+    this.edge = this.buildEdge(config, prefix);
+
     new TerraformOutput(this, "vpc_id", { value: this.network.vpcId, description: "VPC id" });
+    new TerraformOutput(this, "app_url", { value: `https://${config.edge.domainName}`, description: "URL users reach the app at" });
+    new TerraformOutput(this, "alb_dns_name", {
+      value: this.edge.loadBalancer.loadBalancer.dnsName,
+      description: "Load balancer DNS name: the CNAME target for the app's names where DNS is hosted outside Route 53",
+    });
+    new TerraformOutput(this, "certificate_arn", { value: this.edge.certificate.certificate.arn, description: "ACM certificate of the HTTPS listener" });
+    if (!config.edge.hostedZone) {
+      new TerraformOutput(this, "certificate_validation_records", {
+        value: this.edge.certificate.validationRecords,
+        description: "DNS records (name, type, value) to publish at the external DNS host so ACM issues the certificate",
+      });
+    }
     new TerraformOutput(this, "database_endpoint", { value: this.database.endpoint, description: "Database endpoint (address:port)" });
     new TerraformOutput(this, "database_master_secret_arn", {
       value: this.database.masterUserSecretArn,
@@ -113,6 +139,33 @@ export class EnvironmentStack extends TerraformStack {
       value: this.secrets.repositoryCredentialSecretArn,
       description: "Set its value with put-secret-value (README, Secrets)",
     });
+  }
+
+  /** Certificate and DNS, the load balancer in the public subnets, and the WAF where enabled. */
+  private buildEdge(config: EnvironmentConfig, prefix: string): Edge {
+    const certificate = new Certificate(this, "certificate", { ...config.edge, namePrefix: prefix });
+    const loadBalancer = new LoadBalancer(this, "load-balancer", {
+      ...config.edge,
+      namePrefix: prefix,
+      region: config.region,
+      accountId: config.accountId,
+      vpcId: this.network.vpcId,
+      publicSubnetIds: this.network.publicSubnetIds,
+      certificateArn: certificate.arn,
+    });
+    certificate.routeTo(loadBalancer.loadBalancer);
+    const waf = config.edge.waf.enabled
+      ? new Waf(this, "waf", {
+          ...config.edge.waf,
+          namePrefix: prefix,
+          region: config.region,
+          accountId: config.accountId,
+          loadBalancerArn: loadBalancer.loadBalancer.arn,
+          logsKeyArn: this.logsKey.arn,
+          logRetentionDays: config.logRetentionDays,
+        })
+      : undefined;
+    return { certificate, loadBalancer, waf };
   }
 }
 
