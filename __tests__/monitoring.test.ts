@@ -1,0 +1,190 @@
+import { CloudwatchLogMetricFilter } from "@cdktf/provider-aws/lib/cloudwatch-log-metric-filter";
+import { SnsTopic } from "@cdktf/provider-aws/lib/sns-topic";
+import { SnsTopicSubscription } from "@cdktf/provider-aws/lib/sns-topic-subscription";
+import { checkMonitoringSettings, Monitoring, MonitoringProps } from "../modules/monitoring";
+import { Problems, formatProblem } from "../modules/validation";
+import { Json, policy, resourceList, resources, synthConstruct } from "./support/synth";
+
+const props: MonitoringProps = {
+  namePrefix: "webapp-test",
+  region: "eu-west-2",
+  accountId: "111111111111",
+  topic: true,
+  alarmEmails: ["oncall@example.com"],
+  edge: { loadBalancerArnSuffix: "app/webapp-test/abc", targetGroupArnSuffix: "targetgroup/webapp-test/def", certificateArn: "arn:aws:acm:eu-west-2:111111111111:certificate/x", webAclName: "webapp-test" },
+  compute: { autoScalingGroupName: "webapp-test-app", logGroupName: "/webapp-test/app", bootFailurePattern: '"webapp-boot" "FAILED"', lockFailurePattern: '"cron-lock" "not running"' },
+  database: { identifier: "webapp-test" },
+  cache: { replicationGroupId: "webapp-test", nodeCount: 2 },
+  fileSystem: { fileSystemId: "fs-123", throughputMode: "bursting" },
+};
+
+const build = (overrides: Partial<MonitoringProps> = {}) => synthConstruct((scope) => new Monitoring(scope, "monitoring", { ...props, ...overrides }));
+const alarmsByName = (json: Json): Record<string, Json> => Object.fromEntries(resourceList(json, "aws_cloudwatch_metric_alarm").map((a) => [a.alarm_name, a]));
+
+describe("Monitoring", () => {
+  const { text, json } = build();
+  const alarms = alarmsByName(json);
+  const topicRef = expect.stringMatching(/^\$\{aws_sns_topic\.monitoring_topic_[A-Z0-9]+\.arn\}$/);
+
+  it("creates a KMS-encrypted topic with the email subscriptions and a policy for this account's alarms only", () => {
+    expect(text).toHaveResourceWithProperties(SnsTopic, { name: "webapp-test-alarms", kms_master_key_id: expect.stringMatching(/aws_kms_key/) });
+    expect(text).toHaveResourceWithProperties(SnsTopicSubscription, { protocol: "email", endpoint: "oncall@example.com" });
+    const doc = policy(resourceList(json, "aws_sns_topic_policy")[0]?.policy);
+    expect(doc.Statement).toEqual([
+      expect.objectContaining({
+        Principal: { Service: "cloudwatch.amazonaws.com" },
+        Action: "sns:Publish",
+        Condition: {
+          StringEquals: { "aws:SourceAccount": "111111111111" },
+          ArnLike: { "aws:SourceArn": "arn:aws:cloudwatch:eu-west-2:111111111111:alarm:webapp-test-*" },
+        },
+      }),
+    ]);
+    const keyPolicy = policy(resourceList(json, "aws_kms_key")[0]?.policy);
+    expect(keyPolicy.Statement[1]).toEqual(expect.objectContaining({ Principal: { Service: "cloudwatch.amazonaws.com" }, Action: ["kms:Decrypt", "kms:GenerateDataKey*"] }));
+  });
+
+  it("notifies on ALARM and OK for every alarm, and describes what to look at first", () => {
+    expect(Object.keys(alarms).length).toBeGreaterThanOrEqual(20);
+    for (const alarm of Object.values(alarms)) {
+      expect(alarm.alarm_actions).toEqual([topicRef]);
+      expect(alarm.ok_actions).toEqual([topicRef]);
+      expect(alarm.alarm_description).toMatch(/look first|consider/i);
+    }
+  });
+
+  it.each([
+    ["webapp-test-target-p95-latency", { namespace: "AWS/ApplicationELB", metric_name: "TargetResponseTime", extended_statistic: "p95", threshold: 2, comparison_operator: "GreaterThanThreshold" }],
+    ["webapp-test-unhealthy-hosts", { metric_name: "UnHealthyHostCount", statistic: "Maximum", threshold: 0, comparison_operator: "GreaterThanThreshold" }],
+    ["webapp-test-no-healthy-hosts", { metric_name: "HealthyHostCount", statistic: "Minimum", threshold: 1, comparison_operator: "LessThanThreshold", treat_missing_data: "breaching" }],
+    ["webapp-test-rejected-connections", { metric_name: "RejectedConnectionCount", statistic: "Sum", threshold: 0 }],
+    ["webapp-test-waf-blocked-spike", { namespace: "AWS/WAFV2", metric_name: "BlockedRequests", statistic: "Sum", threshold: 500, dimensions: { WebACL: "webapp-test", Region: "eu-west-2", Rule: "ALL" } }],
+    ["webapp-test-certificate-expiry", { namespace: "AWS/CertificateManager", metric_name: "DaysToExpiry", statistic: "Minimum", threshold: 30, comparison_operator: "LessThanThreshold", period: 86400 }],
+    ["webapp-test-boot-failures", { namespace: "webapp-test/app", metric_name: "BootFailures", statistic: "Sum", threshold: 0, evaluation_periods: 1 }],
+    ["webapp-test-launch-abandoned", { namespace: "AWS/Events", metric_name: "MatchedEvents", statistic: "Sum", threshold: 0 }],
+    ["webapp-test-group-cpu-high", { namespace: "AWS/EC2", metric_name: "CPUUtilization", statistic: "Average", threshold: 80, dimensions: { AutoScalingGroupName: "webapp-test-app" } }],
+    ["webapp-test-lock-failures", { namespace: "webapp-test/app", metric_name: "LockFailures", statistic: "Sum", threshold: 0 }],
+    ["webapp-test-database-cpu", { namespace: "AWS/RDS", metric_name: "CPUUtilization", threshold: 80, dimensions: { DBInstanceIdentifier: "webapp-test" } }],
+    ["webapp-test-database-free-storage", { metric_name: "FreeStorageSpace", statistic: "Minimum", threshold: 5 * 1024 ** 3, comparison_operator: "LessThanThreshold" }],
+    ["webapp-test-database-freeable-memory", { metric_name: "FreeableMemory", threshold: 256 * 1024 ** 2 }],
+    ["webapp-test-database-connections", { metric_name: "DatabaseConnections", statistic: "Maximum", threshold: 200 }],
+    ["webapp-test-cache-1-memory", { namespace: "AWS/ElastiCache", metric_name: "DatabaseMemoryUsagePercentage", threshold: 80, dimensions: { CacheClusterId: "webapp-test-001" } }],
+    ["webapp-test-cache-2-evictions", { metric_name: "Evictions", statistic: "Sum", threshold: 0, dimensions: { CacheClusterId: "webapp-test-002" } }],
+    ["webapp-test-cache-1-cpu", { metric_name: "EngineCPUUtilization", threshold: 80 }],
+    ["webapp-test-cache-2-replication-lag", { metric_name: "ReplicationLag", threshold: 30 }],
+    ["webapp-test-efs-io-limit", { namespace: "AWS/EFS", metric_name: "PercentIOLimit", threshold: 95, dimensions: { FileSystemId: "fs-123" } }],
+    ["webapp-test-efs-burst-credits", { metric_name: "BurstCreditBalance", comparison_operator: "LessThanThreshold" }],
+  ])("%s watches the right metric", (name, expected) => {
+    expect(alarms[name]).toEqual(expect.objectContaining(expected));
+  });
+
+  it("alarms on 5xx as a rate of requests, not a count", () => {
+    const alarm = alarms["webapp-test-alb-5xx-rate"];
+    expect(alarm?.metric_name).toBeUndefined();
+    const queries = Object.fromEntries((alarm?.metric_query as Json[]).map((q) => [q.id, q]));
+    expect(queries.rate).toEqual(expect.objectContaining({ expression: "IF(requests > 0, 100 * errors / requests, 0)", return_data: true }));
+    expect(queries.errors.metric).toEqual(expect.objectContaining({ metric_name: "HTTPCode_ELB_5XX_Count", stat: "Sum", dimensions: { LoadBalancer: "app/webapp-test/abc" } }));
+    expect(queries.requests.metric.metric_name).toBe("RequestCount");
+    const target = Object.fromEntries((alarms["webapp-test-target-5xx-rate"]?.metric_query as Json[]).map((q) => [q.id, q]));
+    expect(target.errors.metric.dimensions).toEqual({ LoadBalancer: "app/webapp-test/abc", TargetGroup: "targetgroup/webapp-test/def" });
+  });
+
+  it("compares in-service instances with the group's own minimum, treating no data as bad", () => {
+    const alarm = alarms["webapp-test-in-service-below-minimum"];
+    expect(alarm?.treat_missing_data).toBe("breaching");
+    expect((alarm?.metric_query as Json[]).map((q) => q.metric?.metric_name ?? q.expression)).toEqual([
+      "GroupInServiceInstances",
+      "GroupMinSize",
+      "IF(inservice < minimum, 1, 0)",
+    ]);
+  });
+
+  it("counts boot and lock failures from the log group with metric filters, and unsuccessful launches from events", () => {
+    expect(text).toHaveResourceWithProperties(CloudwatchLogMetricFilter, {
+      log_group_name: "/webapp-test/app",
+      pattern: '"webapp-boot" "FAILED"',
+      metric_transformation: expect.objectContaining({ name: "BootFailures", namespace: "webapp-test/app", value: "1" }),
+    });
+    expect(text).toHaveResourceWithProperties(CloudwatchLogMetricFilter, { pattern: '"cron-lock" "not running"' });
+    const rule = resourceList(json, "aws_cloudwatch_event_rule")[0];
+    expect(JSON.parse(rule?.event_pattern)).toEqual({
+      source: ["aws.autoscaling"],
+      "detail-type": ["EC2 Instance Launch Unsuccessful"],
+      detail: { AutoScalingGroupName: ["webapp-test-app"] },
+    });
+  });
+
+  it("leaves out WAF, replication-lag and burst-credit alarms where they do not apply", () => {
+    const lean = alarmsByName(build({ edge: { ...props.edge, webAclName: undefined }, cache: { replicationGroupId: "webapp-test", nodeCount: 1 }, fileSystem: { fileSystemId: "fs-1", throughputMode: "elastic" } }).json);
+    expect(Object.keys(lean).filter((n) => /waf|replication-lag|burst/.test(n))).toEqual([]);
+  });
+
+  it("raises alarms without actions when the environment has no topic", () => {
+    const quiet = build({ topic: false, alarmEmails: [] }).json;
+    expect(resourceList(quiet, "aws_sns_topic")).toHaveLength(0);
+    expect(resourceList(quiet, "aws_cloudwatch_metric_alarm").every((a) => a.alarm_actions.length === 0)).toBe(true);
+  });
+
+  it("applies per-environment thresholds and evaluation periods", () => {
+    const tuned = alarmsByName(build({ thresholds: { groupCpuPercent: 65 }, evaluationPeriods: 3, periodSeconds: 300 }).json);
+    expect(tuned["webapp-test-group-cpu-high"]).toEqual(expect.objectContaining({ threshold: 65, evaluation_periods: 3, period: 300 }));
+  });
+
+  it("puts one dashboard together in reading order, referring only to what it was given", () => {
+    const dashboard = resourceList(json, "aws_cloudwatch_dashboard")[0];
+    const body = JSON.parse(dashboard?.dashboard_body);
+    expect(body.widgets.map((w: Json) => w.properties.title)).toEqual([
+      "Requests",
+      "Latency (target response time)",
+      "Errors",
+      "Healthy hosts",
+      "Group size and scaling",
+      "Database",
+      "Cache",
+      "File system",
+    ]);
+    const dimensionValues = new Set<string>();
+    for (const widget of body.widgets) {
+      for (const line of widget.properties.metrics as (string | Json)[][]) {
+        const parts = line.filter((p): p is string => typeof p === "string").slice(2);
+        for (let i = 1; i < parts.length; i += 2) dimensionValues.add(parts[i] as string);
+      }
+    }
+    expect([...dimensionValues].sort()).toEqual(
+      ["app/webapp-test/abc", "targetgroup/webapp-test/def", "webapp-test-app", "webapp-test", "webapp-test-001", "webapp-test-002", "fs-123"].sort(),
+    );
+    expect(Object.keys(resources(json, "aws_cloudwatch_dashboard"))).toHaveLength(1);
+  });
+});
+
+describe("checkMonitoringSettings", () => {
+  const problemsOf = (settings: Parameters<typeof checkMonitoringSettings>[0]) => {
+    const problems = Problems.create("monitoring");
+    checkMonitoringSettings(settings, problems);
+    return problems.list.map((p) => formatProblem("dev", p));
+  };
+
+  it.each<[Parameters<typeof checkMonitoringSettings>[0], RegExp]>([
+    [{ topic: true, thresholds: { groupCpuPercent: 120 } }, /^dev: monitoring.thresholds.groupCpuPercent = 120: a percentage must be between 0 and 100/],
+    [{ topic: true, thresholds: { cacheMemoryPercent: -1 } }, /^dev: monitoring.thresholds.cacheMemoryPercent = -1: a percentage must be between 0 and 100/],
+    [{ topic: true, thresholds: { databaseConnections: -5 } }, /^dev: monitoring.thresholds.databaseConnections = -5: a count must be a whole number, 0 or more/],
+    [{ topic: true, thresholds: { rejectedConnections: 1.5 } }, /rejectedConnections = 1.5: a count must be a whole number/],
+    [{ topic: true, thresholds: { targetResponseP95Seconds: 0 } }, /targetResponseP95Seconds = 0: must be greater than 0/],
+    [{ topic: true, thresholds: { nonsense: 1 } as never }, /thresholds.nonsense = 1: unknown threshold/],
+    [{ topic: true, alarmEmails: ["not-an-email"] }, /^dev: monitoring.alarmEmails\[0\] = "not-an-email": not an email address/],
+    [{ topic: false, alarmEmails: ["oncall@example.com"] }, /^dev: monitoring.alarmEmails = \["oncall@example.com"\]: subscriptions need a topic/],
+    [{ topic: true, periodSeconds: 90 }, /periodSeconds = 90: CloudWatch alarms take 60 seconds or a multiple of 60/],
+    [{ topic: true, evaluationPeriods: 0 }, /evaluationPeriods = 0: must be a whole number of periods/],
+  ])("rejects %j", (settings, message) => {
+    expect(problemsOf(settings)).toContainEqual(expect.stringMatching(message));
+  });
+
+  it("accepts the defaults", () => {
+    expect(problemsOf({ topic: true })).toEqual([]);
+  });
+
+  it("rejects bad settings at construct time", () => {
+    expect(() => build({ thresholds: { groupCpuPercent: 101 } })).toThrow(/test\/monitoring: thresholds.groupCpuPercent = 101/);
+  });
+});
+
