@@ -16,6 +16,17 @@ export interface KeyServiceGrant {
   readonly conditions?: Conditions;
 }
 
+/** An IAM principal named in the key policy, for principals whose own IAM policies cannot grant key use
+ * (service-linked roles, for example the Auto Scaling role that creates encrypted volumes). */
+export interface KeyPrincipalGrant {
+  /** Principal ARN, for example `arn:aws:iam::111111111111:role/aws-service-role/...`. */
+  readonly arn: string;
+  /** @default encrypt, decrypt, re-encrypt, generate data key, describe */
+  readonly actions?: readonly string[];
+  /** Conditions narrowing the grant. @default none */
+  readonly conditions?: Conditions;
+}
+
 export interface EncryptionKeyProps {
   /** Human-readable purpose, shown in the KMS console. */
   readonly description: string;
@@ -25,6 +36,8 @@ export interface EncryptionKeyProps {
   readonly accountId: string;
   /** Services allowed to use the key directly. @default [] */
   readonly services?: readonly KeyServiceGrant[];
+  /** IAM principals allowed to use the key through the key policy. @default [] */
+  readonly principals?: readonly KeyPrincipalGrant[];
   /** Waiting period before a scheduled deletion, 7 to 30 days. @default 30 */
   readonly deletionWindowDays?: number;
 }
@@ -56,6 +69,14 @@ export class EncryptionKey extends Construct {
         Sid: `Service${i}`,
         Effect: "Allow" as const,
         Principal: { Service: grant.service },
+        Action: [...(grant.actions ?? DEFAULT_SERVICE_ACTIONS)],
+        Resource: "*",
+        ...(grant.conditions ? { Condition: grant.conditions } : {}),
+      })),
+      ...(props.principals ?? []).map((grant, i) => ({
+        Sid: `Principal${i}`,
+        Effect: "Allow" as const,
+        Principal: { AWS: grant.arn },
         Action: [...(grant.actions ?? DEFAULT_SERVICE_ACTIONS)],
         Resource: "*",
         ...(grant.conditions ? { Condition: grant.conditions } : {}),

@@ -1,0 +1,431 @@
+import { TerraformStack, Testing } from "cdktf";
+import { AutoscalingGroup } from "@cdktf/provider-aws/lib/autoscaling-group";
+import { AutoscalingPolicy } from "@cdktf/provider-aws/lib/autoscaling-policy";
+import { AutoscalingSchedule } from "@cdktf/provider-aws/lib/autoscaling-schedule";
+import { LaunchTemplate } from "@cdktf/provider-aws/lib/launch-template";
+import { AwsProvider } from "@cdktf/provider-aws/lib/provider";
+import { SsmParameter } from "@cdktf/provider-aws/lib/ssm-parameter";
+import { VpcSecurityGroupEgressRule } from "@cdktf/provider-aws/lib/vpc-security-group-egress-rule";
+import {
+  amiParameter,
+  checkComputeSettings,
+  Compute,
+  ComputeProps,
+  ComputeSettings,
+  cronProblem,
+  expandUserData,
+  isGraviton,
+  refKind,
+} from "../modules/compute";
+import { Problems } from "../modules/validation";
+import { Json, policy, resourceList, resources, synth } from "./support/synth";
+
+const COMMIT = "0123456789abcdef0123456789abcdef01234567";
+
+const settings: ComputeSettings = {
+  instanceType: "t4g.small",
+  minCapacity: 2,
+  maxCapacity: 4,
+  healthCheckGraceSeconds: 90,
+  defaultInstanceWarmupSeconds: 180,
+  appPort: 8080,
+  repository: { url: "https://github.com/example-org/webapp.git", ref: COMMIT, credentialType: "https-token" },
+  buildCommands: ["npm ci --omit=dev"],
+  startCommand: "exec node server.js",
+  healthCheckPath: "/healthz",
+  cronJobs: [{ name: "nightly-report", schedule: "15 2 * * *", command: "node jobs/report.js", ttlSeconds: 3600, maxRunSeconds: 1800 }],
+  scaling: { targetCpuPercent: 55, requestsPerTarget: 800 },
+  scheduledActions: [
+    { name: "night", recurrence: "0 20 * * *", minCapacity: 0, maxCapacity: 0, desiredCapacity: 0, timeZone: "Europe/London" },
+  ],
+  instanceRefreshMinHealthyPercent: 90,
+};
+
+/** Stand-ins for the edge and data modules, as plain resources so the references are real tokens. */
+function build(stack: TerraformStack, patch: Partial<ComputeProps> = {}): Compute {
+  const ref = (id: string) => new SsmParameter(stack, id, { name: id, type: "String", value: id });
+  const db = ref("db");
+  const cache = ref("cache");
+  const fs = ref("fs");
+  const secrets = ref("secrets");
+  return new Compute(stack, "compute", {
+    ...settings,
+    namePrefix: "webapp-test",
+    environmentName: "test",
+    region: "eu-west-2",
+    accountId: "111111111111",
+    vpcId: "vpc-1",
+    subnetIds: ["subnet-a", "subnet-b"],
+    logsKeyArn: "arn:aws:kms:eu-west-2:111111111111:key/logs",
+    logRetentionDays: 30,
+    targetGroup: { arn: "arn:aws:elasticloadbalancing:eu-west-2:111111111111:targetgroup/app/abc", arnSuffix: "targetgroup/app/abc" },
+    loadBalancer: { arnSuffix: "app/webapp-test/def" },
+    deregistrationDelaySeconds: 60,
+    database: { address: db.value, port: 5432, databaseName: "app", engine: "postgres", masterUserSecretArn: db.arn },
+    cache: { primaryEndpointAddress: cache.value, port: 6379, tls: true, authTokenSecretArn: cache.arn },
+    fileSystem: { fileSystemId: fs.value, fileSystemArn: fs.arn, accessPointId: "fsap-1", accessPointArn: `${fs.arn}/ap` },
+    secrets: { appEnvSecretArn: secrets.arn, repositoryCredentialSecretArn: `${secrets.arn}-repo` },
+    grants: [
+      { Sid: "ReadSecrets", Effect: "Allow", Action: "secretsmanager:GetSecretValue", Resource: [secrets.arn, db.arn, cache.arn] },
+      { Sid: "Mount", Effect: "Allow", Action: ["elasticfilesystem:ClientMount", "elasticfilesystem:ClientWrite"], Resource: fs.arn },
+    ],
+    instanceTags: { Project: "webapp", Environment: "test" },
+    ...patch,
+  });
+}
+
+function synthCompute(patch: Partial<ComputeProps> = {}): { text: string; json: Json; compute: Compute } {
+  const stack = new TerraformStack(Testing.app(), "test");
+  new AwsProvider(stack, "aws", { region: "eu-west-2" });
+  const compute = build(stack, patch);
+  return { compute, ...synth(stack) };
+}
+
+/** The resource of `type` created under the compute construct with id `id`. */
+function named(synthesized: Json, type: string, id: string): Json {
+  const matches = Object.entries(resources(synthesized, type)).filter(([name]) => new RegExp(`^compute_${id}_[0-9A-F]{8}$`).test(name));
+  if (matches.length !== 1) throw new Error(`expected one ${type} with id ${id}, found ${matches.length}`);
+  return matches[0]![1];
+}
+
+const { text, json, compute } = synthCompute();
+const template = named(json, "aws_launch_template", "template");
+const group = named(json, "aws_autoscaling_group", "group");
+
+describe("launch template", () => {
+  test("uses the newest arm64 Amazon Linux 2023 through an SSM data source for a Graviton type", () => {
+    const [parameter] = Object.values(json.data.aws_ssm_parameter as Record<string, Json>);
+    expect(parameter?.name).toBe("/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-arm64");
+    expect(template.image_id).toMatch(/^\$\{data\.aws_ssm_parameter\..*\.insecure_value\}$/);
+  });
+
+  test("an explicit AMI id replaces the parameter", () => {
+    const pinned = synthCompute({ amiId: "ami-0123456789abcdef0" });
+    expect(pinned.json.data?.aws_ssm_parameter).toBeUndefined();
+    expect(pinned.text).toHaveResourceWithProperties(LaunchTemplate, { image_id: "ami-0123456789abcdef0" });
+  });
+
+  test("IMDSv2 only, hop limit 1, detailed monitoring, no public IP, the app security group", () => {
+    expect(text).toHaveResourceWithProperties(LaunchTemplate, {
+      instance_type: "t4g.small",
+      metadata_options: { http_endpoint: "enabled", http_tokens: "required", http_put_response_hop_limit: 1, instance_metadata_tags: "disabled" },
+      monitoring: { enabled: true },
+      network_interfaces: [
+        { device_index: 0, associate_public_ip_address: "false", delete_on_termination: "true", security_groups: [expect.stringMatching(/^\$\{aws_security_group\.compute_sg_\w+\.id\}$/)] },
+      ],
+      iam_instance_profile: { arn: expect.stringContaining("aws_iam_instance_profile") },
+    });
+  });
+
+  test("encrypted gp3 root volume with the compute volume key", () => {
+    expect(template.block_device_mappings).toEqual([
+      {
+        device_name: "/dev/xvda",
+        ebs: expect.objectContaining({ volume_type: "gp3", volume_size: 20, encrypted: "true", delete_on_termination: "true", kms_key_id: expect.stringContaining("aws_kms_key") }),
+      },
+    ]);
+  });
+
+  test("tags instances, volumes and interfaces", () => {
+    const specs = template.tag_specifications as Json[];
+    expect(specs.map((s) => s.resource_type)).toEqual(["instance", "volume", "network-interface"]);
+    for (const spec of specs) expect(spec.tags).toEqual({ Project: "webapp", Environment: "test", Name: "webapp-test-app" });
+  });
+
+  test("user data is the rendered boot script, base64-encoded by Terraform", () => {
+    expect(template.user_data).toMatch(/^\$\{base64encode\("#!\/bin\/bash\\n/);
+    expect(template.user_data).toContain("DB_HOST='${aws_ssm_parameter.db.value}'");
+    expect(template.user_data).toContain("EFS_ACCESS_POINT_ID='fsap-1'");
+    const script = expandUserData(compute.userData);
+    expect(script).toContain("REPO_REF='0123456789abcdef0123456789abcdef01234567'");
+    expect(script).toContain("LAUNCH_HOOK_NAME='boot'");
+  });
+
+  test("the volume key lets the Auto Scaling service-linked role create encrypted volumes", () => {
+    const [key] = resourceList(json, "aws_kms_key");
+    const statements = policy(key!.policy).Statement as Json[];
+    const role = "arn:aws:iam::111111111111:role/aws-service-role/autoscaling.amazonaws.com/AWSServiceRoleForAutoScaling";
+    expect(statements).toContainEqual(expect.objectContaining({ Principal: { AWS: role }, Action: expect.arrayContaining(["kms:GenerateDataKey*", "kms:Decrypt"]) }));
+    expect(statements).toContainEqual(
+      expect.objectContaining({ Principal: { AWS: role }, Action: ["kms:CreateGrant"], Condition: { Bool: { "kms:GrantIsForAWSResource": "true" } } }),
+    );
+  });
+});
+
+describe("instance role", () => {
+  const role = named(json, "aws_iam_role", "role");
+  const inline = Object.fromEntries(resourceList(json, "aws_iam_role_policy").map((p) => [p.name, policy(p.policy).Statement as Json[]]));
+
+  test("only EC2 in this account may assume it", () => {
+    expect(policy(role.assume_role_policy).Statement).toEqual([
+      { Effect: "Allow", Principal: { Service: "ec2.amazonaws.com" }, Action: "sts:AssumeRole", Condition: { StringEquals: { "aws:SourceAccount": "111111111111" } } },
+    ]);
+  });
+
+  test("Session Manager core is the only managed policy", () => {
+    expect(resourceList(json, "aws_iam_role_policy_attachment").map((a) => a.policy_arn)).toEqual(["arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore"]);
+  });
+
+  test("writes exactly its own log group and completes exactly its own group's lifecycle actions", () => {
+    const logGroup = expect.stringMatching(/^\$\{aws_cloudwatch_log_group\.compute_logs_\w+\.arn\}$/);
+    const logGroupStreams = expect.stringMatching(/^\$\{aws_cloudwatch_log_group\.compute_logs_\w+\.arn\}:\*$/);
+    expect(inline["own-resources"]).toEqual([
+      { Sid: "WriteOwnLogs", Effect: "Allow", Action: ["logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogStreams"], Resource: [logGroup, logGroupStreams] },
+      {
+        Sid: "CompleteOwnLifecycleAction",
+        Effect: "Allow",
+        Action: "autoscaling:CompleteLifecycleAction",
+        Resource: "arn:aws:autoscaling:eu-west-2:111111111111:autoScalingGroup:*:autoScalingGroupName/webapp-test-app",
+      },
+    ]);
+  });
+
+  test("the data grants are passed through statement by statement, and nothing else is granted", () => {
+    expect(inline["data-access"]).toEqual([
+      { Sid: "ReadSecrets", Effect: "Allow", Action: "secretsmanager:GetSecretValue", Resource: ["${aws_ssm_parameter.secrets.arn}", "${aws_ssm_parameter.db.arn}", "${aws_ssm_parameter.cache.arn}"] },
+      { Sid: "Mount", Effect: "Allow", Action: ["elasticfilesystem:ClientMount", "elasticfilesystem:ClientWrite"], Resource: "${aws_ssm_parameter.fs.arn}" },
+    ]);
+    expect(Object.keys(inline).sort()).toEqual(["data-access", "own-resources"]);
+    for (const statement of Object.values(inline).flat() as Json[]) {
+      expect(statement.Effect).toBe("Allow");
+      expect([statement.Resource].flat()).not.toContain("*");
+    }
+  });
+
+  test("a grant with a * resource is rejected", () => {
+    expect(() => synthCompute({ grants: [{ Effect: "Allow", Action: "s3:GetObject", Resource: "*" }] })).toThrow(/grants\[0\].*no \* resource/);
+  });
+});
+
+describe("security group", () => {
+  test("owns one egress rule: HTTPS out", () => {
+    expect(resourceList(json, "aws_vpc_security_group_egress_rule")).toHaveLength(1);
+    expect(text).toHaveResourceWithProperties(VpcSecurityGroupEgressRule, { cidr_ipv4: "0.0.0.0/0", ip_protocol: "tcp", from_port: 443, to_port: 443 });
+    expect(resourceList(json, "aws_vpc_security_group_ingress_rule")).toHaveLength(0);
+  });
+
+  test("exposes connections on the app port", () => {
+    expect(compute.connections.defaultPort).toBe(8080);
+    expect(compute.connections.name).toBe("app");
+  });
+});
+
+describe("auto scaling group", () => {
+  test("private subnets, sizes without a desired capacity, ELB health checks, warmup, rebalance, metrics", () => {
+    expect(text).toHaveResourceWithProperties(AutoscalingGroup, {
+      name: "webapp-test-app",
+      vpc_zone_identifier: ["subnet-a", "subnet-b"],
+      min_size: 2,
+      max_size: 4,
+      target_group_arns: ["arn:aws:elasticloadbalancing:eu-west-2:111111111111:targetgroup/app/abc"],
+      health_check_type: "ELB",
+      health_check_grace_period: 90,
+      default_instance_warmup: 180,
+      capacity_rebalance: true,
+      metrics_granularity: "1Minute",
+      enabled_metrics: expect.arrayContaining(["GroupInServiceInstances", "GroupDesiredCapacity"]),
+    });
+    expect(group.desired_capacity).toBeUndefined();
+    expect(group.warm_pool).toBeUndefined();
+    expect(group.depends_on).toEqual(expect.arrayContaining([expect.stringContaining("aws_iam_role_policy.")]));
+  });
+
+  test("follows the launch template's latest version", () => {
+    expect(group.launch_template).toEqual({
+      id: expect.stringMatching(/^\$\{aws_launch_template\.compute_template_\w+\.id\}$/),
+      version: expect.stringMatching(/^\$\{aws_launch_template\.compute_template_\w+\.latest_version\}$/),
+    });
+  });
+
+  test("a launch hook gates on the boot script and a terminate hook outlasts draining", () => {
+    expect(group.initial_lifecycle_hook).toEqual([
+      { name: "boot", lifecycle_transition: "autoscaling:EC2_INSTANCE_LAUNCHING", default_result: "ABANDON", heartbeat_timeout: 900 },
+      { name: "drain", lifecycle_transition: "autoscaling:EC2_INSTANCE_TERMINATING", default_result: "CONTINUE", heartbeat_timeout: 90 },
+    ]);
+  });
+
+  test("rolling instance refresh with auto rollback and the minimum healthy percentage", () => {
+    expect(group.instance_refresh).toEqual({
+      strategy: "Rolling",
+      preferences: {
+        min_healthy_percentage: 90,
+        max_healthy_percentage: 190,
+        instance_warmup: "180",
+        auto_rollback: true,
+        skip_matching: false,
+        scale_in_protected_instances: "Wait",
+        standby_instances: "Wait",
+      },
+    });
+  });
+
+  test("target tracking on CPU and on requests per target", () => {
+    expect(text).toHaveResourceWithProperties(AutoscalingPolicy, {
+      policy_type: "TargetTrackingScaling",
+      target_tracking_configuration: { predefined_metric_specification: { predefined_metric_type: "ASGAverageCPUUtilization" }, target_value: 55 },
+    });
+    expect(text).toHaveResourceWithProperties(AutoscalingPolicy, {
+      target_tracking_configuration: {
+        predefined_metric_specification: { predefined_metric_type: "ALBRequestCountPerTarget", resource_label: "app/webapp-test/def/targetgroup/app/abc" },
+        target_value: 800,
+      },
+    });
+  });
+
+  test("no request-count policy when no target is set", () => {
+    const cpuOnly = synthCompute({ scaling: { targetCpuPercent: 60 } });
+    expect(resourceList(cpuOnly.json, "aws_autoscaling_policy")).toHaveLength(1);
+  });
+
+  test("scheduled actions", () => {
+    expect(text).toHaveResourceWithProperties(AutoscalingSchedule, {
+      scheduled_action_name: "night",
+      recurrence: "0 20 * * *",
+      time_zone: "Europe/London",
+      min_size: 0,
+      max_size: 0,
+      desired_capacity: 0,
+    });
+  });
+
+  test("optional warm pool of stopped instances, not reused on scale-in", () => {
+    const warm = synthCompute({ warmPool: { minSize: 1 } });
+    expect(warm.text).toHaveResourceWithProperties(AutoscalingGroup, {
+      warm_pool: { min_size: 1, pool_state: "Stopped", instance_reuse_policy: { reuse_on_scale_in: false } },
+      enabled_metrics: expect.arrayContaining(["WarmPoolWarmedCapacity"]),
+    });
+  });
+});
+
+describe("log group", () => {
+  test("KMS-encrypted, with the environment's retention", () => {
+    expect(named(json, "aws_cloudwatch_log_group", "logs")).toMatchObject({
+      name: "/webapp-test/app",
+      retention_in_days: 30,
+      kms_key_id: "arn:aws:kms:eu-west-2:111111111111:key/logs",
+    });
+  });
+});
+
+describe("pure helpers", () => {
+  test.each([
+    ["t4g.small", true],
+    ["m7g.large", true],
+    ["c7gn.xlarge", true],
+    ["m6gd.large", true],
+    ["a1.medium", true],
+    ["t3.small", false],
+    ["m7i-flex.large", false],
+    ["g5.xlarge", false],
+    ["c6in.large", false],
+  ])("%s is Graviton: %s", (type, arm) => {
+    expect(isGraviton(type)).toBe(arm);
+    expect(amiParameter(type)).toMatch(arm ? /-arm64$/ : /-x86_64$/);
+  });
+
+  test.each([
+    [COMMIT, "commit"],
+    ["refs/tags/v1.2.3", "tag"],
+    ["refs/heads/main", "branch"],
+    ["main", undefined],
+    ["v1.2.3", undefined],
+    ["0123456", undefined],
+  ])("ref %s is a %s", (ref, kind) => {
+    expect(refKind(ref)).toBe(kind);
+  });
+
+  test.each(["*/15 * * * *", "0 2 * * 1-5", "30 6 1,15 * *", "0 0 * jan,jul sun", "0 */6 * * *", "5-10/2 * * * 7"])("cron %s is valid", (expression) => {
+    expect(cronProblem(expression)).toBeUndefined();
+  });
+
+  test.each([
+    ["* * * *", /five fields/],
+    ["60 * * * *", /minute "60"/],
+    ["0 24 * * *", /hour "24"/],
+    ["0 0 0 * *", /day of month "0"/],
+    ["0 0 * 13 *", /month "13"/],
+    ["0 0 * * 8", /day of week "8"/],
+    ["5-1 * * * *", /backwards/],
+    ["*/0 * * * *", /step/],
+    ["@daily", /five fields/],
+  ])("cron %s is rejected", (expression, message) => {
+    expect(cronProblem(expression)).toMatch(message);
+  });
+});
+
+describe("settings checks", () => {
+  const problemsOf = (patch: Partial<ComputeSettings>): string[] => {
+    const problems = Problems.create("compute");
+    checkComputeSettings({ ...settings, ...patch }, problems);
+    return problems.list.map((p) => `${p.path}: ${p.message}`);
+  };
+
+  test("the sample settings pass", () => {
+    expect(problemsOf({})).toEqual([]);
+  });
+
+  test.each<[string, Partial<ComputeSettings>, RegExp]>([
+    ["min > max", { minCapacity: 5, maxCapacity: 2 }, /compute\.minCapacity: minCapacity \(5\) should be <= maxCapacity \(2\)/],
+    ["empty repository URL", { repository: { ...settings.repository, url: " " } }, /compute\.repository\.url: must name the app's repository/],
+    ["empty ref", { repository: { ...settings.repository, ref: "" } }, /compute\.repository\.ref: must name/],
+    ["branch ref where a pinned one is demanded", { repository: { ...settings.repository, ref: "refs/heads/main" } }, /compute\.repository\.ref: is a branch.*pinned/],
+    ["bare branch name", { repository: { ...settings.repository, ref: "main" } }, /compute\.repository\.ref: not a ref/],
+    ["short SHA", { repository: { ...settings.repository, ref: "0123abc" } }, /abbreviated SHA/],
+    ["http URL with a token", { repository: { ...settings.repository, url: "http://github.com/x/y" } }, /https:\/\/ URL/],
+    ["ssh key with an https URL", { repository: { ...settings.repository, credentialType: "ssh-key" } }, /ssh:\/\/ or user@host:path/],
+    ["no build command", { buildCommands: [] }, /compute\.buildCommands: needs at least one build command/],
+    ["blank build command", { buildCommands: [" "] }, /compute\.buildCommands\[0\]: must not be empty/],
+    ["no start command", { startCommand: "" }, /compute\.startCommand/],
+    ["health check path without /", { healthCheckPath: "healthz" }, /compute\.healthCheckPath: must be a URL path/],
+    ["invalid cron schedule", { cronJobs: [{ ...settings.cronJobs![0]!, schedule: "61 * * * *" }] }, /compute\.cronJobs\[0\]\.schedule: not a valid cron schedule/],
+    ["TTL shorter than the max run time", { cronJobs: [{ ...settings.cronJobs![0]!, ttlSeconds: 600, maxRunSeconds: 900 }] }, /compute\.cronJobs\[0\]\.ttlSeconds: is shorter than the job's maximum run time/],
+    ["TTL inside the kill grace", { cronJobs: [{ ...settings.cronJobs![0]!, ttlSeconds: 905, maxRunSeconds: 900 }] }, /ttlSeconds: is shorter/],
+    ["duplicate cron job", { cronJobs: [settings.cronJobs![0]!, settings.cronJobs![0]!] }, /compute\.cronJobs\[1\]\.name: another cron job/],
+    ["bad cron job name", { cronJobs: [{ ...settings.cronJobs![0]!, name: "Nightly Report" }] }, /cronJobs\[0\]\.name/],
+    ["privileged app port", { appPort: 80 }, /compute\.appPort/],
+    ["root app user", { appUser: "root" }, /compute\.appUser/],
+    ["bad instance type", { instanceType: "small" }, /compute\.instanceType/],
+    ["bad AMI id", { amiId: "ami-xyz" }, /compute\.amiId/],
+    ["CPU target above 100", { scaling: { targetCpuPercent: 120 } }, /compute\.scaling\.targetCpuPercent/],
+    ["scheduled action min > max", { scheduledActions: [{ name: "x", recurrence: "0 7 * * *", minCapacity: 3, maxCapacity: 1 }] }, /scheduledActions\[0\]\.minCapacity/],
+    ["scheduled action bad recurrence", { scheduledActions: [{ name: "x", recurrence: "daily", minCapacity: 0, maxCapacity: 1 }] }, /scheduledActions\[0\]\.recurrence/],
+    ["warm pool smaller than the group", { warmPool: { maxPreparedCapacity: 2 } }, /warmPool\.maxPreparedCapacity/],
+    ["refresh healthy percentage above 100", { instanceRefreshMinHealthyPercent: 120 }, /instanceRefreshMinHealthyPercent/],
+    ["boot timeout beyond a hook's limit", { bootTimeoutSeconds: 9000 }, /bootTimeoutSeconds/],
+    ["health wait longer than the boot timeout", { bootTimeoutSeconds: 300, healthCheckWaitSeconds: 300 }, /healthCheckWaitSeconds/],
+    ["uploads path /", { uploadsPath: "/" }, /uploadsPath/],
+  ])("%s", (_, patch, message) => {
+    expect(problemsOf(patch)).toContainEqual(expect.stringMatching(message));
+  });
+
+  test("a branch ref is fine where the environment allows it", () => {
+    expect(problemsOf({ repository: { ...settings.repository, ref: "refs/heads/main", allowBranchRef: true } })).toEqual([]);
+  });
+
+  test("the construct runs the same check", () => {
+    expect(() => synthCompute({ minCapacity: 3, maxCapacity: 1 })).toThrow(/test\/compute: minCapacity = 3: minCapacity \(3\) should be <= maxCapacity \(1\)/);
+  });
+});
+
+test("no resource outside the app tier's own set", () => {
+  const types = Object.keys(json.resource as Json).sort();
+  expect(types).toEqual(
+    [
+      "aws_autoscaling_group",
+      "aws_autoscaling_policy",
+      "aws_autoscaling_schedule",
+      "aws_cloudwatch_log_group",
+      "aws_iam_instance_profile",
+      "aws_iam_role",
+      "aws_iam_role_policy",
+      "aws_iam_role_policy_attachment",
+      "aws_kms_alias",
+      "aws_kms_key",
+      "aws_launch_template",
+      "aws_security_group",
+      "aws_ssm_parameter",
+      "aws_vpc_security_group_egress_rule",
+    ].sort(),
+  );
+  expect(Object.keys(resources(json, "aws_autoscaling_group"))).toHaveLength(1);
+});

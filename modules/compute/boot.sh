@@ -1,0 +1,259 @@
+#!/bin/bash
+# shellcheck disable=SC2154  # the rendered header above this line sets the configuration variables
+# Boot script of an app instance. Rendered by modules/compute/boot-script.ts: a header of shell variables
+# (values known at synth time, never a secret) and the helper scripts go in front of this file.
+# Runs from cloud-init on first boot and from webapp-boot.service on every later start (a reboot, or a
+# warm-pool instance entering service), so each start fetches the configured ref and the current secrets.
+# Every step logs to /var/log/webapp-boot/<step>.log, shipped to CloudWatch Logs as stream
+# <instance-id>/<step>. Any failure abandons the launch lifecycle action, so the group replaces the instance.
+set -Eeuo pipefail
+umask 022
+
+readonly APP_DIR=/opt/webapp/app
+readonly LOG_DIR=/var/log/webapp-boot
+readonly APP_LOG_DIR=/var/log/webapp
+readonly WORK_DIR=/run/webapp-boot
+readonly STEPS=(install logging mount code env build app cron health complete)
+CURRENT_STEP=start
+
+mkdir -p "$LOG_DIR" "$APP_LOG_DIR"
+rm -rf "$WORK_DIR"
+install -d -m 0700 "$WORK_DIR"
+
+log() { printf '%s webapp-boot[%s]: %s\n' "$(date -u +%FT%TZ)" "$CURRENT_STEP" "$*" | tee -a "$LOG_DIR/$CURRENT_STEP.log" >&2; }
+
+imds() {
+  local token
+  token="$(curl -fsS -X PUT -H 'X-aws-ec2-metadata-token-ttl-seconds: 300' http://169.254.169.254/latest/api/token)"
+  curl -fsS -H "X-aws-ec2-metadata-token: $token" "http://169.254.169.254/latest/meta-data/$1"
+}
+
+complete_launch() {
+  local result="$1" instance_id
+  instance_id="$(imds instance-id)" || { log "cannot read the instance id; the hook times out with its default result"; return 1; }
+  aws autoscaling complete-lifecycle-action --region "$AWS_REGION_NAME" \
+    --auto-scaling-group-name "$ASG_NAME" --lifecycle-hook-name "$LAUNCH_HOOK_NAME" \
+    --instance-id "$instance_id" --lifecycle-action-result "$result"
+}
+
+cleanup() { rm -rf "$WORK_DIR"; }
+
+on_error() {
+  local status=$? line="$1"
+  trap - ERR
+  set +e
+  log "FAILED with status $status at line $line; abandoning the launch"
+  cleanup
+  # Give the CloudWatch agent time to ship the logs before the group terminates the instance.
+  sleep 15
+  complete_launch ABANDON || log "no launch lifecycle action to abandon"
+  exit 1
+}
+trap 'on_error $LINENO' ERR
+trap cleanup EXIT
+
+# Runs one step with its output in its own log file.
+step() {
+  CURRENT_STEP="$1"
+  shift
+  log "start"
+  "$@" >>"$LOG_DIR/$CURRENT_STEP.log" 2>&1
+  log "done"
+}
+
+install_packages() {
+  dnf install -y -q git jq amazon-efs-utils redis6 cronie amazon-cloudwatch-agent awscli-2
+  id "$APP_USER" >/dev/null 2>&1 || useradd --system --create-home --shell /sbin/nologin "$APP_USER"
+  chown "$APP_USER" "$APP_LOG_DIR"
+  install -d -m 0755 /usr/local/lib/webapp /etc/webapp
+  install -d -m 0750 -o root -g "$APP_USER" /etc/webapp/cron
+  write_helper_cron_lock >/usr/local/bin/cron-lock
+  write_helper_fetch_code >/usr/local/lib/webapp/fetch-code
+  write_helper_render_env >/usr/local/lib/webapp/render-env
+  write_helper_webapp_env >/usr/local/bin/webapp-env
+  chmod 0755 /usr/local/bin/cron-lock /usr/local/bin/webapp-env /usr/local/lib/webapp/fetch-code /usr/local/lib/webapp/render-env
+  # Later starts run this same script from a unit, so a restarted instance fetches code and secrets again.
+  if [ ! "$0" -ef /usr/local/sbin/webapp-boot ]; then
+    install -m 0700 "$0" /usr/local/sbin/webapp-boot
+  fi
+  cat >/etc/systemd/system/webapp-boot.service <<UNIT
+[Unit]
+Description=Fetch, configure and start the app, then complete the launch lifecycle action
+Wants=network-online.target
+After=network-online.target
+
+[Service]
+Type=oneshot
+ExecStart=/usr/local/sbin/webapp-boot
+TimeoutStartSec=$BOOT_TIMEOUT_SECONDS
+
+[Install]
+WantedBy=multi-user.target
+UNIT
+  systemctl daemon-reload
+  systemctl enable webapp-boot.service
+}
+
+configure_logging() {
+  local streams=("${STEPS[@]}")
+  jq -n --arg group "$LOG_GROUP" --arg dir "$LOG_DIR" --arg app "$APP_LOG_DIR" \
+    --args '{
+      agent: { run_as_user: "root" },
+      logs: {
+        force_flush_interval: 5,
+        logs_collected: { files: { collect_list: (
+          [ $ARGS.positional[] | { file_path: "\($dir)/\(.).log", log_group_name: $group, log_stream_name: "{instance_id}/\(.)", timezone: "UTC" } ]
+          + [ { file_path: "\($app)/app.log", log_group_name: $group, log_stream_name: "{instance_id}/app", timezone: "UTC" },
+              { file_path: "\($app)/cron-*.log", log_group_name: $group, log_stream_name: "{instance_id}/cron", timezone: "UTC" } ]
+        ) } }
+      }
+    }' "${streams[@]}" >/opt/aws/amazon-cloudwatch-agent/etc/webapp.json
+  /opt/aws/amazon-cloudwatch-agent/bin/amazon-cloudwatch-agent-ctl -a fetch-config -m ec2 -s \
+    -c file:/opt/aws/amazon-cloudwatch-agent/etc/webapp.json
+}
+
+mount_uploads() {
+  mkdir -p "$UPLOADS_PATH"
+  if ! grep -qF " $UPLOADS_PATH efs " /etc/fstab; then
+    echo "$EFS_FILE_SYSTEM_ID:/ $UPLOADS_PATH efs _netdev,noresvport,tls,iam,accesspoint=$EFS_ACCESS_POINT_ID 0 0" >>/etc/fstab
+  fi
+  local attempt
+  for attempt in $(seq 1 30); do
+    if mountpoint -q "$UPLOADS_PATH"; then
+      echo "mounted $EFS_FILE_SYSTEM_ID ($EFS_ACCESS_POINT_ID) at $UPLOADS_PATH"
+      return 0
+    fi
+    mount -t efs -o "tls,iam,accesspoint=$EFS_ACCESS_POINT_ID" "$EFS_FILE_SYSTEM_ID:/" "$UPLOADS_PATH" \
+      || { echo "mount attempt $attempt failed; mount targets may not answer yet"; sleep 10; }
+  done
+  mountpoint -q "$UPLOADS_PATH"
+}
+
+secret() {
+  aws secretsmanager get-secret-value --region "$AWS_REGION_NAME" --secret-id "$1" --query SecretString --output text
+}
+
+fetch_code() {
+  local credentials="$WORK_DIR/credentials" options=()
+  # The credential lives under WORK_DIR, which the EXIT and ERR traps delete whatever happens.
+  mkdir -m 0700 "$credentials"
+  [ "$REPO_ALLOW_BRANCH" = true ] && options+=(--allow-branch)
+  (umask 077 && secret "$REPO_CREDENTIAL_SECRET_ARN" >"$credentials/secret")
+  case "$REPO_CREDENTIAL_TYPE" in
+    ssh-key)
+      options+=(--ssh-key "$credentials/secret")
+      if [ -n "$REPO_SSH_KNOWN_HOSTS" ]; then
+        printf '%s\n' "$REPO_SSH_KNOWN_HOSTS" >"$credentials/known_hosts"
+        options+=(--known-hosts "$credentials/known_hosts")
+      fi
+      ;;
+    https-token) options+=(--token-file "$credentials/secret" --username "$REPO_HTTPS_USERNAME") ;;
+  esac
+  /usr/local/lib/webapp/fetch-code "$REPO_URL" "$REPO_REF" "$APP_DIR.new" "${options[@]}"
+  rm -rf "$credentials"
+  chown -R "$APP_USER:" "$APP_DIR.new"
+  rm -rf "$APP_DIR"
+  mv "$APP_DIR.new" "$APP_DIR"
+}
+
+render_env() {
+  local app_env="$WORK_DIR/app-env.json" database="$WORK_DIR/database.json" token="$WORK_DIR/cache-token" infra="$WORK_DIR/infra.json"
+  # Secret values go through files, never through a command line another process could read.
+  (
+    umask 077
+    secret "$APP_ENV_SECRET_ARN" >"$app_env"
+    secret "$DB_SECRET_ARN" >"$database"
+    secret "$CACHE_TOKEN_SECRET_ARN" | jq -Rsj 'rtrimstr("\n") | (fromjson? // .)
+      | if type == "object" then (.token // .authToken // .auth_token // .password // "") else tostring end' >"$token"
+    jq -n --slurpfile database "$database" --rawfile cache_token "$token" \
+      --arg environment "$ENVIRONMENT_NAME" --arg port "$APP_PORT" --arg uploads "$UPLOADS_PATH" \
+      --arg db_host "$DB_HOST" --arg db_port "$DB_PORT" --arg db_name "$DB_NAME" --arg db_engine "$DB_ENGINE" \
+      --arg cache_host "$CACHE_HOST" --arg cache_port "$CACHE_PORT" --arg cache_tls "$CACHE_TLS" \
+      '{
+        APP_ENV: $environment, APP_PORT: $port, UPLOADS_PATH: $uploads,
+        DATABASE_HOST: $db_host, DATABASE_PORT: $db_port, DATABASE_NAME: $db_name, DATABASE_ENGINE: $db_engine,
+        DATABASE_USERNAME: $database[0].username, DATABASE_PASSWORD: $database[0].password,
+        REDIS_HOST: $cache_host, REDIS_PORT: $cache_port, REDIS_TLS: $cache_tls, REDIS_AUTH_TOKEN: $cache_token
+      }' >"$infra"
+  )
+  /usr/local/lib/webapp/render-env /etc/webapp/app.env "$APP_USER" "$app_env" "$infra"
+  rm -f "$app_env" "$database" "$token" "$infra"
+  echo "wrote /etc/webapp/app.env ($(wc -l </etc/webapp/app.env) lines)"
+}
+
+run_build() {
+  local command
+  for command in "${BUILD_COMMANDS[@]}"; do
+    echo "+ $command"
+    runuser -u "$APP_USER" -- /usr/local/bin/webapp-env /bin/bash -c "$command"
+  done
+}
+
+start_app() {
+  printf '#!/bin/bash\nset -euo pipefail\n%s\n' "$START_COMMAND" >/usr/local/lib/webapp/start
+  chmod 0755 /usr/local/lib/webapp/start
+  cat >/etc/systemd/system/webapp.service <<UNIT
+[Unit]
+Description=The app
+Wants=network-online.target
+After=network-online.target
+RequiresMountsFor=$UPLOADS_PATH
+
+[Service]
+User=$APP_USER
+ExecStart=/usr/local/bin/webapp-env /usr/local/lib/webapp/start
+Restart=on-failure
+RestartSec=5
+StandardOutput=append:$APP_LOG_DIR/app.log
+StandardError=inherit
+NoNewPrivileges=true
+PrivateTmp=true
+ProtectSystem=full
+UNIT
+  systemctl daemon-reload
+  systemctl restart webapp.service
+}
+
+install_cron() {
+  local crontab="$WORK_DIR/crontab" i
+  printf 'SHELL=/bin/bash\nPATH=/usr/local/bin:/usr/bin:/bin\n' >"$crontab"
+  rm -f /etc/webapp/cron/*.sh
+  for i in "${!CRON_NAMES[@]}"; do
+    printf '%s\n' "${CRON_COMMANDS[$i]}" >"/etc/webapp/cron/${CRON_NAMES[$i]}.sh"
+    printf '%s %s /usr/local/bin/webapp-env /usr/local/bin/cron-lock %s %s -- timeout -k 10 %s /bin/bash /etc/webapp/cron/%s.sh >>%s/cron-%s.log 2>&1\n' \
+      "${CRON_SCHEDULES[$i]}" "$APP_USER" "${CRON_NAMES[$i]}" "${CRON_TTLS[$i]}" "${CRON_MAX_RUN[$i]}" \
+      "${CRON_NAMES[$i]}" "$APP_LOG_DIR" "${CRON_NAMES[$i]}" >>"$crontab"
+  done
+  chmod 0644 /etc/webapp/cron/*.sh 2>/dev/null || true
+  install -m 0644 "$crontab" /etc/cron.d/webapp
+  systemctl enable --now crond.service
+  echo "installed ${#CRON_NAMES[@]} cron job(s)"
+}
+
+wait_healthy() {
+  local url="http://127.0.0.1:$APP_PORT$HEALTH_CHECK_PATH" deadline=$((SECONDS + HEALTH_TIMEOUT_SECONDS))
+  until curl -fsS -o /dev/null --max-time 5 "$url"; do
+    if [ "$SECONDS" -ge "$deadline" ]; then
+      echo "$url did not answer within ${HEALTH_TIMEOUT_SECONDS}s"
+      systemctl status webapp.service --no-pager || true
+      return 1
+    fi
+    sleep 5
+  done
+  echo "$url answers"
+}
+
+complete_continue() {
+  complete_launch CONTINUE || echo "no launch lifecycle action is waiting (a restart outside a launch)"
+}
+
+step install install_packages
+step logging configure_logging
+step mount mount_uploads
+step code fetch_code
+step env render_env
+step build run_build
+step app start_app
+step cron install_cron
+step health wait_healthy
+step complete complete_continue

@@ -1,0 +1,727 @@
+// The app tier: a launch template (Amazon Linux 2023, IMDSv2, encrypted gp3, no public IP, boot script as
+// user data), a least-privilege instance role, the app security group, and an Auto Scaling group with a
+// boot-gate launch hook, a draining terminate hook, target tracking, optional schedules and warm pool, and
+// rolling instance refresh. It creates no data store: it consumes the data and edge modules' refs.
+import { Annotations, Fn, TerraformResource, Token } from "cdktf";
+import { Construct } from "constructs";
+import { AutoscalingGroup } from "@cdktf/provider-aws/lib/autoscaling-group";
+import { AutoscalingPolicy } from "@cdktf/provider-aws/lib/autoscaling-policy";
+import { AutoscalingSchedule } from "@cdktf/provider-aws/lib/autoscaling-schedule";
+import { CloudwatchLogGroup } from "@cdktf/provider-aws/lib/cloudwatch-log-group";
+import { DataAwsSsmParameter } from "@cdktf/provider-aws/lib/data-aws-ssm-parameter";
+import { IamInstanceProfile } from "@cdktf/provider-aws/lib/iam-instance-profile";
+import { IamRole } from "@cdktf/provider-aws/lib/iam-role";
+import { IamRolePolicy } from "@cdktf/provider-aws/lib/iam-role-policy";
+import { IamRolePolicyAttachment } from "@cdktf/provider-aws/lib/iam-role-policy-attachment";
+import { LaunchTemplate } from "@cdktf/provider-aws/lib/launch-template";
+import { SecurityGroup } from "@cdktf/provider-aws/lib/security-group";
+import { VpcSecurityGroupEgressRule } from "@cdktf/provider-aws/lib/vpc-security-group-egress-rule";
+import { Connectable, Connections } from "../connections";
+import { EncryptionKey } from "../encryption-key";
+import { checkLogRetention } from "../logs";
+import { policyDocument, serviceTrustPolicy, Statement } from "../policy";
+import { assertValid, Problems } from "../validation";
+import { renderUserData } from "./boot-script";
+import { cronProblem } from "./cron";
+
+export { cronProblem } from "./cron";
+export { renderBootScript, renderUserData, expandUserData, shellQuote, scriptPath, projectRoot } from "./boot-script";
+
+/** The app's source: where it lives, which ref to run, and how to authenticate. */
+export interface RepositorySettings {
+  /** Clone URL: `https://...` for a token, `ssh://...` or `git@host:path` for a deploy key. */
+  readonly url: string;
+  /**
+   * What to run: a full 40-character commit SHA, `refs/tags/<tag>`, or `refs/heads/<branch>` (only with
+   * `allowBranchRef`). Changing it changes the launch template, and the instance refresh rolls the fleet.
+   */
+  readonly ref: string;
+  /** Allow a branch ref (its newest commit is fetched at each boot, so instances may differ). @default false */
+  readonly allowBranchRef?: boolean;
+  /** What the repository credential secret holds: an SSH deploy key or an HTTPS token. */
+  readonly credentialType: "ssh-key" | "https-token";
+  /** User name sent with an HTTPS token. @default "x-access-token" */
+  readonly httpsUsername?: string;
+  /** known_hosts lines for the SSH host. @default [] (the host key is accepted on first use and logged) */
+  readonly sshKnownHosts?: readonly string[];
+}
+
+/** A timed job run by cron on every instance, and by the lock helper on exactly one of them. */
+export interface CronJobSettings {
+  /** Lowercase letters, digits and `-`; also the lock key (`lock:<name>`) and the log file name. */
+  readonly name: string;
+  /** Five-field cron expression, in UTC. */
+  readonly schedule: string;
+  /** Shell command, run in the app's directory with the app's environment, as the app user. */
+  readonly command: string;
+  /** How long the lock is held at most; must outlast `maxRunSeconds` plus the kill grace. */
+  readonly ttlSeconds: number;
+  /** The job is stopped (TERM, then KILL 10 s later) after this long. */
+  readonly maxRunSeconds: number;
+}
+
+/** A recurring change of the group's size (for example dev scaled to zero at night). */
+export interface ScheduledActionSettings {
+  /** Lowercase letters, digits and `-`. */
+  readonly name: string;
+  /** Five-field cron expression, in `timeZone`. */
+  readonly recurrence: string;
+  readonly minCapacity: number;
+  readonly maxCapacity: number;
+  /** @default left to scaling */
+  readonly desiredCapacity?: number;
+  /** IANA time zone of `recurrence`. @default "UTC" */
+  readonly timeZone?: string;
+}
+
+/** Pre-initialized stopped instances that join faster than a cold launch. */
+export interface WarmPoolSettings {
+  /** @default 0 */
+  readonly minSize?: number;
+  /** Cap on running plus warm instances. @default the group's max capacity */
+  readonly maxPreparedCapacity?: number;
+  /** @default "Stopped" */
+  readonly poolState?: "Stopped" | "Hibernated" | "Running";
+}
+
+/** When the group adds or removes instances. */
+export interface ScalingSettings {
+  /** Target average CPU utilization, percent. */
+  readonly targetCpuPercent: number;
+  /** Target ALB requests per instance per minute. @default no request-count policy */
+  readonly requestsPerTarget?: number;
+}
+
+/** The compute settings an environment chooses. */
+export interface ComputeSettings {
+  /** EC2 instance type; a Graviton type (t4g, m7g, c7g...) selects the arm64 AMI. */
+  readonly instanceType: string;
+  /** Pin an AMI instead of the newest Amazon Linux 2023 from the public SSM parameter. @default newest AL2023 */
+  readonly amiId?: string;
+  readonly minCapacity: number;
+  readonly maxCapacity: number;
+  /** Seconds after an instance is in service before ELB health checks can replace it. @default 120 */
+  readonly healthCheckGraceSeconds?: number;
+  /** Seconds a new instance's metrics are left out of scaling decisions and refresh pacing. @default 120 */
+  readonly defaultInstanceWarmupSeconds?: number;
+  /** Port the app listens on (the target group's port). */
+  readonly appPort: number;
+  /** Unprivileged user the app, its build and its cron jobs run as. @default "webapp" */
+  readonly appUser?: string;
+  readonly repository: RepositorySettings;
+  /** Commands run in order in the app's directory, as the app user, with the app's environment. */
+  readonly buildCommands: readonly string[];
+  /** Command that runs the app in the foreground (systemd restarts it on failure); `exec` it. */
+  readonly startCommand: string;
+  /** Path the instance checks locally before it joins, and the target group checks afterwards. */
+  readonly healthCheckPath: string;
+  /** Where the EFS access point is mounted. @default "/mnt/uploads" */
+  readonly uploadsPath?: string;
+  /** @default [] */
+  readonly cronJobs?: readonly CronJobSettings[];
+  readonly scaling: ScalingSettings;
+  /** @default [] */
+  readonly scheduledActions?: readonly ScheduledActionSettings[];
+  /** @default no warm pool */
+  readonly warmPool?: WarmPoolSettings;
+  /** Share of capacity kept healthy while an instance refresh replaces instances, percent. @default 100 */
+  readonly instanceRefreshMinHealthyPercent?: number;
+  /** Root volume size, GiB. @default 20 */
+  readonly rootVolumeGiB?: number;
+  /** Seconds the launch hook waits for the boot script before abandoning the instance. @default 900 */
+  readonly bootTimeoutSeconds?: number;
+  /** Seconds the boot script waits for the local health check. @default 300 */
+  readonly healthCheckWaitSeconds?: number;
+}
+
+/** The app's target group, as the compute layer consumes it. */
+export interface ComputeTargetGroup {
+  readonly arn: string;
+  readonly arnSuffix: string;
+}
+
+/** The load balancer, for the request-count policy's resource label. */
+export interface ComputeLoadBalancer {
+  readonly arnSuffix: string;
+}
+
+export interface ComputeDatabase {
+  readonly address: string;
+  readonly port: number;
+  readonly databaseName: string;
+  readonly engine: string;
+  /** RDS-managed secret holding `username` and `password`. */
+  readonly masterUserSecretArn: string;
+}
+
+export interface ComputeCache {
+  readonly primaryEndpointAddress: string;
+  readonly port: number;
+  readonly tls: boolean;
+  readonly authTokenSecretArn: string;
+}
+
+export interface ComputeFileSystem {
+  readonly fileSystemId: string;
+  readonly fileSystemArn: string;
+  readonly accessPointId: string;
+  readonly accessPointArn: string;
+}
+
+export interface ComputeSecrets {
+  readonly appEnvSecretArn: string;
+  readonly repositoryCredentialSecretArn: string;
+}
+
+export interface ComputeProps extends ComputeSettings {
+  /** Prefix of every resource name, for example `webapp-dev`. */
+  readonly namePrefix: string;
+  /** Written to the app's environment as APP_ENV. */
+  readonly environmentName: string;
+  readonly region: string;
+  readonly accountId: string;
+  readonly vpcId: string;
+  /** Private app subnets. */
+  readonly subnetIds: readonly string[];
+  /** KMS key of the instances' log group (its policy allows CloudWatch Logs). */
+  readonly logsKeyArn: string;
+  readonly logRetentionDays: number;
+  readonly targetGroup: ComputeTargetGroup;
+  readonly loadBalancer: ComputeLoadBalancer;
+  /** The target group's deregistration delay: the terminate hook waits at least this long. */
+  readonly deregistrationDelaySeconds: number;
+  readonly database: ComputeDatabase;
+  readonly cache: ComputeCache;
+  readonly fileSystem: ComputeFileSystem;
+  readonly secrets: ComputeSecrets;
+  /**
+   * Statements the data modules' grant helpers return (read the secrets, decrypt them, mount the file
+   * system through its access point). Each must name its resources: a `*` resource is rejected.
+   */
+  readonly grants: readonly Statement[];
+  /** Tags for instances and volumes (provider default tags do not reach what the group launches). @default {} */
+  readonly instanceTags?: Readonly<Record<string, string>>;
+}
+
+export const DEFAULT_APP_USER = "webapp";
+export const DEFAULT_UPLOADS_PATH = "/mnt/uploads";
+/** The lock must outlast the job's maximum run time by the kill grace (10 s) plus clock slack. */
+export const LOCK_MARGIN_SECONDS = 15;
+export const LAUNCH_HOOK_NAME = "boot";
+export const TERMINATE_HOOK_NAME = "drain";
+const AL2023_PARAMETER = "/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default";
+
+const INSTANCE_TYPE = /^[a-z][a-z0-9-]*\.[a-z0-9-]+$/;
+const AMI_ID = /^ami-([0-9a-f]{8}|[0-9a-f]{17})$/;
+const NAME = /^[a-z0-9][a-z0-9-]{0,62}$/;
+const USER = /^[a-z_][a-z0-9_-]{0,31}$/;
+const SHA = /^[0-9a-f]{40}$/;
+const TAG_REF = /^refs\/tags\/[^\s~^:?*[\\]+$/;
+const BRANCH_REF = /^refs\/heads\/[^\s~^:?*[\\]+$/;
+const UPLOADS_PATH = /^\/[A-Za-z0-9._/-]*[A-Za-z0-9._-]$/;
+const TIME_ZONE = /^(UTC|[A-Z][A-Za-z_]+(\/[A-Za-z0-9_+-]+){1,2})$/;
+
+/** True for Graviton (arm64) instance types: a family letter `a` (a1) or a `g` among the attributes (t4g, c7gn, m6gd). */
+export function isGraviton(instanceType: string): boolean {
+  const match = /^([a-z]+)(\d+)([a-z-]*)\./.exec(instanceType);
+  if (!match) return false;
+  return match[1] === "a" || (match[3] ?? "").includes("g");
+}
+
+/** The public SSM parameter naming the newest Amazon Linux 2023 AMI for the instance type's architecture. */
+export function amiParameter(instanceType: string): string {
+  return `${AL2023_PARAMETER}-${isGraviton(instanceType) ? "arm64" : "x86_64"}`;
+}
+
+/** The kind of a repository ref, or undefined when it is none of the accepted forms. */
+export function refKind(ref: string): "commit" | "tag" | "branch" | undefined {
+  if (SHA.test(ref)) return "commit";
+  if (TAG_REF.test(ref)) return "tag";
+  if (BRANCH_REF.test(ref)) return "branch";
+  return undefined;
+}
+
+function isIntegerBetween(value: number, min: number, max: number): boolean {
+  return Number.isInteger(value) && value >= min && value <= max;
+}
+
+function checkRepository(repo: RepositorySettings, problems: Problems): void {
+  const url = repo.url.trim();
+  if (problems.check(url.length > 0, "url", repo.url, "must name the app's repository")) {
+    if (repo.credentialType === "https-token") {
+      problems.check(/^https:\/\/[^\s@/]+\/\S+$/.test(url), "url", repo.url, 'credentialType "https-token" needs an https:// URL without credentials in it');
+    } else {
+      problems.check(/^(ssh:\/\/[^\s/]+\/\S+|[A-Za-z0-9._-]+@[A-Za-z0-9.-]+:\S+)$/.test(url), "url", repo.url, 'credentialType "ssh-key" needs an ssh:// or user@host:path URL');
+    }
+  }
+  problems.check(["ssh-key", "https-token"].includes(repo.credentialType), "credentialType", repo.credentialType, 'must be "ssh-key" or "https-token"');
+  if (!problems.check(repo.ref.trim().length > 0, "ref", repo.ref, "must name the commit, tag or branch to run")) return;
+  const kind = refKind(repo.ref);
+  if (kind === undefined) {
+    const hint = /^[0-9a-f]{7,39}$/.test(repo.ref) ? "an abbreviated SHA is ambiguous; give all 40 characters" : "give a full commit SHA, refs/tags/<tag> or refs/heads/<branch>";
+    problems.add("ref", repo.ref, `not a ref this project accepts: ${hint}`);
+  } else if (kind === "branch" && !repo.allowBranchRef) {
+    problems.add("ref", repo.ref, "is a branch, and this environment demands a pinned commit or tag (set repository.allowBranchRef to allow it)");
+  }
+  if (repo.httpsUsername !== undefined) {
+    problems.check(/^[A-Za-z0-9._-]+$/.test(repo.httpsUsername), "httpsUsername", repo.httpsUsername, "must be letters, digits, '.', '_' or '-'");
+  }
+  (repo.sshKnownHosts ?? []).forEach((line, i) => {
+    problems.check(/^\S+ \S+ \S+/.test(line) && !line.includes("\n"), `sshKnownHosts[${i}]`, line, "not a known_hosts line (host keytype key)");
+  });
+}
+
+function checkCronJobs(jobs: readonly CronJobSettings[], problems: Problems): void {
+  jobs.forEach((job, i) => {
+    const at = problems.at(`cronJobs[${i}]`);
+    at.check(NAME.test(job.name), "name", job.name, "must be 1-63 of a-z, 0-9 and -, starting with a letter or digit");
+    at.check(jobs.findIndex((j) => j.name === job.name) === i, "name", job.name, "another cron job has the same name");
+    const problem = cronProblem(job.schedule);
+    at.check(problem === undefined, "schedule", job.schedule, `not a valid cron schedule: ${problem}`);
+    at.check(job.command.trim().length > 0, "command", job.command, "must not be empty");
+    const ttlOk = at.check(isIntegerBetween(job.ttlSeconds, 1, 604800), "ttlSeconds", job.ttlSeconds, "must be a whole number of seconds, 1 to 604800");
+    const runOk = at.check(isIntegerBetween(job.maxRunSeconds, 1, 604800), "maxRunSeconds", job.maxRunSeconds, "must be a whole number of seconds, 1 to 604800");
+    if (ttlOk && runOk) {
+      at.check(
+        job.ttlSeconds >= job.maxRunSeconds + LOCK_MARGIN_SECONDS,
+        "ttlSeconds",
+        job.ttlSeconds,
+        `is shorter than the job's maximum run time (maxRunSeconds ${job.maxRunSeconds} + ${LOCK_MARGIN_SECONDS} s kill grace): the lock could expire while the job runs, and another instance would run it too`,
+      );
+    }
+  });
+}
+
+function checkScheduledActions(actions: readonly ScheduledActionSettings[], problems: Problems): void {
+  actions.forEach((action, i) => {
+    const at = problems.at(`scheduledActions[${i}]`);
+    at.check(NAME.test(action.name), "name", action.name, "must be 1-63 of a-z, 0-9 and -");
+    at.check(actions.findIndex((a) => a.name === action.name) === i, "name", action.name, "another scheduled action has the same name");
+    const problem = cronProblem(action.recurrence);
+    at.check(problem === undefined, "recurrence", action.recurrence, `not a valid cron schedule: ${problem}`);
+    at.check(isIntegerBetween(action.minCapacity, 0, 1000), "minCapacity", action.minCapacity, "must be a whole number, 0 or more");
+    at.check(isIntegerBetween(action.maxCapacity, 0, 1000), "maxCapacity", action.maxCapacity, "must be a whole number, 0 or more");
+    at.check(action.minCapacity <= action.maxCapacity, "minCapacity", action.minCapacity, `minCapacity (${action.minCapacity}) should be <= maxCapacity (${action.maxCapacity})`);
+    if (action.desiredCapacity !== undefined) {
+      at.check(
+        isIntegerBetween(action.desiredCapacity, action.minCapacity, action.maxCapacity),
+        "desiredCapacity",
+        action.desiredCapacity,
+        `must be between minCapacity (${action.minCapacity}) and maxCapacity (${action.maxCapacity})`,
+      );
+    }
+    if (action.timeZone !== undefined) {
+      at.check(TIME_ZONE.test(action.timeZone), "timeZone", action.timeZone, "not an IANA time zone name (for example Europe/London)");
+    }
+  });
+}
+
+export function checkComputeSettings(props: ComputeSettings, problems: Problems): void {
+  problems.check(INSTANCE_TYPE.test(props.instanceType), "instanceType", props.instanceType, "not an EC2 instance type (for example t4g.small)");
+  if (props.amiId !== undefined) problems.check(AMI_ID.test(props.amiId), "amiId", props.amiId, "not an AMI id (ami- and 8 or 17 hex digits)");
+
+  const sizesOk =
+    problems.check(isIntegerBetween(props.minCapacity, 0, 1000), "minCapacity", props.minCapacity, "must be a whole number, 0 or more") &&
+    problems.check(isIntegerBetween(props.maxCapacity, 1, 1000), "maxCapacity", props.maxCapacity, "must be a whole number, 1 or more");
+  if (sizesOk) {
+    problems.check(props.minCapacity <= props.maxCapacity, "minCapacity", props.minCapacity, `minCapacity (${props.minCapacity}) should be <= maxCapacity (${props.maxCapacity})`);
+  }
+  const grace = props.healthCheckGraceSeconds ?? 120;
+  problems.check(isIntegerBetween(grace, 0, 7200), "healthCheckGraceSeconds", grace, "must be 0 to 7200 seconds");
+  const warmup = props.defaultInstanceWarmupSeconds ?? 120;
+  problems.check(isIntegerBetween(warmup, 0, 3600), "defaultInstanceWarmupSeconds", warmup, "must be 0 to 3600 seconds");
+  problems.check(isIntegerBetween(props.appPort, 1024, 65535), "appPort", props.appPort, "must be 1024 to 65535: the app runs as an unprivileged user");
+  const user = props.appUser ?? DEFAULT_APP_USER;
+  problems.check(USER.test(user) && user !== "root", "appUser", user, "must be a Linux user name other than root");
+
+  checkRepository(props.repository, problems.at("repository"));
+
+  if (problems.check(props.buildCommands.length > 0, "buildCommands", props.buildCommands, "needs at least one build command (for example installing dependencies)")) {
+    props.buildCommands.forEach((command, i) => problems.check(command.trim().length > 0, `buildCommands[${i}]`, command, "must not be empty"));
+  }
+  problems.check(props.startCommand.trim().length > 0, "startCommand", props.startCommand, "must start the app");
+  problems.check(
+    /^\/[A-Za-z0-9._~!$&'()*+,;=:@%/-]*$/.test(props.healthCheckPath) && props.healthCheckPath.length <= 1024,
+    "healthCheckPath",
+    props.healthCheckPath,
+    "must be a URL path starting with / (at most 1024 characters, no spaces or query)",
+  );
+  const uploads = props.uploadsPath ?? DEFAULT_UPLOADS_PATH;
+  problems.check(UPLOADS_PATH.test(uploads) && !uploads.split("/").includes(".."), "uploadsPath", uploads, "must be an absolute directory path other than /");
+
+  checkCronJobs(props.cronJobs ?? [], problems);
+
+  problems.check(
+    props.scaling.targetCpuPercent > 0 && props.scaling.targetCpuPercent <= 100,
+    "scaling.targetCpuPercent",
+    props.scaling.targetCpuPercent,
+    "must be a percentage above 0, at most 100",
+  );
+  if (props.scaling.requestsPerTarget !== undefined) {
+    problems.check(props.scaling.requestsPerTarget > 0, "scaling.requestsPerTarget", props.scaling.requestsPerTarget, "must be above 0");
+  }
+  checkScheduledActions(props.scheduledActions ?? [], problems);
+
+  if (props.warmPool) {
+    const min = props.warmPool.minSize ?? 0;
+    problems.check(isIntegerBetween(min, 0, 1000), "warmPool.minSize", min, "must be a whole number, 0 or more");
+    const prepared = props.warmPool.maxPreparedCapacity;
+    if (prepared !== undefined) {
+      problems.check(
+        Number.isInteger(prepared) && prepared >= props.maxCapacity,
+        "warmPool.maxPreparedCapacity",
+        prepared,
+        `must be at least maxCapacity (${props.maxCapacity}): it counts running and warm instances together`,
+      );
+    }
+  }
+  const healthy = props.instanceRefreshMinHealthyPercent ?? 100;
+  problems.check(isIntegerBetween(healthy, 0, 100), "instanceRefreshMinHealthyPercent", healthy, "must be 0 to 100");
+  const root = props.rootVolumeGiB ?? 20;
+  problems.check(isIntegerBetween(root, 8, 16384), "rootVolumeGiB", root, "must be 8 to 16384 GiB");
+  const boot = props.bootTimeoutSeconds ?? 900;
+  problems.check(isIntegerBetween(boot, 30, 7200), "bootTimeoutSeconds", boot, "a lifecycle hook waits 30 to 7200 seconds");
+  const wait = props.healthCheckWaitSeconds ?? 300;
+  problems.check(
+    isIntegerBetween(wait, 10, 7200) && wait < boot,
+    "healthCheckWaitSeconds",
+    wait,
+    `must be at least 10 seconds and shorter than bootTimeoutSeconds (${boot})`,
+  );
+}
+
+function checkComputeProps(props: ComputeProps, problems: Problems): void {
+  checkComputeSettings(props, problems);
+  checkLogRetention(problems, "logRetentionDays", props.logRetentionDays);
+  problems.check(props.subnetIds.length > 0, "subnetIds", props.subnetIds, "needs at least one private app subnet");
+  props.grants.forEach((grant, i) => {
+    const resources = grant.Resource === undefined ? [] : typeof grant.Resource === "string" ? [grant.Resource] : grant.Resource;
+    problems.check(
+      grant.Effect === "Allow" && resources.length > 0 && !resources.includes("*"),
+      `grants[${i}]`,
+      grant.Sid ?? grant.Action,
+      "a grant must allow named resources (no * resource)",
+    );
+  });
+}
+
+/** The app tier as the composing stack consumes it. */
+export interface ComputeRefs {
+  readonly autoScalingGroupName: string;
+  readonly autoScalingGroupArn: string;
+  readonly roleArn: string;
+  readonly roleName: string;
+  readonly launchTemplateId: string;
+  readonly logGroupName: string;
+  readonly securityGroupId: string;
+}
+
+export class Compute extends Construct implements Connectable, ComputeRefs {
+  /** The app security group; default port = the app port. */
+  readonly connections: Connections;
+  readonly securityGroup: SecurityGroup;
+  readonly role: IamRole;
+  readonly launchTemplate: LaunchTemplate;
+  readonly group: AutoscalingGroup;
+  readonly logGroup: CloudwatchLogGroup;
+  readonly volumeKey: EncryptionKey;
+  readonly autoScalingGroupName: string;
+  readonly autoScalingGroupArn: string;
+  readonly roleArn: string;
+  readonly roleName: string;
+  readonly launchTemplateId: string;
+  readonly logGroupName: string;
+  readonly securityGroupId: string;
+  /** The rendered user data (before base64), with Terraform references as tokens. */
+  readonly userData: string;
+
+  constructor(scope: Construct, id: string, props: ComputeProps) {
+    super(scope, id);
+    assertValid(this, props, checkComputeProps);
+
+    const name = `${props.namePrefix}-app`;
+    const partition = "aws";
+    const warmup = props.defaultInstanceWarmupSeconds ?? 120;
+    const bootTimeout = props.bootTimeoutSeconds ?? 900;
+    const appUser = props.appUser ?? DEFAULT_APP_USER;
+    const uploadsPath = props.uploadsPath ?? DEFAULT_UPLOADS_PATH;
+    this.autoScalingGroupName = name;
+    // Built from parts, not from the group, so the role's policy does not depend on the group it launches into.
+    this.autoScalingGroupArn = `arn:${partition}:autoscaling:${props.region}:${props.accountId}:autoScalingGroup:*:autoScalingGroupName/${name}`;
+
+    this.securityGroup = new SecurityGroup(this, "sg", {
+      name,
+      description: "App instances: the app port from the load balancer; egress by explicit rules",
+      vpcId: props.vpcId,
+      tags: { Name: name },
+    });
+    this.securityGroupId = this.securityGroup.id;
+    this.connections = new Connections(this, "app", this.securityGroup.id, props.appPort);
+    new VpcSecurityGroupEgressRule(this, "egress-https", {
+      securityGroupId: this.securityGroup.id,
+      cidrIpv4: "0.0.0.0/0",
+      ipProtocol: "tcp",
+      fromPort: 443,
+      toPort: 443,
+      description: "HTTPS to AWS APIs and the git host",
+    });
+
+    this.logGroup = new CloudwatchLogGroup(this, "logs", {
+      name: `/${props.namePrefix}/app`,
+      retentionInDays: props.logRetentionDays,
+      kmsKeyId: props.logsKeyArn,
+    });
+    this.logGroupName = this.logGroup.name;
+
+    this.role = new IamRole(this, "role", {
+      name,
+      description: "App instances: Session Manager, own logs, own secrets, uploads, own lifecycle action",
+      assumeRolePolicy: serviceTrustPolicy("ec2.amazonaws.com", props.accountId),
+    });
+    this.roleArn = this.role.arn;
+    this.roleName = this.role.name;
+    const rolePolicies: TerraformResource[] = [];
+    const ssmCore = new IamRolePolicyAttachment(this, "ssm-core", {
+      role: this.role.name,
+      policyArn: `arn:${partition}:iam::aws:policy/AmazonSSMManagedInstanceCore`,
+    });
+    rolePolicies.push(ssmCore);
+    const ownResources = new IamRolePolicy(this, "own-resources", {
+      name: "own-resources",
+      role: this.role.id,
+      policy: policyDocument(
+        {
+          Sid: "WriteOwnLogs",
+          Effect: "Allow",
+          Action: ["logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogStreams"],
+          Resource: [this.logGroup.arn, `${this.logGroup.arn}:*`],
+        },
+        {
+          Sid: "CompleteOwnLifecycleAction",
+          Effect: "Allow",
+          Action: "autoscaling:CompleteLifecycleAction",
+          Resource: this.autoScalingGroupArn,
+        },
+      ),
+    });
+    rolePolicies.push(ownResources);
+    if (props.grants.length > 0) {
+      rolePolicies.push(
+        new IamRolePolicy(this, "data-access", {
+          name: "data-access",
+          role: this.role.id,
+          policy: policyDocument(...props.grants),
+        }),
+      );
+    }
+    const profile = new IamInstanceProfile(this, "profile", { name, role: this.role.name });
+
+    // The Auto Scaling service-linked role creates the encrypted volumes, so the key policy names it.
+    const autoScalingRole = `arn:${partition}:iam::${props.accountId}:role/aws-service-role/autoscaling.amazonaws.com/AWSServiceRoleForAutoScaling`;
+    this.volumeKey = new EncryptionKey(this, "volume-key", {
+      description: `${props.namePrefix}: app instance volumes`,
+      alias: `${props.namePrefix}-app-volumes`,
+      accountId: props.accountId,
+      principals: [
+        { arn: autoScalingRole, actions: ["kms:Encrypt", "kms:Decrypt", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:DescribeKey"] },
+        { arn: autoScalingRole, actions: ["kms:CreateGrant"], conditions: { Bool: { "kms:GrantIsForAWSResource": "true" } } },
+      ],
+    });
+
+    // A data source, not `resolve:ssm:`, so the template records a concrete AMI id: instance refresh can
+    // only roll back to numbered template versions whose image is not an SSM parameter.
+    const imageId =
+      props.amiId ??
+      new DataAwsSsmParameter(this, "ami", { name: amiParameter(props.instanceType) }).insecureValue;
+
+    this.userData = renderUserData(
+      {
+        databaseHost: props.database.address,
+        databasePort: Token.asString(props.database.port),
+        databaseName: props.database.databaseName,
+        databaseEngine: props.database.engine,
+        databaseSecretArn: props.database.masterUserSecretArn,
+        cacheHost: props.cache.primaryEndpointAddress,
+        cachePort: Token.asString(props.cache.port),
+        cacheTls: props.cache.tls ? "true" : "false",
+        cacheTokenSecretArn: props.cache.authTokenSecretArn,
+        fileSystemId: props.fileSystem.fileSystemId,
+        accessPointId: props.fileSystem.accessPointId,
+        appEnvSecretArn: props.secrets.appEnvSecretArn,
+        repositoryCredentialSecretArn: props.secrets.repositoryCredentialSecretArn,
+      },
+      {
+        environmentName: props.environmentName,
+        region: props.region,
+        autoScalingGroupName: name,
+        launchHookName: LAUNCH_HOOK_NAME,
+        logGroupName: `/${props.namePrefix}/app`,
+        appUser,
+        appPort: props.appPort,
+        uploadsPath,
+        healthCheckPath: props.healthCheckPath,
+        healthCheckWaitSeconds: props.healthCheckWaitSeconds ?? 300,
+        bootTimeoutSeconds: bootTimeout,
+        repositoryUrl: props.repository.url,
+        repositoryRef: props.repository.ref,
+        allowBranchRef: props.repository.allowBranchRef ?? false,
+        credentialType: props.repository.credentialType,
+        httpsUsername: props.repository.httpsUsername ?? "x-access-token",
+        sshKnownHosts: props.repository.sshKnownHosts ?? [],
+        buildCommands: props.buildCommands,
+        startCommand: props.startCommand,
+        cronJobs: props.cronJobs ?? [],
+      },
+    );
+    if (props.repository.credentialType === "ssh-key" && (props.repository.sshKnownHosts ?? []).length === 0) {
+      Annotations.of(this).addWarning("repository.sshKnownHosts is empty: the git host's key is accepted on first use");
+    }
+
+    const tags = { ...(props.instanceTags ?? {}), Name: name };
+    this.launchTemplate = new LaunchTemplate(this, "template", {
+      name,
+      description: `${props.namePrefix} app instances`,
+      imageId,
+      instanceType: props.instanceType,
+      updateDefaultVersion: true,
+      ebsOptimized: "true",
+      iamInstanceProfile: { arn: profile.arn },
+      metadataOptions: {
+        httpEndpoint: "enabled",
+        httpTokens: "required",
+        httpPutResponseHopLimit: 1,
+        instanceMetadataTags: "disabled",
+      },
+      monitoring: { enabled: true },
+      networkInterfaces: [
+        {
+          deviceIndex: 0,
+          associatePublicIpAddress: "false",
+          deleteOnTermination: "true",
+          securityGroups: [this.securityGroup.id],
+        },
+      ],
+      blockDeviceMappings: [
+        {
+          deviceName: "/dev/xvda",
+          ebs: {
+            volumeType: "gp3",
+            volumeSize: props.rootVolumeGiB ?? 20,
+            encrypted: "true",
+            kmsKeyId: this.volumeKey.arn,
+            deleteOnTermination: "true",
+          },
+        },
+      ],
+      tagSpecifications: [
+        { resourceType: "instance", tags },
+        { resourceType: "volume", tags },
+        { resourceType: "network-interface", tags },
+      ],
+      userData: Fn.base64encode(this.userData),
+      tags: { Name: name },
+    });
+    this.launchTemplateId = this.launchTemplate.id;
+
+    const healthy = props.instanceRefreshMinHealthyPercent ?? 100;
+    const warmPool = props.warmPool;
+    this.group = new AutoscalingGroup(this, "group", {
+      name,
+      vpcZoneIdentifier: [...props.subnetIds],
+      minSize: props.minCapacity,
+      maxSize: props.maxCapacity,
+      launchTemplate: { id: this.launchTemplate.id, version: Token.asString(this.launchTemplate.latestVersion) },
+      targetGroupArns: [props.targetGroup.arn],
+      healthCheckType: "ELB",
+      healthCheckGracePeriod: props.healthCheckGraceSeconds ?? 120,
+      defaultInstanceWarmup: warmup,
+      capacityRebalance: true,
+      metricsGranularity: "1Minute",
+      enabledMetrics: [
+        "GroupMinSize",
+        "GroupMaxSize",
+        "GroupDesiredCapacity",
+        "GroupInServiceInstances",
+        "GroupPendingInstances",
+        "GroupStandbyInstances",
+        "GroupTerminatingInstances",
+        "GroupTotalInstances",
+        ...(warmPool ? ["WarmPoolDesiredCapacity", "WarmPoolWarmedCapacity", "WarmPoolPendingCapacity", "WarmPoolTotalCapacity"] : []),
+      ],
+      // Terraform waits for min healthy instances, each held by the boot gate up to bootTimeout.
+      waitForCapacityTimeout: `${Math.ceil(bootTimeout / 60) + 10}m`,
+      initialLifecycleHook: [
+        {
+          name: LAUNCH_HOOK_NAME,
+          lifecycleTransition: "autoscaling:EC2_INSTANCE_LAUNCHING",
+          defaultResult: "ABANDON",
+          heartbeatTimeout: bootTimeout,
+        },
+        {
+          name: TERMINATE_HOOK_NAME,
+          lifecycleTransition: "autoscaling:EC2_INSTANCE_TERMINATING",
+          defaultResult: "CONTINUE",
+          heartbeatTimeout: Math.min(7200, Math.max(30, props.deregistrationDelaySeconds + 30)),
+        },
+      ],
+      instanceRefresh: {
+        strategy: "Rolling",
+        preferences: {
+          minHealthyPercentage: healthy,
+          maxHealthyPercentage: Math.min(200, healthy + 100),
+          instanceWarmup: String(warmup),
+          autoRollback: true,
+          skipMatching: false,
+          scaleInProtectedInstances: "Wait",
+          standbyInstances: "Wait",
+        },
+      },
+      warmPool: warmPool
+        ? {
+            minSize: warmPool.minSize ?? 0,
+            maxGroupPreparedCapacity: warmPool.maxPreparedCapacity,
+            poolState: warmPool.poolState ?? "Stopped",
+            instanceReusePolicy: { reuseOnScaleIn: false },
+          }
+        : undefined,
+      tag: [{ key: "Name", value: name, propagateAtLaunch: false }],
+      // Instances call AWS at boot: the role's permissions exist before the first launch.
+      dependsOn: rolePolicies,
+    });
+
+    new AutoscalingPolicy(this, "cpu", {
+      name: `${name}-cpu`,
+      autoscalingGroupName: this.group.name,
+      policyType: "TargetTrackingScaling",
+      targetTrackingConfiguration: {
+        predefinedMetricSpecification: { predefinedMetricType: "ASGAverageCPUUtilization" },
+        targetValue: props.scaling.targetCpuPercent,
+      },
+    });
+    if (props.scaling.requestsPerTarget !== undefined) {
+      new AutoscalingPolicy(this, "requests", {
+        name: `${name}-requests`,
+        autoscalingGroupName: this.group.name,
+        policyType: "TargetTrackingScaling",
+        targetTrackingConfiguration: {
+          predefinedMetricSpecification: {
+            predefinedMetricType: "ALBRequestCountPerTarget",
+            resourceLabel: `${props.loadBalancer.arnSuffix}/${props.targetGroup.arnSuffix}`,
+          },
+          targetValue: props.scaling.requestsPerTarget,
+        },
+      });
+    }
+    for (const action of props.scheduledActions ?? []) {
+      new AutoscalingSchedule(this, `schedule-${action.name}`, {
+        scheduledActionName: action.name,
+        autoscalingGroupName: this.group.name,
+        recurrence: action.recurrence,
+        timeZone: action.timeZone ?? "UTC",
+        minSize: action.minCapacity,
+        maxSize: action.maxCapacity,
+        desiredCapacity: action.desiredCapacity,
+      });
+    }
+  }
+}
