@@ -57,7 +57,7 @@ describe("web ACL", () => {
     );
   });
 
-  it("applies the three AWS managed rule groups with their own actions", () => {
+  it("applies the four AWS managed rule groups with their own actions", () => {
     for (const name of MANAGED_RULE_GROUPS) {
       expect(rule(name)).toMatchObject({ override_action: { none: {} }, statement: { managed_rule_group_statement: { name, vendor_name: "AWS" } } });
     }
@@ -70,6 +70,9 @@ describe("web ACL", () => {
       { name: "SizeRestrictions_BODY", action_to_use: { count: {} } },
     ]);
     expect(rule("AWSManagedRulesKnownBadInputsRuleSet").statement.managed_rule_group_statement.rule_action_override).toBeUndefined();
+    expect(rule("AWSManagedRulesAnonymousIpList").statement.managed_rule_group_statement.rule_action_override).toEqual([
+      { name: "HostingProviderIPList", action_to_use: { count: {} } },
+    ]);
     const strict = only(build({ commonRuleSetCountOnly: [] }).json, "aws_wafv2_web_acl");
     const common = strict.rule.find((r: Json) => r.name === "AWSManagedRulesCommonRuleSet");
     expect(common.statement.managed_rule_group_statement.rule_action_override).toBeUndefined();

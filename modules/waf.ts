@@ -1,6 +1,7 @@
-// An AWS WAFv2 web ACL (REGIONAL) in front of the load balancer: AWS managed rule groups (IP reputation,
-// common rule set, known bad inputs) and a per-IP rate limit, with metrics and sampled requests on, and
-// its log to an encrypted CloudWatch log group. Whether an environment has one is the composing stack's call.
+// An AWS WAFv2 web ACL (REGIONAL) in front of the load balancer: a per-IP rate limit and AWS managed rule
+// groups (IP reputation, anonymous IPs, common rule set, known bad inputs), with metrics and sampled requests
+// on, and its log to an encrypted CloudWatch log group. Whether an environment has one is the composing
+// stack's call.
 import { Construct } from "constructs";
 import { Wafv2WebAcl, Wafv2WebAclRule } from "@cdktf/provider-aws/lib/wafv2-web-acl";
 import { Wafv2WebAclAssociation } from "@cdktf/provider-aws/lib/wafv2-web-acl-association";
@@ -46,6 +47,7 @@ const RULE_NAME = /^[A-Za-z0-9_-]{1,128}$/;
 /** AWS managed rule groups every web ACL carries, in evaluation order (after the rate limit). */
 export const MANAGED_RULE_GROUPS = [
   "AWSManagedRulesAmazonIpReputationList",
+  "AWSManagedRulesAnonymousIpList",
   "AWSManagedRulesCommonRuleSet",
   "AWSManagedRulesKnownBadInputsRuleSet",
 ] as const;
@@ -128,8 +130,10 @@ export class Waf extends Construct {
           visibilityConfig: visibility("RateLimitPerIp"),
         },
         managed("AWSManagedRulesAmazonIpReputationList", 10),
-        managed("AWSManagedRulesCommonRuleSet", 20, countOnly),
-        managed("AWSManagedRulesKnownBadInputsRuleSet", 30),
+        // Tor exits and anonymising proxies are blocked; cloud-hosted clients (monitors, integrations) only counted.
+        managed("AWSManagedRulesAnonymousIpList", 20, ["HostingProviderIPList"]),
+        managed("AWSManagedRulesCommonRuleSet", 30, countOnly),
+        managed("AWSManagedRulesKnownBadInputsRuleSet", 40),
       ],
       visibilityConfig: visibility("web-acl"),
       tags: { Name: `${props.namePrefix}-web-acl` },
