@@ -111,7 +111,7 @@ describe("load balancer", () => {
 
   it("has a target group on the app port with the health check, draining and stickiness off", () => {
     expect(text).toHaveResourceWithProperties(LbTargetGroup, {
-      name: "webapp-test-app",
+      name: "webapp-test-8080",
       port: 8080,
       protocol: "HTTP",
       target_type: "instance",
@@ -130,6 +130,7 @@ describe("load balancer", () => {
         unhealthy_threshold: 3,
       },
       stickiness: { enabled: false, type: "lb_cookie" },
+      lifecycle: { create_before_destroy: true },
     });
   });
 

@@ -64,7 +64,7 @@ export interface LoadBalancerSettings {
 }
 
 export interface LoadBalancerProps extends LoadBalancerSettings {
-  /** Prefix of resource names, for example `webapp-dev`; at most 28 characters (ALB names are 32 at most). */
+  /** Prefix of resource names, for example `webapp-dev`; ALB and target group names are 32 characters at most. */
   readonly namePrefix: string;
   readonly region: string;
   readonly accountId: string;
@@ -80,7 +80,6 @@ export const DEFAULT_TLS_POLICY = "ELBSecurityPolicy-TLS13-1-2-2021-06";
 export const ACCESS_LOG_PREFIX = "alb";
 /** ELB limits load balancer and target group names to 32 characters. */
 const MAX_ELB_NAME = 32;
-const NAME_SUFFIXES = ["-alb", "-app"];
 /** Policies that negotiate TLS 1.2 or later only (the TLS13-1-2/1-3, TLS-1-2 and FS-1-2 families). */
 const TLS12_POLICY = /^ELBSecurityPolicy-(TLS13-1-[23]|TLS-1-2|FS-1-2)(-[A-Za-z0-9]+)*$/;
 const MATCHER = /^\d{3}(-\d{3})?(,\d{3}(-\d{3})?)*$/;
@@ -139,6 +138,15 @@ export function isValidMatcher(matcher: string): boolean {
     const [low, high = low] = part.split("-").map(Number);
     return low !== undefined && high !== undefined && low >= 200 && high <= 499 && low <= high;
   });
+}
+
+function loadBalancerName(namePrefix: string): string {
+  return `${namePrefix}-alb`;
+}
+
+/** The port is in the name so that a new port creates the new target group before the old one goes. */
+function targetGroupName(namePrefix: string, appPort: number): string {
+  return `${namePrefix}-${appPort}`;
 }
 
 function isIntegerBetween(value: number, low: number, high: number): boolean {
@@ -209,7 +217,7 @@ export function checkLoadBalancerSettings(props: LoadBalancerSettings & { readon
     "must be a whole number of days, at least 1",
   );
   if (props.namePrefix !== undefined) {
-    const longest = Math.max(...NAME_SUFFIXES.map((suffix) => `${props.namePrefix}${suffix}`.length));
+    const longest = Math.max(...[loadBalancerName(props.namePrefix), targetGroupName(props.namePrefix, props.appPort)].map((n) => n.length));
     problems.check(longest <= MAX_ELB_NAME, "namePrefix", props.namePrefix, `too long: load balancer and target group names are at most ${MAX_ELB_NAME} characters`);
   }
 }
@@ -268,7 +276,7 @@ export class LoadBalancer extends Construct implements Connectable {
     this.logBucket = logs.bucket;
 
     this.lb = new Lb(this, "alb", {
-      name: name("alb"),
+      name: loadBalancerName(props.namePrefix),
       internal: false,
       loadBalancerType: "application",
       ipAddressType: "ipv4",
@@ -288,7 +296,7 @@ export class LoadBalancer extends Construct implements Connectable {
 
     const stickiness = props.stickinessDurationSeconds;
     const targetGroup = new LbTargetGroup(this, "target-group", {
-      name: name("app"),
+      name: targetGroupName(props.namePrefix, props.appPort),
       port: props.appPort,
       protocol: "HTTP",
       protocolVersion: "HTTP1",
@@ -309,7 +317,8 @@ export class LoadBalancer extends Construct implements Connectable {
       },
       stickiness:
         stickiness === undefined ? { enabled: false, type: "lb_cookie" } : { enabled: true, type: "lb_cookie", cookieDuration: stickiness },
-      tags: { Name: name("app") },
+      tags: { Name: targetGroupName(props.namePrefix, props.appPort) },
+      lifecycle: { createBeforeDestroy: true },
     });
     this.targetGroup = { arn: targetGroup.arn, arnSuffix: targetGroup.arnSuffix, port: props.appPort };
 
