@@ -105,8 +105,7 @@ export function renderBootScript(settings: BootSettings): string {
   const head = lines.slice(0, 2);
   const rest = lines.slice(2);
   const jobs = settings.cronJobs;
-  const header = [
-    "# Settings, rendered at synth time.",
+  const settingsLines = [
     assign("ENVIRONMENT_NAME", settings.environmentName),
     assign("AWS_REGION_NAME", settings.region),
     assign("ASG_NAME", settings.autoScalingGroupName),
@@ -131,6 +130,13 @@ export function renderBootScript(settings: BootSettings): string {
     assignArray("CRON_COMMANDS", jobs.map((j) => j.command)),
     assignArray("CRON_TTLS", jobs.map((j) => String(j.ttlSeconds))),
     assignArray("CRON_MAX_RUN", jobs.map((j) => String(j.maxRunSeconds))),
+  ];
+  const header = [
+    "# Settings, rendered at synth time: literal text, nothing in them expands here.",
+    "# shellcheck disable=SC2016",
+    "{",
+    ...settingsLines.map((line) => `  ${line}`),
+    "}",
     "",
     "# Helper scripts installed by the install step (sources in modules/compute).",
   ];
@@ -164,7 +170,7 @@ export const BOOT_SCRIPT_PATH = "/usr/local/lib/webapp/boot.sh";
 
 // Identifiers, hostnames, ports, ARNs and Terraform references (`${...}`) only: nothing a single-quoted
 // bash string or a Terraform template would treat specially.
-const INFRASTRUCTURE_VALUE = /^(?:[A-Za-z0-9._:/@+=,-]|\$\{[^'"\\]*\})*$/;
+const INFRASTRUCTURE_VALUE = /^(?:[A-Za-z0-9._:/@+=,!-]|\$\{[^'"\\]*\})*$/;
 
 function infrastructureHeader(infrastructure: BootInfrastructure): string[] {
   return INFRASTRUCTURE_VARIABLES.map(([name, key]) => {
@@ -182,6 +188,7 @@ export function renderUserData(infrastructure: BootInfrastructure, settings: Boo
   const packed = gzipSync(Buffer.from(renderBootScript(settings)), { level: 9 }).toString("base64");
   return [
     "#!/bin/bash",
+    "# shellcheck disable=SC2034  # the variables are read by the boot script sourced at the end",
     "# App instance boot. The boot script is gzip+base64 below: decode with base64 -d | gunzip.",
     "set -euo pipefail",
     "# Infrastructure values, resolved by Terraform.",
@@ -190,6 +197,7 @@ export function renderUserData(infrastructure: BootInfrastructure, settings: Boo
     "install -d -m 0755 /usr/local/lib/webapp",
     // No double quotes or backslashes here: this text is a Terraform string template.
     `base64 -d <<<$BOOT_SCRIPT | gunzip >${BOOT_SCRIPT_PATH}`,
+    "# shellcheck source=/dev/null  # unpacked above; linted as modules/compute/boot.sh",
     `. ${BOOT_SCRIPT_PATH}`,
     "",
   ].join("\n");

@@ -1,0 +1,323 @@
+// The instance scripts: shellcheck on every file and on the rendered user data, the env renderer with
+// hostile values, the clone step against a local bare repository, and the user data's shape and size.
+import { execFileSync, spawnSync } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { tmpdir, userInfo } from "node:os";
+import { join } from "node:path";
+import { expandUserData, renderUserData, scriptPath, shellQuote } from "../modules/compute";
+import type { BootInfrastructure, BootSettings } from "../modules/compute/boot-script";
+import { requireTool } from "./support/tools";
+
+const SCRIPTS = ["boot.sh", "cron-lock.sh", "fetch-code.sh", "render-env.sh", "webapp-env.sh"];
+const HOSTILE = "it's \"quoted\" $HOME ${PATH} `id` $(id) a=b=c  spaced \\ back\nsecond line\n\ttab; rm -rf / #";
+
+const infrastructure: BootInfrastructure = {
+  databaseHost: "webapp-dev-db.abc123.eu-west-2.rds.amazonaws.com",
+  databasePort: "5432",
+  databaseName: "app",
+  databaseEngine: "postgres",
+  databaseSecretArn: "arn:aws:secretsmanager:eu-west-2:111111111111:secret:rds!db-1234-AbCdEf",
+  cacheHost: "master.webapp-dev-cache.abc123.euw2.cache.amazonaws.com",
+  cachePort: "6379",
+  cacheTls: "true",
+  cacheTokenSecretArn: "arn:aws:secretsmanager:eu-west-2:111111111111:secret:webapp-dev/cache-auth-AbCdEf",
+  fileSystemId: "fs-0123456789abcdef0",
+  accessPointId: "fsap-0123456789abcdef0",
+  appEnvSecretArn: "arn:aws:secretsmanager:eu-west-2:111111111111:secret:webapp-dev/app-env-AbCdEf",
+  repositoryCredentialSecretArn: "arn:aws:secretsmanager:eu-west-2:111111111111:secret:webapp-dev/repository-AbCdEf",
+};
+
+const settings: BootSettings = {
+  environmentName: "dev",
+  region: "eu-west-2",
+  autoScalingGroupName: "webapp-dev-app",
+  launchHookName: "boot",
+  logGroupName: "/webapp-dev/app",
+  appUser: "webapp",
+  appPort: 8080,
+  uploadsPath: "/mnt/uploads",
+  healthCheckPath: "/healthz",
+  healthCheckWaitSeconds: 300,
+  bootTimeoutSeconds: 900,
+  repositoryUrl: "https://github.com/example-org/webapp.git",
+  repositoryRef: "refs/tags/v1.4.2",
+  allowBranchRef: false,
+  credentialType: "https-token",
+  httpsUsername: "x-access-token",
+  sshKnownHosts: ["github.com ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl"],
+  buildCommands: ["npm ci --omit=dev", "npm run build -- --mode \"production\" && echo '$done'"],
+  startCommand: HOSTILE,
+  cronJobs: [
+    { name: "nightly-report", schedule: "15 2 * * *", command: "node jobs/report.js > /dev/null", ttlSeconds: 3600, maxRunSeconds: 1800 },
+    { name: "purge", schedule: "*/10 * * * *", command: "node jobs/purge.js --older-than '30 days'", ttlSeconds: 300, maxRunSeconds: 120 },
+  ],
+};
+
+const userData = renderUserData(infrastructure, settings);
+const expanded = expandUserData(userData);
+
+let work: string;
+beforeAll(() => {
+  work = mkdtempSync(join(tmpdir(), "boot-script-"));
+});
+afterAll(() => rmSync(work, { recursive: true, force: true }));
+
+function shellcheck(file: string): { status: number | null; output: string } {
+  requireTool("shellcheck", "shellcheck");
+  const result = spawnSync("shellcheck", ["--shell=bash", "--severity=style", "--external-sources", file], { encoding: "utf8" });
+  return { status: result.status, output: `${result.stdout}${result.stderr}` };
+}
+
+describe("shellcheck", () => {
+  test.each(SCRIPTS)("%s is clean", (name) => {
+    expect(shellcheck(scriptPath(name))).toEqual({ status: 0, output: "" });
+  });
+
+  test("the user data and the script an instance runs (header + unpacked boot script) are clean", () => {
+    for (const [name, text] of [
+      ["user-data.sh", userData],
+      ["expanded.sh", expanded],
+    ]) {
+      const file = join(work, name!);
+      writeFileSync(file, text!);
+      expect(shellcheck(file)).toEqual({ status: 0, output: "" });
+    }
+  });
+});
+
+describe("rendered user data", () => {
+  test("settings round-trip through the header's quoting, whatever they hold", () => {
+    const script = `${shellQuote(HOSTILE)}`;
+    const out = execFileSync("bash", ["-c", `X=${script}; printf '%s' "$X"`], { encoding: "utf8" });
+    expect(out).toBe(HOSTILE);
+    const probe = join(work, "probe.sh");
+    // The settings header, sourced alone, yields the exact values.
+    const header = expanded.split("\n# Helper scripts")[0];
+    writeFileSync(probe, `${header}\nprintf '%s\\0' "$START_COMMAND" "\${BUILD_COMMANDS[@]}" "\${CRON_COMMANDS[@]}" "$DB_HOST"\n`);
+    const values = execFileSync("bash", [probe], { encoding: "utf8" }).split("\0").slice(0, -1);
+    expect(values).toEqual([HOSTILE, ...settings.buildCommands, ...settings.cronJobs.map((j) => j.command), infrastructure.databaseHost]);
+  });
+
+  test("fits the 16 KB user-data limit", () => {
+    expect(Buffer.byteLength(userData)).toBeLessThan(16384);
+  });
+
+  test("holds secret references, never secret values", () => {
+    const text = expanded;
+    expect(text).not.toMatch(/BEGIN [A-Z ]*PRIVATE KEY/);
+    expect(text).not.toMatch(/AKIA[0-9A-Z]{16}/);
+    expect(text).not.toMatch(/(PASSWORD|TOKEN|SECRET)=['"]?[^'"$\s(]/);
+    for (const arn of [infrastructure.databaseSecretArn, infrastructure.cacheTokenSecretArn, infrastructure.appEnvSecretArn, infrastructure.repositoryCredentialSecretArn]) {
+      expect(text).toContain(`'${arn}'`);
+    }
+    // Every secret is fetched at boot into a file, not into the user data.
+    expect(text.match(/secret "\$[A-Z_]+_ARN"/g)).toHaveLength(4);
+  });
+
+  test("runs the steps in order, each logged under its name", () => {
+    const calls = [...expanded.matchAll(/^step (\w+) \w+$/gm)].map((m) => m[1]);
+    expect(calls).toEqual(["install", "logging", "mount", "code", "env", "build", "app", "cron", "health", "complete"]);
+    expect(expanded).toContain(`readonly STEPS=(${calls.join(" ")})`);
+    expect(expanded).toMatch(/log_stream_name: "\{instance_id\}\/\\\(\.\)"/);
+  });
+
+  test("abandons the launch on any failure and completes it with CONTINUE only after the local health check", () => {
+    expect(expanded).toMatch(/^set -Eeuo pipefail$/m);
+    expect(expanded).toContain("trap 'on_error $LINENO' ERR");
+    expect(expanded).toMatch(/on_error\(\) \{[\s\S]*complete_launch ABANDON/);
+    expect(expanded).toMatch(/complete_continue\(\) \{\n  complete_launch CONTINUE/);
+    expect(expanded.indexOf("step health wait_healthy")).toBeLessThan(expanded.indexOf("step complete complete_continue"));
+  });
+
+  test("mounts EFS with TLS, IAM and the access point, with an fstab entry and retries", () => {
+    expect(expanded).toContain('mount -t efs -o "tls,iam,accesspoint=$EFS_ACCESS_POINT_ID" "$EFS_FILE_SYSTEM_ID:/" "$UPLOADS_PATH"');
+    expect(expanded).toContain("efs _netdev,noresvport,tls,iam,accesspoint=$EFS_ACCESS_POINT_ID 0 0");
+    expect(expanded).toMatch(/for attempt in \$\(seq 1 30\)/);
+  });
+
+  test("cron entries are wrapped in the lock helper with the job's TTL and time limit", () => {
+    expect(expanded).toContain("/usr/local/bin/cron-lock %s %s -- timeout -k 10 %s");
+    expect(expanded).toContain("CRON_TTLS=('3600' '300')");
+    expect(expanded).toContain("CRON_MAX_RUN=('1800' '120')");
+  });
+
+  test("the app runs under systemd, restarted on failure, as the app user", () => {
+    expect(expanded).toMatch(/User=\$APP_USER\nExecStart=\/usr\/local\/bin\/webapp-env \/usr\/local\/lib\/webapp\/start\nRestart=on-failure/);
+  });
+
+  test("an infrastructure value that could break out of its quotes is refused", () => {
+    expect(() => renderUserData({ ...infrastructure, databaseName: "app'; reboot; '" }, settings)).toThrow(/databaseName/);
+  });
+});
+
+describe("render-env", () => {
+  const renderer = scriptPath("render-env.sh");
+  const owner = userInfo().username;
+
+  function render(objects: unknown[]): { status: number | null; stderr: string; file: string } {
+    const dir = mkdtempSync(join(work, "env-"));
+    const inputs = objects.map((object, i) => {
+      const file = join(dir, `${i}.json`);
+      writeFileSync(file, typeof object === "string" ? object : JSON.stringify(object));
+      return file;
+    });
+    const file = join(dir, "app.env");
+    const result = spawnSync("bash", [renderer, file, owner, ...inputs], { encoding: "utf8" });
+    return { status: result.status, stderr: result.stderr, file };
+  }
+
+  /** What the consumer (webapp-env, which sources the file with bash) sees. */
+  function sourced(file: string, keys: string[]): Record<string, string> {
+    const out = execFileSync("bash", ["-c", `. '${file}'; for k in ${keys.join(" ")}; do printf '%s\\0' "\${!k}"; done`], { encoding: "utf8" });
+    const values = out.split("\0").slice(0, -1);
+    return Object.fromEntries(keys.map((k, i) => [k, values[i] ?? "(missing)"]));
+  }
+
+  const hostile: Record<string, string> = {
+    QUOTES: `single ' double " both '"'"`,
+    DOLLARS: "$HOME ${PATH} $(id) $$ $1",
+    EQUALS: "a=b==c=",
+    SPACES: "  leading and trailing  ",
+    NEWLINES: "line one\nline two\n\nline four\n",
+    BACKTICKS: "`id` `uname -a`",
+    BACKSLASHES: "C:\\path\\n\\t\\\\",
+    EMPTY: "",
+    UNICODE: "naïve café ✓",
+    ALL: HOSTILE,
+  };
+
+  test("hostile values round-trip exactly when the file is sourced", () => {
+    const result = render([hostile]);
+    expect(result.status).toBe(0);
+    expect(sourced(result.file, Object.keys(hostile))).toEqual(hostile);
+  });
+
+  test("later objects win (infrastructure values over the app-env secret); non-strings become JSON text", () => {
+    const result = render([{ DATABASE_HOST: "from-secret", PORT: 8080, DEBUG: false, NOTHING: null, LIST: [1, "a"] }, { DATABASE_HOST: "db.internal" }]);
+    expect(result.status).toBe(0);
+    expect(sourced(result.file, ["DATABASE_HOST", "PORT", "DEBUG", "NOTHING", "LIST"])).toEqual({
+      DATABASE_HOST: "db.internal",
+      PORT: "8080",
+      DEBUG: "false",
+      NOTHING: "",
+      LIST: '[1,"a"]',
+    });
+  });
+
+  test("the file is 0600", () => {
+    const result = render([{ A: "b" }]);
+    expect(statSync(result.file).mode & 0o777).toBe(0o600);
+  });
+
+  test("webapp-env runs a command with those values", () => {
+    const result = render([hostile]);
+    const out = execFileSync("bash", [scriptPath("webapp-env.sh"), "bash", "-c", 'printf "%s" "$ALL"'], {
+      encoding: "utf8",
+      env: { PATH: process.env.PATH, WEBAPP_ENV_FILE: result.file, WEBAPP_DIR: work },
+    });
+    expect(out).toBe(HOSTILE);
+  });
+
+  test.each<[string, unknown[], RegExp]>([
+    ["a key that is not a variable name", [{ "BAD-KEY": "x", "1X": "y" }], /not valid environment variable names: 1X BAD-KEY/],
+    ["a secret that is not a JSON object", ['["a"]'], /is not a JSON object/],
+    ["a secret that is not JSON", ["KEY=value"], /is not a JSON object/],
+  ])("rejects %s, writing nothing", (_, objects, message) => {
+    const result = render(objects);
+    expect(result.status).toBe(1);
+    expect(result.stderr).toMatch(message);
+    expect(() => statSync(result.file)).toThrow();
+  });
+});
+
+describe("fetch-code against a local bare repository", () => {
+  const fetcher = scriptPath("fetch-code.sh");
+  let url: string;
+  let first: string;
+  let second: string;
+
+  const git = (cwd: string, ...args: string[]) => execFileSync("git", args, { cwd, encoding: "utf8" }).trim();
+
+  beforeAll(() => {
+    requireTool("git", "git");
+    const source = join(work, "source");
+    execFileSync("git", ["init", "-q", "-b", "main", source]);
+    git(source, "config", "user.email", "test@example.com");
+    git(source, "config", "user.name", "test");
+    writeFileSync(join(source, "version"), "one\n");
+    git(source, "add", "version");
+    git(source, "commit", "-qm", "one");
+    first = git(source, "rev-parse", "HEAD");
+    git(source, "tag", "v1");
+    git(source, "tag", "-a", "v1-annotated", "-m", "release one");
+    writeFileSync(join(source, "version"), "two\n");
+    git(source, "commit", "-qam", "two");
+    second = git(source, "rev-parse", "HEAD");
+    execFileSync("git", ["clone", "-q", "--bare", source, join(work, "app.git")]);
+    url = `file://${join(work, "app.git")}`;
+  });
+
+  function fetch(ref: string, ...options: string[]): { status: number | null; output: string; dest: string } {
+    const dest = join(work, `checkout-${Math.random().toString(36).slice(2)}`);
+    const result = spawnSync("bash", [fetcher, url, ref, dest, ...options], { encoding: "utf8" });
+    return { status: result.status, output: `${result.stdout}${result.stderr}`, dest };
+  }
+
+  const version = (dest: string) => readFileSync(join(dest, "version"), "utf8");
+
+  test.each([
+    ["refs/tags/v1", "lightweight tag"],
+    ["refs/tags/v1-annotated", "annotated tag"],
+  ])("%s (%s) checks out the tagged commit, shallow", (ref) => {
+    const result = fetch(ref);
+    expect(result.status).toBe(0);
+    expect(version(result.dest)).toBe("one\n");
+    expect(git(result.dest, "rev-parse", "HEAD")).toBe(first);
+    expect(git(result.dest, "rev-parse", "--is-shallow-repository")).toBe("true");
+    expect(result.output).toContain(`-> ${first}`);
+  });
+
+  test("a commit SHA checks out exactly that commit", () => {
+    const result = fetch(first);
+    expect(result.status).toBe(0);
+    expect(git(result.dest, "rev-parse", "HEAD")).toBe(first);
+    expect(version(result.dest)).toBe("one\n");
+  });
+
+  test("a commit the repository does not have is rejected", () => {
+    const result = fetch("0123456789abcdef0123456789abcdef01234567");
+    expect(result.status).toBe(1);
+    expect(result.output).toMatch(/cannot fetch 0123456789abcdef0123456789abcdef01234567/);
+  });
+
+  test("a tag that does not exist is rejected", () => {
+    const result = fetch("refs/tags/v9");
+    expect(result.status).toBe(1);
+    expect(result.output).toMatch(/tag refs\/tags\/v9 does not exist/);
+  });
+
+  test("a branch is refused unless allowed, and fetched when allowed", () => {
+    const refused = fetch("refs/heads/main");
+    expect(refused.status).toBe(1);
+    expect(refused.output).toMatch(/is a branch, and this environment demands a pinned commit or tag/);
+    const allowed = fetch("refs/heads/main", "--allow-branch");
+    expect(allowed.status).toBe(0);
+    expect(git(allowed.dest, "rev-parse", "HEAD")).toBe(second);
+  });
+
+  test.each(["main", "v1", "0123abc"])("an ambiguous ref %s is refused", (ref) => {
+    const result = fetch(ref);
+    expect(result.status).toBe(1);
+    expect(result.output).toMatch(/neither a full commit SHA/);
+  });
+
+  test("a token is read from its file by the credential helper, never passed on the command line", () => {
+    const token = join(work, "token");
+    writeFileSync(token, "not-a-real-token\n", { mode: 0o600 });
+    const result = fetch(second, "--token-file", token);
+    expect(result.status).toBe(0);
+    expect(result.output).not.toContain("not-a-real-token");
+    // Nothing about the credential is left in the checkout's configuration.
+    expect(spawnSync("git", ["config", "--get-all", "credential.helper"], { cwd: result.dest }).status).toBe(1);
+  });
+});
