@@ -114,10 +114,12 @@ describe("Cache", () => {
       recovery_window_in_days: 7,
     });
     const version = resourceList(built.json, "aws_secretsmanager_secret_version")[0]!;
-    expect(version.secret_string).toBeUndefined();
-    expect(version.secret_string_wo).toMatch(TOKEN_REF);
-    expect(version.secret_string_wo_version).toBe(1);
-    expect(version.lifecycle).toEqual({ replace_triggered_by: [expect.stringMatching(/^aws_elasticache_replication_group\.cache_group_\w+\.id$/)] });
+    expect(version.secret_string).toMatch(TOKEN_REF);
+    expect(version.secret_id).toMatch(/^\$\{aws_secretsmanager_secret\.cache_auth-token_\w+\.id\}$/);
+    expect(version.lifecycle).toEqual({
+      ignore_changes: ["secret_string"],
+      replace_triggered_by: [expect.stringMatching(/^aws_elasticache_replication_group\.cache_group_\w+\.id$/)],
+    });
   });
 
   it("grants reading exactly the token secret with the secrets key, and exposes its refs", () => {

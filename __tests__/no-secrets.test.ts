@@ -83,10 +83,15 @@ const stacks = [
 ];
 
 describe.each(stacks)("no secret value in the %s stack", (_name, json) => {
-  it("passes no literal to any secret argument, and no secret_string at all", () => {
-    const { secretArguments } = scan(json);
-    expect(secretArguments).toEqual([]);
-    expect(JSON.stringify(json)).not.toMatch(/"secret_string"|"secret_binary"/);
+  it("passes no literal to any secret argument", () => {
+    expect(scan(json).secretArguments).toEqual([]);
+  });
+
+  it("writes a secret value only for the generated cache token, never for the app's secrets", () => {
+    const versions = Object.entries((json.resource?.aws_secretsmanager_secret_version ?? {}) as Record<string, Json>);
+    expect(versions.map(([key]) => key)).toEqual(versions.length === 0 ? [] : [expect.stringMatching(/^cache_auth-token-value_/)]);
+    for (const [, version] of versions) expect(version.secret_string).toMatch(GENERATED);
+    expect(JSON.stringify(json)).not.toMatch(/"secret_binary"/);
   });
 
   it("holds no string shaped like a credential", () => {

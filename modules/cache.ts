@@ -201,14 +201,17 @@ export class Cache extends Construct implements Connectable, CacheRefs {
     });
     this.primaryEndpointAddress = this.replicationGroup.primaryEndpointAddress;
 
-    // Write-only, so this copy stays out of state (the replication group's copy cannot). Rewritten when the
+    // The value is in state here as in the group: the write-only secret_string_wo would save this one copy
+    // but needs Terraform or OpenTofu 1.11 at apply, and the project supports OpenTofu 1.10. Rewritten when the
     // group is replaced (its id unknown in the plan), so a new group and the secret get the same new token.
     new SecretsmanagerSecretVersion(this, "auth-token-value", {
       secretId: this.authTokenSecret.id,
-      secretStringWo: token.randomPassword,
-      secretStringWoVersion: 1,
-      // why: an attribute reference (not the resource) so in-place updates of the group do not rewrite the secret.
-      lifecycle: { replaceTriggeredBy: [`${this.replicationGroup.terraformResourceType}.${this.replicationGroup.friendlyUniqueId}.id`] },
+      secretString: token.randomPassword,
+      lifecycle: {
+        ignoreChanges: ["secret_string"],
+        // why: an attribute reference (not the resource) so in-place updates of the group do not rewrite the secret.
+        replaceTriggeredBy: [`${this.replicationGroup.terraformResourceType}.${this.replicationGroup.friendlyUniqueId}.id`],
+      },
     });
   }
 
