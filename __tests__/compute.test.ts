@@ -18,6 +18,9 @@ import {
   refKind,
 } from "../modules/compute";
 import { Problems } from "../modules/validation";
+import { ENVIRONMENTS } from "../environments";
+import { validateEnvironments } from "../environments/validate";
+import { environment } from "./support/fixtures";
 import { Json, policy, resourceList, resources, synth } from "./support/synth";
 
 const COMMIT = "0123456789abcdef0123456789abcdef01234567";
@@ -428,4 +431,44 @@ test("no resource outside the app tier's own set", () => {
     ].sort(),
   );
   expect(Object.keys(resources(json, "aws_autoscaling_group"))).toHaveLength(1);
+});
+
+describe("environment validation under compute.", () => {
+  const dev = environment();
+  const patched = (compute: Partial<ComputeSettings>) => environment({ compute: { ...dev.compute, ...compute } });
+
+  test("every environment's compute settings are valid", () => {
+    expect(validateEnvironments(ENVIRONMENTS)).toEqual([]);
+  });
+
+  test.each<[string, Partial<ComputeSettings>, RegExp]>([
+    ["min > max", { minCapacity: 3, maxCapacity: 2 }, /^dev: compute\.minCapacity = 3: minCapacity \(3\) should be <= maxCapacity \(2\)$/],
+    ["empty repository URL", { repository: { ...dev.compute.repository, url: "" } }, /^dev: compute\.repository\.url = "": must name the app's repository$/],
+    ["empty ref", { repository: { ...dev.compute.repository, ref: "" } }, /^dev: compute\.repository\.ref = "": must name the commit, tag or branch to run$/],
+    ["branch ref where a pinned ref is demanded", { repository: { ...dev.compute.repository, allowBranchRef: false } }, /^dev: compute\.repository\.ref = "refs\/heads\/main": is a branch/],
+    ["no build command", { buildCommands: [] }, /^dev: compute\.buildCommands = \[\]: needs at least one build command/],
+    ["invalid cron schedule", { cronJobs: [{ name: "x", schedule: "* * *", command: "true", ttlSeconds: 60, maxRunSeconds: 30 }] }, /^dev: compute\.cronJobs\[0\]\.schedule = "\* \* \*": not a valid cron schedule/],
+    ["TTL shorter than max run time", { cronJobs: [{ name: "x", schedule: "0 * * * *", command: "true", ttlSeconds: 60, maxRunSeconds: 120 }] }, /^dev: compute\.cronJobs\[0\]\.ttlSeconds = 60: is shorter than the job's maximum run time/],
+    ["health check path", { healthCheckPath: "health" }, /^dev: compute\.healthCheckPath = "health": must be a URL path/],
+    ["app port not the target group's", { appPort: 9090 }, /^dev: compute\.appPort = 9090: must equal edge\.appPort \(8080\)/],
+    ["health check path not the target group's", { healthCheckPath: "/ready" }, /^dev: compute\.healthCheckPath = "\/ready": must equal edge\.healthCheck\.path \(\/health\)/],
+    ["scheduled action with an invalid recurrence", { scheduledActions: [{ name: "night", recurrence: "20:00", minCapacity: 0, maxCapacity: 0 }] }, /^dev: compute\.scheduledActions\[0\]\.recurrence = "20:00"/],
+  ])("rejects %s", (_, compute, message) => {
+    expect(validateEnvironments([patched(compute)])).toContainEqual(expect.stringMatching(message));
+  });
+
+  test("per-environment values: sizes, instance types and pinning", () => {
+    const byName = Object.fromEntries(ENVIRONMENTS.map((e) => [e.name, e.compute]));
+    expect([byName.dev?.minCapacity, byName.dev?.maxCapacity, byName.dev?.instanceType]).toEqual([1, 2, "t4g.small"]);
+    expect([byName.staging?.minCapacity, byName.staging?.maxCapacity]).toEqual([2, 4]);
+    expect([byName.prod?.minCapacity, byName.prod?.maxCapacity]).toEqual([2, 10]);
+    expect(refKind(byName.dev?.repository.ref ?? "")).toBe("branch");
+    expect(refKind(byName.staging?.repository.ref ?? "")).toBe("tag");
+    expect(refKind(byName.prod?.repository.ref ?? "")).toBe("commit");
+    expect(byName.prod?.repository.allowBranchRef).toBeFalsy();
+    expect(byName.dev?.scheduledActions?.map((a) => [a.name, a.minCapacity, a.maxCapacity])).toEqual([
+      ["night", 0, 0],
+      ["morning", 1, 2],
+    ]);
+  });
 });

@@ -16,3 +16,16 @@ export const state: StateConfig = {
 };
 
 export const base = { project, region, accountId, repository, state } as const;
+
+/** The app every environment runs; each environment pins its own ref (README: "Deploying a new app version"). */
+export const app = {
+  url: "https://github.com/example-org/webapp.git",
+  credentialType: "https-token",
+  buildCommands: ["npm ci --omit=dev", "npm run build"],
+  startCommand: "exec node dist/server.js",
+  healthCheckPath: "/health",
+  cronJobs: [
+    { name: "purge-sessions", schedule: "*/15 * * * *", command: "node dist/jobs/purge-sessions.js", ttlSeconds: 600, maxRunSeconds: 300 },
+    { name: "nightly-report", schedule: "30 2 * * *", command: "node dist/jobs/nightly-report.js", ttlSeconds: 3900, maxRunSeconds: 3600 },
+  ],
+} as const;

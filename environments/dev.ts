@@ -1,5 +1,5 @@
 // dev: cheapest shape that still exercises every part of the stack; torn down freely.
-import { base } from "./base";
+import { app, base } from "./base";
 import type { EnvironmentConfig } from "./types";
 
 export const dev: EnvironmentConfig = {
@@ -52,5 +52,24 @@ export const dev: EnvironmentConfig = {
     deletionProtection: false,
     accessLogRetentionDays: 7,
     waf: { enabled: false },
+  },
+  compute: {
+    instanceType: "t4g.small",
+    minCapacity: 1,
+    maxCapacity: 2,
+    appPort: 8080,
+    // dev follows the main branch: each boot fetches its newest commit.
+    repository: { url: app.url, ref: "refs/heads/main", allowBranchRef: true, credentialType: app.credentialType },
+    buildCommands: app.buildCommands,
+    startCommand: app.startCommand,
+    healthCheckPath: app.healthCheckPath,
+    cronJobs: app.cronJobs,
+    scaling: { targetCpuPercent: 70 },
+    // Nobody uses dev at night or at weekends: scale to zero, back to one on weekday mornings (London time).
+    scheduledActions: [
+      { name: "night", recurrence: "0 20 * * *", minCapacity: 0, maxCapacity: 0, desiredCapacity: 0, timeZone: "Europe/London" },
+      { name: "morning", recurrence: "0 7 * * 1-5", minCapacity: 1, maxCapacity: 2, timeZone: "Europe/London" },
+    ],
+    instanceRefreshMinHealthyPercent: 100,
   },
 };

@@ -1,5 +1,5 @@
 // prod: three zones, a NAT gateway per zone, long retention; production safeguards enforced.
-import { base } from "./base";
+import { app, base } from "./base";
 import type { EnvironmentConfig } from "./types";
 
 export const prod: EnvironmentConfig = {
@@ -54,5 +54,22 @@ export const prod: EnvironmentConfig = {
     tlsPolicy: "ELBSecurityPolicy-TLS13-1-2-2021-06",
     accessLogRetentionDays: 365,
     waf: { enabled: true, rateLimitPer5Minutes: 2000 },
+  },
+  compute: {
+    instanceType: "m7g.large",
+    minCapacity: 2,
+    maxCapacity: 10,
+    healthCheckGraceSeconds: 120,
+    defaultInstanceWarmupSeconds: 180,
+    appPort: 8080,
+    // Pinned to the commit of the released tag (v1.4.1), so a moved tag cannot change what prod runs.
+    repository: { url: app.url, ref: "9f2c4e1b7a3d5f60812c4e9b0a7d3f5e6c1b2a40", credentialType: app.credentialType },
+    buildCommands: app.buildCommands,
+    startCommand: app.startCommand,
+    healthCheckPath: app.healthCheckPath,
+    cronJobs: app.cronJobs,
+    scaling: { targetCpuPercent: 50, requestsPerTarget: 1000 },
+    instanceRefreshMinHealthyPercent: 100,
+    rootVolumeGiB: 30,
   },
 };

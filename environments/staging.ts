@@ -1,5 +1,5 @@
 // staging: production's shape at a smaller size, so releases are rehearsed on the real topology.
-import { base } from "./base";
+import { app, base } from "./base";
 import type { EnvironmentConfig } from "./types";
 
 export const staging: EnvironmentConfig = {
@@ -49,5 +49,19 @@ export const staging: EnvironmentConfig = {
     deletionProtection: false,
     accessLogRetentionDays: 30,
     waf: { enabled: true, rateLimitPer5Minutes: 2000 },
+  },
+  compute: {
+    instanceType: "t4g.medium",
+    minCapacity: 2,
+    maxCapacity: 4,
+    appPort: 8080,
+    // The release under test: the tag that goes to prod next.
+    repository: { url: app.url, ref: "refs/tags/v1.4.2", credentialType: app.credentialType },
+    buildCommands: app.buildCommands,
+    startCommand: app.startCommand,
+    healthCheckPath: app.healthCheckPath,
+    cronJobs: app.cronJobs,
+    scaling: { targetCpuPercent: 60, requestsPerTarget: 1000 },
+    instanceRefreshMinHealthyPercent: 100,
   },
 };

@@ -7,6 +7,7 @@ import type { SecretsSettings } from "../modules/secrets";
 import type { DatabaseSettings } from "../modules/database";
 import type { FileSystemSettings } from "../modules/file-system";
 import type { CacheSettings } from "../modules/cache";
+import type { ComputeSettings } from "../modules/compute";
 import type { CertificateSettings } from "../modules/certificate";
 import type { LoadBalancerSettings } from "../modules/load-balancer";
 import type { WafSettings } from "../modules/waf";
@@ -70,6 +71,8 @@ export interface EnvironmentConfig {
   readonly cache: CacheSettings;
   /** Certificate, DNS, load balancer, access logs and WAF. */
   readonly edge: EdgeSettings;
+  /** App instances: the code they run, how they boot, scale and roll. */
+  readonly compute: ComputeSettings;
 }
 
 /** The bootstrap stack: the state bucket and lock table every environment's backend uses. */

@@ -10,6 +10,7 @@ import { checkSecretsSettings } from "../modules/secrets";
 import { checkDatabaseSettings } from "../modules/database";
 import { checkFileSystemSettings } from "../modules/file-system";
 import { checkCacheSettings } from "../modules/cache";
+import { checkComputeSettings } from "../modules/compute";
 import { checkRemoteStateSettings } from "../modules/state-backend";
 import { checkWafSettings } from "../modules/waf";
 import { formatProblem, Problems } from "../modules/validation";
@@ -82,6 +83,19 @@ function checkEnvironment(config: EnvironmentConfig, problems: Problems): void {
   checkCertificateSettings(config.edge, problems.at("edge"));
   checkLoadBalancerSettings(config.edge, problems.at("edge"));
   checkWafSettings(config.edge.waf, problems.at("edge.waf"));
+  checkComputeSettings(config.compute, problems.at("compute"));
+  problems.check(
+    config.compute.appPort === config.edge.appPort,
+    "compute.appPort",
+    config.compute.appPort,
+    `must equal edge.appPort (${config.edge.appPort}): the target group sends traffic there`,
+  );
+  problems.check(
+    config.compute.healthCheckPath === config.edge.healthCheck.path,
+    "compute.healthCheckPath",
+    config.compute.healthCheckPath,
+    `must equal edge.healthCheck.path (${config.edge.healthCheck.path}): an instance joins on the check the target group then applies`,
+  );
 
   const waivers = config.waivers ?? {};
   for (const [safeguard, reason] of Object.entries(waivers)) {
