@@ -21,7 +21,7 @@ import { Problems } from "../modules/validation";
 import { ENVIRONMENTS } from "../environments";
 import { validateEnvironments } from "../environments/validate";
 import { environment } from "./support/fixtures";
-import { Json, policy, resourceList, resources, synth } from "./support/synth";
+import { Json, policy, resourceList, resources, synth, synthEnvironment } from "./support/synth";
 
 const COMMIT = "0123456789abcdef0123456789abcdef01234567";
 
@@ -470,5 +470,36 @@ describe("environment validation under compute.", () => {
       ["night", 0, 0],
       ["morning", 1, 2],
     ]);
+  });
+});
+
+describe("in each environment's stack", () => {
+  const stacks = ENVIRONMENTS.map((config) => ({ config, ...synthEnvironment(config) }));
+
+  test.each(stacks.map((s) => [s.config.name, s] as const))("%s: sizes, subnets, target group, grants and the file-system client", (_, { config, json: stack }) => {
+    const [asg] = resourceList(stack, "aws_autoscaling_group");
+    expect(asg).toMatchObject({ name: `webapp-${config.name}-app`, min_size: config.compute.minCapacity, max_size: config.compute.maxCapacity });
+    expect(asg?.vpc_zone_identifier).toHaveLength(config.network.availabilityZones.length);
+    for (const subnet of asg?.vpc_zone_identifier as string[]) expect(subnet).toMatch(/aws_subnet\.network_app-/);
+    expect(asg?.target_group_arns).toEqual([expect.stringMatching(/aws_lb_target_group\..*\.arn/)]);
+    const policies = resourceList(stack, "aws_autoscaling_policy").map((p) => p.target_tracking_configuration.predefined_metric_specification);
+    expect(policies.map((p) => p.predefined_metric_type)).toEqual(
+      config.compute.scaling.requestsPerTarget ? ["ASGAverageCPUUtilization", "ALBRequestCountPerTarget"] : ["ASGAverageCPUUtilization"],
+    );
+    for (const p of policies.filter((p) => p.resource_label)) expect(p.resource_label).toMatch(/^\$\{aws_lb\..*\.arn_suffix\}\/\$\{aws_lb_target_group\..*\.arn_suffix\}$/);
+    const data = resourceList(stack, "aws_iam_role_policy").find((p) => p.name === "data-access");
+    const statements = policy(data?.policy).Statement as Json[];
+    expect(statements.map((s) => s.Sid)).toEqual([
+      "AppSecretsRead",
+      "AppSecretsDecrypt",
+      "DatabaseMasterSecretRead",
+      "DatabaseMasterSecretDecrypt",
+      "CacheAuthTokenRead",
+      "CacheAuthTokenDecrypt",
+      "UploadsMountThroughAccessPoint",
+    ]);
+    const [fsPolicy] = resourceList(stack, "aws_efs_file_system_policy");
+    expect(fsPolicy?.policy).toMatch(/aws_iam_role\.compute_role_\w+\.arn/);
+    expect(resourceList(stack, "aws_autoscaling_schedule")).toHaveLength((config.compute.scheduledActions ?? []).length);
   });
 });

@@ -10,6 +10,7 @@ import { CiRoles } from "./ci-roles";
 import { EncryptionKey, logsServiceGrant } from "./encryption-key";
 import { namePrefix, standardTags } from "./naming";
 import { Cache } from "./cache";
+import { Compute } from "./compute";
 import { Database } from "./database";
 import { FileSystem } from "./file-system";
 import { LoadBalancer } from "./load-balancer";
@@ -57,6 +58,7 @@ export class EnvironmentStack extends TerraformStack {
   readonly database: Database;
   readonly fileSystem: FileSystem;
   readonly cache: Cache;
+  readonly compute: Compute;
 
   constructor(scope: Construct, config: EnvironmentConfig) {
     super(scope, config.name);
@@ -114,6 +116,7 @@ export class EnvironmentStack extends TerraformStack {
     });
 
     this.edge = this.buildEdge(config, prefix);
+    this.compute = this.buildCompute(config, prefix);
 
     new TerraformOutput(this, "vpc_id", { value: this.network.vpcId, description: "VPC id" });
     new TerraformOutput(this, "app_url", { value: `https://${config.edge.domainName}`, description: "URL users reach the app at" });
@@ -139,6 +142,45 @@ export class EnvironmentStack extends TerraformStack {
       value: this.secrets.repositoryCredentialSecretArn,
       description: "Set its value with put-secret-value (README, Secrets)",
     });
+  }
+
+  /** The app tier, then its security-group edges and grants: it consumes the edge and data modules' refs. */
+  private buildCompute(config: EnvironmentConfig, prefix: string): Compute {
+    const loadBalancer = this.edge.loadBalancer;
+    const compute = new Compute(this, "compute", {
+      ...config.compute,
+      namePrefix: prefix,
+      environmentName: config.name,
+      region: config.region,
+      accountId: config.accountId,
+      vpcId: this.network.vpcId,
+      subnetIds: this.network.appSubnetIds,
+      logsKeyArn: this.logsKey.arn,
+      logRetentionDays: config.logRetentionDays,
+      targetGroup: loadBalancer.targetGroup,
+      loadBalancer: loadBalancer.loadBalancer,
+      deregistrationDelaySeconds: config.edge.deregistrationDelaySeconds ?? 30,
+      database: this.database,
+      cache: this.cache,
+      fileSystem: this.fileSystem,
+      secrets: this.secrets,
+      grants: [
+        ...this.secrets.grantRead(),
+        ...this.database.grantReadMasterSecret(),
+        ...this.cache.grantReadAuthToken(),
+        ...this.fileSystem.grantClient(),
+      ],
+      instanceTags: standardTags({ project: config.project, environment: config.name, repository: config.repository, extraTags: config.tags }),
+    });
+    compute.connections.allowFrom(loadBalancer, config.compute.appPort);
+    this.database.connections.allowDefaultPortFrom(compute);
+    this.cache.connections.allowDefaultPortFrom(compute);
+    this.fileSystem.connections.allowDefaultPortFrom(compute);
+    this.network.endpoints?.connections.allowDefaultPortFrom(compute);
+    this.fileSystem.allowClient(compute.roleArn);
+    new TerraformOutput(this, "app_autoscaling_group", { value: compute.autoScalingGroupName, description: "Auto Scaling group of the app instances" });
+    new TerraformOutput(this, "app_log_group", { value: compute.logGroupName, description: "CloudWatch log group of the app instances (stream <instance-id>/<step>)" });
+    return compute;
   }
 
   /** Certificate and DNS, the load balancer in the public subnets, and the WAF where enabled. */
