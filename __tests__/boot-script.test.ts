@@ -154,6 +154,8 @@ describe("render-env", () => {
   const renderer = scriptPath("render-env.sh");
   const owner = userInfo().username;
 
+  beforeAll(() => requireTool("jq", "jq"));
+
   function render(objects: unknown[]): { status: number | null; stderr: string; file: string } {
     const dir = mkdtempSync(join(work, "env-"));
     const inputs = objects.map((object, i) => {

@@ -2,7 +2,7 @@
 # Installs, pinned and cached outside the repository, the tools that prove the synthesized output:
 # the engine (terraform >= 1.11 from PATH, else OpenTofu built from the Go module proxy), the AWS provider
 # built from its Go module and laid out as a filesystem mirror with a CLI config pointing only at it,
-# checkov in its own venv, actionlint, and the Debian packages shellcheck, redis-server and redis-tools.
+# checkov in its own venv, actionlint, and the Debian packages shellcheck, redis-server, redis-tools and jq.
 # Idempotent: a second run with everything cached only checks stamps.
 set -euo pipefail
 
@@ -188,7 +188,7 @@ setup_actionlint() {
 setup_apt() {
   local t; t="$(now)"
   local missing=() pkg cmd
-  for pkg in shellcheck redis-server redis-tools; do
+  for pkg in shellcheck redis-server redis-tools jq; do
     case "$pkg" in
       redis-tools) cmd=redis-cli ;;
       *) cmd="$pkg" ;;

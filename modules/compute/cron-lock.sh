@@ -48,7 +48,7 @@ redis() {
 }
 
 key="lock:$job"
-token="$(hostname)-$$-$(od -An -N16 -tx1 /dev/urandom | tr -d ' \n')"
+token="$(uname -n)-$$-$(od -An -N16 -tx1 /dev/urandom | tr -d ' \n')"
 started="$(date +%s)"
 
 if ! reply="$(redis SET "$key" "$token" NX PX "$((ttl * 1000))")"; then
