@@ -73,6 +73,10 @@ describe("shellcheck", () => {
     expect(shellcheck(scriptPath(name))).toEqual({ status: 0, output: "" });
   });
 
+  test("the end-to-end sandbox runner is clean", () => {
+    expect(shellcheck(join(__dirname, "support", "boot-sandbox.sh"))).toEqual({ status: 0, output: "" });
+  });
+
   test("the user data and the script an instance runs (header + unpacked boot script) are clean", () => {
     for (const [name, text] of [
       ["user-data.sh", userData],
@@ -322,4 +326,132 @@ describe("fetch-code against a local bare repository", () => {
     // Nothing about the credential is left in the checkout's configuration.
     expect(spawnSync("git", ["config", "--get-all", "credential.helper"], { cwd: result.dest }).status).toBe(1);
   });
+});
+
+// The whole user data, run as root in a private mount namespace with overlays and stubs (support/boot-sandbox.sh).
+const canSandbox =
+  process.getuid?.() === 0 && spawnSync("unshare", ["-m", "--propagation", "private", "true"]).status === 0 && spawnSync("id", ["nobody"]).status === 0;
+
+(canSandbox ? describe : describe.skip)("the boot, end to end in a sandbox (root and unshare -m only)", () => {
+  const sandbox = join(__dirname, "support", "boot-sandbox.sh");
+  const secretValues = {
+    appEnv: { APP_KEY: HOSTILE, FEATURE_FLAGS: "a=1,b=2", DATABASE_HOST: "overridden-by-infrastructure" },
+    database: { username: "app_admin", password: "p@ss'w\"rd $x `y`" },
+    cacheToken: "token-with-$-and-'quote'",
+    repository: "repository-token",
+  };
+  let bare: string;
+  let tagged: string;
+
+  beforeAll(() => {
+    const source = join(work, "sandbox-source");
+    const git = (...args: string[]) => execFileSync("git", args, { cwd: source, encoding: "utf8" }).trim();
+    execFileSync("git", ["init", "-q", "-b", "main", source]);
+    git("config", "user.email", "test@example.com");
+    git("config", "user.name", "test");
+    writeFileSync(join(source, "README"), "app\n");
+    git("add", "README");
+    git("commit", "-qm", "release");
+    git("tag", "v2.0.0");
+    tagged = git("rev-parse", "HEAD");
+    bare = join(work, "sandbox-app.git");
+    execFileSync("git", ["clone", "-q", "--bare", source, bare]);
+  });
+
+  function boot(ref: string): { status: number; calls: string[]; out: string } {
+    const dir = mkdtempSync(join(work, "sandbox-"));
+    const secrets = join(dir, "secrets");
+    execFileSync("mkdir", ["-p", secrets]);
+    const write = (arn: string, value: string) => writeFileSync(join(secrets, arn.replace(/[^A-Za-z0-9]/g, "_")), value);
+    write(infrastructure.appEnvSecretArn, JSON.stringify(secretValues.appEnv));
+    write(infrastructure.databaseSecretArn, JSON.stringify(secretValues.database));
+    write(infrastructure.cacheTokenSecretArn, `${secretValues.cacheToken}\n`);
+    write(infrastructure.repositoryCredentialSecretArn, `${secretValues.repository}\n`);
+    const script = renderUserData(infrastructure, {
+      ...settings,
+      appUser: "nobody",
+      repositoryUrl: `file://${bare}`,
+      repositoryRef: ref,
+      buildCommands: ["id -un > built-by", 'printf "%s" "$DATABASE_PASSWORD" > build-saw-password'],
+      startCommand: 'printf "%s" "$APP_KEY" > seen-app-key\ntouch started',
+    });
+    const file = join(dir, "user-data.sh");
+    writeFileSync(file, script);
+    execFileSync("unshare", ["-m", "--propagation", "private", "bash", sandbox, dir, file], { stdio: "pipe" });
+    const out = join(dir, "out");
+    return {
+      status: Number(readFileSync(join(out, "status"), "utf8")),
+      calls: readFileSync(join(dir, "calls"), "utf8").split("\n").filter(Boolean),
+      out,
+    };
+  }
+
+  test("boots: code at the tag, env file from the secrets, build as the app user, cron, health, then CONTINUE", () => {
+    const { status, calls, out } = boot("refs/tags/v2.0.0");
+    expect({ status, console: status === 0 ? "" : readFileSync(join(out, "console.log"), "utf8") }).toEqual({ status: 0, console: "" });
+
+    expect(execFileSync("git", ["-c", "safe.directory=*", "rev-parse", "HEAD"], { cwd: join(out, "app"), encoding: "utf8" }).trim()).toBe(tagged);
+    expect(readFileSync(join(out, "app", "built-by"), "utf8").trim()).toBe("nobody");
+    expect(readFileSync(join(out, "app", "build-saw-password"), "utf8")).toBe(secretValues.database.password);
+    expect(readFileSync(join(out, "app", "seen-app-key"), "utf8")).toBe(HOSTILE);
+
+    const env = join(out, "app.env");
+    expect(statSync(env).mode & 0o777).toBe(0o600);
+    const keys = ["APP_KEY", "FEATURE_FLAGS", "DATABASE_HOST", "DATABASE_USERNAME", "DATABASE_PASSWORD", "REDIS_HOST", "REDIS_TLS", "REDIS_AUTH_TOKEN", "UPLOADS_PATH", "APP_ENV"];
+    const values = execFileSync("bash", ["-c", `. '${env}'; for k in ${keys.join(" ")}; do printf '%s\\0' "\${!k}"; done`], { encoding: "utf8" }).split("\0");
+    expect(Object.fromEntries(keys.map((k, i) => [k, values[i]]))).toEqual({
+      APP_KEY: HOSTILE,
+      FEATURE_FLAGS: "a=1,b=2",
+      DATABASE_HOST: infrastructure.databaseHost,
+      DATABASE_USERNAME: "app_admin",
+      DATABASE_PASSWORD: secretValues.database.password,
+      REDIS_HOST: infrastructure.cacheHost,
+      REDIS_TLS: "true",
+      REDIS_AUTH_TOKEN: secretValues.cacheToken,
+      UPLOADS_PATH: "/mnt/uploads",
+      APP_ENV: "dev",
+    });
+
+    expect(calls).toContainEqual(expect.stringMatching(/^mount -t efs -o tls,iam,accesspoint=fsap-0123456789abcdef0 fs-0123456789abcdef0:\/ \/mnt\/uploads$/));
+    expect(readFileSync(join(out, "fstab"), "utf8")).toContain("fs-0123456789abcdef0:/ /mnt/uploads efs _netdev,noresvport,tls,iam,accesspoint=fsap-0123456789abcdef0 0 0");
+    const crontab = readFileSync(join(out, "crontab"), "utf8");
+    expect(crontab).toContain(
+      "15 2 * * * nobody /usr/local/bin/webapp-env /usr/local/bin/cron-lock nightly-report 3600 -- timeout -k 10 1800 /bin/bash /etc/webapp/cron/nightly-report.sh >>/var/log/webapp/cron-nightly-report.log 2>&1",
+    );
+    expect(readFileSync(join(out, "cron", "purge.sh"), "utf8")).toBe(`${settings.cronJobs[1]!.command}\n`);
+    expect(readFileSync(join(out, "webapp.service"), "utf8")).toMatch(/User=nobody\nExecStart=\/usr\/local\/bin\/webapp-env \/usr\/local\/lib\/webapp\/start\nRestart=on-failure/);
+    expect(calls).toContain("systemctl enable webapp-boot.service");
+
+    const agent = JSON.parse(readFileSync(join(out, "agent.json"), "utf8"));
+    const streams = agent.logs.logs_collected.files.collect_list.map((f: { log_stream_name: string; log_group_name: string }) => [f.log_group_name, f.log_stream_name]);
+    expect(streams).toContainEqual(["/webapp-dev/app", "{instance_id}/code"]);
+    expect(streams).toHaveLength(12);
+    for (const step of ["install", "logging", "mount", "code", "env", "build", "app", "cron", "health", "complete"]) {
+      expect(readFileSync(join(out, "logs", `${step}.log`), "utf8")).toMatch(/: done$/m);
+    }
+
+    const complete = calls.filter((c) => c.includes("complete-lifecycle-action"));
+    expect(complete).toEqual([
+      "aws autoscaling complete-lifecycle-action --region eu-west-2 --auto-scaling-group-name webapp-dev-app --lifecycle-hook-name boot --instance-id i-0123456789abcdef0 --lifecycle-action-result CONTINUE",
+    ]);
+    expect(calls.findIndex((c) => c.includes("127.0.0.1:8080/healthz"))).toBeLessThan(calls.indexOf(complete[0]!));
+    // The credential and the secret files are gone; no secret value reached the console or the boot logs.
+    expect(() => statSync(join(out, "work-dir-left"))).toThrow();
+    const logs = ["install", "logging", "mount", "code", "env", "build", "app", "cron", "health", "complete"].map((s) => readFileSync(join(out, "logs", `${s}.log`), "utf8")).join("\n");
+    for (const secret of [secretValues.database.password, secretValues.cacheToken, secretValues.repository]) {
+      expect(logs).not.toContain(secret);
+      expect(readFileSync(join(out, "console.log"), "utf8")).not.toContain(secret);
+    }
+  }, 60_000);
+
+  test("a failing step abandons the launch: nothing after it runs, and CONTINUE is never sent", () => {
+    const { status, calls, out } = boot("refs/tags/v9.9.9");
+    expect(status).toBe(1);
+    expect(readFileSync(join(out, "logs", "code.log"), "utf8")).toMatch(/tag refs\/tags\/v9\.9\.9 does not exist[\s\S]*FAILED with status 1/);
+    expect(calls.filter((c) => c.includes("complete-lifecycle-action"))).toEqual([
+      "aws autoscaling complete-lifecycle-action --region eu-west-2 --auto-scaling-group-name webapp-dev-app --lifecycle-hook-name boot --instance-id i-0123456789abcdef0 --lifecycle-action-result ABANDON",
+    ]);
+    for (const later of ["env", "build", "app", "cron", "health"]) expect(() => statSync(join(out, "logs", `${later}.log`))).toThrow();
+    expect(() => statSync(join(out, "work-dir-left"))).toThrow();
+  }, 60_000);
 });

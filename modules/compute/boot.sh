@@ -66,7 +66,7 @@ install_packages() {
   id "$APP_USER" >/dev/null 2>&1 || useradd --system --create-home --shell /sbin/nologin "$APP_USER"
   chown "$APP_USER" "$APP_LOG_DIR"
   install -d -m 0755 /usr/local/lib/webapp /etc/webapp
-  install -d -m 0750 -o root -g "$APP_USER" /etc/webapp/cron
+  install -d -m 0750 -o root -g "$(id -gn "$APP_USER")" /etc/webapp/cron
   write_helper_cron_lock >/usr/local/bin/cron-lock
   write_helper_fetch_code >/usr/local/lib/webapp/fetch-code
   write_helper_render_env >/usr/local/lib/webapp/render-env

@@ -1,0 +1,62 @@
+#!/bin/bash
+# shellcheck disable=SC2016  # the stubs' sources are written literally
+# Runs an app instance's user data end to end inside a private mount namespace (`unshare -m`), with
+# copy-on-write overlays over every directory it writes, and stubs for what only an EC2 instance has
+# (dnf, systemd, the EFS mount, the AWS CLI, instance metadata, the CloudWatch agent).
+#   boot-sandbox.sh <work-dir> <user-data-file>
+# Stubs record their calls in <work-dir>/calls; results are copied to <work-dir>/out before the overlays go.
+set -euo pipefail
+work="$1" user_data="$2"
+stubs="$work/stubs"
+mkdir -p "$stubs" "$work/out"
+export CALLS="$work/calls" SANDBOX="$work"
+: >"$CALLS"
+
+for dir in /etc /usr/local /var/log /opt /run /mnt; do
+  layer="$work/layers/${dir//\//_}"
+  mkdir -p "$layer/upper" "$layer/work"
+  mount -t overlay overlay -o "lowerdir=$dir,upperdir=$layer/upper,workdir=$layer/work" "$dir"
+done
+
+stub() {
+  printf '#!/bin/bash\necho "%s $*" >>"$CALLS"\n%s\n' "$1" "${2:-exit 0}" >"$stubs/$1"
+  chmod 0755 "$stubs/$1"
+}
+stub dnf
+stub useradd
+stub sleep
+stub mount 'touch /run/sandbox-mounted'
+stub mountpoint '[ -e /run/sandbox-mounted ]'
+# The app "starts" when systemd is asked to restart it: its start script runs once, as the app user.
+stub systemctl 'if [ "$*" = "restart webapp.service" ]; then runuser -u "$(stat -c %U /opt/webapp/app)" -- /usr/local/bin/webapp-env /usr/local/lib/webapp/start; fi'
+stub curl 'case "$*" in
+  *api/token*) echo token ;;
+  *meta-data/instance-id*) echo i-0123456789abcdef0 ;;
+  *127.0.0.1*) [ -e /opt/webapp/app/started ] ;;
+  *) exit 7 ;;
+esac'
+stub aws 'case "$*" in
+  *get-secret-value*) cat "$SANDBOX/secrets/$(printf "%s" "$*" | sed -n "s/.*--secret-id \([^ ]*\).*/\1/p" | tr -c "A-Za-z0-9\n" _)" ;;
+  *) exit 0 ;;
+esac'
+mkdir -p /opt/aws/amazon-cloudwatch-agent/bin /opt/aws/amazon-cloudwatch-agent/etc
+printf '#!/bin/bash\necho "amazon-cloudwatch-agent-ctl $*" >>"$CALLS"\n' >/opt/aws/amazon-cloudwatch-agent/bin/amazon-cloudwatch-agent-ctl
+chmod 0755 /opt/aws/amazon-cloudwatch-agent/bin/amazon-cloudwatch-agent-ctl
+
+status=0
+PATH="$stubs:$PATH" bash "$user_data" >"$work/out/console.log" 2>&1 || status=$?
+echo "$status" >"$work/out/status"
+
+copy() { if [ -e "$1" ]; then cp -a "$1" "$work/out/$2"; fi; }
+copy /etc/webapp/app.env app.env
+copy /etc/cron.d/webapp crontab
+copy /etc/fstab fstab
+copy /etc/systemd/system/webapp.service webapp.service
+copy /etc/systemd/system/webapp-boot.service webapp-boot.service
+copy /var/log/webapp-boot logs
+copy /opt/aws/amazon-cloudwatch-agent/etc/webapp.json agent.json
+copy /opt/webapp/app app
+copy /usr/local/sbin/webapp-boot webapp-boot
+copy /etc/webapp/cron cron
+if [ -e /run/webapp-boot ]; then touch "$work/out/work-dir-left"; fi
+exit 0
