@@ -358,15 +358,19 @@ const canSandbox =
     execFileSync("git", ["clone", "-q", "--bare", source, bare]);
   });
 
-  function boot(ref: string): { status: number; calls: string[]; out: string } {
-    const dir = mkdtempSync(join(work, "sandbox-"));
-    const secrets = join(dir, "secrets");
+  function writeSecrets(secrets: string, values: typeof secretValues): void {
     execFileSync("mkdir", ["-p", secrets]);
     const write = (arn: string, value: string) => writeFileSync(join(secrets, arn.replace(/[^A-Za-z0-9]/g, "_")), value);
-    write(infrastructure.appEnvSecretArn, JSON.stringify(secretValues.appEnv));
-    write(infrastructure.databaseSecretArn, JSON.stringify(secretValues.database));
-    write(infrastructure.cacheTokenSecretArn, `${secretValues.cacheToken}\n`);
-    write(infrastructure.repositoryCredentialSecretArn, `${secretValues.repository}\n`);
+    write(infrastructure.appEnvSecretArn, JSON.stringify(values.appEnv));
+    write(infrastructure.databaseSecretArn, JSON.stringify(values.database));
+    write(infrastructure.cacheTokenSecretArn, `${values.cacheToken}\n`);
+    write(infrastructure.repositoryCredentialSecretArn, `${values.repository}\n`);
+  }
+
+  function boot(ref: string, rotated?: typeof secretValues): { status: number; calls: string[]; out: string } {
+    const dir = mkdtempSync(join(work, "sandbox-"));
+    writeSecrets(join(dir, "secrets"), secretValues);
+    if (rotated) writeSecrets(join(dir, "secrets-rotated"), rotated);
     const script = renderUserData(infrastructure, {
       ...settings,
       appUser: "nobody",
@@ -425,7 +429,7 @@ const canSandbox =
     const agent = JSON.parse(readFileSync(join(out, "agent.json"), "utf8"));
     const streams = agent.logs.logs_collected.files.collect_list.map((f: { log_stream_name: string; log_group_name: string }) => [f.log_group_name, f.log_stream_name]);
     expect(streams).toContainEqual(["/webapp-dev/app", "{instance_id}/code"]);
-    expect(streams).toHaveLength(12);
+    expect(streams).toHaveLength(13);
     for (const step of ["install", "logging", "mount", "code", "env", "build", "app", "cron", "health", "complete"]) {
       expect(readFileSync(join(out, "logs", `${step}.log`), "utf8")).toMatch(/: done$/m);
     }
@@ -442,6 +446,28 @@ const canSandbox =
       expect(logs).not.toContain(secret);
       expect(readFileSync(join(out, "console.log"), "utf8")).not.toContain(secret);
     }
+  }, 60_000);
+
+  test("a rotated database password reaches the running app: the refresh re-renders the env file and restarts the app", () => {
+    const rotated = { ...secretValues, database: { username: "app_admin", password: "rotated-'$-password" } };
+    const { status, calls, out } = boot("refs/tags/v2.0.0", rotated);
+    expect(status).toBe(0);
+    expect(readFileSync(join(out, "refresh-status"), "utf8").trim()).toBe("0");
+    const password = execFileSync("bash", ["-c", `. '${join(out, "app.env")}'; printf '%s' "$DATABASE_PASSWORD"`], { encoding: "utf8" });
+    expect(password).toBe(rotated.database.password);
+    expect(statSync(join(out, "app.env")).mode & 0o777).toBe(0o600);
+    const afterRefresh = calls.slice(calls.indexOf("--- refresh-env"));
+    expect(afterRefresh).toContain("systemctl restart webapp.service");
+    expect(afterRefresh.filter((c) => c.includes("complete-lifecycle-action"))).toEqual([]);
+    expect(readFileSync(join(out, "webapp-env-refresh.timer"), "utf8")).toMatch(/OnUnitActiveSec=15min/);
+    expect(readFileSync(join(out, "logs", "refresh.log"), "utf8")).toMatch(/environment changed/);
+  }, 60_000);
+
+  test("an unchanged environment does not restart the app", () => {
+    const { calls, out } = boot("refs/tags/v2.0.0", secretValues);
+    expect(readFileSync(join(out, "refresh-status"), "utf8").trim()).toBe("0");
+    expect(calls.slice(calls.indexOf("--- refresh-env"))).not.toContain("systemctl restart webapp.service");
+    expect(readFileSync(join(out, "logs", "refresh.log"), "utf8")).toMatch(/environment unchanged/);
   }, 60_000);
 
   test("a failing step abandons the launch: nothing after it runs, and CONTINUE is never sent", () => {

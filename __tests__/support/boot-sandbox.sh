@@ -5,6 +5,7 @@
 # (dnf, systemd, the EFS mount, the AWS CLI, instance metadata, the CloudWatch agent).
 #   boot-sandbox.sh <work-dir> <user-data-file>
 # Stubs record their calls in <work-dir>/calls; results are copied to <work-dir>/out before the overlays go.
+# When <work-dir>/secrets-rotated exists, it then replaces the secrets and runs `webapp-boot refresh-env`.
 set -euo pipefail
 work="$1" user_data="$2"
 stubs="$work/stubs"
@@ -47,6 +48,15 @@ status=0
 PATH="$stubs:$PATH" bash "$user_data" >"$work/out/console.log" 2>&1 || status=$?
 echo "$status" >"$work/out/status"
 
+# Optionally, a secret rotation: new secret values, then the refresh the timer runs.
+if [ "$status" = 0 ] && [ -d "$work/secrets-rotated" ]; then
+  rm -rf "$work/secrets" && mv "$work/secrets-rotated" "$work/secrets"
+  echo "--- refresh-env" >>"$CALLS"
+  refreshed=0
+  PATH="$stubs:$PATH" bash /usr/local/sbin/webapp-boot refresh-env >>"$work/out/console.log" 2>&1 || refreshed=$?
+  echo "$refreshed" >"$work/out/refresh-status"
+fi
+
 copy() { if [ -e "$1" ]; then cp -a "$1" "$work/out/$2"; fi; }
 copy /etc/webapp/app.env app.env
 copy /etc/cron.d/webapp crontab
@@ -58,5 +68,6 @@ copy /opt/aws/amazon-cloudwatch-agent/etc/webapp.json agent.json
 copy /opt/webapp/app app
 copy /usr/local/sbin/webapp-boot webapp-boot
 copy /etc/webapp/cron cron
+copy /etc/systemd/system/webapp-env-refresh.timer webapp-env-refresh.timer
 if [ -e /run/webapp-boot ]; then touch "$work/out/work-dir-left"; fi
 exit 0

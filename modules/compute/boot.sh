@@ -4,6 +4,8 @@
 # (values known at synth time, never a secret) and the helper scripts go in front of this file.
 # Runs from cloud-init on first boot and from webapp-boot.service on every later start (a reboot, or a
 # warm-pool instance entering service), so each start fetches the configured ref and the current secrets.
+# `webapp-boot refresh-env` (a timer, every 15 minutes) re-reads the secrets and restarts the app only if
+# its environment changed, so a rotated database password or cache token reaches running instances.
 # Every step logs to /var/log/webapp-boot/<step>.log, shipped to CloudWatch Logs as stream
 # <instance-id>/<step>. Any failure abandons the launch lifecycle action, so the group replaces the instance.
 set -Eeuo pipefail
@@ -12,7 +14,8 @@ umask 022
 readonly APP_DIR=/opt/webapp/app
 readonly LOG_DIR=/var/log/webapp-boot
 readonly APP_LOG_DIR=/var/log/webapp
-readonly WORK_DIR=/run/webapp-boot
+readonly MODE="${1:-boot}"
+readonly WORK_DIR="/run/webapp-$MODE"
 readonly STEPS=(install logging mount code env build app cron health complete)
 CURRENT_STEP=start
 
@@ -103,7 +106,8 @@ configure_logging() {
         force_flush_interval: 5,
         logs_collected: { files: { collect_list: (
           [ $ARGS.positional[] | { file_path: "\($dir)/\(.).log", log_group_name: $group, log_stream_name: "{instance_id}/\(.)", timezone: "UTC" } ]
-          + [ { file_path: "\($app)/app.log", log_group_name: $group, log_stream_name: "{instance_id}/app", timezone: "UTC" },
+          + [ { file_path: "\($dir)/refresh.log", log_group_name: $group, log_stream_name: "{instance_id}/refresh", timezone: "UTC" },
+              { file_path: "\($app)/app.log", log_group_name: $group, log_stream_name: "{instance_id}/app", timezone: "UTC" },
               { file_path: "\($app)/cron-*.log", log_group_name: $group, log_stream_name: "{instance_id}/cron", timezone: "UTC" } ]
         ) } }
       }
@@ -156,8 +160,9 @@ fetch_code() {
   mv "$APP_DIR.new" "$APP_DIR"
 }
 
+# Writes the env file to $1 (default: the app's env file).
 render_env() {
-  local app_env="$WORK_DIR/app-env.json" database="$WORK_DIR/database.json" token="$WORK_DIR/cache-token" infra="$WORK_DIR/infra.json"
+  local output="${1:-/etc/webapp/app.env}" app_env="$WORK_DIR/app-env.json" database="$WORK_DIR/database.json" token="$WORK_DIR/cache-token" infra="$WORK_DIR/infra.json"
   # Secret values go through files, never through a command line another process could read.
   (
     umask 077
@@ -176,9 +181,20 @@ render_env() {
         REDIS_HOST: $cache_host, REDIS_PORT: $cache_port, REDIS_TLS: $cache_tls, REDIS_AUTH_TOKEN: $cache_token
       }' >"$infra"
   )
-  /usr/local/lib/webapp/render-env /etc/webapp/app.env "$APP_USER" "$app_env" "$infra"
+  /usr/local/lib/webapp/render-env "$output" "$APP_USER" "$app_env" "$infra"
   rm -f "$app_env" "$database" "$token" "$infra"
-  echo "wrote /etc/webapp/app.env ($(wc -l </etc/webapp/app.env) lines)"
+  echo "wrote $output ($(wc -l <"$output") lines)"
+}
+
+refresh_env() {
+  render_env "$WORK_DIR/app.env"
+  if cmp -s "$WORK_DIR/app.env" /etc/webapp/app.env; then
+    echo "environment unchanged"
+    return 0
+  fi
+  mv -f "$WORK_DIR/app.env" /etc/webapp/app.env
+  echo "environment changed (a secret was rotated or edited); restarting the app"
+  systemctl restart webapp.service
 }
 
 run_build() {
@@ -210,8 +226,30 @@ NoNewPrivileges=true
 PrivateTmp=true
 ProtectSystem=full
 UNIT
+  cat >/etc/systemd/system/webapp-env-refresh.service <<UNIT
+[Unit]
+Description=Re-read the app's secrets; restart the app if its environment changed
+After=webapp.service
+
+[Service]
+Type=oneshot
+ExecStart=/usr/local/sbin/webapp-boot refresh-env
+UNIT
+  cat >/etc/systemd/system/webapp-env-refresh.timer <<UNIT
+[Unit]
+Description=Re-read the app's secrets every 15 minutes
+
+[Timer]
+OnBootSec=15min
+OnUnitActiveSec=15min
+RandomizedDelaySec=5min
+
+[Install]
+WantedBy=timers.target
+UNIT
   systemctl daemon-reload
   systemctl restart webapp.service
+  systemctl enable --now webapp-env-refresh.timer
 }
 
 install_cron() {
@@ -246,6 +284,14 @@ wait_healthy() {
 complete_continue() {
   complete_launch CONTINUE || echo "no launch lifecycle action is waiting (a restart outside a launch)"
 }
+
+if [ "$MODE" = refresh-env ]; then
+  trap - ERR
+  trap 'log "FAILED at line $LINENO; the app keeps its current environment"; exit 1' ERR
+  step refresh refresh_env
+  exit 0
+fi
+[ "$MODE" = boot ] || { log "unknown mode $MODE"; exit 64; }
 
 step install install_packages
 step logging configure_logging
