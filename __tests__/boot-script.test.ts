@@ -4,7 +4,7 @@ import { execFileSync, spawnSync } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir, userInfo } from "node:os";
 import { join } from "node:path";
-import { expandUserData, renderUserData, scriptPath, shellQuote } from "../modules/compute";
+import { BOOT_FAILURE_PATTERN, expandUserData, LOCK_FAILURE_PATTERN, renderUserData, scriptPath, shellQuote } from "../modules/compute";
 import type { BootInfrastructure, BootSettings } from "../modules/compute/boot-script";
 import { requireTool } from "./support/tools";
 
@@ -147,6 +147,15 @@ describe("rendered user data", () => {
 
   test("the app runs under systemd, restarted on failure, as the app user", () => {
     expect(expanded).toMatch(/User=\$APP_USER\nExecStart=\/usr\/local\/bin\/webapp-env \/usr\/local\/lib\/webapp\/start\nRestart=on-failure/);
+  });
+
+  test("the failure lines match the filter patterns the alarms use", () => {
+    const terms = (pattern: string) => [...pattern.matchAll(/"([^"]+)"/g)].map((m) => m[1]!);
+    for (const term of terms(BOOT_FAILURE_PATTERN)) expect(readFileSync(scriptPath("boot.sh"), "utf8")).toContain(term);
+    const lock = readFileSync(scriptPath("cron-lock.sh"), "utf8");
+    const refusals = lock.split("\n").filter((line) => /exit "\$EX_UNAVAILABLE"/.test(line) || /not running \$job/.test(line));
+    expect(refusals.length).toBeGreaterThanOrEqual(4);
+    for (const line of refusals.filter((l) => l.includes("echo"))) for (const term of terms(LOCK_FAILURE_PATTERN)) expect(line).toContain(term);
   });
 
   test("an infrastructure value that could break out of its quotes is refused", () => {

@@ -208,6 +208,10 @@ export const DEFAULT_UPLOADS_PATH = "/mnt/uploads";
 /** The lock must outlast the job's maximum run time by the kill grace (10 s) plus clock slack. */
 export const LOCK_MARGIN_SECONDS = 15;
 export const LAUNCH_HOOK_NAME = "boot";
+/** CloudWatch Logs filter pattern matching the boot script's failure line (`... FAILED with status N at line L ...`). */
+export const BOOT_FAILURE_PATTERN = '"FAILED with status"';
+/** Filter pattern matching the lock helper's refusals to run a job (Redis unreachable or refusing the lock). */
+export const LOCK_FAILURE_PATTERN = '"cron-lock:" "not running"';
 export const TERMINATE_HOOK_NAME = "drain";
 const AL2023_PARAMETER = "/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default";
 
@@ -414,6 +418,10 @@ export interface ComputeRefs {
   readonly launchTemplateId: string;
   readonly logGroupName: string;
   readonly securityGroupId: string;
+  /** Filter pattern for the boot script's failure line in the log group. */
+  readonly bootFailurePattern: string;
+  /** Filter pattern for the lock helper's "job not run" lines in the log group. */
+  readonly lockFailurePattern: string;
 }
 
 export class Compute extends Construct implements Connectable, ComputeRefs {
@@ -432,6 +440,8 @@ export class Compute extends Construct implements Connectable, ComputeRefs {
   readonly launchTemplateId: string;
   readonly logGroupName: string;
   readonly securityGroupId: string;
+  readonly bootFailurePattern = BOOT_FAILURE_PATTERN;
+  readonly lockFailurePattern = LOCK_FAILURE_PATTERN;
   /** The rendered user data (before base64), with Terraform references as tokens. */
   readonly userData: string;
 
