@@ -72,4 +72,9 @@ export const dev: EnvironmentConfig = {
     ],
     instanceRefreshMinHealthyPercent: 100,
   },
+  monitoring: {
+    topic: true,
+    alarmEmails: [],
+    thresholds: { targetResponseP95Seconds: 3 },
+  },
 };

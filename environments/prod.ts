@@ -72,4 +72,10 @@ export const prod: EnvironmentConfig = {
     instanceRefreshMinHealthyPercent: 100,
     rootVolumeGiB: 30,
   },
+  monitoring: {
+    topic: true,
+    alarmEmails: ["oncall@example.com", "platform-alerts@example.com"],
+    evaluationPeriods: 3,
+    thresholds: { targetResponseP95Seconds: 1.5, databaseConnections: 400 },
+  },
 };

@@ -64,4 +64,8 @@ export const staging: EnvironmentConfig = {
     scaling: { targetCpuPercent: 60, requestsPerTarget: 1000 },
     instanceRefreshMinHealthyPercent: 100,
   },
+  monitoring: {
+    topic: true,
+    alarmEmails: ["platform-alerts@example.com"],
+  },
 };

@@ -2,6 +2,7 @@
 // modules receive these values as props and never learn which environment they are building.
 // Each module defines the settings it accepts (with their defaults); this file composes them.
 import type { CiSettings } from "../modules/ci-roles";
+import type { MonitoringSettings } from "../modules/monitoring";
 import type { NetworkSettings } from "../modules/networking";
 import type { SecretsSettings } from "../modules/secrets";
 import type { DatabaseSettings } from "../modules/database";
@@ -73,6 +74,8 @@ export interface EnvironmentConfig {
   readonly edge: EdgeSettings;
   /** App instances: the code they run, how they boot, scale and roll. */
   readonly compute: ComputeSettings;
+  /** Alarm topic and subscriptions, alarm thresholds, the dashboard. */
+  readonly monitoring: MonitoringSettings;
 }
 
 /** The bootstrap stack: the state bucket and lock table every environment's backend uses. */

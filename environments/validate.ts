@@ -11,6 +11,7 @@ import { checkDatabaseSettings } from "../modules/database";
 import { checkFileSystemSettings } from "../modules/file-system";
 import { checkCacheSettings } from "../modules/cache";
 import { checkComputeSettings } from "../modules/compute";
+import { checkMonitoringSettings } from "../modules/monitoring";
 import { checkRemoteStateSettings } from "../modules/state-backend";
 import { checkWafSettings } from "../modules/waf";
 import { formatProblem, Problems } from "../modules/validation";
@@ -22,7 +23,6 @@ const REGION = /^[a-z]{2}(-gov)?-[a-z]+-\d$/;
 const ACCOUNT_ID = /^\d{12}$/;
 const ROLE_ARN = /^arn:aws[a-z-]*:iam::\d{12}:role\/[\w+=,.@/-]{1,512}$/;
 const MIN_WAIVER_REASON = 10;
-
 /** Days of database backups a production environment keeps unless waived. */
 const PRODUCTION_BACKUP_DAYS = 14;
 
@@ -84,6 +84,7 @@ function checkEnvironment(config: EnvironmentConfig, problems: Problems): void {
   checkLoadBalancerSettings(config.edge, problems.at("edge"));
   checkWafSettings(config.edge.waf, problems.at("edge.waf"));
   checkComputeSettings(config.compute, problems.at("compute"));
+  checkMonitoringSettings(config.monitoring, problems.at("monitoring"));
   problems.check(
     config.compute.appPort === config.edge.appPort,
     "compute.appPort",

@@ -14,6 +14,7 @@ import { Compute } from "./compute";
 import { Database } from "./database";
 import { FileSystem } from "./file-system";
 import { LoadBalancer } from "./load-balancer";
+import { Monitoring } from "./monitoring";
 import { Networking } from "./networking";
 import { Secrets } from "./secrets";
 import { StateStorage, useRemoteState } from "./state-backend";
@@ -59,6 +60,7 @@ export class EnvironmentStack extends TerraformStack {
   readonly fileSystem: FileSystem;
   readonly cache: Cache;
   readonly compute: Compute;
+  readonly monitoring: Monitoring;
 
   constructor(scope: Construct, config: EnvironmentConfig) {
     super(scope, config.name);
@@ -117,6 +119,20 @@ export class EnvironmentStack extends TerraformStack {
 
     this.edge = this.buildEdge(config, prefix);
     this.compute = this.buildCompute(config, prefix);
+    this.monitoring = new Monitoring(this, "monitoring", {
+      ...config.monitoring,
+      ...account,
+      edge: {
+        loadBalancerArnSuffix: this.edge.loadBalancer.loadBalancer.arnSuffix,
+        targetGroupArnSuffix: this.edge.loadBalancer.targetGroup.arnSuffix,
+        certificateArn: this.edge.certificate.arn,
+        webAclName: this.edge.waf?.webAcl.name,
+      },
+      compute: this.compute,
+      database: { identifier: this.database.instance.identifier },
+      cache: { replicationGroupId: this.cache.replicationGroup.replicationGroupId, nodeCount: config.cache.nodeCount },
+      fileSystem: { fileSystemId: this.fileSystem.fileSystemId, throughputMode: config.fileSystem.throughputMode },
+    });
 
     new TerraformOutput(this, "vpc_id", { value: this.network.vpcId, description: "VPC id" });
     new TerraformOutput(this, "app_url", { value: `https://${config.edge.domainName}`, description: "URL users reach the app at" });
@@ -136,6 +152,11 @@ export class EnvironmentStack extends TerraformStack {
       value: this.database.masterUserSecretArn,
       description: "Secret RDS manages for the master user",
     });
+    new TerraformOutput(this, "file_system_id", { value: this.fileSystem.fileSystemId, description: "EFS file system of the uploads" });
+    new TerraformOutput(this, "dashboard_name", { value: this.monitoring.dashboard.dashboardName, description: "CloudWatch dashboard of the environment" });
+    if (this.monitoring.topic) {
+      new TerraformOutput(this, "alarm_topic_arn", { value: this.monitoring.topic.arn, description: "SNS topic every alarm notifies" });
+    }
     new TerraformOutput(this, "cache_primary_endpoint", { value: this.cache.primaryEndpointAddress, description: "Cache primary endpoint (TLS)" });
     new TerraformOutput(this, "app_env_secret_arn", { value: this.secrets.appEnvSecretArn, description: "Set its value with put-secret-value (README, Secrets)" });
     new TerraformOutput(this, "repository_credential_secret_arn", {
