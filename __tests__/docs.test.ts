@@ -1,0 +1,122 @@
+// Every command in the README and the handbook that can be checked here is checked: stack folders,
+// Terraform outputs, npm scripts, environment names, repository paths and secret names must exist.
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { run } from "../main";
+import { ENVIRONMENTS } from "../environments";
+
+const root = path.join(__dirname, "..");
+const documents = ["README.md", ...fs.readdirSync(path.join(root, "docs")).filter((f) => f.endsWith(".md")).map((f) => `docs/${f}`)];
+const packageJson = JSON.parse(fs.readFileSync(path.join(root, "package.json"), "utf8")) as { scripts: Record<string, string> };
+
+interface Command {
+  readonly document: string;
+  readonly line: string;
+  /** Stack folder the command runs in, from the nearest `cd cdktf.out/stacks/<stack>` before it. */
+  readonly stack?: string;
+}
+
+/** Shell commands in fenced `sh`/`bash` blocks, with the stack folder they run in. */
+function commands(document: string): Command[] {
+  const text = fs.readFileSync(path.join(root, document), "utf8");
+  const found: Command[] = [];
+  for (const block of text.matchAll(/```(?:sh|bash)\n([\s\S]*?)```/g)) {
+    let stack: string | undefined;
+    for (const raw of (block[1] ?? "").split("\n")) {
+      const line = raw.replace(/\s+#.*$/, "").trim();
+      if (!line) continue;
+      const cd = /cd cdktf\.out\/stacks\/([\w$<>{}-]+)/.exec(line);
+      if (cd) stack = cd[1];
+      if (/^cd -$|^cd \.\.\//.test(line)) stack = undefined;
+      found.push({ document, line, stack });
+    }
+  }
+  return found;
+}
+
+const all = documents.flatMap(commands);
+let outdir: string;
+const outputs: Record<string, string[]> = {};
+let synthesized = "";
+
+beforeAll(() => {
+  outdir = fs.mkdtempSync(path.join(os.tmpdir(), "cdktf.outdir.docs-"));
+  expect(run({ outdir, printWarnings: false, log: () => undefined })).toBe(0);
+  for (const stack of fs.readdirSync(path.join(outdir, "stacks"))) {
+    const json = fs.readFileSync(path.join(outdir, "stacks", stack, "cdk.tf.json"), "utf8");
+    synthesized += json;
+    outputs[stack] = Object.keys((JSON.parse(json) as { output?: Record<string, unknown> }).output ?? {});
+  }
+});
+afterAll(() => fs.rmSync(outdir, { recursive: true, force: true }));
+
+/** `<env>` and `$ENV`-style placeholders stand for every environment. */
+const expand = (name: string): string[] => (/^[<$]/.test(name) ? ENVIRONMENTS.map((e) => e.name) : [name]);
+
+describe("documented commands", () => {
+  it("are found in the README and the handbook", () => {
+    expect(all.length).toBeGreaterThan(20);
+    expect(new Set(all.map((c) => c.document)).size).toBeGreaterThan(1);
+  });
+
+  it("name stack folders that synth writes", () => {
+    const named = all.flatMap((c) => [...c.line.matchAll(/cdktf\.out\/stacks\/([\w$<>{}-]+)/g)].map((m) => m[1] as string));
+    expect(named.length).toBeGreaterThan(0);
+    for (const name of named.flatMap(expand)) expect(Object.keys(outputs)).toContain(name);
+  });
+
+  it("read Terraform outputs the stack they run in defines", () => {
+    const reads = all.filter((c) => /terraform output/.test(c.line));
+    expect(reads.length).toBeGreaterThan(0);
+    for (const command of reads) {
+      const name = /terraform output(?: -raw| -json)? (\w+)/.exec(command.line)?.[1];
+      if (!name) continue;
+      if (command.stack) {
+        for (const stack of expand(command.stack)) {
+          expect({ stack, name, known: (outputs[stack] ?? []).includes(name) }).toEqual({ stack, name, known: true });
+        }
+      } else {
+        // No folder given: the stack the reader is in must be one that defines it.
+        expect({ name, known: Object.values(outputs).some((names) => names.includes(name)) }).toEqual({ name, known: true });
+      }
+    }
+  });
+
+  it("run npm scripts that exist", () => {
+    for (const command of all) {
+      for (const match of command.line.matchAll(/npm run (?:-s )?([\w:-]+)/g)) {
+        expect({ script: match[1], known: (match[1] as string) in packageJson.scripts }).toEqual({ script: match[1], known: true });
+      }
+    }
+  });
+
+  it("select environments that exist", () => {
+    for (const command of all) {
+      const spec = /ENVIRONMENTS=([\w,-]+)/.exec(command.line)?.[1];
+      if (!spec) continue;
+      for (const name of spec.split(",")) expect(ENVIRONMENTS.map((e) => e.name)).toContain(name);
+    }
+  });
+
+  it("refer to files that exist in the repository", () => {
+    for (const command of all) {
+      for (const match of command.line.matchAll(/(?:^|\s)((?:environments|modules|scripts|docs|__tests__)\/[\w./-]+\.\w+)/g)) {
+        expect({ file: match[1], exists: fs.existsSync(path.join(root, match[1] as string)) }).toEqual({ file: match[1], exists: true });
+      }
+    }
+  });
+
+  it("address secrets by names the stacks create", () => {
+    for (const command of all) {
+      const id = /--secret-id "?([\w/<>$.-]+)"?/.exec(command.line)?.[1];
+      if (!id || id.startsWith("$")) continue;
+      for (const env of ENVIRONMENTS) {
+        const name = id.replace(/<env>|\$\{?ENV\}?/g, env.name).replace(/<project>/g, env.project);
+        if (/[<>$]/.test(name)) continue;
+        if (!name.includes(`-${env.name}/`)) continue;
+        expect({ name, created: synthesized.includes(`"name": "${name}"`) || synthesized.includes(`"name":"${name}"`) }).toEqual({ name, created: true });
+      }
+    }
+  });
+});
