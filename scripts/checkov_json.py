@@ -5,8 +5,9 @@ strip SRC DST     Copy a synthesized cdk.tf.json without `terraform.required_ver
                   differs from the original by exactly that key.
 report RESULT DIR [IDS]
                   Print per-stack passed/failed/skipped counts and the failed checks from checkov's
-                  JSON output; exit 1 on any failed check, parsing error, stack with no checks, or a
-                  check skipped other than through the config file's list IDS (comma-separated).
+                  JSON output (of a run without skips); failures of the checks in IDS (comma-separated,
+                  from the config's skip list) count as skipped. Exit 1 on any other failed check, a
+                  parsing error, a stack with no checks, or a suppression inside the JSON.
 skips CONFIG      Print the skip-check ids of the checkov config, failing on an entry without a reason.
 """
 
@@ -98,6 +99,8 @@ def resource_names(stack_file):
 
 
 def report(result_file, stacks_dir, allowed_skips=""):
+    """checkov runs with no skips; failures of listed checks are counted here as skipped, so the
+    output shows what each skip hides and a stale entry is noticed."""
     with open(result_file, encoding="utf-8") as f:
         text = f.read()
     try:
@@ -108,24 +111,34 @@ def report(result_file, stacks_dir, allowed_skips=""):
         data = next((d for d in data if d.get("check_type") == "terraform_json"), {})
     results = data.get("results", {})
     summary = data.get("summary", {})
+    allowed = [i for i in allowed_skips.split(",") if i]
 
     stacks = sorted(d for d in os.listdir(stacks_dir) if os.path.isfile(os.path.join(stacks_dir, d, "cdk.tf.json")))
     counts = {s: {"passed": 0, "failed": 0, "skipped": 0} for s in stacks}
     failures = {s: [] for s in stacks}
-    for kind, key in (("passed", "passed_checks"), ("failed", "failed_checks"), ("skipped", "skipped_checks")):
+    skipped = {s: {} for s in stacks}
+    hits = dict.fromkeys(allowed, 0)
+    bad = 0
+    for key in ("passed_checks", "failed_checks", "skipped_checks"):
         for check in results.get(key, []):
             stack = check.get("file_path", "").strip("/").split("/")[0]
-            counts.setdefault(stack, {"passed": 0, "failed": 0, "skipped": 0})[kind] += 1
-            if kind == "failed":
+            counts.setdefault(stack, {"passed": 0, "failed": 0, "skipped": 0})
+            if key == "passed_checks":
+                counts[stack]["passed"] += 1
+            elif key == "skipped_checks":
+                # Suppressions inside the JSON would be a second skip list; only .checkov.yaml may skip.
+                print(f"scan: {check['check_id']} suppressed on {check.get('resource')} ({check.get('file_path')}) outside the skip list: "
+                      f"{(check.get('check_result') or {}).get('suppress_comment', '')}")
+                bad += 1
+            elif check["check_id"] in hits:
+                counts[stack]["skipped"] += 1
+                hits[check["check_id"]] += 1
+                per = skipped.setdefault(stack, {})
+                per[check["check_id"]] = per.get(check["check_id"], 0) + 1
+            else:
+                counts[stack]["failed"] += 1
                 failures.setdefault(stack, []).append(check)
 
-    bad = 0
-    allowed = set(filter(None, allowed_skips.split(",")))
-    for check in results.get("skipped_checks", []):
-        if check["check_id"] not in allowed:
-            print(f"scan: {check['check_id']} skipped on {check.get('resource')} ({check.get('file_path')}) outside the skip list: "
-                  f"{(check.get('check_result') or {}).get('suppress_comment', '')}")
-            bad += 1
     if summary.get("parsing_errors", 0):
         print(f"scan: checkov could not parse {summary['parsing_errors']} file(s): {results.get('parsing_errors', data.get('parsing_errors', ''))}")
         bad += 1
@@ -136,11 +149,16 @@ def report(result_file, stacks_dir, allowed_skips=""):
         print(f"scan: {stack:<24} {status:<5} passed {c['passed']:>4}  failed {c['failed']:>3}  skipped {c['skipped']:>3}{note}")
         if status != "ok":
             bad += 1
+        if skipped.get(stack):
+            print("    skipped: " + ", ".join(f"{i} x{n}" for i, n in sorted(skipped[stack].items())))
         names = resource_names(os.path.join(stacks_dir, stack, "cdk.tf.json"))
         for check in sorted(failures.get(stack, []), key=lambda c: (c["check_id"], c.get("resource", ""))):
             logical = check.get("resource", "").split(".")[-1]
             where = "; ".join(f"{addr} [{path}]" if path else addr for addr, path in names.get(logical, [])) or check.get("resource", "?")
-            print(f"    {check['check_id']} {check['check_name']}\n        {where}")
+            print(f"    FAILED {check['check_id']} {check['check_name']}\n        {where}")
+    stale = [i for i, n in hits.items() if n == 0]
+    if stale:
+        print(f"scan: note: skip list entries that match nothing in these stacks: {', '.join(stale)}")
     return 1 if bad else 0
 
 

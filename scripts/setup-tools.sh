@@ -4,10 +4,11 @@
 # built from its Go module and laid out as a filesystem mirror with a CLI config pointing only at it,
 # checkov in its own venv, actionlint, and the Debian packages shellcheck, redis-server, redis-tools and jq.
 # Idempotent: a second run with everything cached only checks stamps.
+# shellcheck source-path=SCRIPTDIR
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-# shellcheck source=scripts/tools-env.sh
+# shellcheck source=tools-env.sh
 . "$ROOT/scripts/tools-env.sh"
 
 mkdir -p "$PLATFORM_TOOLS_DIR" "$PLATFORM_TOOLS_BIN" "$PLATFORM_TOOLS_DIR/logs"
@@ -196,7 +197,7 @@ setup_apt() {
     command -v "$cmd" >/dev/null 2>&1 || missing+=("$pkg")
   done
   if [ "${#missing[@]}" -eq 0 ]; then
-    note apt present "$(elapsed "$t")" "shellcheck $(shellcheck --version | sed -n 's/^version: //p'), $(redis-server --version | awk '{ print $3 }')"
+    note apt present "$(elapsed "$t")" "shellcheck $(shellcheck --version | sed -n 's/^version: //p'), redis $(redis-server --version | sed -n 's/.* v=\([^ ]*\).*/\1/p')"
     return
   fi
   command -v apt-get >/dev/null 2>&1 || die "missing ${missing[*]} and no apt-get; install them with your package manager"
@@ -222,7 +223,7 @@ setup_actionlint
 setup_provider
 
 # Re-read the environment: TF_BIN may have changed (a tofu build).
-# shellcheck source=scripts/tools-env.sh
+# shellcheck source=tools-env.sh
 . "$ROOT/scripts/tools-env.sh"
 
 echo "setup-tools: cache $PLATFORM_TOOLS_DIR"

@@ -2,10 +2,11 @@
 # Runs the real engine's `init -backend=false` + `validate` (AWS provider from the local mirror) on every
 # synthesized stack in cdktf.out/stacks. Each stack is validated in a temporary copy, so nothing but
 # cdktf.out is written in the repository. Exits non-zero when any stack has an error.
+# shellcheck source-path=SCRIPTDIR
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-# shellcheck source=scripts/tools-env.sh
+# shellcheck source=tools-env.sh
 . "$ROOT/scripts/tools-env.sh"
 cd "$ROOT"
 
