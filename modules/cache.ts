@@ -9,8 +9,8 @@ import { ElasticacheReplicationGroup } from "@cdktf/provider-aws/lib/elasticache
 import { ElasticacheSubnetGroup } from "@cdktf/provider-aws/lib/elasticache-subnet-group";
 import { SecretsmanagerSecret } from "@cdktf/provider-aws/lib/secretsmanager-secret";
 import { SecretsmanagerSecretVersion } from "@cdktf/provider-aws/lib/secretsmanager-secret-version";
-import { SecurityGroup } from "@cdktf/provider-aws/lib/security-group";
-import { Connectable, Connections } from "./connections";
+import type { SecurityGroup } from "@cdktf/provider-aws/lib/security-group";
+import { Connectable, Connections, ownSecurityGroup } from "./connections";
 import { EncryptionKey } from "./encryption-key";
 import { secretReadStatements, Statement } from "./policy";
 import { checkWindows } from "./time-windows";
@@ -132,14 +132,14 @@ export class Cache extends Construct implements Connectable, CacheRefs {
       accountId: props.accountId,
     });
 
-    this.securityGroup = new SecurityGroup(this, "sg", {
-      name: name("cache"),
+    ({ securityGroup: this.securityGroup, connections: this.connections } = ownSecurityGroup(this, {
+      name: "cache",
+      groupName: name("cache"),
       description: `Redis protocol (TLS) on ${CACHE_PORT}: only from the groups allowed in`,
       vpcId: props.vpcId,
+      defaultPort: CACHE_PORT,
       revokeRulesOnDelete: true,
-      tags: { Name: name("cache") },
-    });
-    this.connections = new Connections(this, "cache", this.securityGroup.id, CACHE_PORT);
+    }));
 
     const subnetGroup = new ElasticacheSubnetGroup(this, "subnets", {
       name: name("cache"),

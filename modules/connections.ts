@@ -2,6 +2,7 @@
 // stack calls `allowFrom`/`allowDefaultPortFrom`, which writes a pair of rules (ingress on this group,
 // egress on the peer's) that reference groups, never CIDRs. Modules never import one another for this.
 import { Construct } from "constructs";
+import { SecurityGroup } from "@cdktf/provider-aws/lib/security-group";
 import { VpcSecurityGroupIngressRule } from "@cdktf/provider-aws/lib/vpc-security-group-ingress-rule";
 import { VpcSecurityGroupEgressRule } from "@cdktf/provider-aws/lib/vpc-security-group-egress-rule";
 
@@ -53,4 +54,28 @@ export class Connections {
     }
     this.allowFrom(peer, this.defaultPort, description);
   }
+}
+
+export interface OwnSecurityGroupProps {
+  /** Short name used in rule ids and descriptions (for example `database`). */
+  readonly name: string;
+  /** The group's resource name, for example `webapp-dev-database`. */
+  readonly groupName: string;
+  readonly description: string;
+  readonly vpcId: string;
+  readonly defaultPort?: number;
+  /** Revoke the group's rules before deleting it (groups that other groups reference). @default false */
+  readonly revokeRulesOnDelete?: boolean;
+}
+
+/** A module's own security group (construct id `sg`, no inline rules) and the `Connections` over it. */
+export function ownSecurityGroup(owner: Construct, props: OwnSecurityGroupProps): { securityGroup: SecurityGroup; connections: Connections } {
+  const securityGroup = new SecurityGroup(owner, "sg", {
+    name: props.groupName,
+    description: props.description,
+    vpcId: props.vpcId,
+    revokeRulesOnDelete: props.revokeRulesOnDelete,
+    tags: { Name: props.groupName },
+  });
+  return { securityGroup, connections: new Connections(owner, props.name, securityGroup.id, props.defaultPort) };
 }

@@ -9,8 +9,8 @@ import { DbParameterGroup } from "@cdktf/provider-aws/lib/db-parameter-group";
 import { DbSubnetGroup } from "@cdktf/provider-aws/lib/db-subnet-group";
 import { IamRole } from "@cdktf/provider-aws/lib/iam-role";
 import { IamRolePolicyAttachment } from "@cdktf/provider-aws/lib/iam-role-policy-attachment";
-import { SecurityGroup } from "@cdktf/provider-aws/lib/security-group";
-import { Connectable, Connections } from "./connections";
+import type { SecurityGroup } from "@cdktf/provider-aws/lib/security-group";
+import { Connectable, Connections, ownSecurityGroup } from "./connections";
 import { EncryptionKey } from "./encryption-key";
 import { secretReadStatements, serviceTrustPolicy, Statement } from "./policy";
 import { checkWindows } from "./time-windows";
@@ -210,14 +210,14 @@ export class Database extends Construct implements Connectable, DatabaseRefs {
       accountId: props.accountId,
     });
 
-    this.securityGroup = new SecurityGroup(this, "sg", {
-      name: name("database"),
+    ({ securityGroup: this.securityGroup, connections: this.connections } = ownSecurityGroup(this, {
+      name: "database",
+      groupName: name("database"),
       description: `${props.engine} on ${facts.port}: only from the groups allowed in`,
       vpcId: props.vpcId,
+      defaultPort: facts.port,
       revokeRulesOnDelete: true,
-      tags: { Name: name("database") },
-    });
-    this.connections = new Connections(this, "database", this.securityGroup.id, facts.port);
+    }));
 
     const subnetGroup = new DbSubnetGroup(this, "subnets", {
       name: name("database"),

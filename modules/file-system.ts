@@ -9,8 +9,8 @@ import { EfsBackupPolicy } from "@cdktf/provider-aws/lib/efs-backup-policy";
 import { EfsFileSystem } from "@cdktf/provider-aws/lib/efs-file-system";
 import { EfsFileSystemPolicy } from "@cdktf/provider-aws/lib/efs-file-system-policy";
 import { EfsMountTarget } from "@cdktf/provider-aws/lib/efs-mount-target";
-import { SecurityGroup } from "@cdktf/provider-aws/lib/security-group";
-import { Connectable, Connections } from "./connections";
+import type { SecurityGroup } from "@cdktf/provider-aws/lib/security-group";
+import { Connectable, Connections, ownSecurityGroup } from "./connections";
 import { EncryptionKey } from "./encryption-key";
 import { policyDocument, Statement } from "./policy";
 import { assertValid, Problems } from "./validation";
@@ -143,14 +143,14 @@ export class FileSystem extends Construct implements Connectable, FileSystemRefs
       backupPolicy: { status: "ENABLED" },
     });
 
-    this.securityGroup = new SecurityGroup(this, "sg", {
-      name: name("efs"),
+    ({ securityGroup: this.securityGroup, connections: this.connections } = ownSecurityGroup(this, {
+      name: "efs",
+      groupName: name("efs"),
       description: `NFS on ${NFS_PORT}: only from the groups allowed in`,
       vpcId: props.vpcId,
+      defaultPort: NFS_PORT,
       revokeRulesOnDelete: true,
-      tags: { Name: name("efs") },
-    });
-    this.connections = new Connections(this, "efs", this.securityGroup.id, NFS_PORT);
+    }));
 
     props.subnetIds.forEach((subnetId, i) => {
       new EfsMountTarget(this, `mount-${i}`, {

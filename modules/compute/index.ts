@@ -14,9 +14,9 @@ import { IamRole } from "@cdktf/provider-aws/lib/iam-role";
 import { IamRolePolicy } from "@cdktf/provider-aws/lib/iam-role-policy";
 import { IamRolePolicyAttachment } from "@cdktf/provider-aws/lib/iam-role-policy-attachment";
 import { LaunchTemplate } from "@cdktf/provider-aws/lib/launch-template";
-import { SecurityGroup } from "@cdktf/provider-aws/lib/security-group";
+import type { SecurityGroup } from "@cdktf/provider-aws/lib/security-group";
 import { VpcSecurityGroupEgressRule } from "@cdktf/provider-aws/lib/vpc-security-group-egress-rule";
-import { Connectable, Connections } from "../connections";
+import { Connectable, Connections, ownSecurityGroup } from "../connections";
 import { EncryptionKey } from "../encryption-key";
 import { checkLogRetention } from "../logs";
 import { policyDocument, serviceTrustPolicy, Statement } from "../policy";
@@ -459,14 +459,14 @@ export class Compute extends Construct implements Connectable, ComputeRefs {
     // Built from parts, not from the group, so the role's policy does not depend on the group it launches into.
     this.autoScalingGroupArn = `arn:${partition}:autoscaling:${props.region}:${props.accountId}:autoScalingGroup:*:autoScalingGroupName/${name}`;
 
-    this.securityGroup = new SecurityGroup(this, "sg", {
-      name,
+    ({ securityGroup: this.securityGroup, connections: this.connections } = ownSecurityGroup(this, {
+      name: "app",
+      groupName: name,
       description: "App instances: the app port from the load balancer; egress by explicit rules",
       vpcId: props.vpcId,
-      tags: { Name: name },
-    });
+      defaultPort: props.appPort,
+    }));
     this.securityGroupId = this.securityGroup.id;
-    this.connections = new Connections(this, "app", this.securityGroup.id, props.appPort);
     new VpcSecurityGroupEgressRule(this, "egress-https", {
       securityGroupId: this.securityGroup.id,
       cidrIpv4: "0.0.0.0/0",
