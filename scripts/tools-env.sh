@@ -50,9 +50,8 @@ export TF_INPUT=0
 # Providers come from the mirror only; a personal plugin cache must not mix other builds in.
 unset TF_PLUGIN_CACHE_DIR
 
-if [ "$PLATFORM_USE_REGISTRY" = "1" ]; then
-  unset TF_CLI_CONFIG_FILE
-else
+# With PLATFORM_USE_REGISTRY=1 the user's own CLI configuration (if any) stays in effect.
+if [ "$PLATFORM_USE_REGISTRY" != "1" ]; then
   export TF_CLI_CONFIG_FILE="$PLATFORM_TOOLS_DIR/engine.tfrc"
 fi
 
