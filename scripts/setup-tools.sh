@@ -36,12 +36,6 @@ go_bin() {
   fi
 }
 
-# Version of the main module a Go binary was built from ("" when unknown).
-go_binary_version() {
-  [ -x "$1" ] || return 0
-  "$(go_bin "$1")" version -m "$1" 2>/dev/null | awk '$1 == "mod" { print $3; exit }'
-}
-
 # ---------------------------------------------------------------- engine
 setup_engine() {
   local t; t="$(now)"
@@ -78,8 +72,13 @@ setup_provider() {
     note aws-provider skipped "$(elapsed "$t")" "PLATFORM_USE_REGISTRY=1: the engine downloads it"
     return
   fi
-  local go; go="$(go_bin "the AWS provider")"
-  local platform; platform="$("$go" env GOOS)_$("$go" env GOARCH)"
+  local platform arch
+  case "$(uname -m)" in
+    x86_64 | amd64) arch=amd64 ;;
+    aarch64 | arm64) arch=arm64 ;;
+    *) arch="$(uname -m)" ;;
+  esac
+  platform="$(uname -s | tr '[:upper:]' '[:lower:]')_$arch"
   local name="terraform-provider-aws_v${AWS_PROVIDER_VERSION}_x5"
   local rel="hashicorp/aws/$AWS_PROVIDER_VERSION/$platform"
   local store="$PLATFORM_TOOLS_DIR/provider-build/$AWS_PROVIDER_GO_VERSION"
@@ -89,6 +88,7 @@ setup_provider() {
   if [ -f "$stamp" ] && [ -x "$bin" ]; then
     note aws-provider cached "$(elapsed "$t")" "$AWS_PROVIDER_VERSION from $AWS_PROVIDER_GO_MODULE@$AWS_PROVIDER_GO_VERSION"
   else
+    local go; go="$(go_bin "the AWS provider")"
     echo "setup-tools: building the AWS provider from $AWS_PROVIDER_GO_MODULE@$AWS_PROVIDER_GO_VERSION (long on a cold cache) ..."
     local dir
     dir="$("$go" mod download -json "$AWS_PROVIDER_GO_MODULE@$AWS_PROVIDER_GO_VERSION" | sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p')"
@@ -174,7 +174,7 @@ setup_checkov() {
 setup_actionlint() {
   local t; t="$(now)"
   local bin="$PLATFORM_TOOLS_BIN/actionlint"
-  if [ "$(go_binary_version "$bin")" = "$ACTIONLINT_GO_VERSION" ]; then
+  if [ -x "$bin" ] && [ "$("$bin" -version 2>/dev/null | head -n1)" = "$ACTIONLINT_GO_VERSION" ]; then
     note actionlint cached "$(elapsed "$t")" "actionlint $ACTIONLINT_GO_VERSION"
     return
   fi
