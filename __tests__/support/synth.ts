@@ -2,7 +2,10 @@
 import { Testing, TerraformStack } from "cdktf";
 import { Construct } from "constructs";
 import { AwsProvider } from "@cdktf/provider-aws/lib/provider";
-import { buildEnvironment, EnvironmentStack } from "../../modules/environment-stack";
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { ENVIRONMENTS } from "../../environments";
+import { buildEnvironment } from "../../modules/environment-stack";
 import type { EnvironmentConfig } from "../../environments/types";
 
 export type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
@@ -19,10 +22,18 @@ export function synth(stack: TerraformStack): Synthesized {
   return { text, json: JSON.parse(text) as Json };
 }
 
-/** Builds and synthesizes one environment's whole stack. */
-export function synthEnvironment(config: EnvironmentConfig): Synthesized & { stack: EnvironmentStack } {
-  const stack = buildEnvironment(Testing.app(), config);
-  return { stack, ...synth(stack) };
+const sharedSynthDir = process.env.WEBAPP_SHARED_SYNTH_DIR;
+
+/**
+ * One environment's whole stack, synthesized. The shipped environments come from the run's shared synth
+ * (support/global-setup.js, made by the same code path as `npm run synth`); changed configs are built here.
+ */
+export function synthEnvironment(config: EnvironmentConfig): Synthesized {
+  if (sharedSynthDir && ENVIRONMENTS.includes(config)) {
+    const text = fs.readFileSync(path.join(sharedSynthDir, "stacks", config.name, "cdk.tf.json"), "utf8");
+    return { text, json: JSON.parse(text) as Json };
+  }
+  return synth(buildEnvironment(Testing.app(), config));
 }
 
 /** A bare stack with an AWS provider, for testing one construct. */
