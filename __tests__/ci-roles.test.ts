@@ -65,6 +65,10 @@ describe("GitHub OIDC roles in the bootstrap stack", () => {
     expect(bySid.LockFile.Resource).toMatch(/\/environments\/prod\/terraform\.tfstate\.tflock$/);
     expect(bySid.LockTable.Condition).toEqual({ "ForAllValues:StringLike": { "dynamodb:LeadingKeys": ["*/environments/prod/terraform.tfstate*"] } });
     expect(JSON.stringify(doc)).not.toMatch(/environments\/(dev|staging)\//);
+    expect(bySid.PlanTimeRandomPassword).toEqual(
+      expect.objectContaining({ Action: "secretsmanager:GetRandomPassword", Resource: "*" }),
+    );
+    expect(Object.keys(bySid).sort()).toEqual(["ListOwnState", "LockFile", "LockTable", "PlanTimeRandomPassword", "ReadOwnState", "StateKey"]);
   });
 
   it("lets apply roles manage only their environment's IAM roles and profiles, and write only their own state", () => {

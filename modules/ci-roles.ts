@@ -148,7 +148,17 @@ export class CiRoles extends Construct {
       new IamRolePolicy(this, `${target.name}-plan-state`, {
         name: "state-read-and-lock",
         role: plan.id,
-        policy: policyDocument(...stateAccess(target, props, false)),
+        policy: policyDocument(
+          ...stateAccess(target, props, false),
+          {
+            // ReadOnlyAccess lacks it, and the cache token's data source calls it at plan time; it returns a
+            // fresh random string and reads nothing in the account.
+            Sid: "PlanTimeRandomPassword",
+            Effect: "Allow",
+            Action: "secretsmanager:GetRandomPassword",
+            Resource: "*",
+          },
+        ),
       });
 
       const apply = new IamRole(this, `${target.name}-apply`, {
