@@ -3,7 +3,8 @@ import { SnsTopic } from "@cdktf/provider-aws/lib/sns-topic";
 import { SnsTopicSubscription } from "@cdktf/provider-aws/lib/sns-topic-subscription";
 import { checkMonitoringSettings, Monitoring, MonitoringProps } from "../modules/monitoring";
 import { Problems, formatProblem } from "../modules/validation";
-import { Json, policy, resourceList, resources, synthConstruct } from "./support/synth";
+import { ENVIRONMENTS } from "../environments";
+import { Json, policy, resourceList, resources, synthConstruct, synthEnvironment } from "./support/synth";
 
 const props: MonitoringProps = {
   namePrefix: "webapp-test",
@@ -188,3 +189,47 @@ describe("checkMonitoringSettings", () => {
   });
 });
 
+
+describe.each(["dev", "staging", "prod"] as const)("monitoring in the %s stack", (name) => {
+  const config = ENVIRONMENTS.find((e) => e.name === name)!;
+  const { json } = synthEnvironment(config);
+
+  it("has a dashboard that refers only to resources this stack creates", () => {
+    const dashboard = resourceList(json, "aws_cloudwatch_dashboard")[0];
+    const body = String(dashboard?.dashboard_body);
+    const references = [...body.matchAll(/\$\{([a-z0-9_]+)\.([^.}]+)\.[a-z_]+\}/g)].map((m) => [m[1] ?? "", m[2] ?? ""] as const);
+    expect(references.length).toBeGreaterThan(0);
+    for (const [type, logical] of references) {
+      expect({ type, logical, created: logical in resources(json, type) }).toEqual({ type, logical, created: true });
+    }
+    // A literal dimension value must be the name of something this stack creates (for example the group's name).
+    const names = new Set(Object.values(json.resource as Record<string, Record<string, Json>>).flatMap((byName) => Object.values(byName).map((r) => r.name)));
+    for (const widget of JSON.parse(body).widgets as Json[]) {
+      for (const line of widget.properties.metrics as (string | Json)[][]) {
+        const values = line.filter((p): p is string => typeof p === "string").slice(2).filter((_, i) => i % 2 === 1);
+        for (const value of values) {
+          const ok = /^\$\{/.test(value) || names.has(value);
+          expect({ value, ok }).toEqual({ value, ok: true });
+        }
+      }
+    }
+  });
+
+  it("sends every alarm to the environment's topic, on ALARM and OK", () => {
+    const topics = Object.keys(resources(json, "aws_sns_topic"));
+    expect(topics).toHaveLength(1);
+    for (const alarm of resourceList(json, "aws_cloudwatch_metric_alarm")) {
+      expect(alarm.alarm_actions).toEqual([`\${aws_sns_topic.${topics[0]}.arn}`]);
+      expect(alarm.ok_actions).toEqual(alarm.alarm_actions);
+    }
+  });
+
+  it("subscribes the environment's alarm emails", () => {
+    expect(resourceList(json, "aws_sns_topic_subscription").map((s) => s.endpoint)).toEqual(config.monitoring.alarmEmails ?? []);
+  });
+
+  it("watches WAF exactly where WAF is on", () => {
+    const waf = resourceList(json, "aws_cloudwatch_metric_alarm").filter((a) => a.namespace === "AWS/WAFV2");
+    expect(waf).toHaveLength(config.edge.waf.enabled ? 1 : 0);
+  });
+});
