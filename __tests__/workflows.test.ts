@@ -1,0 +1,72 @@
+// The GitHub workflows agree with the code: every environment is planned, the apply order is staging then
+// prod behind its GitHub environment, roles come from the variables the bootstrap outputs name, and every
+// action is pinned to a commit.
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { load } from "js-yaml";
+import { bootstrap, ENVIRONMENTS } from "../environments";
+import type { Json } from "./support/synth";
+
+const workflow = (name: string): Json => load(fs.readFileSync(path.join(__dirname, "..", ".github", "workflows", name), "utf8")) as Json;
+const pullRequest = workflow("pull-request.yml");
+const apply = workflow("apply.yml");
+const names = ENVIRONMENTS.map((e) => e.name);
+
+describe("pull-request workflow", () => {
+  it("runs the README's two commands before planning", () => {
+    const runs = (pullRequest.jobs.test.steps as Json[]).map((s) => s.run).filter(Boolean);
+    expect(runs).toEqual(["npm ci && npm run synth", "npm test"]);
+    expect(pullRequest.jobs.plan.needs).toBe("test");
+  });
+
+  it("plans every environment with its own plan role, one run per environment at a time", () => {
+    const matrix = pullRequest.jobs.plan.strategy.matrix.include as Json[];
+    expect(matrix.map((m) => m.environment)).toEqual(names);
+    for (const entry of matrix) expect(entry.role).toBe(`AWS_PLAN_ROLE_ARN_${String(entry.environment).toUpperCase()}`);
+    expect(pullRequest.jobs.plan.concurrency).toEqual({ group: "terraform-${{ matrix.environment }}", "cancel-in-progress": false });
+  });
+
+  it("asks for an OIDC token only where it plans, and reads nothing else", () => {
+    expect(pullRequest.permissions).toEqual({ contents: "read" });
+    expect(pullRequest.jobs.plan.permissions).toEqual({ contents: "read", "id-token": "write", "pull-requests": "write" });
+    expect(pullRequest.jobs.test.permissions).toBeUndefined();
+  });
+});
+
+describe("apply workflow", () => {
+  it("applies staging then prod, one at a time, each in its GitHub environment", () => {
+    const job = apply.jobs.apply;
+    expect((job.strategy.matrix.include as Json[]).map((m) => m.environment)).toEqual(["staging", "prod"]);
+    expect(job.strategy["max-parallel"]).toBe(1);
+    expect(job.environment).toBe("${{ matrix.environment }}");
+    expect(job.concurrency.group).toBe(pullRequest.jobs.plan.concurrency.group);
+    for (const entry of job.strategy.matrix.include as Json[]) {
+      expect(entry.role).toBe(`AWS_APPLY_ROLE_ARN_${String(entry.environment).toUpperCase()}`);
+      expect(names).toContain(entry.environment);
+    }
+  });
+
+  it("applies the saved, reviewed plan and never plans afresh", () => {
+    const script = (apply.jobs.apply.steps as Json[]).map((s) => s.run ?? "").join("\n");
+    expect(script).toMatch(/terraform apply -input=false -lock-timeout=5m tfplan/);
+    expect(script).not.toMatch(/terraform plan/);
+    const download = (apply.jobs.apply.steps as Json[]).find((s) => String(s.uses).startsWith("actions/download-artifact@"));
+    expect(download?.with["run-id"]).toBe("${{ needs.reviewed-plan.outputs.run-id }}");
+  });
+});
+
+describe("both workflows", () => {
+  it("pin every action to a full commit SHA", () => {
+    for (const file of [pullRequest, apply]) {
+      for (const job of Object.values(file.jobs as Record<string, Json>)) {
+        for (const step of job.steps as Json[]) {
+          if (step.uses) expect(step.uses).toMatch(/^[\w-]+\/[\w-]+@[0-9a-f]{40}$/);
+        }
+      }
+    }
+  });
+
+  it("use roles the bootstrap stack creates for exactly these environments", () => {
+    expect(bootstrap.ci?.environments.map((e) => e.name)).toEqual(names);
+  });
+});
