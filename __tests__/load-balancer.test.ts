@@ -98,6 +98,18 @@ describe("load balancer", () => {
     });
   });
 
+  it("adds HSTS for a year, nosniff and no Server header to every HTTPS response", () => {
+    expect(text).toHaveResourceWithProperties(LbListener, {
+      protocol: "HTTPS",
+      routing_http_response_strict_transport_security_header_value: "max-age=31536000; includeSubDomains",
+      routing_http_response_x_content_type_options_header_value: "nosniff",
+      routing_http_response_server_enabled: false,
+    });
+    const noHsts = resourceList(build({ hstsMaxAgeSeconds: 0 }).json, "aws_lb_listener").find((l) => l.protocol === "HTTPS");
+    expect(noHsts?.routing_http_response_x_content_type_options_header_value).toBe("nosniff");
+    expect(noHsts?.routing_http_response_strict_transport_security_header_value).toBeUndefined();
+  });
+
   it("answers plain HTTP only with a 301 to HTTPS", () => {
     expect(text).toHaveResourceWithProperties(LbListener, {
       port: 80,
@@ -226,6 +238,15 @@ describe("load balancer", () => {
 
 describe("load balancer per environment", () => {
   it.each([
+    ["dev", "max-age=300; includeSubDomains"],
+    ["staging", "max-age=31536000; includeSubDomains"],
+    ["prod", "max-age=31536000; includeSubDomains"],
+  ] as const)("%s sends Strict-Transport-Security %s", (name, value) => {
+    expect(envs[name]!.text).toHaveResourceWithProperties(LbListener, { protocol: "HTTPS", routing_http_response_strict_transport_security_header_value: value });
+  });
+
+
+  it.each([
     ["dev", false, "10", 7],
     ["staging", false, "30", 30],
     ["prod", true, "60", 365],
@@ -278,6 +299,7 @@ describe("load balancer settings rejections", () => {
     [{ healthCheck: { path: "/", unhealthyThreshold: 11 } }, /edge\.healthCheck\.unhealthyThreshold = 11: ALB accepts 2-10 checks/],
     [{ deregistrationDelaySeconds: 3601 }, /edge\.deregistrationDelaySeconds = 3601: ALB accepts 0-3600 seconds/],
     [{ deregistrationDelaySeconds: -1 }, /edge\.deregistrationDelaySeconds = -1: ALB accepts 0-3600 seconds/],
+    [{ hstsMaxAgeSeconds: -1 }, /edge\.hstsMaxAgeSeconds = -1: must be a whole number of seconds, 0 \(no header\) to 63072000/],
     [{ idleTimeoutSeconds: 0 }, /edge\.idleTimeoutSeconds = 0: ALB accepts 1-4000 seconds/],
     [{ idleTimeoutSeconds: 4001 }, /edge\.idleTimeoutSeconds = 4001: ALB accepts 1-4000 seconds/],
     [{ slowStartSeconds: 10 }, /edge\.slowStartSeconds = 10: ALB accepts 30-900 seconds, or 0/],

@@ -49,6 +49,8 @@ export const dev: EnvironmentConfig = {
     healthCheck: { path: "/health", matcher: "200" },
     deregistrationDelaySeconds: 10,
     idleTimeoutSeconds: 60,
+    // Short, so a dev domain that stops serving HTTPS is not pinned in browsers for a year.
+    hstsMaxAgeSeconds: 300,
     deletionProtection: false,
     accessLogRetentionDays: 7,
     waf: { enabled: false },

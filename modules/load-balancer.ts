@@ -59,6 +59,11 @@ export interface LoadBalancerSettings {
   readonly deletionProtection: boolean;
   /** SSL policy of the HTTPS listener; TLS 1.2 or later only. @default "ELBSecurityPolicy-TLS13-1-2-2021-06" */
   readonly tlsPolicy?: string;
+  /**
+   * `max-age` of the Strict-Transport-Security header the HTTPS listener adds to every response, in seconds,
+   * 0 to 63072000; 0 sends no header. Browsers remember it, so start small on a new domain. @default 31536000
+   */
+  readonly hstsMaxAgeSeconds?: number;
   /** Days access-log objects are kept before they expire. */
   readonly accessLogRetentionDays: number;
 }
@@ -165,8 +170,13 @@ export function healthCheckValues(settings: HealthCheckSettings): Required<Healt
   };
 }
 
+/** One year: long enough for browsers to keep using HTTPS, the usual HSTS preload minimum. */
+export const DEFAULT_HSTS_MAX_AGE_SECONDS = 31536000;
+
 export function checkLoadBalancerSettings(props: LoadBalancerSettings & { readonly namePrefix?: string }, problems: Problems): void {
   problems.check(isIntegerBetween(props.appPort, 1, 65535), "appPort", props.appPort, "must be a TCP port, 1-65535");
+  const hsts = props.hstsMaxAgeSeconds ?? DEFAULT_HSTS_MAX_AGE_SECONDS;
+  problems.check(isIntegerBetween(hsts, 0, 63072000), "hstsMaxAgeSeconds", hsts, "must be a whole number of seconds, 0 (no header) to 63072000 (two years)");
 
   const health = healthCheckValues(props.healthCheck);
   const path = health.path;
@@ -322,6 +332,7 @@ export class LoadBalancer extends Construct implements Connectable {
     });
     this.targetGroup = { arn: targetGroup.arn, arnSuffix: targetGroup.arnSuffix, port: props.appPort };
 
+    const hsts = props.hstsMaxAgeSeconds ?? DEFAULT_HSTS_MAX_AGE_SECONDS;
     this.httpsListener = new LbListener(this, "https", {
       loadBalancerArn: this.lb.arn,
       port: 443,
@@ -329,6 +340,10 @@ export class LoadBalancer extends Construct implements Connectable {
       sslPolicy: props.tlsPolicy ?? DEFAULT_TLS_POLICY,
       certificateArn: props.certificateArn,
       defaultAction: [{ type: "forward", targetGroupArn: targetGroup.arn }],
+      // Security headers on every response, whatever the app sends; the Server header is dropped.
+      routingHttpResponseStrictTransportSecurityHeaderValue: hsts > 0 ? `max-age=${hsts}; includeSubDomains` : undefined,
+      routingHttpResponseXContentTypeOptionsHeaderValue: "nosniff",
+      routingHttpResponseServerEnabled: false,
       tags: { Name: name("https") },
     });
     this.httpListener = new LbListener(this, "http", {
