@@ -36,6 +36,8 @@ export interface CiStateTarget extends CiEnvironmentSettings {
   readonly namePrefix: string;
   /** State object key, for example `environments/prod/terraform.tfstate`. */
   readonly stateKey: string;
+  /** The permissions boundary every role the apply role creates must carry. */
+  readonly boundaryArn: string;
 }
 
 export interface CiRolesProps extends Omit<CiSettings, "environments"> {
@@ -177,10 +179,25 @@ export class CiRoles extends Construct {
         role: apply.id,
         policy: policyDocument(
           {
-            Sid: "ManageOwnRolesAndProfiles",
+            // Roles it creates or gives permissions to must carry the environment's boundary (no IAM at all),
+            // so no role it makes can do more than the apply role itself.
+            Sid: "GrantOnlyWithinTheBoundary",
             Effect: "Allow",
             Action: [
               "iam:CreateRole",
+              "iam:PutRolePermissionsBoundary",
+              "iam:PutRolePolicy",
+              "iam:DeleteRolePolicy",
+              "iam:AttachRolePolicy",
+              "iam:DetachRolePolicy",
+            ],
+            Resource: own("role"),
+            Condition: { StringEquals: { "iam:PermissionsBoundary": target.boundaryArn } },
+          },
+          {
+            Sid: "ManageOwnRolesAndProfiles",
+            Effect: "Allow",
+            Action: [
               "iam:DeleteRole",
               "iam:GetRole",
               "iam:UpdateRole",
@@ -191,10 +208,6 @@ export class CiRoles extends Construct {
               "iam:ListAttachedRolePolicies",
               "iam:ListInstanceProfilesForRole",
               "iam:GetRolePolicy",
-              "iam:PutRolePolicy",
-              "iam:DeleteRolePolicy",
-              "iam:AttachRolePolicy",
-              "iam:DetachRolePolicy",
               "iam:PassRole",
               "iam:CreateInstanceProfile",
               "iam:DeleteInstanceProfile",
@@ -204,6 +217,12 @@ export class CiRoles extends Construct {
               "iam:RemoveRoleFromInstanceProfile",
             ],
             Resource: [own("role"), own("instance-profile")],
+          },
+          {
+            Sid: "KeepTheBoundary",
+            Effect: "Deny",
+            Action: "iam:DeleteRolePermissionsBoundary",
+            Resource: own("role"),
           },
           {
             Sid: "ServiceLinkedRoles",

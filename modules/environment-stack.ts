@@ -1,7 +1,7 @@
 // Composes one environment: provider, remote state, and the modules in dependency order, then the
 // cross-module security-group rules and grants last, so no module reaches into another.
 // Also the bootstrap stack that creates the state bucket and lock table.
-import { App, LocalBackend, TerraformOutput, TerraformStack } from "cdktf";
+import { App, Aspects, LocalBackend, TerraformOutput, TerraformStack } from "cdktf";
 import { Construct } from "constructs";
 import { AwsProvider } from "@cdktf/provider-aws/lib/provider";
 import type { BootstrapConfig, EnvironmentConfig } from "../environments/types";
@@ -16,6 +16,7 @@ import { FileSystem } from "./file-system";
 import { LoadBalancer } from "./load-balancer";
 import { Monitoring } from "./monitoring";
 import { Networking } from "./networking";
+import { PermissionsBoundaryAspect, WorkloadBoundary, workloadBoundaryArn } from "./permissions-boundary";
 import { Secrets } from "./secrets";
 import { StateStorage, useRemoteState } from "./state-backend";
 import { Waf } from "./waf";
@@ -79,6 +80,8 @@ export class EnvironmentStack extends TerraformStack {
       }),
     });
     useRemoteState(this, config.state, stateKey(config));
+    // Every role this stack creates carries the environment's boundary (created by the bootstrap stack).
+    Aspects.of(this).add(new PermissionsBoundaryAspect(workloadBoundaryArn(config.accountId, config.project, config.name)));
 
     this.logsKey = new EncryptionKey(this, "logs-key", {
       description: `${prefix}: CloudWatch Logs`,
@@ -241,7 +244,7 @@ export class BootstrapStack extends TerraformStack {
   readonly storage: StateStorage;
   readonly ci?: CiRoles;
 
-  /** `environments` are the ones CI roles may be created for (their names, prefixes and state keys). */
+  /** `environments`: those in this account get their workload boundary; `ci` picks which get CI roles. */
   constructor(scope: Construct, config: BootstrapConfig, environments: readonly EnvironmentConfig[]) {
     super(scope, BOOTSTRAP_STACK);
     awsProvider(this, {
@@ -263,12 +266,22 @@ export class BootstrapStack extends TerraformStack {
     new TerraformOutput(this, "state_bucket", { value: this.storage.bucket.bucket });
     new TerraformOutput(this, "lock_table", { value: this.storage.lockTable.name });
 
+    // Boundaries live in the account of the roles they bound: this stack creates those of its own account.
+    for (const env of environments.filter((e) => e.accountId === config.accountId)) {
+      new WorkloadBoundary(this, `boundary-${env.name}`, { project: env.project, environment: env.name });
+    }
+
     if (config.ci) {
       const byName = new Map(environments.map((e) => [e.name, e]));
       const targets = config.ci.environments.map((ci) => {
         const env = byName.get(ci.name);
         if (!env) throw new Error(`${this.node.path}: ci.environments: no environment named ${JSON.stringify(ci.name)}`);
-        return { ...ci, namePrefix: namePrefix(env.project, env.name), stateKey: stateKey(env) };
+        return {
+          ...ci,
+          namePrefix: namePrefix(env.project, env.name),
+          stateKey: stateKey(env),
+          boundaryArn: workloadBoundaryArn(env.accountId, env.project, env.name),
+        };
       });
       const ci = new CiRoles(this, "ci", {
         ...config.ci,

@@ -3,14 +3,17 @@
 
 export type Conditions = Readonly<Record<string, Readonly<Record<string, string | readonly string[]>>>>;
 
-export interface Statement {
+interface StatementBase {
   readonly Sid?: string;
   readonly Effect: "Allow" | "Deny";
   readonly Principal?: "*" | Readonly<Record<string, string | readonly string[]>>;
-  readonly Action: string | readonly string[];
   readonly Resource?: string | readonly string[];
   readonly Condition?: Conditions;
 }
+
+/** A statement names its actions, or (for a permissions boundary) the actions it excludes. */
+export type Statement = StatementBase &
+  ({ readonly Action: string | readonly string[]; readonly NotAction?: never } | { readonly NotAction: readonly string[]; readonly Action?: never });
 
 export interface PolicyDocument {
   readonly Version: "2012-10-17";

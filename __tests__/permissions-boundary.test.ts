@@ -1,0 +1,60 @@
+import { Aspects, Testing } from "cdktf";
+import { Construct } from "constructs";
+import { IamRole } from "@cdktf/provider-aws/lib/iam-role";
+import { IamPolicy } from "@cdktf/provider-aws/lib/iam-policy";
+import { bootstrap, ENVIRONMENTS } from "../environments";
+import { buildBootstrap } from "../modules/environment-stack";
+import { PermissionsBoundaryAspect, workloadBoundaryArn } from "../modules/permissions-boundary";
+import { environment } from "./support/fixtures";
+import { Json, policy, resourceList, resources, synth, synthConstruct, synthEnvironment } from "./support/synth";
+
+describe.each(ENVIRONMENTS.map((e) => [e.name, e] as const))("the %s stack", (name, config) => {
+  it("puts the environment's boundary on every role it creates", () => {
+    const roles = resourceList(synthEnvironment(config).json, "aws_iam_role");
+    expect(roles.length).toBeGreaterThanOrEqual(3);
+    for (const role of roles) expect({ role: role.name, boundary: role.permissions_boundary }).toEqual({ role: role.name, boundary: `arn:aws:iam::111111111111:policy/webapp-boundary-${name}` });
+  });
+});
+
+describe("the bootstrap stack", () => {
+  const { text, json } = synth(buildBootstrap(Testing.app(), bootstrap, ENVIRONMENTS));
+
+  it("creates each environment's boundary: everything but IAM, Organizations and account administration", () => {
+    const policies = resourceList(json, "aws_iam_policy");
+    expect(policies.map((p) => p.name).sort()).toEqual(["webapp-boundary-dev", "webapp-boundary-prod", "webapp-boundary-staging"]);
+    for (const boundary of policies) {
+      expect(policy(boundary.policy).Statement).toEqual([
+        { Sid: "EverythingButIdentityAndAccountAdministration", Effect: "Allow", NotAction: ["iam:*", "organizations:*", "account:*"], Resource: "*" },
+      ]);
+    }
+    expect(text).toHaveResourceWithProperties(IamPolicy, { name: "webapp-boundary-prod" });
+  });
+
+  it.each(["dev", "staging", "prod"])("lets the %s apply role grant permissions only to roles that carry the boundary, and never remove it", (env) => {
+    const found = Object.entries(resources(json, "aws_iam_role_policy")).find(([key]) => key.includes(`${env}-apply-iam`));
+    const statements = policy(found?.[1].policy).Statement as Json[];
+    const grant = statements.find((s) => s.Sid === "GrantOnlyWithinTheBoundary");
+    expect(grant?.Action).toEqual(expect.arrayContaining(["iam:CreateRole", "iam:AttachRolePolicy", "iam:PutRolePolicy", "iam:PutRolePermissionsBoundary"]));
+    expect(grant?.Condition).toEqual({ StringEquals: { "iam:PermissionsBoundary": workloadBoundaryArn("111111111111", "webapp", env) } });
+    const unconditioned = statements.filter((s) => s.Effect === "Allow" && !s.Condition).flatMap((s) => [s.Action].flat());
+    for (const action of ["iam:CreateRole", "iam:AttachRolePolicy", "iam:PutRolePolicy", "iam:PutRolePermissionsBoundary"]) expect(unconditioned).not.toContain(action);
+    expect(statements.find((s) => s.Sid === "KeepTheBoundary")).toEqual(expect.objectContaining({ Effect: "Deny", Action: "iam:DeleteRolePermissionsBoundary" }));
+  });
+
+  it("creates no boundary for an environment in another account (it belongs to that account's bootstrap)", () => {
+    const elsewhere = ENVIRONMENTS.map((e) => (e.name === "prod" ? environment({ accountId: "222222222222" }, e) : e));
+    const other = synth(buildBootstrap(Testing.app(), { ...bootstrap, ci: undefined }, elsewhere));
+    expect(resourceList(other.json, "aws_iam_policy").map((p) => p.name).sort()).toEqual(["webapp-boundary-dev", "webapp-boundary-staging"]);
+  });
+});
+
+describe("PermissionsBoundaryAspect", () => {
+  it("covers a role added anywhere in the stack, however deep", () => {
+    const { json } = synthConstruct((stack) => {
+      Aspects.of(stack).add(new PermissionsBoundaryAspect("arn:aws:iam::111111111111:policy/b"));
+      new IamRole(new Construct(new Construct(stack, "outer"), "inner"), "late", { assumeRolePolicy: "{}" });
+      new IamRole(stack, "role", { assumeRolePolicy: "{}" });
+    });
+    expect(resourceList(json, "aws_iam_role").map((r) => r.permissions_boundary)).toEqual(["arn:aws:iam::111111111111:policy/b", "arn:aws:iam::111111111111:policy/b"]);
+  });
+});
