@@ -367,6 +367,11 @@ describe("settings checks", () => {
     expect(problemsOf({})).toEqual([]);
   });
 
+  test("SSH over port 443 and HTTPS on 443 pass", () => {
+    expect(problemsOf({ repository: { ...settings.repository, credentialType: "ssh-key", url: "ssh://git@ssh.github.com:443/example-org/webapp.git" } })).toEqual([]);
+    expect(problemsOf({ repository: { ...settings.repository, url: "https://git.example.com:443/org/app.git" } })).toEqual([]);
+  });
+
   test.each<[string, Partial<ComputeSettings>, RegExp]>([
     ["min > max", { minCapacity: 5, maxCapacity: 2 }, /compute\.minCapacity: minCapacity \(5\) should be <= maxCapacity \(2\)/],
     ["empty repository URL", { repository: { ...settings.repository, url: " " } }, /compute\.repository\.url: must name the app's repository/],
@@ -376,6 +381,9 @@ describe("settings checks", () => {
     ["short SHA", { repository: { ...settings.repository, ref: "0123abc" } }, /abbreviated SHA/],
     ["http URL with a token", { repository: { ...settings.repository, url: "http://github.com/x/y" } }, /https:\/\/ URL/],
     ["ssh key with an https URL", { repository: { ...settings.repository, credentialType: "ssh-key" } }, /ssh:\/\/ or user@host:path/],
+    ["ssh on port 22 (app egress is 443 only)", { repository: { ...settings.repository, credentialType: "ssh-key", url: "git@github.com:example-org/webapp.git" } }, /compute\.repository\.url: app instances reach the Internet on port 443 only; use the git host's SSH-over-443 endpoint/],
+    ["ssh:// without port 443", { repository: { ...settings.repository, credentialType: "ssh-key", url: "ssh://git@github.com/example-org/webapp.git" } }, /port 443 only/],
+    ["https on another port", { repository: { ...settings.repository, url: "https://git.example.com:8443/org/app.git" } }, /compute\.repository\.url: app instances reach the Internet on port 443 only; drop the other port/],
     ["no build command", { buildCommands: [] }, /compute\.buildCommands: needs at least one build command/],
     ["blank build command", { buildCommands: [" "] }, /compute\.buildCommands\[0\]: must not be empty/],
     ["no start command", { startCommand: "" }, /compute\.startCommand/],

@@ -252,10 +252,14 @@ function isIntegerBetween(value: number, min: number, max: number): boolean {
 function checkRepository(repo: RepositorySettings, problems: Problems): void {
   const url = repo.url.trim();
   if (problems.check(url.length > 0, "url", repo.url, "must name the app's repository")) {
+    // App instances reach the Internet on 443 only (their security group), so the git host must answer there.
+    const reach443 = "app instances reach the Internet on port 443 only; use the git host's SSH-over-443 endpoint, for example ssh://git@ssh.github.com:443/org/app.git";
     if (repo.credentialType === "https-token") {
-      problems.check(/^https:\/\/[^\s@/]+\/\S+$/.test(url), "url", repo.url, 'credentialType "https-token" needs an https:// URL without credentials in it');
-    } else {
-      problems.check(/^(ssh:\/\/[^\s/]+\/\S+|[A-Za-z0-9._-]+@[A-Za-z0-9.-]+:\S+)$/.test(url), "url", repo.url, 'credentialType "ssh-key" needs an ssh:// or user@host:path URL');
+      if (problems.check(/^https:\/\/[^\s@/]+\/\S+$/.test(url), "url", repo.url, 'credentialType "https-token" needs an https:// URL without credentials in it')) {
+        problems.check(!/^https:\/\/[^\s@/]+:(?!443\/)\d+\//.test(url), "url", repo.url, "app instances reach the Internet on port 443 only; drop the other port");
+      }
+    } else if (problems.check(/^(ssh:\/\/[^\s/]+\/\S+|[A-Za-z0-9._-]+@[A-Za-z0-9.-]+:\S+)$/.test(url), "url", repo.url, 'credentialType "ssh-key" needs an ssh:// or user@host:path URL')) {
+      problems.check(/^ssh:\/\/[^\s/]+:443\/\S+$/.test(url), "url", repo.url, reach443);
     }
   }
   problems.check(["ssh-key", "https-token"].includes(repo.credentialType), "credentialType", repo.credentialType, 'must be "ssh-key" or "https-token"');
