@@ -419,7 +419,7 @@ export class Monitoring extends Construct {
         metric: { namespace: "AWS/RDS", name: "DatabaseConnections", dimensions: db, statistic: "Maximum" },
       },
       ...Array.from({ length: cache.nodeCount }, (_, i) => {
-        const node = { CacheClusterId: `${cache.replicationGroupId}-${String(i + 1).padStart(3, "0")}` };
+        const node = { CacheClusterId: cacheNodeIds(cache)[i] ?? "" };
         const n = i + 1;
         const nodeSpecs: AlarmSpec[] = [
           {
@@ -517,6 +517,11 @@ export class Monitoring extends Construct {
   }
 }
 
+/** Member cluster ids of a replication group without cluster mode: `<id>-001`, `<id>-002`, ... */
+function cacheNodeIds(cache: MonitoredCache): string[] {
+  return Array.from({ length: cache.nodeCount }, (_, i) => `${cache.replicationGroupId}-${String(i + 1).padStart(3, "0")}`);
+}
+
 interface DashboardInput {
   readonly region: string;
   readonly period: number;
@@ -539,7 +544,7 @@ function metric(namespace: string, name: string, dimensions: Record<string, stri
 /** Widgets in reading order: requests, latency, errors, healthy hosts, group size and scaling, database, cache, file system. */
 export function dashboardBody(input: DashboardInput): { widgets: unknown[] } {
   const { region, period, lb, tg, asg, db, cache } = input;
-  const cacheNodes = Array.from({ length: cache.nodeCount }, (_, i) => ({ CacheClusterId: `${cache.replicationGroupId}-${String(i + 1).padStart(3, "0")}` }));
+  const cacheNodes = cacheNodeIds(cache).map((id) => ({ CacheClusterId: id }));
   const widgets: [string, MetricLine[]][] = [
     ["Requests", [metric("AWS/ApplicationELB", "RequestCount", lb, { stat: "Sum" })]],
     [
