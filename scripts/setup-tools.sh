@@ -2,7 +2,8 @@
 # Installs, pinned and cached outside the repository, the tools that prove the synthesized output:
 # the engine (terraform >= 1.11 from PATH, else OpenTofu built from the Go module proxy), the AWS provider
 # built from its Go module and laid out as a filesystem mirror with a CLI config pointing only at it,
-# checkov in its own venv, actionlint, and the Debian packages shellcheck, redis-server, redis-tools and jq.
+# checkov in its own venv, moto[server] (the AWS API emulator) with boto3 and pytest in another,
+# actionlint, and the Debian packages shellcheck, redis-server, redis-tools and jq.
 # Idempotent: a second run with everything cached only checks stamps.
 # shellcheck source-path=SCRIPTDIR
 set -euo pipefail
@@ -170,6 +171,30 @@ setup_checkov() {
   ln -sf "$CHECKOV_BIN" "$PLATFORM_TOOLS_BIN/checkov"
 }
 
+# ---------------------------------------------------------------- moto (AWS API emulator)
+setup_moto() {
+  local t; t="$(now)"
+  local stamp="$MOTO_VENV/.complete"
+  local want="moto[server]==$MOTO_VERSION boto3==$MOTO_BOTO3_VERSION pytest==$MOTO_PYTEST_VERSION"
+  if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ] && [ -x "$MOTO_PYTHON" ]; then
+    note moto cached "$(elapsed "$t")" "moto $MOTO_VERSION, boto3 $MOTO_BOTO3_VERSION, pytest $MOTO_PYTEST_VERSION ($MOTO_VENV)"
+    return
+  fi
+  local py; py="$(pick_python)"
+  echo "setup-tools: installing moto $MOTO_VERSION into $MOTO_VENV ($py) ..."
+  rm -rf "$MOTO_VENV"
+  "$py" -m venv "$MOTO_VENV"
+  # shellcheck disable=SC2086 # $want is a list of requirement specifiers
+  {
+    "$MOTO_PYTHON" -m pip install --disable-pip-version-check --no-input -q --upgrade pip
+    "$MOTO_PYTHON" -m pip install --disable-pip-version-check --no-input -q $want
+  } >"$LOG_DIR/moto-install.log" 2>&1 \
+    || { tail -n 20 "$LOG_DIR/moto-install.log" >&2; die "moto install failed (log: $LOG_DIR/moto-install.log)"; }
+  "$MOTO_PYTHON" -c "import importlib.metadata as m; assert m.version('moto') == '$MOTO_VERSION'; assert m.version('boto3') == '$MOTO_BOTO3_VERSION'; import moto.server, flask"
+  echo "$want" >"$stamp"
+  note moto installed "$(elapsed "$t")" "moto $MOTO_VERSION, boto3 $MOTO_BOTO3_VERSION, pytest $MOTO_PYTEST_VERSION ($MOTO_VENV)"
+}
+
 # ---------------------------------------------------------------- actionlint
 setup_actionlint() {
   local t; t="$(now)"
@@ -219,6 +244,7 @@ setup_apt() {
 setup_apt
 setup_engine
 setup_checkov
+setup_moto
 setup_actionlint
 setup_provider
 

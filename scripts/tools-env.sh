@@ -1,6 +1,6 @@
 # shellcheck shell=bash
 # Environment for the tools that prove the synthesized output (engine, AWS provider mirror, checkov,
-# actionlint). Source it; it only sets variables. scripts/setup-tools.sh installs what it points at.
+# actionlint, the moto emulator). Source it; it only sets variables. scripts/setup-tools.sh installs what it points at.
 #
 # Knobs (environment):
 #   PLATFORM_TOOLS_DIR     cache directory outside the repository (default ~/.cache/webapp-platform-tools)
@@ -16,6 +16,10 @@ export TERRAFORM_MIN_VERSION="1.11.0"
 export OPENTOFU_GO_VERSION="v1.10.10"
 export CHECKOV_VERSION="3.3.30"
 export ACTIONLINT_GO_VERSION="v1.7.12"
+# The AWS API emulator the deploy rehearsal applies the stacks to, and the clients its checks use.
+export MOTO_VERSION="5.2.5"
+export MOTO_BOTO3_VERSION="1.44.8"
+export MOTO_PYTEST_VERSION="9.2.0"
 
 export PLATFORM_TOOLS_DIR="${PLATFORM_TOOLS_DIR:-$HOME/.cache/webapp-platform-tools}"
 export PLATFORM_ENGINE="${PLATFORM_ENGINE:-auto}"
@@ -26,6 +30,9 @@ PLATFORM_PROVIDER_MIRROR="$PLATFORM_TOOLS_DIR/provider-mirror"
 CHECKOV_VENV="$PLATFORM_TOOLS_DIR/checkov-$CHECKOV_VERSION"
 export PLATFORM_TOOLS_BIN PLATFORM_PROVIDER_MIRROR CHECKOV_VENV
 export CHECKOV_BIN="$CHECKOV_VENV/bin/checkov"
+# moto[server] + boto3 + pytest in their own venv (not on PATH); run its python directly.
+export MOTO_VENV="$PLATFORM_TOOLS_DIR/moto-$MOTO_VERSION"
+export MOTO_PYTHON="$MOTO_VENV/bin/python"
 
 # Go: module and build caches live in the tools cache too, so "cold" means an empty PLATFORM_TOOLS_DIR.
 export GOMODCACHE="${PLATFORM_GOMODCACHE:-$PLATFORM_TOOLS_DIR/go/mod}"
