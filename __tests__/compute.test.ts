@@ -291,6 +291,14 @@ describe("auto scaling group", () => {
     });
   });
 
+  test("a scheduled action without a desired capacity sends -1, which the provider leaves out (an unset value is sent as 0)", () => {
+    const morning = synthCompute({
+      scheduledActions: [{ name: "morning", recurrence: "0 7 * * 1-5", minCapacity: 1, maxCapacity: 2 }],
+    });
+    const [schedule] = resourceList(morning.json, "aws_autoscaling_schedule");
+    expect(schedule).toMatchObject({ min_size: 1, max_size: 2, desired_capacity: -1 });
+  });
+
   test("optional warm pool of stopped instances, not reused on scale-in", () => {
     const warm = synthCompute({ warmPool: { minSize: 1 } });
     expect(warm.text).toHaveResourceWithProperties(AutoscalingGroup, {

@@ -734,7 +734,8 @@ export class Compute extends Construct implements Connectable, ComputeRefs {
         timeZone: action.timeZone ?? "UTC",
         minSize: action.minCapacity,
         maxSize: action.maxCapacity,
-        desiredCapacity: action.desiredCapacity,
+        // The provider sends an unset desired_capacity as 0 (below a non-zero minimum: AWS rejects it); -1 leaves it out.
+        desiredCapacity: action.desiredCapacity ?? -1,
       });
     }
   }
