@@ -2,6 +2,7 @@
 // security group, storage and Performance Insights encrypted with its own KMS key, TLS forced by a parameter
 // group, enhanced monitoring, log exports to KMS-encrypted log groups, IAM authentication, and a master
 // password managed by RDS in Secrets Manager (never in code, JSON or state). Opens no port by itself.
+import { Fn } from "cdktf";
 import { Construct } from "constructs";
 import { CloudwatchLogGroup } from "@cdktf/provider-aws/lib/cloudwatch-log-group";
 import { DbInstance } from "@cdktf/provider-aws/lib/db-instance";
@@ -287,7 +288,11 @@ export class Database extends Construct implements Connectable, DatabaseRefs {
       deleteAutomatedBackups: !props.deletionProtection,
       deletionProtection: props.deletionProtection,
       skipFinalSnapshot: !props.finalSnapshot,
-      finalSnapshotIdentifier: props.finalSnapshot ? `${identifier}-final` : undefined,
+      // A fixed name fails the second replace or destroy (DBSnapshotAlreadyExists). The creation time makes
+      // it unique per instance; ignore_changes keeps that first value, so re-plans show no diff and each
+      // replacement's new instance records its own. Set even when skipped, so turning finalSnapshot on later
+      // finds a name already recorded.
+      finalSnapshotIdentifier: `${identifier}-final-${Fn.formatdate("YYYYMMDDhhmmss", Fn.timestamp())}`,
       autoMinorVersionUpgrade: props.autoMinorVersionUpgrade ?? true,
       allowMajorVersionUpgrade: false,
       applyImmediately: props.applyImmediately ?? false,
@@ -301,6 +306,7 @@ export class Database extends Construct implements Connectable, DatabaseRefs {
       caCertIdentifier: "rds-ca-rsa2048-g1",
       tags: { Name: identifier },
       dependsOn: logGroups,
+      lifecycle: { ignoreChanges: ["final_snapshot_identifier"] },
     });
 
     this.engine = props.engine;
