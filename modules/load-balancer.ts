@@ -149,7 +149,7 @@ function loadBalancerName(namePrefix: string): string {
   return `${namePrefix}-alb`;
 }
 
-/** The port is in the name so that a new port creates the new target group before the old one goes. */
+/** The target group's Name tag (its AWS name is generated, see `name_prefix` below). */
 function targetGroupName(namePrefix: string, appPort: number): string {
   return `${namePrefix}-${appPort}`;
 }
@@ -227,8 +227,8 @@ export function checkLoadBalancerSettings(props: LoadBalancerSettings & { readon
     "must be a whole number of days, at least 1",
   );
   if (props.namePrefix !== undefined) {
-    const longest = Math.max(...[loadBalancerName(props.namePrefix), targetGroupName(props.namePrefix, props.appPort)].map((n) => n.length));
-    problems.check(longest <= MAX_ELB_NAME, "namePrefix", props.namePrefix, `too long: load balancer and target group names are at most ${MAX_ELB_NAME} characters`);
+    const length = loadBalancerName(props.namePrefix).length;
+    problems.check(length <= MAX_ELB_NAME, "namePrefix", props.namePrefix, `too long: load balancer names are at most ${MAX_ELB_NAME} characters`);
   }
 }
 
@@ -306,7 +306,11 @@ export class LoadBalancer extends Construct implements Connectable {
 
     const stickiness = props.stickinessDurationSeconds;
     const targetGroup = new LbTargetGroup(this, "target-group", {
-      name: targetGroupName(props.namePrefix, props.appPort),
+      // A fixed name collides with itself under create_before_destroy on any replacement (a new port, VPC or
+      // protocol); the provider appends a unique suffix to this prefix (6 characters at most, so the port
+      // rather than the environment: the Name tag says which environment). Alarms and the dashboard follow
+      // the ARN suffix, so they move to the new group with it.
+      namePrefix: `${props.appPort}-`,
       port: props.appPort,
       protocol: "HTTP",
       protocolVersion: "HTTP1",
