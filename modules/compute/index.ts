@@ -5,6 +5,7 @@
 import { Annotations, Fn, TerraformResource, Token } from "cdktf";
 import { Construct } from "constructs";
 import { AutoscalingGroup } from "@cdktf/provider-aws/lib/autoscaling-group";
+import { AutoscalingLifecycleHook } from "@cdktf/provider-aws/lib/autoscaling-lifecycle-hook";
 import { AutoscalingPolicy } from "@cdktf/provider-aws/lib/autoscaling-policy";
 import { AutoscalingSchedule } from "@cdktf/provider-aws/lib/autoscaling-schedule";
 import { CloudwatchLogGroup } from "@cdktf/provider-aws/lib/cloudwatch-log-group";
@@ -639,6 +640,20 @@ export class Compute extends Construct implements Connectable, ComputeRefs {
 
     const healthy = props.instanceRefreshMinHealthyPercent ?? 100;
     const warmPool = props.warmPool;
+    const hooks = [
+      {
+        name: LAUNCH_HOOK_NAME,
+        lifecycleTransition: "autoscaling:EC2_INSTANCE_LAUNCHING",
+        defaultResult: "ABANDON",
+        heartbeatTimeout: bootTimeout,
+      },
+      {
+        name: TERMINATE_HOOK_NAME,
+        lifecycleTransition: "autoscaling:EC2_INSTANCE_TERMINATING",
+        defaultResult: "CONTINUE",
+        heartbeatTimeout: Math.min(7200, Math.max(30, props.deregistrationDelaySeconds + 30)),
+      },
+    ];
     this.group = new AutoscalingGroup(this, "group", {
       name,
       vpcZoneIdentifier: [...props.subnetIds],
@@ -664,20 +679,9 @@ export class Compute extends Construct implements Connectable, ComputeRefs {
       ],
       // Terraform waits for min healthy instances, each held by the boot gate up to bootTimeout.
       waitForCapacityTimeout: `${Math.ceil(bootTimeout / 60) + 10}m`,
-      initialLifecycleHook: [
-        {
-          name: LAUNCH_HOOK_NAME,
-          lifecycleTransition: "autoscaling:EC2_INSTANCE_LAUNCHING",
-          defaultResult: "ABANDON",
-          heartbeatTimeout: bootTimeout,
-        },
-        {
-          name: TERMINATE_HOOK_NAME,
-          lifecycleTransition: "autoscaling:EC2_INSTANCE_TERMINATING",
-          defaultResult: "CONTINUE",
-          heartbeatTimeout: Math.min(7200, Math.max(30, props.deregistrationDelaySeconds + 30)),
-        },
-      ],
+      // Only CreateAutoScalingGroup attaches hooks before the first instance launches; the provider
+      // never updates this block afterwards, so the hook resources below own every later change.
+      initialLifecycleHook: hooks,
       instanceRefresh: {
         strategy: "Rolling",
         preferences: {
@@ -701,7 +705,14 @@ export class Compute extends Construct implements Connectable, ComputeRefs {
       tag: [{ key: "Name", value: name, propagateAtLaunch: false }],
       // Instances call AWS at boot: the role's permissions exist before the first launch.
       dependsOn: rolePolicies,
+      // The block is read only at creation; a diff on it would promise a change that never happens.
+      lifecycle: { ignoreChanges: ["initial_lifecycle_hook"] },
     });
+    // The same hooks as their own resources (PutLifecycleHook creates or replaces by name): a new boot
+    // timeout or draining delay reaches the existing group. On a new group they rewrite what creation attached.
+    for (const hook of hooks) {
+      new AutoscalingLifecycleHook(this, `hook-${hook.name}`, { autoscalingGroupName: this.group.name, ...hook });
+    }
 
     new AutoscalingPolicy(this, "cpu", {
       name: `${name}-cpu`,
