@@ -1,10 +1,11 @@
 // Entry point: pick the environments (ENVIRONMENTS=dev,prod; all by default), validate them all,
 // and only then build and synthesize. On bad input nothing is written to the output folder.
-import { AnnotationMetadataEntryType, App } from "cdktf";
+import { AnnotationMetadataEntryType, App, TerraformStack } from "cdktf";
 import { bootstrap as shippedBootstrap, ENVIRONMENTS, selectEnvironments } from "./environments";
 import type { BootstrapConfig, EnvironmentConfig } from "./environments/types";
 import { validateBootstrap, validateEnvironments } from "./environments/validate";
 import { buildBootstrap, buildEnvironment } from "./modules/environment-stack";
+import { hclRefusal, pruneOutput } from "./modules/synth-output";
 
 export interface RunOptions {
   /** Names to synthesize, comma- or space-separated; empty means all. */
@@ -15,6 +16,8 @@ export interface RunOptions {
   readonly outdir?: string;
   /** Print construct warnings (the cdktf CLI prints them itself). @default true */
   readonly printWarnings?: boolean;
+  /** `SYNTH_HCL_OUTPUT`, which `cdktf synth --hcl` sets for the app; HCL output is refused. @default none */
+  readonly hclOutput?: string;
   readonly log?: (line: string) => void;
 }
 
@@ -23,6 +26,11 @@ export function run(options: RunOptions = {}): number {
   const log = options.log ?? ((line: string) => console.error(line));
   const known = options.environments ?? ENVIRONMENTS;
   const bootstrap = options.bootstrap ?? shippedBootstrap;
+  const refusal = hclRefusal(options.hclOutput);
+  if (refusal) {
+    log(refusal);
+    return 2;
+  }
   let selected: EnvironmentConfig[];
   try {
     selected = selectEnvironments(options.spec, known);
@@ -41,6 +49,9 @@ export function run(options: RunOptions = {}): number {
   buildBootstrap(app, bootstrap, known);
   for (const config of selected) buildEnvironment(app, config);
   app.synth();
+  // Stacks of earlier runs (other environments, a stray cdk.tf) would otherwise be validated, scanned or applied.
+  const written = app.node.children.filter((child) => TerraformStack.isStack(child)).map((stack) => stack.node.id);
+  for (const stale of pruneOutput(app.outdir, written)) log(`removed ${stale}: not written by this synth`);
   if (options.printWarnings ?? true) {
     for (const construct of app.node.findAll()) {
       for (const entry of construct.node.metadata) {
@@ -52,5 +63,9 @@ export function run(options: RunOptions = {}): number {
 }
 
 if (require.main === module) {
-  process.exitCode = run({ spec: process.env.ENVIRONMENTS, printWarnings: !process.env.CDKTF_OUTDIR });
+  process.exitCode = run({
+    spec: process.env.ENVIRONMENTS,
+    printWarnings: !process.env.CDKTF_OUTDIR,
+    hclOutput: process.env.SYNTH_HCL_OUTPUT,
+  });
 }

@@ -36,6 +36,33 @@ describe("run", () => {
     expect(fs.readdirSync(path.join(outdir, "stacks")).sort()).toEqual(["bootstrap", "prod"]);
   });
 
+  it("removes stack folders and configuration files it did not write, and keeps the engine's working files", () => {
+    expect(run({ outdir, log })).toBe(0);
+    const stacks = path.join(outdir, "stacks");
+    fs.writeFileSync(path.join(stacks, "prod", "cdk.tf"), "# an HCL twin of cdk.tf.json");
+    fs.mkdirSync(path.join(stacks, "prod", ".terraform"));
+    fs.writeFileSync(path.join(stacks, "prod", ".terraform.lock.hcl"), "");
+    fs.writeFileSync(path.join(stacks, "prod", "tfplan"), "");
+    lines = [];
+    expect(run({ spec: "prod", outdir, log })).toBe(0);
+    expect(fs.readdirSync(stacks).sort()).toEqual(["bootstrap", "prod"]);
+    expect(fs.readdirSync(path.join(stacks, "prod")).sort()).toEqual([".terraform", ".terraform.lock.hcl", "cdk.tf.json", "tfplan"]);
+    expect(lines).toEqual(
+      expect.arrayContaining([
+        "removed stacks/dev: not written by this synth",
+        "removed stacks/staging: not written by this synth",
+        "removed stacks/prod/cdk.tf: not written by this synth",
+      ]),
+    );
+  });
+
+  it.each(["true", "1"])("refuses HCL output (SYNTH_HCL_OUTPUT=%s, as cdktf synth --hcl sets it) with the reason, writing nothing", (value) => {
+    expect(run({ hclOutput: value, outdir, log })).toBe(2);
+    expect(lines).toEqual([expect.stringMatching(/^HCL output \(cdktf synth --hcl\) is refused: cdktf 0\.21 writes invalid HCL/)]);
+    expect(fs.existsSync(outdir)).toBe(false);
+    expect(run({ hclOutput: "false", outdir, log })).toBe(0);
+  });
+
   it("prints construct warnings", () => {
     run({ spec: "dev", outdir, log });
     expect(lines).toContainEqual(expect.stringMatching(/^warning: dev\/network: natGateways is "single"/));
