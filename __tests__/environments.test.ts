@@ -78,10 +78,10 @@ describe("validateEnvironments rejects, one line per problem naming environment,
     [{ network: { subnetCidrs: { public: ["10.10.0.0/24", "10.10.250.0/24"] } } }, /^dev: network.subnetCidrs.public\[0\] = "10.10.0.0\/24": overlaps the computed app subnet 10.10.0.0\/20/],
     [{ network: { subnetCidrs: { public: ["10.10.250.0/24", "10.10.251.0/29"] } } }, /^dev: network.subnetCidrs.public\[1\] = "10.10.251.0\/29": AWS subnets are \/28 or larger/],
     [{ network: { subnetCidrs: { public: ["10.10.250.0/24", "banana"] } } }, /^dev: network.subnetCidrs.public\[1\] = "banana": not an IPv4 CIDR/],
-    [{ network: { interfaceEndpoints: ["s3" as never] } }, /^dev: network.interfaceEndpoints\[0\] = "s3": unknown service/],
+    [{ network: { interfaceEndpoints: ["s3" as never] } }, /^dev: network.interfaceEndpoints\[0\] = "s3": must be one of "secretsmanager", /],
     [{ network: { interfaceEndpoints: ["ssm", "ssm"] } }, /^dev: network.interfaceEndpoints\[1\] = "ssm": listed twice/],
     [{ waivers: { multiAz: "because" } }, /^dev: waivers.multiAz = "because": a waiver needs a written reason of at least 10 characters/],
-    [{ waivers: { backups: "we restore from elsewhere" } as never }, /^dev: waivers.backups = .*: unknown safeguard; known: /],
+    [{ waivers: { backups: "we restore from elsewhere" } as never }, /^dev: waivers.backups = .*: unknown setting; known: deletionProtection, multiAz, backupRetention$/],
   ])("%j", (patch, message) => {
     expect(problems(patch)).toContainEqual(expect.stringMatching(message));
   });

@@ -15,6 +15,8 @@ import { checkMonitoringSettings } from "../modules/monitoring";
 import { checkRemoteStateSettings } from "../modules/state-backend";
 import { checkWafSettings } from "../modules/waf";
 import { formatProblem, Problems } from "../modules/validation";
+import { BOOTSTRAP_SHAPE, ENVIRONMENT_SHAPE } from "./config-shape.generated";
+import { checkShape } from "./shape";
 import type { BootstrapConfig, EnvironmentConfig, ProductionSafeguard } from "./types";
 
 const NAME = /^[a-z][a-z0-9-]{0,19}$/;
@@ -99,11 +101,8 @@ function checkEnvironment(config: EnvironmentConfig, problems: Problems): void {
   );
 
   const waivers = config.waivers ?? {};
+  // Unknown safeguards are unknown keys of waivers, rejected with the shape.
   for (const [safeguard, reason] of Object.entries(waivers)) {
-    if (!(safeguard in SAFEGUARDS)) {
-      problems.add(`waivers.${safeguard}`, reason, `unknown safeguard; known: ${Object.keys(SAFEGUARDS).join(", ")}`);
-      continue;
-    }
     problems.check(
       typeof reason === "string" && reason.trim().length >= MIN_WAIVER_REASON,
       `waivers.${safeguard}`,
@@ -131,13 +130,19 @@ export function validateEnvironments(selected: readonly EnvironmentConfig[], kno
   const lines: string[] = [];
   for (const config of selected) {
     const problems = Problems.create();
+    // Shape first: the value checks below read fields a misshapen config may not have.
+    checkShape(config, ENVIRONMENT_SHAPE, problems);
+    if (problems.list.length > 0) {
+      lines.push(...problems.list.map((p) => formatProblem(config.name || "(unnamed)", p)));
+      continue;
+    }
     checkEnvironment(config, problems);
 
     const mine = parseCidr(config.network.vpcCidr);
     for (const other of known) {
       if (other === config) continue;
       if (other.name === config.name) problems.add("name", config.name, "another environment has the same name");
-      const theirs = parseCidr(other.network.vpcCidr);
+      const theirs = typeof other.network?.vpcCidr === "string" ? parseCidr(other.network.vpcCidr) : undefined;
       if (mine && theirs && overlaps(mine, theirs)) {
         problems.add("network.vpcCidr", config.network.vpcCidr, `overlaps ${other.name}'s network.vpcCidr ${other.network.vpcCidr}`);
       }
@@ -149,6 +154,8 @@ export function validateEnvironments(selected: readonly EnvironmentConfig[], kno
 
 export function validateBootstrap(config: BootstrapConfig, environments: readonly EnvironmentConfig[] = []): string[] {
   const problems = Problems.create();
+  checkShape(config, BOOTSTRAP_SHAPE, problems);
+  if (problems.list.length > 0) return problems.list.map((p) => formatProblem("bootstrap", p));
   problems.check(ACCOUNT_ID.test(config.accountId), "accountId", config.accountId, "must be 12 digits");
   problems.check(REGION.test(config.region), "region", config.region, "not an AWS region name");
   checkRemoteStateSettings(config.state, problems.at("state"));
