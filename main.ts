@@ -1,9 +1,9 @@
 // Entry point: pick the environments (ENVIRONMENTS=dev,prod; all by default), validate them all,
 // and only then build and synthesize. On bad input nothing is written to the output folder.
 import { AnnotationMetadataEntryType, App, TerraformStack } from "cdktf";
-import { bootstrap as shippedBootstrap, ENVIRONMENTS, selectEnvironments } from "./environments";
+import { bootstrap as shippedBootstrap, ENVIRONMENT_FILES, ENVIRONMENTS, selectEnvironments } from "./environments";
 import type { BootstrapConfig, EnvironmentConfig } from "./environments/types";
-import { validateBootstrap, validateEnvironments } from "./environments/validate";
+import { validateBootstrap, validateEnvironmentList, validateEnvironments } from "./environments/validate";
 import { buildBootstrap, buildEnvironment } from "./modules/environment-stack";
 import { hclRefusal, pruneOutput } from "./modules/synth-output";
 
@@ -31,6 +31,15 @@ export function run(options: RunOptions = {}): number {
     log(refusal);
     return 2;
   }
+  const files = options.environments ? {} : ENVIRONMENT_FILES;
+  const report = (problems: readonly string[]): number => {
+    log(`Configuration has ${problems.length} problem(s); nothing was synthesized:`);
+    for (const line of problems) log(`  ${line}`);
+    return 1;
+  };
+  // Selection reads every entry's name: an entry that is no environment is reported first.
+  const listed = validateEnvironmentList(known, files);
+  if (listed.length > 0) return report(listed);
   let selected: EnvironmentConfig[];
   try {
     selected = selectEnvironments(options.spec, known);
@@ -38,12 +47,8 @@ export function run(options: RunOptions = {}): number {
     log((error as Error).message);
     return 2;
   }
-  const problems = [...validateBootstrap(bootstrap, known), ...validateEnvironments(selected, known)];
-  if (problems.length > 0) {
-    log(`Configuration has ${problems.length} problem(s); nothing was synthesized:`);
-    for (const line of problems) log(`  ${line}`);
-    return 1;
-  }
+  const problems = [...validateBootstrap(bootstrap, known), ...validateEnvironments(selected, known, files)];
+  if (problems.length > 0) return report(problems);
   // Stack traces in metadata would write this machine's paths into the output.
   const app = new App({ stackTraces: false, ...(options.outdir ? { outdir: options.outdir } : {}) });
   buildBootstrap(app, bootstrap, known);

@@ -1,5 +1,7 @@
-import { ENVIRONMENTS, selectEnvironments, bootstrap } from "../environments";
-import { validateBootstrap, validateEnvironments } from "../environments/validate";
+import { ENVIRONMENT_FILES, ENVIRONMENTS, selectEnvironments, bootstrap } from "../environments";
+import { staging } from "../environments/staging";
+import type { EnvironmentConfig } from "../environments/types";
+import { validateBootstrap, validateEnvironmentList, validateEnvironments } from "../environments/validate";
 import { dev } from "../environments/dev";
 import { prod } from "../environments/prod";
 import { environment } from "./support/fixtures";
@@ -110,5 +112,55 @@ describe("validateBootstrap", () => {
       'bootstrap: state.bucket = "UPPER": not a valid S3 bucket name (3-63 lowercase letters, digits, dots and hyphens)',
       "bootstrap: noncurrentVersionRetentionDays = 0: must be a whole number of days, at least 1",
     ]);
+  });
+});
+
+describe("cross-environment collisions, naming the files", () => {
+  /** The shipped files plus environments/qa.ts holding `qa`. */
+  const withQa = (qa: unknown) => {
+    const files = { ...ENVIRONMENT_FILES, "environments/qa.ts": qa };
+    return { files, known: Object.values(files) as EnvironmentConfig[] };
+  };
+  const qaOf = (patch: Parameters<typeof environment>[0]) =>
+    environment(patch, environment({ name: "qa", network: { vpcCidr: "10.99.0.0/16" }, edge: { domainName: "qa.app.example.com" } }, staging));
+
+  it("a copied file that still exports the old constant leaves a hole in the list: reported, not a TypeError", () => {
+    const { files, known } = withQa(undefined);
+    const line =
+      "environments: ENVIRONMENTS[3] = (unset): environments/index.ts imports from environments/qa.ts a constant it does not export " +
+      "(a copied file still exporting the name it was copied from?): export the environment under the name index.ts imports";
+    expect(validateEnvironmentList(known, files)).toEqual([line]);
+    expect(validateEnvironments(known, known, files)).toEqual([line]);
+    expect(validateEnvironments([undefined as never])).toEqual([
+      "environments: ENVIRONMENTS[0] = (unset): not an environment: does environments/index.ts import a constant its file does not export?",
+    ]);
+    expect(validateEnvironmentList(ENVIRONMENTS, ENVIRONMENT_FILES)).toEqual([]);
+  });
+
+  it("a copied environment whose name was not changed", () => {
+    const { files, known } = withQa(qaOf({ name: "staging" }));
+    expect(validateEnvironments(known, known, files).filter((l) => l.includes("same name"))).toEqual([
+      'staging: name = "staging": another environment has the same name (environments/qa.ts; this one is environments/staging.ts: a copied file whose name was not changed?)',
+      'staging: name = "staging": another environment has the same name (environments/staging.ts; this one is environments/qa.ts: a copied file whose name was not changed?)',
+    ]);
+  });
+
+  it("two environments serving the same domain name, or one's alternative name", () => {
+    const { files, known } = withQa(qaOf({ edge: { domainName: "staging.app.example.com" } }));
+    expect(validateEnvironments(known, known, files)).toEqual([
+      'staging: edge.domainName = "staging.app.example.com": qa (environments/qa.ts) serves it too (edge.domainName): the second stack\'s DNS records and certificate validation collide',
+      'qa: edge.domainName = "staging.app.example.com": staging (environments/staging.ts) serves it too (edge.domainName): the second stack\'s DNS records and certificate validation collide',
+    ]);
+    const alternative = qaOf({ edge: { alternativeNames: ["staging.app.example.com"] } });
+    expect(validateEnvironments([alternative], [...ENVIRONMENTS, alternative])).toEqual([
+      'qa: edge.alternativeNames[0] = "staging.app.example.com": staging serves it too (edge.domainName): the second stack\'s DNS records and certificate validation collide',
+    ]);
+  });
+
+  it("an overlapping VPC names the other environment's file", () => {
+    const { files, known } = withQa(qaOf({ network: { vpcCidr: "10.20.0.0/16" } }));
+    expect(validateEnvironments(known, known, files)).toContainEqual(
+      'qa: network.vpcCidr = "10.20.0.0/16": overlaps staging (environments/staging.ts)\'s network.vpcCidr 10.20.0.0/16',
+    );
   });
 });

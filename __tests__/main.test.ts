@@ -74,6 +74,15 @@ describe("run", () => {
     expect(fs.existsSync(outdir)).toBe(false);
   });
 
+  it("reports an entry of the environment list that is no environment (a copied file's old export) and writes nothing", () => {
+    expect(run({ environments: [...ENVIRONMENTS, undefined as never], outdir, log })).toBe(1);
+    expect(lines).toEqual([
+      "Configuration has 1 problem(s); nothing was synthesized:",
+      "  environments: ENVIRONMENTS[3] = (unset): not an environment: does environments/index.ts import a constant its file does not export?",
+    ]);
+    expect(fs.existsSync(outdir)).toBe(false);
+  });
+
   it("reports every problem in every environment and writes nothing", () => {
     const broken = ENVIRONMENTS.map((e) => environment({ accountId: "nope", logRetentionDays: 2 }, e));
     expect(run({ environments: broken, outdir, log })).toBe(1);
