@@ -208,6 +208,9 @@ export const DEFAULT_APP_USER = "webapp";
 export const DEFAULT_UPLOADS_PATH = "/mnt/uploads";
 /** The lock must outlast the job's maximum run time by the kill grace (10 s) plus clock slack. */
 export const LOCK_MARGIN_SECONDS = 15;
+/** The lowest CPU target accepted: below it target tracking only ever scales out. */
+export const MIN_TARGET_CPU_PERCENT = 10;
+
 export const LAUNCH_HOOK_NAME = "boot";
 /** CloudWatch Logs filter pattern matching the boot script's failure line (`... FAILED with status N at line L ...`). */
 export const BOOT_FAILURE_PATTERN = '"FAILED with status"';
@@ -361,10 +364,10 @@ export function checkComputeSettings(props: ComputeSettings, problems: Problems)
   checkCronJobs(props.cronJobs ?? [], problems);
 
   problems.check(
-    props.scaling.targetCpuPercent > 0 && props.scaling.targetCpuPercent <= 100,
+    props.scaling.targetCpuPercent >= MIN_TARGET_CPU_PERCENT && props.scaling.targetCpuPercent <= 100,
     "scaling.targetCpuPercent",
     props.scaling.targetCpuPercent,
-    "must be a percentage above 0, at most 100",
+    `must be a percentage from ${MIN_TARGET_CPU_PERCENT} to 100: a fleet rarely averages below ${MIN_TARGET_CPU_PERCENT}% even idle, so a lower target keeps the group at its maximum`,
   );
   if (props.scaling.requestsPerTarget !== undefined) {
     problems.check(props.scaling.requestsPerTarget > 0, "scaling.requestsPerTarget", props.scaling.requestsPerTarget, "must be above 0");
