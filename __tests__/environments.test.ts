@@ -164,3 +164,38 @@ describe("cross-environment collisions, naming the files", () => {
     );
   });
 });
+
+describe("values that build something AWS refuses, or that cannot work", () => {
+  it.each([
+    [
+      { network: { vpcCidr: "10.10.0.0/24" } },
+      'dev: network.vpcCidr = "10.10.0.0/24": gives /28 public subnets; the load balancer needs /27 or larger (at least 8 free addresses per zone): set subnetSizes.publicPrefixLength to 27 or use a larger VPC',
+    ],
+    [
+      { network: { vpcCidr: "10.10.0.0/22", subnetSizes: { publicPrefixLength: 28 } } },
+      "dev: network.subnetSizes.publicPrefixLength = 28: makes /28 public subnets; the load balancer needs /27 or larger (at least 8 free addresses per zone): use a smaller prefix length",
+    ],
+    [
+      { network: { subnetCidrs: { public: ["10.10.64.0/24", "10.10.65.0/28"] } } },
+      'dev: network.subnetCidrs.public[1] = "10.10.65.0/28": the load balancer needs /27 or larger public subnets',
+    ],
+    [{ tags: { "aws:team": "web" } }, 'dev: tags.aws:team = "web": tag keys starting with aws: are reserved for AWS'],
+    [{ tags: { "AWS:cost": "x" } }, 'dev: tags.AWS:cost = "x": tag keys starting with aws: are reserved for AWS'],
+    [{ tags: { Environment: "qa" } }, 'dev: tags.Environment = "qa": set by the platform on every resource (Project, Environment, ManagedBy, Repository); choose another key'],
+    [{ tags: { Team: "x".repeat(257) } }, expect.stringMatching(/^dev: tags\.Team = "x+": tag values are at most 256 characters$/)],
+    [
+      { network: { natGateways: "none", interfaceEndpoints: ["secretsmanager", "ssm", "logs"] } },
+      'dev: network.natGateways = "none": app instances need a NAT gateway: the boot clones the app from its git host on the Internet (no route without NAT) and calls the Auto Scaling API (no interface endpoint); use "single" or "per-az"',
+    ],
+    [
+      { compute: { scaling: { targetCpuPercent: 0.7 } } },
+      "dev: compute.scaling.targetCpuPercent = 0.7: must be a percentage from 10 to 100: a fleet rarely averages below 10% even idle, so a lower target keeps the group at its maximum",
+    ],
+  ])("%j", (patch, line) => {
+    expect(problems(patch as Parameters<typeof environment>[0])).toEqual([line]);
+  });
+
+  it("accepts a small VPC whose public subnets are /27", () => {
+    expect(problems({ network: { vpcCidr: "10.10.0.0/23", subnetSizes: { publicPrefixLength: 27 } } })).toEqual([]);
+  });
+});

@@ -36,6 +36,19 @@ interface SafeguardRule {
   readonly need?: string;
 }
 
+/** Tag keys the platform sets on every resource itself (modules/naming.ts). */
+const STANDARD_TAGS = ["Project", "Environment", "ManagedBy", "Repository"];
+
+/** Extra tags: what AWS accepts as user tags (not `aws:`, 128-character keys, 256-character values), none of the standard ones. */
+function checkTags(tags: Readonly<Record<string, string>>, problems: Problems): void {
+  for (const [key, value] of Object.entries(tags)) {
+    problems.check(!/^aws:/i.test(key), key, value, "tag keys starting with aws: are reserved for AWS");
+    problems.check(key.length >= 1 && key.length <= 128, key, value, "tag keys are 1-128 characters");
+    problems.check(value.length <= 256, key, value, "tag values are at most 256 characters");
+    problems.check(!STANDARD_TAGS.includes(key), key, value, `set by the platform on every resource (${STANDARD_TAGS.join(", ")}); choose another key`);
+  }
+}
+
 /**
  * Which production safeguards an environment turns off: each safeguard lists the settings it watches, and
  * one waiver covers all of them. The data and edge settings add theirs here as they are introduced.
@@ -74,6 +87,15 @@ function checkEnvironment(config: EnvironmentConfig, problems: Problems): void {
     problems.check(ROLE_ARN.test(config.assumeRoleArn), "assumeRoleArn", config.assumeRoleArn, "not an IAM role ARN");
   }
   problems.check(config.repository.trim().length > 0, "repository", config.repository, "must name the repository of this code");
+  checkTags(config.tags ?? {}, problems.at("tags"));
+  // The boot clones the app from its git host on the Internet and completes its lifecycle hook through the
+  // Auto Scaling API, which has no interface endpoint here: without a NAT gateway no instance comes up.
+  problems.check(
+    config.network.natGateways !== "none",
+    "network.natGateways",
+    config.network.natGateways,
+    'app instances need a NAT gateway: the boot clones the app from its git host on the Internet (no route without NAT) and calls the Auto Scaling API (no interface endpoint); use "single" or "per-az"',
+  );
   checkLogRetention(problems, "logRetentionDays", config.logRetentionDays);
   checkRemoteStateSettings(config.state, problems.at("state"));
   problems.check(REGION.test(config.state.region), "state.region", config.state.region, "not an AWS region name");

@@ -91,6 +91,8 @@ export interface NetworkingProps extends NetworkSettings {
 export const ZONE_SLOTS = 4;
 export const MIN_ZONES = 2;
 const SMALLEST_SUBNET = 28;
+/** An Application Load Balancer's subnets need at least a /27 (and 8 free addresses). */
+const LARGEST_ALB_SUBNET_PREFIX = 27;
 
 export type Tier = "public" | "app" | "data";
 export const TIERS: readonly Tier[] = ["app", "public", "data"];
@@ -192,6 +194,15 @@ export function checkNetworkSettings(props: NetworkSettings & { readonly region:
   }
 
   const explicit = props.subnetCidrs ?? {};
+  if (!explicit.public && Number.isInteger(lengths.public) && lengths.public > LARGEST_ALB_SUBNET_PREFIX) {
+    const sized = props.subnetSizes?.publicPrefixLength !== undefined;
+    problems.add(
+      sized ? "subnetSizes.publicPrefixLength" : "vpcCidr",
+      sized ? lengths.public : props.vpcCidr,
+      `${sized ? "makes" : "gives"} /${lengths.public} public subnets; the load balancer needs /${LARGEST_ALB_SUBNET_PREFIX} or larger ` +
+        `(at least 8 free addresses per zone): ${sized ? "use a smaller prefix length" : `set subnetSizes.publicPrefixLength to ${LARGEST_ALB_SUBNET_PREFIX} or use a larger VPC`}`,
+    );
+  }
   const placed: { field: string; cidr: Cidr; text: string }[] = [];
   for (const tier of TIERS) {
     const list = explicit[tier];
@@ -204,6 +215,9 @@ export function checkNetworkSettings(props: NetworkSettings & { readonly region:
       if (!cidr) return;
       if (!problems.check(contains(vpc, cidr), field, text, `does not fit in the VPC ${props.vpcCidr}`)) return;
       problems.check(cidr.prefixLength <= SMALLEST_SUBNET, field, text, `AWS subnets are /${SMALLEST_SUBNET} or larger`);
+      if (tier === "public") {
+        problems.check(cidr.prefixLength <= LARGEST_ALB_SUBNET_PREFIX, field, text, `the load balancer needs /${LARGEST_ALB_SUBNET_PREFIX} or larger public subnets`);
+      }
       const clash = placed.find((p) => overlaps(p.cidr, cidr));
       if (problems.check(clash === undefined, field, text, `overlaps ${clash?.field} (${clash?.text})`)) {
         placed.push({ field, cidr, text });
