@@ -1,7 +1,7 @@
 // The run-time check of the configuration's shape: unknown keys, values outside a union and wrong types,
 // which synth would otherwise never see (it transpiles without type-checking). The shapes themselves are
 // generated from environments/types.ts (config-shape.generated.ts), so they cannot drift from the types.
-import type { Problems } from "../modules/validation";
+import { closest, type Problems } from "../modules/validation";
 
 /** The vocabulary of config-shape.generated.ts. */
 export type Shape =
@@ -81,30 +81,4 @@ function isPlainObject(value: unknown): value is Record<string, unknown> {
 
 function join(prefix: string, key: string): string {
   return prefix ? `${prefix}.${key}` : key;
-}
-
-/** The known key a typo most likely meant: the same letters in another case, or the fewest edits away (at most a quarter of its length, and at least two). */
-function closest(key: string, known: readonly string[]): string | undefined {
-  const lower = key.toLowerCase();
-  const sameLetters = known.find((k) => k.toLowerCase() === lower);
-  if (sameLetters) return sameLetters;
-  let best: { key: string; distance: number } | undefined;
-  for (const k of known) {
-    const d = distance(lower, k.toLowerCase());
-    if (d <= Math.max(2, Math.floor(key.length / 4)) && (!best || d < best.distance)) best = { key: k, distance: d };
-  }
-  return best?.key;
-}
-
-/** Levenshtein distance. */
-function distance(a: string, b: string): number {
-  let row = Array.from({ length: b.length + 1 }, (_, j) => j);
-  for (let i = 1; i <= a.length; i++) {
-    const next = [i];
-    for (let j = 1; j <= b.length; j++) {
-      next[j] = Math.min(row[j]! + 1, next[j - 1]! + 1, row[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
-    }
-    row = next;
-  }
-  return row[b.length]!;
 }
