@@ -21,7 +21,8 @@ import { Connectable, Connections, ownSecurityGroup } from "../connections";
 import { EncryptionKey } from "../encryption-key";
 import { checkLogRetention } from "../logs";
 import { policyDocument, serviceTrustPolicy, Statement } from "../policy";
-import { assertValid, Problems } from "../validation";
+import { EC2_INSTANCE_TYPES } from "../aws-catalogue.generated";
+import { assertValid, catalogueMessage, Problems } from "../validation";
 import { renderUserData } from "./boot-script";
 import { cronProblem } from "./cron";
 
@@ -329,7 +330,10 @@ function checkScheduledActions(actions: readonly ScheduledActionSettings[], prob
 }
 
 export function checkComputeSettings(props: ComputeSettings, problems: Problems): void {
-  problems.check(INSTANCE_TYPE.test(props.instanceType), "instanceType", props.instanceType, "not an EC2 instance type (for example t4g.small)");
+  if (problems.check(INSTANCE_TYPE.test(props.instanceType), "instanceType", props.instanceType, "not an EC2 instance type (for example t4g.small)")) {
+    const known = EC2_INSTANCE_TYPES.includes(props.instanceType);
+    if (!known) problems.add("instanceType", props.instanceType, catalogueMessage(props.instanceType, EC2_INSTANCE_TYPES, "no such EC2 instance type (modules/aws-catalogue.generated.ts)"));
+  }
   if (props.amiId !== undefined) problems.check(AMI_ID.test(props.amiId), "amiId", props.amiId, "not an AMI id (ami- and 8 or 17 hex digits)");
 
   const sizesOk =
