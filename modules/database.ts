@@ -15,7 +15,8 @@ import { Connectable, Connections, ownSecurityGroup } from "./connections";
 import { EncryptionKey } from "./encryption-key";
 import { secretReadStatements, serviceTrustPolicy, Statement } from "./policy";
 import { checkWindows } from "./time-windows";
-import { assertValid, Problems } from "./validation";
+import { EC2_INSTANCE_TYPES, RDS_NAMED_CLASSES } from "./aws-catalogue.generated";
+import { assertValid, catalogueMessage, Problems } from "./validation";
 
 export type DatabaseEngine = "mysql" | "postgres";
 
@@ -134,7 +135,12 @@ export function checkDatabaseSettings(props: DatabaseSettings, problems: Problem
       `pins a minor version while autoMinorVersionUpgrade is on: after RDS upgrades it Terraform would try to go back; give the major version (${versions[0]}) or turn autoMinorVersionUpgrade off`,
     );
   }
-  problems.check(/^db\.[a-z0-9-]+\.[a-z0-9]+$/.test(props.instanceClass), "instanceClass", props.instanceClass, "not an RDS instance class (for example db.t4g.small)");
+  if (problems.check(/^db\.[a-z0-9-]+\.[a-z0-9]+$/.test(props.instanceClass), "instanceClass", props.instanceClass, "not an RDS instance class (for example db.t4g.small)")) {
+    // Which engine version offers the class only the account knows: the plan checks that (isOrderable).
+    const known = EC2_INSTANCE_TYPES.includes(props.instanceClass.slice(3)) || RDS_NAMED_CLASSES.includes(props.instanceClass);
+    const classes = () => [...EC2_INSTANCE_TYPES.map((t) => `db.${t}`), ...RDS_NAMED_CLASSES];
+    if (!known) problems.add("instanceClass", props.instanceClass, catalogueMessage(props.instanceClass, classes(), "no such RDS instance class (modules/aws-catalogue.generated.ts)"));
+  }
   const storage = props.allocatedStorageGib;
   problems.check(Number.isInteger(storage) && storage >= 20 && storage <= 65536, "allocatedStorageGib", storage, "gp3 storage is 20 to 65536 GiB");
   problems.check(

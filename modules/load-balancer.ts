@@ -17,7 +17,8 @@ import { S3BucketPolicy } from "@cdktf/provider-aws/lib/s3-bucket-policy";
 import { S3BucketLifecycleConfiguration } from "@cdktf/provider-aws/lib/s3-bucket-lifecycle-configuration";
 import { Connectable, Connections } from "./connections";
 import { policyDocument, Statement } from "./policy";
-import { assertValid, Problems } from "./validation";
+import { ALB_TLS_POLICIES } from "./aws-catalogue.generated";
+import { assertValid, catalogueMessage, Problems } from "./validation";
 
 /** How the load balancer decides an instance may receive traffic. */
 export interface HealthCheckSettings {
@@ -214,12 +215,15 @@ export function checkLoadBalancerSettings(props: LoadBalancerSettings & { readon
   const idle = props.idleTimeoutSeconds ?? 60;
   problems.check(isIntegerBetween(idle, 1, 4000), "idleTimeoutSeconds", idle, "ALB accepts 1-4000 seconds");
   const tlsPolicy = props.tlsPolicy ?? DEFAULT_TLS_POLICY;
-  problems.check(
+  const tls12 = problems.check(
     TLS12_POLICY.test(tlsPolicy),
     "tlsPolicy",
     tlsPolicy,
     `must be an ELB security policy that allows only TLS 1.2 or later (for example ${DEFAULT_TLS_POLICY})`,
   );
+  if (tls12 && !ALB_TLS_POLICIES.includes(tlsPolicy)) {
+    problems.add("tlsPolicy", tlsPolicy, catalogueMessage(tlsPolicy, ALB_TLS_POLICIES, "no such ALB security policy (modules/aws-catalogue.generated.ts)"));
+  }
   problems.check(
     Number.isInteger(props.accessLogRetentionDays) && props.accessLogRetentionDays >= 1,
     "accessLogRetentionDays",

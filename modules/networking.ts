@@ -23,6 +23,7 @@ import { allocate, Cidr, contains, formatCidr, overlaps, parseCidr } from "./cid
 import { Connectable, Connections } from "./connections";
 import { checkLogRetention } from "./logs";
 import { policyDocument, serviceTrustPolicy } from "./policy";
+import { AVAILABILITY_ZONES } from "./aws-catalogue.generated";
 import { assertValid, Problems } from "./validation";
 
 /** How instances in private subnets reach the Internet. */
@@ -168,8 +169,13 @@ export function checkNetworkSettings(props: NetworkSettings & { readonly region:
   zones.forEach((zone, i) => {
     const match = ZONE_PATTERN.exec(zone);
     if (!problems.check(match !== null, `availabilityZones[${i}]`, zone, "not an availability zone name (for example eu-west-2a)")) return;
-    problems.check(match?.[1] === props.region, `availabilityZones[${i}]`, zone, `not in the environment's region ${props.region}`);
+    const inRegion = problems.check(match?.[1] === props.region, `availabilityZones[${i}]`, zone, `not in the environment's region ${props.region}`);
     problems.check(zones.indexOf(zone) === i, `availabilityZones[${i}]`, zone, "listed twice");
+    // A region the catalogue does not know yet is left to the plan, which reads the account's zones.
+    const known = AVAILABILITY_ZONES[props.region];
+    if (inRegion && known && !known.includes(zone)) {
+      problems.add(`availabilityZones[${i}]`, zone, `no such zone in ${props.region}; known: ${known.join(", ")} (modules/aws-catalogue.generated.ts)`);
+    }
   });
 
   checkLogRetention(problems, "flowLogRetentionDays", props.flowLogRetentionDays);
