@@ -16,6 +16,7 @@ import { FileSystem } from "./file-system";
 import { LoadBalancer } from "./load-balancer";
 import { Monitoring } from "./monitoring";
 import { Networking } from "./networking";
+import { Preflight } from "./preflight";
 import { PermissionsBoundaryAspect, WorkloadBoundary, workloadBoundaryArn } from "./permissions-boundary";
 import { Secrets } from "./secrets";
 import { StateStorage, useRemoteState } from "./state-backend";
@@ -99,6 +100,9 @@ export class EnvironmentStack extends TerraformStack {
       accountId: config.accountId,
       services: [logsServiceGrant(config.region, config.accountId)],
     });
+
+    // What only the account knows (zones it has, types offered there) fails the plan, before any resource.
+    new Preflight(this, "preflight", { availabilityZones: config.network.availabilityZones, instanceType: config.compute.instanceType });
 
     this.network = new Networking(this, "network", {
       ...config.network,
