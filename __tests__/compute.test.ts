@@ -240,11 +240,24 @@ describe("auto scaling group", () => {
     });
   });
 
-  test("a launch hook gates on the boot script and a terminate hook outlasts draining", () => {
-    expect(group.initial_lifecycle_hook).toEqual([
-      { name: "boot", lifecycle_transition: "autoscaling:EC2_INSTANCE_LAUNCHING", default_result: "ABANDON", heartbeat_timeout: 900 },
-      { name: "drain", lifecycle_transition: "autoscaling:EC2_INSTANCE_TERMINATING", default_result: "CONTINUE", heartbeat_timeout: 90 },
-    ]);
+  const HOOKS = [
+    { name: "boot", lifecycle_transition: "autoscaling:EC2_INSTANCE_LAUNCHING", default_result: "ABANDON", heartbeat_timeout: 900 },
+    { name: "drain", lifecycle_transition: "autoscaling:EC2_INSTANCE_TERMINATING", default_result: "CONTINUE", heartbeat_timeout: 90 },
+  ];
+
+  test("a launch hook gates on the boot script and a terminate hook outlasts draining, from the first launch", () => {
+    // Attached by CreateAutoScalingGroup itself, so no instance launches before them.
+    expect(group.initial_lifecycle_hook).toEqual(HOOKS);
+    expect(group.lifecycle).toEqual(expect.objectContaining({ ignore_changes: expect.arrayContaining(["initial_lifecycle_hook"]) }));
+  });
+
+  test("the same hooks are their own resources, so a later change of timeout reaches the existing group", () => {
+    const hooks = resourceList(json, "aws_autoscaling_lifecycle_hook");
+    expect(hooks.map(({ autoscaling_group_name, ...hook }) => [autoscaling_group_name, hook])).toEqual(
+      HOOKS.map((hook) => [expect.stringMatching(/^\$\{aws_autoscaling_group\.compute_group_\w+\.name\}$/), hook]),
+    );
+    const longer = resourceList(synthCompute({ bootTimeoutSeconds: 1200 }).json, "aws_autoscaling_lifecycle_hook").find((h) => h.name === "boot");
+    expect(longer?.heartbeat_timeout).toBe(1200);
   });
 
   test("rolling instance refresh with auto rollback and the minimum healthy percentage", () => {
@@ -431,6 +444,7 @@ test("no resource outside the app tier's own set", () => {
   expect(types).toEqual(
     [
       "aws_autoscaling_group",
+      "aws_autoscaling_lifecycle_hook",
       "aws_autoscaling_policy",
       "aws_autoscaling_schedule",
       "aws_cloudwatch_log_group",

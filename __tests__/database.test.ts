@@ -109,12 +109,20 @@ describe("Database", () => {
       copy_tags_to_snapshot: true,
       deletion_protection: true,
       skip_final_snapshot: false,
-      final_snapshot_identifier: "webapp-test-db-final",
       auto_minor_version_upgrade: true,
       allow_major_version_upgrade: false,
     });
     expect(instance(mysql.json)).toMatchObject({ deletion_protection: false, skip_final_snapshot: true });
-    expect(instance(mysql.json).final_snapshot_identifier).toBeUndefined();
+  });
+
+  it("names each final snapshot after its instance's creation time, so a second replace or destroy cannot collide", () => {
+    for (const json of [postgres.json, mysql.json]) {
+      const db = instance(json);
+      // Recorded even where skipped, so turning finalSnapshot on later finds a name in state.
+      expect(db.final_snapshot_identifier).toMatch(/^webapp-test-db-final-\$\{formatdate\("YYYYMMDDhhmmss", timestamp\(\)\)\}$/);
+      // Kept from creation: re-plans show no diff, and a replacement records its own.
+      expect(db.lifecycle).toEqual({ ignore_changes: ["final_snapshot_identifier"] });
+    }
   });
 
   it("forces TLS with a parameter group per engine", () => {
@@ -285,7 +293,7 @@ describe("Database per environment", () => {
         backup_retention_period: 14,
         deletion_protection: true,
         skip_final_snapshot: false,
-        final_snapshot_identifier: "webapp-prod-db-final",
+        final_snapshot_identifier: expect.stringMatching(/^webapp-prod-db-final-\$\{formatdate/),
       },
     ],
   ] as const)("%s follows the preset", (_name, config, expected) => {

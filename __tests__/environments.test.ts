@@ -1,5 +1,7 @@
-import { ENVIRONMENTS, selectEnvironments, bootstrap } from "../environments";
-import { validateBootstrap, validateEnvironments } from "../environments/validate";
+import { ENVIRONMENT_FILES, ENVIRONMENTS, selectEnvironments, bootstrap } from "../environments";
+import { staging } from "../environments/staging";
+import type { EnvironmentConfig } from "../environments/types";
+import { validateBootstrap, validateEnvironmentList, validateEnvironments } from "../environments/validate";
 import { dev } from "../environments/dev";
 import { prod } from "../environments/prod";
 import { environment } from "./support/fixtures";
@@ -78,10 +80,10 @@ describe("validateEnvironments rejects, one line per problem naming environment,
     [{ network: { subnetCidrs: { public: ["10.10.0.0/24", "10.10.250.0/24"] } } }, /^dev: network.subnetCidrs.public\[0\] = "10.10.0.0\/24": overlaps the computed app subnet 10.10.0.0\/20/],
     [{ network: { subnetCidrs: { public: ["10.10.250.0/24", "10.10.251.0/29"] } } }, /^dev: network.subnetCidrs.public\[1\] = "10.10.251.0\/29": AWS subnets are \/28 or larger/],
     [{ network: { subnetCidrs: { public: ["10.10.250.0/24", "banana"] } } }, /^dev: network.subnetCidrs.public\[1\] = "banana": not an IPv4 CIDR/],
-    [{ network: { interfaceEndpoints: ["s3" as never] } }, /^dev: network.interfaceEndpoints\[0\] = "s3": unknown service/],
+    [{ network: { interfaceEndpoints: ["s3" as never] } }, /^dev: network.interfaceEndpoints\[0\] = "s3": must be one of "secretsmanager", /],
     [{ network: { interfaceEndpoints: ["ssm", "ssm"] } }, /^dev: network.interfaceEndpoints\[1\] = "ssm": listed twice/],
     [{ waivers: { multiAz: "because" } }, /^dev: waivers.multiAz = "because": a waiver needs a written reason of at least 10 characters/],
-    [{ waivers: { backups: "we restore from elsewhere" } as never }, /^dev: waivers.backups = .*: unknown safeguard; known: /],
+    [{ waivers: { backups: "we restore from elsewhere" } as never }, /^dev: waivers.backups = .*: unknown setting; known: deletionProtection, multiAz, backupRetention$/],
   ])("%j", (patch, message) => {
     expect(problems(patch)).toContainEqual(expect.stringMatching(message));
   });
@@ -110,5 +112,90 @@ describe("validateBootstrap", () => {
       'bootstrap: state.bucket = "UPPER": not a valid S3 bucket name (3-63 lowercase letters, digits, dots and hyphens)',
       "bootstrap: noncurrentVersionRetentionDays = 0: must be a whole number of days, at least 1",
     ]);
+  });
+});
+
+describe("cross-environment collisions, naming the files", () => {
+  /** The shipped files plus environments/qa.ts holding `qa`. */
+  const withQa = (qa: unknown) => {
+    const files = { ...ENVIRONMENT_FILES, "environments/qa.ts": qa };
+    return { files, known: Object.values(files) as EnvironmentConfig[] };
+  };
+  const qaOf = (patch: Parameters<typeof environment>[0]) =>
+    environment(patch, environment({ name: "qa", network: { vpcCidr: "10.99.0.0/16" }, edge: { domainName: "qa.app.example.com" } }, staging));
+
+  it("a copied file that still exports the old constant leaves a hole in the list: reported, not a TypeError", () => {
+    const { files, known } = withQa(undefined);
+    const line =
+      "environments: ENVIRONMENTS[3] = (unset): environments/index.ts imports from environments/qa.ts a constant it does not export " +
+      "(a copied file still exporting the name it was copied from?): export the environment under the name index.ts imports";
+    expect(validateEnvironmentList(known, files)).toEqual([line]);
+    expect(validateEnvironments(known, known, files)).toEqual([line]);
+    expect(validateEnvironments([undefined as never])).toEqual([
+      "environments: ENVIRONMENTS[0] = (unset): not an environment: does environments/index.ts import a constant its file does not export?",
+    ]);
+    expect(validateEnvironmentList(ENVIRONMENTS, ENVIRONMENT_FILES)).toEqual([]);
+  });
+
+  it("a copied environment whose name was not changed", () => {
+    const { files, known } = withQa(qaOf({ name: "staging" }));
+    expect(validateEnvironments(known, known, files).filter((l) => l.includes("same name"))).toEqual([
+      'staging: name = "staging": another environment has the same name (environments/qa.ts; this one is environments/staging.ts: a copied file whose name was not changed?)',
+      'staging: name = "staging": another environment has the same name (environments/staging.ts; this one is environments/qa.ts: a copied file whose name was not changed?)',
+    ]);
+  });
+
+  it("two environments serving the same domain name, or one's alternative name", () => {
+    const { files, known } = withQa(qaOf({ edge: { domainName: "staging.app.example.com" } }));
+    expect(validateEnvironments(known, known, files)).toEqual([
+      'staging: edge.domainName = "staging.app.example.com": qa (environments/qa.ts) serves it too (edge.domainName): the second stack\'s DNS records and certificate validation collide',
+      'qa: edge.domainName = "staging.app.example.com": staging (environments/staging.ts) serves it too (edge.domainName): the second stack\'s DNS records and certificate validation collide',
+    ]);
+    const alternative = qaOf({ edge: { alternativeNames: ["staging.app.example.com"] } });
+    expect(validateEnvironments([alternative], [...ENVIRONMENTS, alternative])).toEqual([
+      'qa: edge.alternativeNames[0] = "staging.app.example.com": staging serves it too (edge.domainName): the second stack\'s DNS records and certificate validation collide',
+    ]);
+  });
+
+  it("an overlapping VPC names the other environment's file", () => {
+    const { files, known } = withQa(qaOf({ network: { vpcCidr: "10.20.0.0/16" } }));
+    expect(validateEnvironments(known, known, files)).toContainEqual(
+      'qa: network.vpcCidr = "10.20.0.0/16": overlaps staging (environments/staging.ts)\'s network.vpcCidr 10.20.0.0/16',
+    );
+  });
+});
+
+describe("values that build something AWS refuses, or that cannot work", () => {
+  it.each([
+    [
+      { network: { vpcCidr: "10.10.0.0/24" } },
+      'dev: network.vpcCidr = "10.10.0.0/24": gives /28 public subnets; the load balancer needs /27 or larger (at least 8 free addresses per zone): set subnetSizes.publicPrefixLength to 27 or use a larger VPC',
+    ],
+    [
+      { network: { vpcCidr: "10.10.0.0/22", subnetSizes: { publicPrefixLength: 28 } } },
+      "dev: network.subnetSizes.publicPrefixLength = 28: makes /28 public subnets; the load balancer needs /27 or larger (at least 8 free addresses per zone): use a smaller prefix length",
+    ],
+    [
+      { network: { subnetCidrs: { public: ["10.10.64.0/24", "10.10.65.0/28"] } } },
+      'dev: network.subnetCidrs.public[1] = "10.10.65.0/28": the load balancer needs /27 or larger public subnets',
+    ],
+    [{ tags: { "aws:team": "web" } }, 'dev: tags.aws:team = "web": tag keys starting with aws: are reserved for AWS'],
+    [{ tags: { "AWS:cost": "x" } }, 'dev: tags.AWS:cost = "x": tag keys starting with aws: are reserved for AWS'],
+    [{ tags: { Environment: "qa" } }, 'dev: tags.Environment = "qa": set by the platform on every resource (Project, Environment, ManagedBy, Repository); choose another key'],
+    [{ tags: { Team: "x".repeat(257) } }, expect.stringMatching(/^dev: tags\.Team = "x+": tag values are at most 256 characters$/)],
+    [
+      { network: { natGateways: "none", interfaceEndpoints: ["secretsmanager", "ssm", "logs"] } },
+      'dev: network.natGateways = "none": app instances need a NAT gateway: the boot clones the app from its git host on the Internet (no route without NAT) and calls the Auto Scaling API (no interface endpoint); use "single" or "per-az"',
+    ],
+    [
+      { compute: { scaling: { targetCpuPercent: 0.7 } } },
+      "dev: compute.scaling.targetCpuPercent = 0.7: must be a percentage from 10 to 100: a fleet rarely averages below 10% even idle, so a lower target keeps the group at its maximum",
+    ],
+  ])("%j", (patch, line) => {
+    expect(problems(patch as Parameters<typeof environment>[0])).toEqual([line]);
+  });
+
+  it("accepts a small VPC whose public subnets are /27", () => {
+    expect(problems({ network: { vpcCidr: "10.10.0.0/23", subnetSizes: { publicPrefixLength: 27 } } })).toEqual([]);
   });
 });

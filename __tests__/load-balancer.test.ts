@@ -121,9 +121,18 @@ describe("load balancer", () => {
     expect(JSON.stringify(http[0]?.default_action)).not.toContain("forward");
   });
 
+  it("lets the provider name the target group, so create_before_destroy can replace it for any reason", () => {
+    const group = resourceList(json, "aws_lb_target_group")[0]!;
+    expect(group.name).toBeUndefined();
+    expect(group.name_prefix).toBe("8080-");
+    expect(String(group.name_prefix).length).toBeLessThanOrEqual(6);
+    expect(group.lifecycle).toEqual({ create_before_destroy: true });
+    expect(group.tags).toEqual({ Name: "webapp-test-8080" });
+  });
+
   it("has a target group on the app port with the health check, draining and stickiness off", () => {
     expect(text).toHaveResourceWithProperties(LbTargetGroup, {
-      name: "webapp-test-8080",
+      name_prefix: "8080-",
       port: 8080,
       protocol: "HTTP",
       target_type: "instance",

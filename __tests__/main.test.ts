@@ -23,9 +23,44 @@ describe("run", () => {
     expect(fs.readFileSync(path.join(outdir, "manifest.json"), "utf8")).not.toContain(process.cwd());
   });
 
+  it("requires an engine with the S3 backend's lock file (>= 1.10) in every stack", () => {
+    expect(run({ outdir, log })).toBe(0);
+    for (const stack of fs.readdirSync(path.join(outdir, "stacks"))) {
+      const json = JSON.parse(fs.readFileSync(path.join(outdir, "stacks", stack, "cdk.tf.json"), "utf8"));
+      expect([stack, json.terraform.required_version]).toEqual([stack, ">= 1.10"]);
+    }
+  });
+
   it("writes only the selected environments", () => {
     expect(run({ spec: "prod", outdir, log })).toBe(0);
     expect(fs.readdirSync(path.join(outdir, "stacks")).sort()).toEqual(["bootstrap", "prod"]);
+  });
+
+  it("removes stack folders and configuration files it did not write, and keeps the engine's working files", () => {
+    expect(run({ outdir, log })).toBe(0);
+    const stacks = path.join(outdir, "stacks");
+    fs.writeFileSync(path.join(stacks, "prod", "cdk.tf"), "# an HCL twin of cdk.tf.json");
+    fs.mkdirSync(path.join(stacks, "prod", ".terraform"));
+    fs.writeFileSync(path.join(stacks, "prod", ".terraform.lock.hcl"), "");
+    fs.writeFileSync(path.join(stacks, "prod", "tfplan"), "");
+    lines = [];
+    expect(run({ spec: "prod", outdir, log })).toBe(0);
+    expect(fs.readdirSync(stacks).sort()).toEqual(["bootstrap", "prod"]);
+    expect(fs.readdirSync(path.join(stacks, "prod")).sort()).toEqual([".terraform", ".terraform.lock.hcl", "cdk.tf.json", "tfplan"]);
+    expect(lines).toEqual(
+      expect.arrayContaining([
+        "removed stacks/dev: not written by this synth",
+        "removed stacks/staging: not written by this synth",
+        "removed stacks/prod/cdk.tf: not written by this synth",
+      ]),
+    );
+  });
+
+  it.each(["true", "1"])("refuses HCL output (SYNTH_HCL_OUTPUT=%s, as cdktf synth --hcl sets it) with the reason, writing nothing", (value) => {
+    expect(run({ hclOutput: value, outdir, log })).toBe(2);
+    expect(lines).toEqual([expect.stringMatching(/^HCL output \(cdktf synth --hcl\) is refused: cdktf 0\.21 writes invalid HCL/)]);
+    expect(fs.existsSync(outdir)).toBe(false);
+    expect(run({ hclOutput: "false", outdir, log })).toBe(0);
   });
 
   it("prints construct warnings", () => {
@@ -36,6 +71,15 @@ describe("run", () => {
   it("fails on an unknown environment, listing the known ones, and writes nothing", () => {
     expect(run({ spec: "qa", outdir, log })).toBe(2);
     expect(lines).toEqual(['ENVIRONMENTS names unknown environment(s) "qa"; known: dev, staging, prod']);
+    expect(fs.existsSync(outdir)).toBe(false);
+  });
+
+  it("reports an entry of the environment list that is no environment (a copied file's old export) and writes nothing", () => {
+    expect(run({ environments: [...ENVIRONMENTS, undefined as never], outdir, log })).toBe(1);
+    expect(lines).toEqual([
+      "Configuration has 1 problem(s); nothing was synthesized:",
+      "  environments: ENVIRONMENTS[3] = (unset): not an environment: does environments/index.ts import a constant its file does not export?",
+    ]);
     expect(fs.existsSync(outdir)).toBe(false);
   });
 

@@ -174,6 +174,7 @@ describe("checkMonitoringSettings", () => {
     [{ topic: true, thresholds: { nonsense: 1 } as never }, /thresholds.nonsense = 1: unknown threshold/],
     [{ topic: true, alarmEmails: ["not-an-email"] }, /^dev: monitoring.alarmEmails\[0\] = "not-an-email": not an email address/],
     [{ topic: false, alarmEmails: ["oncall@example.com"] }, /^dev: monitoring.alarmEmails = \["oncall@example.com"\]: subscriptions need a topic/],
+    [{ topic: true, alarmEmails: ["ops@example.com", "dev@example.com", "Ops@Example.com"] }, /^dev: monitoring.alarmEmails\[2\] = "Ops@Example.com": repeats alarmEmails\[0\]$/],
     [{ topic: true, periodSeconds: 90 }, /periodSeconds = 90: CloudWatch alarms take 60 seconds or a multiple of 60/],
     [{ topic: true, evaluationPeriods: 0 }, /evaluationPeriods = 0: must be a whole number of periods/],
   ])("rejects %j", (settings, message) => {

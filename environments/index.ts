@@ -8,8 +8,18 @@ import type { EnvironmentConfig } from "./types";
 export { bootstrap };
 export type { BootstrapConfig, EnvironmentConfig } from "./types";
 
+/**
+ * Every environment's file and the environment it exports, in promotion order. The validator names these
+ * files in its messages (an entry that is not an environment is a copied file still exporting its old name).
+ */
+export const ENVIRONMENT_FILES: Readonly<Record<string, EnvironmentConfig>> = {
+  "environments/dev.ts": dev,
+  "environments/staging.ts": staging,
+  "environments/prod.ts": prod,
+};
+
 /** Every environment, in promotion order. */
-export const ENVIRONMENTS: readonly EnvironmentConfig[] = [dev, staging, prod];
+export const ENVIRONMENTS: readonly EnvironmentConfig[] = Object.values(ENVIRONMENT_FILES);
 
 /**
  * The environments named in `spec` (comma- or space-separated, for example `staging,prod`), or all of

@@ -15,6 +15,8 @@ import { checkMonitoringSettings } from "../modules/monitoring";
 import { checkRemoteStateSettings } from "../modules/state-backend";
 import { checkWafSettings } from "../modules/waf";
 import { formatProblem, Problems } from "../modules/validation";
+import { BOOTSTRAP_SHAPE, ENVIRONMENT_SHAPE } from "./config-shape.generated";
+import { checkShape } from "./shape";
 import type { BootstrapConfig, EnvironmentConfig, ProductionSafeguard } from "./types";
 
 const NAME = /^[a-z][a-z0-9-]{0,19}$/;
@@ -32,6 +34,19 @@ interface SafeguardRule {
   readonly off: (c: EnvironmentConfig) => unknown;
   /** What production needs, when more than the safeguard's name says it. @default the safeguard's name */
   readonly need?: string;
+}
+
+/** Tag keys the platform sets on every resource itself (modules/naming.ts). */
+const STANDARD_TAGS = ["Project", "Environment", "ManagedBy", "Repository"];
+
+/** Extra tags: what AWS accepts as user tags (not `aws:`, 128-character keys, 256-character values), none of the standard ones. */
+function checkTags(tags: Readonly<Record<string, string>>, problems: Problems): void {
+  for (const [key, value] of Object.entries(tags)) {
+    problems.check(!/^aws:/i.test(key), key, value, "tag keys starting with aws: are reserved for AWS");
+    problems.check(key.length >= 1 && key.length <= 128, key, value, "tag keys are 1-128 characters");
+    problems.check(value.length <= 256, key, value, "tag values are at most 256 characters");
+    problems.check(!STANDARD_TAGS.includes(key), key, value, `set by the platform on every resource (${STANDARD_TAGS.join(", ")}); choose another key`);
+  }
 }
 
 /**
@@ -72,6 +87,15 @@ function checkEnvironment(config: EnvironmentConfig, problems: Problems): void {
     problems.check(ROLE_ARN.test(config.assumeRoleArn), "assumeRoleArn", config.assumeRoleArn, "not an IAM role ARN");
   }
   problems.check(config.repository.trim().length > 0, "repository", config.repository, "must name the repository of this code");
+  checkTags(config.tags ?? {}, problems.at("tags"));
+  // The boot clones the app from its git host on the Internet and completes its lifecycle hook through the
+  // Auto Scaling API, which has no interface endpoint here: without a NAT gateway no instance comes up.
+  problems.check(
+    config.network.natGateways !== "none",
+    "network.natGateways",
+    config.network.natGateways,
+    'app instances need a NAT gateway: the boot clones the app from its git host on the Internet (no route without NAT) and calls the Auto Scaling API (no interface endpoint); use "single" or "per-az"',
+  );
   checkLogRetention(problems, "logRetentionDays", config.logRetentionDays);
   checkRemoteStateSettings(config.state, problems.at("state"));
   problems.check(REGION.test(config.state.region), "state.region", config.state.region, "not an AWS region name");
@@ -99,11 +123,8 @@ function checkEnvironment(config: EnvironmentConfig, problems: Problems): void {
   );
 
   const waivers = config.waivers ?? {};
+  // Unknown safeguards are unknown keys of waivers, rejected with the shape.
   for (const [safeguard, reason] of Object.entries(waivers)) {
-    if (!(safeguard in SAFEGUARDS)) {
-      problems.add(`waivers.${safeguard}`, reason, `unknown safeguard; known: ${Object.keys(SAFEGUARDS).join(", ")}`);
-      continue;
-    }
     problems.check(
       typeof reason === "string" && reason.trim().length >= MIN_WAIVER_REASON,
       `waivers.${safeguard}`,
@@ -123,23 +144,92 @@ function checkEnvironment(config: EnvironmentConfig, problems: Problems): void {
   }
 }
 
+/** Which file defines each environment (environments/index.ts's ENVIRONMENT_FILES), for messages. */
+export type EnvironmentFiles = Readonly<Record<string, unknown>>;
+
+function isEnvironment(value: unknown): value is EnvironmentConfig {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}
+
+/**
+ * One line per entry of the environment list that is not an environment at all, naming its file where
+ * `files` says: a copied file whose exported constant was not renamed leaves `undefined` in the list.
+ * Run before anything else reads the list.
+ */
+export function validateEnvironmentList(known: readonly unknown[], files: EnvironmentFiles = {}): string[] {
+  const lines: string[] = [];
+  known.forEach((value, i) => {
+    if (isEnvironment(value)) return;
+    const file = Object.entries(files).find(([, v]) => v === value && !isEnvironment(v))?.[0];
+    const message = file
+      ? `environments/index.ts imports from ${file} a constant it does not export (a copied file still exporting the name it was copied from?): export the environment under the name index.ts imports`
+      : "not an environment: does environments/index.ts import a constant its file does not export?";
+    lines.push(formatProblem("environments", { path: `ENVIRONMENTS[${i}]`, value, message }));
+  });
+  return lines;
+}
+
+/** The names an environment serves (domain name and alternative names), each with its field. */
+function servedNames(config: EnvironmentConfig): [field: string, name: string][] {
+  return [
+    ["edge.domainName", config.edge.domainName] as [string, string],
+    ...(config.edge.alternativeNames ?? []).map((n, i) => [`edge.alternativeNames[${i}]`, n] as [string, string]),
+  ];
+}
+
+/** DNS names compare case-insensitively and without the root's trailing dot. */
+const dnsKey = (name: string) => name.toLowerCase().replace(/\.$/, "");
+
 /**
  * Validates `selected` environments; `known` (all environments) is used for cross-environment rules
- * such as VPC ranges that must not overlap. Returns one line per problem, empty when all is well.
+ * such as VPC ranges that must not overlap, and `files` names the other environment's file in those
+ * messages. Returns one line per problem, empty when all is well.
  */
-export function validateEnvironments(selected: readonly EnvironmentConfig[], known: readonly EnvironmentConfig[] = selected): string[] {
+export function validateEnvironments(
+  selected: readonly EnvironmentConfig[],
+  known: readonly EnvironmentConfig[] = selected,
+  files: EnvironmentFiles = {},
+): string[] {
+  const listed = validateEnvironmentList(selected, files);
+  if (listed.length > 0) return listed;
+  const others = known.filter(isEnvironment);
+  const fileOf = (config: EnvironmentConfig) => Object.entries(files).find(([, v]) => v === config)?.[0];
+  const who = (config: EnvironmentConfig) => {
+    const file = fileOf(config);
+    return file ? `${config.name} (${file})` : config.name;
+  };
   const lines: string[] = [];
   for (const config of selected) {
     const problems = Problems.create();
+    // Shape first: the value checks below read fields a misshapen config may not have.
+    checkShape(config, ENVIRONMENT_SHAPE, problems);
+    if (problems.list.length > 0) {
+      lines.push(...problems.list.map((p) => formatProblem(config.name || "(unnamed)", p)));
+      continue;
+    }
     checkEnvironment(config, problems);
 
     const mine = parseCidr(config.network.vpcCidr);
-    for (const other of known) {
+    const myNames = servedNames(config);
+    for (const other of others) {
       if (other === config) continue;
-      if (other.name === config.name) problems.add("name", config.name, "another environment has the same name");
+      const wellFormed = checkedShape(other);
+      if (other.name === config.name) {
+        const myFile = fileOf(config);
+        const theirFile = fileOf(other);
+        const where = myFile && theirFile ? ` (${theirFile}; this one is ${myFile}: a copied file whose name was not changed?)` : "";
+        problems.add("name", config.name, `another environment has the same name${where}`);
+      }
+      if (!wellFormed) continue;
       const theirs = parseCidr(other.network.vpcCidr);
       if (mine && theirs && overlaps(mine, theirs)) {
-        problems.add("network.vpcCidr", config.network.vpcCidr, `overlaps ${other.name}'s network.vpcCidr ${other.network.vpcCidr}`);
+        problems.add("network.vpcCidr", config.network.vpcCidr, `overlaps ${who(other)}'s network.vpcCidr ${other.network.vpcCidr}`);
+      }
+      const theirNames = new Map(servedNames(other).map(([field, name]) => [dnsKey(name), field]));
+      for (const [field, name] of myNames) {
+        const theirField = theirNames.get(dnsKey(name));
+        if (theirField === undefined) continue;
+        problems.add(field, name, `${who(other)} serves it too (${theirField}): the second stack's DNS records and certificate validation collide`);
       }
     }
     lines.push(...problems.list.map((p) => formatProblem(config.name || "(unnamed)", p)));
@@ -147,8 +237,17 @@ export function validateEnvironments(selected: readonly EnvironmentConfig[], kno
   return lines;
 }
 
+/** Whether `config` fits the configuration's shape, so cross-environment rules may read its fields. */
+function checkedShape(config: EnvironmentConfig): boolean {
+  const problems = Problems.create();
+  checkShape(config, ENVIRONMENT_SHAPE, problems);
+  return problems.list.length === 0;
+}
+
 export function validateBootstrap(config: BootstrapConfig, environments: readonly EnvironmentConfig[] = []): string[] {
   const problems = Problems.create();
+  checkShape(config, BOOTSTRAP_SHAPE, problems);
+  if (problems.list.length > 0) return problems.list.map((p) => formatProblem("bootstrap", p));
   problems.check(ACCOUNT_ID.test(config.accountId), "accountId", config.accountId, "must be 12 digits");
   problems.check(REGION.test(config.region), "region", config.region, "not an AWS region name");
   checkRemoteStateSettings(config.state, problems.at("state"));
@@ -156,12 +255,13 @@ export function validateBootstrap(config: BootstrapConfig, environments: readonl
   problems.check(Number.isInteger(days) && days >= 1, "noncurrentVersionRetentionDays", days, "must be a whole number of days, at least 1");
   if (config.ci) {
     checkCiSettings(config.ci, problems.at("ci"));
+    const names = environments.filter(isEnvironment).map((e) => e.name);
     config.ci.environments.forEach((env, i) => {
       problems.check(
-        environments.some((e) => e.name === env.name),
+        names.includes(env.name),
         `ci.environments[${i}].name`,
         env.name,
-        `no such environment; known: ${environments.map((e) => e.name).join(", ")}`,
+        `no such environment; known: ${names.join(", ")}`,
       );
     });
   }

@@ -14,7 +14,8 @@ import { Connectable, Connections, ownSecurityGroup } from "./connections";
 import { EncryptionKey } from "./encryption-key";
 import { secretReadStatements, Statement } from "./policy";
 import { checkWindows } from "./time-windows";
-import { assertValid, Problems } from "./validation";
+import { ELASTICACHE_NODE_TYPES } from "./aws-catalogue.generated";
+import { assertValid, catalogueMessage, Problems } from "./validation";
 
 export const CACHE_PORT = 6379;
 
@@ -80,7 +81,10 @@ export function checkCacheSettings(props: CacheSettings, problems: Problems): vo
       `not a ${props.engine} version the project knows; known: ${versions.join(", ")}`,
     );
   }
-  problems.check(/^cache\.[a-z0-9-]+\.[a-z0-9]+$/.test(props.nodeType), "nodeType", props.nodeType, "not an ElastiCache node type (for example cache.t4g.micro)");
+  if (problems.check(/^cache\.[a-z0-9-]+\.[a-z0-9]+$/.test(props.nodeType), "nodeType", props.nodeType, "not an ElastiCache node type (for example cache.t4g.micro)")) {
+    const known = ELASTICACHE_NODE_TYPES.includes(props.nodeType);
+    if (!known) problems.add("nodeType", props.nodeType, catalogueMessage(props.nodeType, ELASTICACHE_NODE_TYPES, "no such ElastiCache node type (modules/aws-catalogue.generated.ts)"));
+  }
   const nodes = props.nodeCount;
   problems.check(Number.isInteger(nodes) && nodes >= 1 && nodes <= MAX_CACHE_NODES, "nodeCount", nodes, `must be 1 to ${MAX_CACHE_NODES}`);
   problems.check(!props.multiAz || nodes >= 2, "multiAz", props.multiAz, `needs at least two nodes (a replica in another zone); nodeCount is ${nodes}`);

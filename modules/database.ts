@@ -2,6 +2,7 @@
 // security group, storage and Performance Insights encrypted with its own KMS key, TLS forced by a parameter
 // group, enhanced monitoring, log exports to KMS-encrypted log groups, IAM authentication, and a master
 // password managed by RDS in Secrets Manager (never in code, JSON or state). Opens no port by itself.
+import { Fn } from "cdktf";
 import { Construct } from "constructs";
 import { CloudwatchLogGroup } from "@cdktf/provider-aws/lib/cloudwatch-log-group";
 import { DbInstance } from "@cdktf/provider-aws/lib/db-instance";
@@ -14,7 +15,8 @@ import { Connectable, Connections, ownSecurityGroup } from "./connections";
 import { EncryptionKey } from "./encryption-key";
 import { secretReadStatements, serviceTrustPolicy, Statement } from "./policy";
 import { checkWindows } from "./time-windows";
-import { assertValid, Problems } from "./validation";
+import { EC2_INSTANCE_TYPES, RDS_NAMED_CLASSES } from "./aws-catalogue.generated";
+import { assertValid, catalogueMessage, Problems } from "./validation";
 
 export type DatabaseEngine = "mysql" | "postgres";
 
@@ -133,7 +135,12 @@ export function checkDatabaseSettings(props: DatabaseSettings, problems: Problem
       `pins a minor version while autoMinorVersionUpgrade is on: after RDS upgrades it Terraform would try to go back; give the major version (${versions[0]}) or turn autoMinorVersionUpgrade off`,
     );
   }
-  problems.check(/^db\.[a-z0-9-]+\.[a-z0-9]+$/.test(props.instanceClass), "instanceClass", props.instanceClass, "not an RDS instance class (for example db.t4g.small)");
+  if (problems.check(/^db\.[a-z0-9-]+\.[a-z0-9]+$/.test(props.instanceClass), "instanceClass", props.instanceClass, "not an RDS instance class (for example db.t4g.small)")) {
+    // Which engine version offers the class only the account knows: the plan checks that (isOrderable).
+    const known = EC2_INSTANCE_TYPES.includes(props.instanceClass.slice(3)) || RDS_NAMED_CLASSES.includes(props.instanceClass);
+    const classes = () => [...EC2_INSTANCE_TYPES.map((t) => `db.${t}`), ...RDS_NAMED_CLASSES];
+    if (!known) problems.add("instanceClass", props.instanceClass, catalogueMessage(props.instanceClass, classes(), "no such RDS instance class (modules/aws-catalogue.generated.ts)"));
+  }
   const storage = props.allocatedStorageGib;
   problems.check(Number.isInteger(storage) && storage >= 20 && storage <= 65536, "allocatedStorageGib", storage, "gp3 storage is 20 to 65536 GiB");
   problems.check(
@@ -287,7 +294,11 @@ export class Database extends Construct implements Connectable, DatabaseRefs {
       deleteAutomatedBackups: !props.deletionProtection,
       deletionProtection: props.deletionProtection,
       skipFinalSnapshot: !props.finalSnapshot,
-      finalSnapshotIdentifier: props.finalSnapshot ? `${identifier}-final` : undefined,
+      // A fixed name fails the second replace or destroy (DBSnapshotAlreadyExists). The creation time makes
+      // it unique per instance; ignore_changes keeps that first value, so re-plans show no diff and each
+      // replacement's new instance records its own. Set even when skipped, so turning finalSnapshot on later
+      // finds a name already recorded.
+      finalSnapshotIdentifier: `${identifier}-final-${Fn.formatdate("YYYYMMDDhhmmss", Fn.timestamp())}`,
       autoMinorVersionUpgrade: props.autoMinorVersionUpgrade ?? true,
       allowMajorVersionUpgrade: false,
       applyImmediately: props.applyImmediately ?? false,
@@ -301,6 +312,7 @@ export class Database extends Construct implements Connectable, DatabaseRefs {
       caCertIdentifier: "rds-ca-rsa2048-g1",
       tags: { Name: identifier },
       dependsOn: logGroups,
+      lifecycle: { ignoreChanges: ["final_snapshot_identifier"] },
     });
 
     this.engine = props.engine;

@@ -16,6 +16,7 @@ import { FileSystem } from "./file-system";
 import { LoadBalancer } from "./load-balancer";
 import { Monitoring } from "./monitoring";
 import { Networking } from "./networking";
+import { Preflight } from "./preflight";
 import { PermissionsBoundaryAspect, WorkloadBoundary, workloadBoundaryArn } from "./permissions-boundary";
 import { Secrets } from "./secrets";
 import { StateStorage, useRemoteState } from "./state-backend";
@@ -23,6 +24,15 @@ import { Waf } from "./waf";
 
 /** Stack name of the bootstrap stack. */
 export const BOOTSTRAP_STACK = "bootstrap";
+
+/** The oldest engine every stack works with: the S3 backend's `use_lockfile` arrived in Terraform 1.10. */
+export const REQUIRED_ENGINE_VERSION = ">= 1.10";
+
+/** States the engine version a stack needs, so an older engine stops at init instead of mid-apply. */
+function requireEngine(stack: TerraformStack): void {
+  // why: cdktf 0.21's TerraformStack has no prop for terraform.required_version.
+  stack.addOverride("terraform.required_version", REQUIRED_ENGINE_VERSION);
+}
 
 /** State object key of an environment. */
 export function stateKey(config: EnvironmentConfig): string {
@@ -65,6 +75,7 @@ export class EnvironmentStack extends TerraformStack {
 
   constructor(scope: Construct, config: EnvironmentConfig) {
     super(scope, config.name);
+    requireEngine(this);
     this.config = config;
     const prefix = namePrefix(config.project, config.name);
 
@@ -89,6 +100,9 @@ export class EnvironmentStack extends TerraformStack {
       accountId: config.accountId,
       services: [logsServiceGrant(config.region, config.accountId)],
     });
+
+    // What only the account knows (zones it has, types offered there) fails the plan, before any resource.
+    new Preflight(this, "preflight", { availabilityZones: config.network.availabilityZones, instanceType: config.compute.instanceType });
 
     this.network = new Networking(this, "network", {
       ...config.network,
@@ -247,6 +261,7 @@ export class BootstrapStack extends TerraformStack {
   /** `environments`: those in this account get their workload boundary; `ci` picks which get CI roles. */
   constructor(scope: Construct, config: BootstrapConfig, environments: readonly EnvironmentConfig[]) {
     super(scope, BOOTSTRAP_STACK);
+    requireEngine(this);
     awsProvider(this, {
       region: config.region,
       accountId: config.accountId,

@@ -17,7 +17,8 @@ import { S3BucketPolicy } from "@cdktf/provider-aws/lib/s3-bucket-policy";
 import { S3BucketLifecycleConfiguration } from "@cdktf/provider-aws/lib/s3-bucket-lifecycle-configuration";
 import { Connectable, Connections } from "./connections";
 import { policyDocument, Statement } from "./policy";
-import { assertValid, Problems } from "./validation";
+import { ALB_TLS_POLICIES } from "./aws-catalogue.generated";
+import { assertValid, catalogueMessage, Problems } from "./validation";
 
 /** How the load balancer decides an instance may receive traffic. */
 export interface HealthCheckSettings {
@@ -149,7 +150,7 @@ function loadBalancerName(namePrefix: string): string {
   return `${namePrefix}-alb`;
 }
 
-/** The port is in the name so that a new port creates the new target group before the old one goes. */
+/** The target group's Name tag (its AWS name is generated, see `name_prefix` below). */
 function targetGroupName(namePrefix: string, appPort: number): string {
   return `${namePrefix}-${appPort}`;
 }
@@ -214,12 +215,15 @@ export function checkLoadBalancerSettings(props: LoadBalancerSettings & { readon
   const idle = props.idleTimeoutSeconds ?? 60;
   problems.check(isIntegerBetween(idle, 1, 4000), "idleTimeoutSeconds", idle, "ALB accepts 1-4000 seconds");
   const tlsPolicy = props.tlsPolicy ?? DEFAULT_TLS_POLICY;
-  problems.check(
+  const tls12 = problems.check(
     TLS12_POLICY.test(tlsPolicy),
     "tlsPolicy",
     tlsPolicy,
     `must be an ELB security policy that allows only TLS 1.2 or later (for example ${DEFAULT_TLS_POLICY})`,
   );
+  if (tls12 && !ALB_TLS_POLICIES.includes(tlsPolicy)) {
+    problems.add("tlsPolicy", tlsPolicy, catalogueMessage(tlsPolicy, ALB_TLS_POLICIES, "no such ALB security policy (modules/aws-catalogue.generated.ts)"));
+  }
   problems.check(
     Number.isInteger(props.accessLogRetentionDays) && props.accessLogRetentionDays >= 1,
     "accessLogRetentionDays",
@@ -227,8 +231,8 @@ export function checkLoadBalancerSettings(props: LoadBalancerSettings & { readon
     "must be a whole number of days, at least 1",
   );
   if (props.namePrefix !== undefined) {
-    const longest = Math.max(...[loadBalancerName(props.namePrefix), targetGroupName(props.namePrefix, props.appPort)].map((n) => n.length));
-    problems.check(longest <= MAX_ELB_NAME, "namePrefix", props.namePrefix, `too long: load balancer and target group names are at most ${MAX_ELB_NAME} characters`);
+    const length = loadBalancerName(props.namePrefix).length;
+    problems.check(length <= MAX_ELB_NAME, "namePrefix", props.namePrefix, `too long: load balancer names are at most ${MAX_ELB_NAME} characters`);
   }
 }
 
@@ -306,7 +310,11 @@ export class LoadBalancer extends Construct implements Connectable {
 
     const stickiness = props.stickinessDurationSeconds;
     const targetGroup = new LbTargetGroup(this, "target-group", {
-      name: targetGroupName(props.namePrefix, props.appPort),
+      // A fixed name collides with itself under create_before_destroy on any replacement (a new port, VPC or
+      // protocol); the provider appends a unique suffix to this prefix (6 characters at most, so the port
+      // rather than the environment: the Name tag says which environment). Alarms and the dashboard follow
+      // the ARN suffix, so they move to the new group with it.
+      namePrefix: `${props.appPort}-`,
       port: props.appPort,
       protocol: "HTTP",
       protocolVersion: "HTTP1",

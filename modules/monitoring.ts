@@ -148,6 +148,10 @@ export function checkMonitoringSettings(props: MonitoringSettings, problems: Pro
   const emails = props.alarmEmails ?? [];
   emails.forEach((email, i) => {
     problems.check(EMAIL.test(email), `alarmEmails[${i}]`, email, "not an email address");
+    // SNS keeps one subscription per topic and address: a second resource gets the same subscription, and
+    // destroying either removes it for both. Mail providers treat addresses case-insensitively.
+    const first = emails.findIndex((e) => e.toLowerCase() === email.toLowerCase());
+    problems.check(first === i, `alarmEmails[${i}]`, email, `repeats alarmEmails[${first}]`);
   });
   problems.check(props.topic || emails.length === 0, "alarmEmails", emails, "subscriptions need a topic: set topic to true or remove them");
   const period = props.periodSeconds ?? 60;

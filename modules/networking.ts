@@ -23,6 +23,7 @@ import { allocate, Cidr, contains, formatCidr, overlaps, parseCidr } from "./cid
 import { Connectable, Connections } from "./connections";
 import { checkLogRetention } from "./logs";
 import { policyDocument, serviceTrustPolicy } from "./policy";
+import { AVAILABILITY_ZONES } from "./aws-catalogue.generated";
 import { assertValid, Problems } from "./validation";
 
 /** How instances in private subnets reach the Internet. */
@@ -91,6 +92,8 @@ export interface NetworkingProps extends NetworkSettings {
 export const ZONE_SLOTS = 4;
 export const MIN_ZONES = 2;
 const SMALLEST_SUBNET = 28;
+/** An Application Load Balancer's subnets need at least a /27 (and 8 free addresses). */
+const LARGEST_ALB_SUBNET_PREFIX = 27;
 
 export type Tier = "public" | "app" | "data";
 export const TIERS: readonly Tier[] = ["app", "public", "data"];
@@ -166,8 +169,13 @@ export function checkNetworkSettings(props: NetworkSettings & { readonly region:
   zones.forEach((zone, i) => {
     const match = ZONE_PATTERN.exec(zone);
     if (!problems.check(match !== null, `availabilityZones[${i}]`, zone, "not an availability zone name (for example eu-west-2a)")) return;
-    problems.check(match?.[1] === props.region, `availabilityZones[${i}]`, zone, `not in the environment's region ${props.region}`);
+    const inRegion = problems.check(match?.[1] === props.region, `availabilityZones[${i}]`, zone, `not in the environment's region ${props.region}`);
     problems.check(zones.indexOf(zone) === i, `availabilityZones[${i}]`, zone, "listed twice");
+    // A region the catalogue does not know yet is left to the plan, which reads the account's zones.
+    const known = AVAILABILITY_ZONES[props.region];
+    if (inRegion && known && !known.includes(zone)) {
+      problems.add(`availabilityZones[${i}]`, zone, `no such zone in ${props.region}; known: ${known.join(", ")} (modules/aws-catalogue.generated.ts)`);
+    }
   });
 
   checkLogRetention(problems, "flowLogRetentionDays", props.flowLogRetentionDays);
@@ -192,6 +200,15 @@ export function checkNetworkSettings(props: NetworkSettings & { readonly region:
   }
 
   const explicit = props.subnetCidrs ?? {};
+  if (!explicit.public && Number.isInteger(lengths.public) && lengths.public > LARGEST_ALB_SUBNET_PREFIX) {
+    const sized = props.subnetSizes?.publicPrefixLength !== undefined;
+    problems.add(
+      sized ? "subnetSizes.publicPrefixLength" : "vpcCidr",
+      sized ? lengths.public : props.vpcCidr,
+      `${sized ? "makes" : "gives"} /${lengths.public} public subnets; the load balancer needs /${LARGEST_ALB_SUBNET_PREFIX} or larger ` +
+        `(at least 8 free addresses per zone): ${sized ? "use a smaller prefix length" : `set subnetSizes.publicPrefixLength to ${LARGEST_ALB_SUBNET_PREFIX} or use a larger VPC`}`,
+    );
+  }
   const placed: { field: string; cidr: Cidr; text: string }[] = [];
   for (const tier of TIERS) {
     const list = explicit[tier];
@@ -204,6 +221,9 @@ export function checkNetworkSettings(props: NetworkSettings & { readonly region:
       if (!cidr) return;
       if (!problems.check(contains(vpc, cidr), field, text, `does not fit in the VPC ${props.vpcCidr}`)) return;
       problems.check(cidr.prefixLength <= SMALLEST_SUBNET, field, text, `AWS subnets are /${SMALLEST_SUBNET} or larger`);
+      if (tier === "public") {
+        problems.check(cidr.prefixLength <= LARGEST_ALB_SUBNET_PREFIX, field, text, `the load balancer needs /${LARGEST_ALB_SUBNET_PREFIX} or larger public subnets`);
+      }
       const clash = placed.find((p) => overlaps(p.cidr, cidr));
       if (problems.check(clash === undefined, field, text, `overlaps ${clash?.field} (${clash?.text})`)) {
         placed.push({ field, cidr, text });

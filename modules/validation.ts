@@ -62,6 +62,12 @@ export function formatValue(value: unknown): string {
 /** A pure check over some props, recording what is wrong. */
 export type Check<P> = (props: P, problems: Problems) => void;
 
+/** `what`, plus the nearest name of `known` when `value` looks like a typo of it. */
+export function catalogueMessage(value: string, known: readonly string[], what: string): string {
+  const near = closest(value, known);
+  return near ? `${what}; did you mean ${near}?` : what;
+}
+
 /** Runs `check` on a construct's props and throws one line per problem, naming the construct path. */
 export function assertValid<P>(scope: Construct, props: P, check: Check<P>): void {
   const problems = Problems.create();
@@ -69,4 +75,30 @@ export function assertValid<P>(scope: Construct, props: P, check: Check<P>): voi
   if (problems.list.length > 0) {
     throw new Error(problems.list.map((p) => formatProblem(scope.node.path, p)).join("\n"));
   }
+}
+
+/** The known name a typo most likely meant: the same letters in another case, or the fewest edits away (at most a quarter of its length, and at least two). */
+export function closest(key: string, known: readonly string[]): string | undefined {
+  const lower = key.toLowerCase();
+  const sameLetters = known.find((k) => k.toLowerCase() === lower);
+  if (sameLetters) return sameLetters;
+  let best: { key: string; distance: number } | undefined;
+  for (const k of known) {
+    const d = distance(lower, k.toLowerCase());
+    if (d <= Math.max(2, Math.floor(key.length / 4)) && (!best || d < best.distance)) best = { key: k, distance: d };
+  }
+  return best?.key;
+}
+
+/** Levenshtein distance. */
+function distance(a: string, b: string): number {
+  let row = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const next = [i];
+    for (let j = 1; j <= b.length; j++) {
+      next[j] = Math.min(row[j]! + 1, next[j - 1]! + 1, row[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
+    }
+    row = next;
+  }
+  return row[b.length]!;
 }

@@ -5,6 +5,7 @@
 import { Annotations, Fn, TerraformResource, Token } from "cdktf";
 import { Construct } from "constructs";
 import { AutoscalingGroup } from "@cdktf/provider-aws/lib/autoscaling-group";
+import { AutoscalingLifecycleHook } from "@cdktf/provider-aws/lib/autoscaling-lifecycle-hook";
 import { AutoscalingPolicy } from "@cdktf/provider-aws/lib/autoscaling-policy";
 import { AutoscalingSchedule } from "@cdktf/provider-aws/lib/autoscaling-schedule";
 import { CloudwatchLogGroup } from "@cdktf/provider-aws/lib/cloudwatch-log-group";
@@ -20,7 +21,8 @@ import { Connectable, Connections, ownSecurityGroup } from "../connections";
 import { EncryptionKey } from "../encryption-key";
 import { checkLogRetention } from "../logs";
 import { policyDocument, serviceTrustPolicy, Statement } from "../policy";
-import { assertValid, Problems } from "../validation";
+import { EC2_INSTANCE_TYPES } from "../aws-catalogue.generated";
+import { assertValid, catalogueMessage, Problems } from "../validation";
 import { renderUserData } from "./boot-script";
 import { cronProblem } from "./cron";
 
@@ -207,6 +209,9 @@ export const DEFAULT_APP_USER = "webapp";
 export const DEFAULT_UPLOADS_PATH = "/mnt/uploads";
 /** The lock must outlast the job's maximum run time by the kill grace (10 s) plus clock slack. */
 export const LOCK_MARGIN_SECONDS = 15;
+/** The lowest CPU target accepted: below it target tracking only ever scales out. */
+export const MIN_TARGET_CPU_PERCENT = 10;
+
 export const LAUNCH_HOOK_NAME = "boot";
 /** CloudWatch Logs filter pattern matching the boot script's failure line (`... FAILED with status N at line L ...`). */
 export const BOOT_FAILURE_PATTERN = '"FAILED with status"';
@@ -325,7 +330,10 @@ function checkScheduledActions(actions: readonly ScheduledActionSettings[], prob
 }
 
 export function checkComputeSettings(props: ComputeSettings, problems: Problems): void {
-  problems.check(INSTANCE_TYPE.test(props.instanceType), "instanceType", props.instanceType, "not an EC2 instance type (for example t4g.small)");
+  if (problems.check(INSTANCE_TYPE.test(props.instanceType), "instanceType", props.instanceType, "not an EC2 instance type (for example t4g.small)")) {
+    const known = EC2_INSTANCE_TYPES.includes(props.instanceType);
+    if (!known) problems.add("instanceType", props.instanceType, catalogueMessage(props.instanceType, EC2_INSTANCE_TYPES, "no such EC2 instance type (modules/aws-catalogue.generated.ts)"));
+  }
   if (props.amiId !== undefined) problems.check(AMI_ID.test(props.amiId), "amiId", props.amiId, "not an AMI id (ami- and 8 or 17 hex digits)");
 
   const sizesOk =
@@ -360,10 +368,10 @@ export function checkComputeSettings(props: ComputeSettings, problems: Problems)
   checkCronJobs(props.cronJobs ?? [], problems);
 
   problems.check(
-    props.scaling.targetCpuPercent > 0 && props.scaling.targetCpuPercent <= 100,
+    props.scaling.targetCpuPercent >= MIN_TARGET_CPU_PERCENT && props.scaling.targetCpuPercent <= 100,
     "scaling.targetCpuPercent",
     props.scaling.targetCpuPercent,
-    "must be a percentage above 0, at most 100",
+    `must be a percentage from ${MIN_TARGET_CPU_PERCENT} to 100: a fleet rarely averages below ${MIN_TARGET_CPU_PERCENT}% even idle, so a lower target keeps the group at its maximum`,
   );
   if (props.scaling.requestsPerTarget !== undefined) {
     problems.check(props.scaling.requestsPerTarget > 0, "scaling.requestsPerTarget", props.scaling.requestsPerTarget, "must be above 0");
@@ -639,6 +647,20 @@ export class Compute extends Construct implements Connectable, ComputeRefs {
 
     const healthy = props.instanceRefreshMinHealthyPercent ?? 100;
     const warmPool = props.warmPool;
+    const hooks = [
+      {
+        name: LAUNCH_HOOK_NAME,
+        lifecycleTransition: "autoscaling:EC2_INSTANCE_LAUNCHING",
+        defaultResult: "ABANDON",
+        heartbeatTimeout: bootTimeout,
+      },
+      {
+        name: TERMINATE_HOOK_NAME,
+        lifecycleTransition: "autoscaling:EC2_INSTANCE_TERMINATING",
+        defaultResult: "CONTINUE",
+        heartbeatTimeout: Math.min(7200, Math.max(30, props.deregistrationDelaySeconds + 30)),
+      },
+    ];
     this.group = new AutoscalingGroup(this, "group", {
       name,
       vpcZoneIdentifier: [...props.subnetIds],
@@ -664,20 +686,9 @@ export class Compute extends Construct implements Connectable, ComputeRefs {
       ],
       // Terraform waits for min healthy instances, each held by the boot gate up to bootTimeout.
       waitForCapacityTimeout: `${Math.ceil(bootTimeout / 60) + 10}m`,
-      initialLifecycleHook: [
-        {
-          name: LAUNCH_HOOK_NAME,
-          lifecycleTransition: "autoscaling:EC2_INSTANCE_LAUNCHING",
-          defaultResult: "ABANDON",
-          heartbeatTimeout: bootTimeout,
-        },
-        {
-          name: TERMINATE_HOOK_NAME,
-          lifecycleTransition: "autoscaling:EC2_INSTANCE_TERMINATING",
-          defaultResult: "CONTINUE",
-          heartbeatTimeout: Math.min(7200, Math.max(30, props.deregistrationDelaySeconds + 30)),
-        },
-      ],
+      // Only CreateAutoScalingGroup attaches hooks before the first instance launches; the provider
+      // never updates this block afterwards, so the hook resources below own every later change.
+      initialLifecycleHook: hooks,
       instanceRefresh: {
         strategy: "Rolling",
         preferences: {
@@ -701,7 +712,14 @@ export class Compute extends Construct implements Connectable, ComputeRefs {
       tag: [{ key: "Name", value: name, propagateAtLaunch: false }],
       // Instances call AWS at boot: the role's permissions exist before the first launch.
       dependsOn: rolePolicies,
+      // The block is read only at creation; a diff on it would promise a change that never happens.
+      lifecycle: { ignoreChanges: ["initial_lifecycle_hook"] },
     });
+    // The same hooks as their own resources (PutLifecycleHook creates or replaces by name): a new boot
+    // timeout or draining delay reaches the existing group. On a new group they rewrite what creation attached.
+    for (const hook of hooks) {
+      new AutoscalingLifecycleHook(this, `hook-${hook.name}`, { autoscalingGroupName: this.group.name, ...hook });
+    }
 
     new AutoscalingPolicy(this, "cpu", {
       name: `${name}-cpu`,

@@ -1,0 +1,54 @@
+// Plan-time checks of what only the account knows: data sources whose postconditions fail `terraform plan`,
+// before anything is created, with a message naming the setting. Creates no resource. (What a pinned
+// catalogue can answer is checked at synth instead: modules/aws-catalogue.generated.ts.)
+import { Construct } from "constructs";
+import { DataAwsAvailabilityZones } from "@cdktf/provider-aws/lib/data-aws-availability-zones";
+import { DataAwsEc2InstanceTypeOfferings } from "@cdktf/provider-aws/lib/data-aws-ec2-instance-type-offerings";
+
+export interface PreflightProps {
+  /** The environment's zones (network.availabilityZones). */
+  readonly availabilityZones: readonly string[];
+  /** The app instances' type (compute.instanceType). */
+  readonly instanceType: string;
+}
+
+/** `${...}` over the configured zones missing from `list` (a Terraform expression). */
+function missing(zones: readonly string[], list: string): string {
+  return `setsubtract(${JSON.stringify(zones)}, ${list})`;
+}
+
+export class Preflight extends Construct {
+  readonly zones: DataAwsAvailabilityZones;
+  readonly offerings: DataAwsEc2InstanceTypeOfferings;
+
+  constructor(scope: Construct, id: string, props: PreflightProps) {
+    super(scope, id);
+    const zones = [...props.availabilityZones];
+    this.zones = new DataAwsAvailabilityZones(this, "zones", {
+      state: "available",
+      lifecycle: {
+        postcondition: [
+          {
+            condition: `\${length(${missing(zones, "self.names")}) == 0}`,
+            errorMessage: `network.availabilityZones = ${JSON.stringify(zones)}: not every zone is available to this account (an opt-in or retired zone?); use zones aws ec2 describe-availability-zones lists as available.`,
+          },
+        ],
+      },
+    });
+    this.offerings = new DataAwsEc2InstanceTypeOfferings(this, "instance-type", {
+      locationType: "availability-zone",
+      filter: [
+        { name: "instance-type", values: [props.instanceType] },
+        { name: "location", values: zones },
+      ],
+      lifecycle: {
+        postcondition: [
+          {
+            condition: `\${length(${missing(zones, "self.locations")}) == 0}`,
+            errorMessage: `compute.instanceType = "${props.instanceType}": not offered in every zone of network.availabilityZones ${JSON.stringify(zones)}; choose a type offered in all of them (aws ec2 describe-instance-type-offerings --location-type availability-zone).`,
+          },
+        ],
+      },
+    });
+  }
+}
