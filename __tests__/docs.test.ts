@@ -120,3 +120,94 @@ describe("documented commands", () => {
     }
   });
 });
+
+/** AWS CLI commands and options, generated from the botocore models (scripts/aws-catalogue.py). */
+const cli = JSON.parse(fs.readFileSync(path.join(__dirname, "support", "aws-cli.generated.json"), "utf8")) as Record<
+  string,
+  { commands: Record<string, string[]>; waiters: Record<string, string> }
+>;
+/** Options every AWS CLI command takes. */
+const GLOBAL_OPTIONS = ["--region", "--output", "--query", "--profile", "--endpoint-url", "--no-cli-pager", "--cli-input-json", "--debug", "--cli-binary-format"];
+/** AWS CLI customizations, which no service model describes: their options as the AWS CLI reference lists them. */
+const CUSTOMIZATIONS: Record<string, string[]> = {
+  "s3 rm": ["--recursive", "--include", "--exclude", "--dryrun", "--quiet", "--only-show-errors"],
+  "s3 cp": ["--recursive", "--include", "--exclude", "--dryrun", "--quiet", "--sse", "--sse-kms-key-id"],
+  "logs tail": ["--since", "--follow", "--format", "--filter-pattern", "--log-stream-names", "--log-stream-name-prefix"],
+};
+
+interface AwsCall {
+  readonly document: string;
+  readonly command: string;
+  readonly options: string[];
+}
+
+/** Every `aws <service> <command> --option ...` in the documents' shell blocks, subshells included. */
+function awsCalls(document: string): AwsCall[] {
+  const text = fs.readFileSync(path.join(root, document), "utf8");
+  const calls: AwsCall[] = [];
+  for (const block of text.matchAll(/```(?:sh|bash)\n([\s\S]*?)```/g)) {
+    for (const line of (block[1] ?? "").replace(/\\\n/g, " ").split("\n")) {
+      const shell = line.replace(/\s+#.*$/, "").replace(/'[^']*'/g, "Q").replace(/"/g, " ");
+      const tokens = shell.match(/\$\(|\)|\|\|?|;|&&|[^\s|;()]+/g) ?? [];
+      const stack: (AwsCall | undefined)[] = [undefined];
+      const finish = () => {
+        const call = stack[stack.length - 1];
+        if (call) calls.push(call);
+        stack[stack.length - 1] = undefined;
+      };
+      for (let i = 0; i < tokens.length; i++) {
+        const token = tokens[i] as string;
+        if (token === "$(") stack.push(undefined);
+        else if (token === ")") {
+          finish();
+          if (stack.length > 1) stack.pop();
+        } else if (["|", "||", ";", "&&"].includes(token)) finish();
+        else if (token === "aws" && !stack[stack.length - 1]) {
+          const service = tokens[i + 1] ?? "";
+          let command = `${service} ${tokens[i + 2] ?? ""}`;
+          i += 2;
+          if (command.endsWith(" wait")) command += ` ${tokens[++i] ?? ""}`;
+          stack[stack.length - 1] = { document, command, options: [] };
+        } else if (token.startsWith("--")) stack[stack.length - 1]?.options.push(token.split("=")[0] as string);
+      }
+      finish();
+    }
+  }
+  return calls;
+}
+
+describe("documented AWS CLI commands", () => {
+  const calls = documents.flatMap(awsCalls);
+
+  it("are found, including those inside $(...)", () => {
+    expect(calls.length).toBeGreaterThan(20);
+    expect(calls.some((c) => c.command === "rds describe-db-instances")).toBe(true);
+  });
+
+  it("exist in the AWS CLI, with options it accepts", () => {
+    const wrong: string[] = [];
+    for (const call of calls) {
+      const [service = "", name = "", waiter] = call.command.split(" ");
+      let accepted = CUSTOMIZATIONS[call.command];
+      if (!accepted && name === "wait") {
+        const operation = cli[service]?.waiters[waiter ?? ""];
+        accepted = operation ? cli[service]?.commands[operation] : undefined;
+      } else if (!accepted) {
+        accepted = cli[service]?.commands[name];
+      }
+      if (!accepted) {
+        wrong.push(`${call.document}: aws ${call.command}: no such command`);
+        continue;
+      }
+      const unknown = call.options.filter((o) => !GLOBAL_OPTIONS.includes(o) && !accepted.includes(o));
+      if (unknown.length > 0) wrong.push(`${call.document}: aws ${call.command}: no option ${unknown.join(", ")}`);
+    }
+    expect(wrong).toEqual([]);
+  });
+
+  it("come from a reference generated from the pinned botocore", () => {
+    const pin = /^BOTOCORE = "([\d.]+)"$/m.exec(fs.readFileSync(path.join(root, "scripts", "aws-catalogue.py"), "utf8"))?.[1];
+    expect((cli as unknown as { source: string }).source).toBe(`botocore ${pin}`);
+    expect(cli.autoscaling?.commands["start-instance-refresh"]).toContain("--preferences");
+  });
+});

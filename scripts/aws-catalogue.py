@@ -13,6 +13,10 @@ What comes from where:
   ALB TLS policies         moto elbv2/ssl_policies.py (recorded from DescribeSSLPolicies)
   Availability zones       moto ec2/resources/instance_type_offerings/availability-zone/<region>.json.gz
                            (recorded from DescribeInstanceTypeOfferings in each region)
+It also rewrites __tests__/support/aws-cli.generated.json, the AWS CLI commands of the services the
+documentation uses, with their options (the CLI derives both from the same botocore models: operation and
+member names in kebab case, `--no-` for booleans, paging options where the operation pages, waiters), so
+__tests__/docs.test.ts can check every documented `aws` command.
 Only the standard library is used; the wheels are read as zip files, never installed.
 """
 
@@ -30,6 +34,47 @@ MOTO = "5.2.5"
 ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..")
 OUTPUT = os.path.join(ROOT, "modules", "aws-catalogue.generated.ts")
 OFFERINGS = "moto/ec2/resources/instance_type_offerings/availability-zone/"
+CLI_OUTPUT = os.path.join(ROOT, "__tests__", "support", "aws-cli.generated.json")
+# CLI service name -> botocore model folder, for the services the documentation may use.
+CLI_SERVICES = {
+    "acm": "acm", "autoscaling": "autoscaling", "backup": "backup", "cloudwatch": "cloudwatch", "dynamodb": "dynamodb",
+    "efs": "efs", "elasticache": "elasticache", "elbv2": "elbv2", "iam": "iam", "kms": "kms",
+    "logs": "logs", "rds": "rds", "route53": "route53", "s3api": "s3", "secretsmanager": "secretsmanager",
+    "sns": "sns", "ssm": "ssm", "sts": "sts", "wafv2": "wafv2",
+}
+
+
+def cli_reference(botocore_whl):
+    """{service: {"commands": {command: [options]}, "waiters": {waiter: command}}} as the AWS CLI names them."""
+    sys.path.insert(0, botocore_whl)
+    from botocore import xform_name  # pure Python, imported from the wheel itself
+
+    bc = zipfile.ZipFile(botocore_whl)
+    reference = {}
+    for cli, folder in CLI_SERVICES.items():
+        versions = sorted({n.split("/")[3] for n in bc.namelist() if n.startswith(f"botocore/data/{folder}/") and n.count("/") == 4})
+        base = f"botocore/data/{folder}/{versions[-1]}"
+        service = json.loads(gzip.decompress(bc.read(f"{base}/service-2.json.gz")))
+        names = set(bc.namelist())
+        paged = json.loads(bc.read(f"{base}/paginators-1.json"))["pagination"] if f"{base}/paginators-1.json" in names else {}
+        waiters = json.loads(bc.read(f"{base}/waiters-2.json"))["waiters"] if f"{base}/waiters-2.json" in names else {}
+        commands = {}
+        for name, op in service["operations"].items():
+            members = service["shapes"].get(op.get("input", {}).get("shape", ""), {}).get("members", {})
+            options = set()
+            for member, ref in members.items():
+                option = "--" + xform_name(member, "-")
+                options.add(option)
+                if service["shapes"][ref["shape"]]["type"] == "boolean":
+                    options.add("--no-" + option[2:])
+            if name in paged:
+                options |= {"--max-items", "--starting-token", "--page-size", "--no-paginate"}
+            commands[xform_name(name, "-")] = sorted(options)
+        reference[cli] = {
+            "commands": dict(sorted(commands.items())),
+            "waiters": {xform_name(w, "-"): xform_name(spec["operation"], "-") for w, spec in sorted(waiters.items())},
+        }
+    return reference
 
 
 def model(wheel, service, version):
@@ -122,6 +167,22 @@ def render(sources, ec2, cache, rds_named, policies, zones):
     return "\n".join(out) + "\n"
 
 
+def render_cli(reference):
+    """JSON with one command per line, so a model update reads as a small diff."""
+    out = ["{", f'"source": {json.dumps(f"botocore {BOTOCORE}")},']
+    services = list(reference.items())
+    for i, (service, entry) in enumerate(services):
+        out.append(f"{json.dumps(service)}: {{")
+        out.append(f'"waiters": {json.dumps(entry["waiters"], separators=(",", ":"))},')
+        out.append('"commands": {')
+        commands = list(entry["commands"].items())
+        for j, (command, options) in enumerate(commands):
+            out.append(f"{json.dumps(command)}: {json.dumps(options, separators=(',', ':'))}" + ("," if j < len(commands) - 1 else ""))
+        out.append("}}" + ("," if i < len(services) - 1 else ""))
+    out.append("}")
+    return "\n".join(out) + "\n"
+
+
 def main():
     with tempfile.TemporaryDirectory() as tmp:
         subprocess.run(
@@ -131,13 +192,15 @@ def main():
         )
         wheels = {f.split("-")[0]: os.path.join(tmp, f) for f in os.listdir(tmp)}
         text = render(*catalogue(wheels["botocore"], wheels["moto"]))
-    if "--check" in sys.argv:
-        with open(OUTPUT, encoding="utf-8") as f:
-            if f.read() != text:
-                sys.exit(f"{os.path.relpath(OUTPUT, ROOT)} differs from its sources: run python3 scripts/aws-catalogue.py")
-        return
-    with open(OUTPUT, "w", encoding="utf-8") as f:
-        f.write(text)
+        cli = render_cli(cli_reference(wheels["botocore"]))
+    for path, content in ((OUTPUT, text), (CLI_OUTPUT, cli)):
+        if "--check" in sys.argv:
+            with open(path, encoding="utf-8") as f:
+                if f.read() != content:
+                    sys.exit(f"{os.path.relpath(path, ROOT)} differs from its sources: run python3 scripts/aws-catalogue.py")
+            continue
+        with open(path, "w", encoding="utf-8") as f:
+            f.write(content)
 
 
 if __name__ == "__main__":
