@@ -91,6 +91,10 @@ describe("certificate, Route 53 hosted zone", () => {
       expect(alias).toMatchObject({ type: "A", zone_id: zone.id, alias: { name: target.dnsName, zone_id: target.zoneId, evaluate_target_health: true } });
     }
   });
+
+  it("replaces a name's existing A record at the cut-over instead of failing on it", () => {
+    for (const alias of resourceList(json, "aws_route53_record").filter((r) => r.alias)) expect(alias.allow_overwrite).toBe(true);
+  });
 });
 
 describe("certificate per environment", () => {

@@ -1,4 +1,5 @@
 import { ENVIRONMENTS } from "../environments";
+import { validateEnvironments } from "../environments/validate";
 import { environment } from "./support/fixtures";
 import { synthEnvironment } from "./support/synth";
 
@@ -34,5 +35,29 @@ describe("provider options", () => {
   it("keeps the standard tags when extra tags try to override them", () => {
     const { json } = synthEnvironment(environment({ tags: { Environment: "oops", CostCentre: "42" } }));
     expect(json.provider.aws[0].default_tags[0].tags).toEqual(expect.objectContaining({ Environment: "dev", CostCentre: "42" }));
+  });
+});
+
+describe("edge.routeTraffic", () => {
+  const zone = { id: "Z0123456789ABCDEFGHIJ", name: "example.com" };
+  const aliases = (routeTraffic: boolean) => {
+    const { json } = synthEnvironment(environment({ edge: { domainName: "app.example.com", hostedZone: zone, routeTraffic } }));
+    return Object.values((json.resource.aws_route53_record ?? {}) as Record<string, { type: string; name: string; alias?: unknown }>).filter((r) => r.alias);
+  };
+
+  it("points the app's names at the load balancer when on", () => {
+    expect(aliases(true).map((r) => [r.type, r.name])).toEqual([["A", "app.example.com"]]);
+  });
+
+  it("leaves the names' records alone until the cut-over when off (certificate validation records still created)", () => {
+    expect(aliases(false)).toEqual([]);
+    const { json } = synthEnvironment(environment({ edge: { domainName: "app.example.com", hostedZone: zone, routeTraffic: false } }));
+    expect(Object.keys(json.resource.aws_route53_record ?? {}).length).toBeGreaterThan(0);
+  });
+
+  it("must be stated", () => {
+    const edge: Record<string, unknown> = { ...environment().edge };
+    delete edge.routeTraffic;
+    expect(validateEnvironments([{ ...environment(), edge: edge as never }])).toEqual(["dev: edge.routeTraffic = (unset): required"]);
   });
 });

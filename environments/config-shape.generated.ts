@@ -170,6 +170,7 @@ export const ENVIRONMENT_SHAPE: Shape = {
               },
             },
           },
+          "routeTraffic": {"optional": false, "shape": {"kind": "boolean"}},
           "domainName": {"optional": false, "shape": {"kind": "string"}},
           "alternativeNames": {"optional": true, "shape": {"kind": "array", "element": {"kind": "string"}}},
           "hostedZone": {

@@ -53,6 +53,7 @@ export const dev: EnvironmentConfig = {
     hstsMaxAgeSeconds: 300,
     deletionProtection: false,
     accessLogRetentionDays: 7,
+    routeTraffic: true,
     waf: { enabled: false },
   },
   compute: {

@@ -53,6 +53,7 @@ export const prod: EnvironmentConfig = {
     deletionProtection: true,
     tlsPolicy: "ELBSecurityPolicy-TLS13-1-2-2021-06",
     accessLogRetentionDays: 365,
+    routeTraffic: true,
     waf: { enabled: true, rateLimitPer5Minutes: 2000 },
   },
   compute: {

@@ -48,6 +48,7 @@ export const staging: EnvironmentConfig = {
     idleTimeoutSeconds: 60,
     deletionProtection: false,
     accessLogRetentionDays: 30,
+    routeTraffic: true,
     waf: { enabled: true, rateLimitPer5Minutes: 2000 },
   },
   compute: {

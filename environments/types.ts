@@ -32,6 +32,12 @@ export interface StateConfig {
 export interface EdgeSettings extends CertificateSettings, LoadBalancerSettings {
   /** Web application firewall in front of the load balancer. */
   readonly waf: WafSettings;
+  /**
+   * Point the app's names at the load balancer with alias records in `hostedZone`. Off while migrating an app
+   * that still serves from elsewhere (the names keep their records until the cut-over); no effect without a
+   * hosted zone, where DNS is external.
+   */
+  readonly routeTraffic: boolean;
 }
 
 /** Settings that may be waived in a production environment, each waiver needing a written reason. */

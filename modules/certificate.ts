@@ -219,6 +219,8 @@ export class Certificate extends Construct implements CertificateRefs {
           name,
           type: "A",
           alias: { name: target.dnsName, zoneId: target.zoneId, evaluateTargetHealth: true },
+          // The cut-over replaces the name's A record (the old server's) in one change, rather than failing on it.
+          allowOverwrite: true,
         }),
     );
   }

@@ -233,7 +233,7 @@ export class EnvironmentStack extends TerraformStack {
       publicSubnetIds: this.network.publicSubnetIds,
       certificateArn: certificate.arn,
     });
-    certificate.routeTo(loadBalancer.loadBalancer);
+    if (config.edge.routeTraffic) certificate.routeTo(loadBalancer.loadBalancer);
     const waf = config.edge.waf.enabled
       ? new Waf(this, "waf", {
           ...config.edge.waf,
