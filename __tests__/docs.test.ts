@@ -147,7 +147,7 @@ function awsCalls(document: string): AwsCall[] {
   const calls: AwsCall[] = [];
   for (const block of text.matchAll(/```(?:sh|bash)\n([\s\S]*?)```/g)) {
     for (const line of (block[1] ?? "").replace(/\\\n/g, " ").split("\n")) {
-      const shell = line.replace(/\s+#.*$/, "").replace(/'[^']*'/g, "Q").replace(/"/g, " ");
+      const shell = line.replace(/\s+#.*$/, "").replace(/'[^']*'/g, "Q").replace(/"/g, " ").replace(/\$\(/g, " $( ");
       const tokens = shell.match(/\$\(|\)|\|\|?|;|&&|[^\s|;()]+/g) ?? [];
       const stack: (AwsCall | undefined)[] = [undefined];
       const finish = () => {

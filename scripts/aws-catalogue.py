@@ -38,7 +38,7 @@ CLI_OUTPUT = os.path.join(ROOT, "__tests__", "support", "aws-cli.generated.json"
 # CLI service name -> botocore model folder, for the services the documentation may use.
 CLI_SERVICES = {
     "acm": "acm", "autoscaling": "autoscaling", "backup": "backup", "cloudwatch": "cloudwatch", "dynamodb": "dynamodb",
-    "efs": "efs", "elasticache": "elasticache", "elbv2": "elbv2", "iam": "iam", "kms": "kms",
+    "ec2": "ec2", "efs": "efs", "elasticache": "elasticache", "elbv2": "elbv2", "iam": "iam", "kms": "kms",
     "logs": "logs", "rds": "rds", "route53": "route53", "s3api": "s3", "secretsmanager": "secretsmanager",
     "sns": "sns", "ssm": "ssm", "sts": "sts", "wafv2": "wafv2",
 }
