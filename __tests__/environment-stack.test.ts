@@ -1,7 +1,7 @@
 import { ENVIRONMENTS } from "../environments";
 import { validateEnvironments } from "../environments/validate";
 import { environment } from "./support/fixtures";
-import { synthEnvironment } from "./support/synth";
+import { Json, synthEnvironment } from "./support/synth";
 
 describe.each(ENVIRONMENTS.map((e) => [e.name, e] as const))("the %s stack", (name, config) => {
   const { json } = synthEnvironment(config);
@@ -59,5 +59,20 @@ describe("edge.routeTraffic", () => {
     const edge: Record<string, unknown> = { ...environment().edge };
     delete edge.routeTraffic;
     expect(validateEnvironments([{ ...environment(), edge: edge as never }])).toEqual(["dev: edge.routeTraffic = (unset): required"]);
+  });
+});
+
+describe.each(ENVIRONMENTS.map((e) => [e.name, e] as const))("the %s instance refresh", (_name, config) => {
+  const { json } = synthEnvironment(config);
+
+  it("rolls back by itself when an app alarm fires during the rollout", () => {
+    const [group] = Object.values(json.resource.aws_autoscaling_group as Record<string, Json>);
+    const alarms = json.resource.aws_cloudwatch_metric_alarm as Record<string, Json>;
+    expect(group?.instance_refresh.preferences.auto_rollback).toBe(true);
+    const referenced = (group?.instance_refresh.preferences.alarm_specification.alarms as string[]).map((ref) => {
+      const key = /^\$\{aws_cloudwatch_metric_alarm\.([\w-]+)\.alarm_name\}$/.exec(ref)?.[1] ?? "";
+      return alarms[key]?.alarm_name;
+    });
+    expect(referenced).toEqual(["target-5xx-rate", "unhealthy-hosts", "boot-failures", "launch-abandoned"].map((id) => `webapp-${config.name}-${id}`));
   });
 });

@@ -25,6 +25,12 @@ import { Waf } from "./waf";
 /** Stack name of the bootstrap stack. */
 export const BOOTSTRAP_STACK = "bootstrap";
 
+/**
+ * The alarms that say new instances serve badly: any of them in ALARM during an instance refresh rolls it
+ * back. Fleet-wide symptoms only (not database or cache load, which a rollback would not cure).
+ */
+export const ROLLBACK_ALARMS = ["target-5xx-rate", "unhealthy-hosts", "boot-failures", "launch-abandoned"] as const;
+
 /** The oldest engine every stack works with: the S3 backend's `use_lockfile` arrived in Terraform 1.10. */
 export const REQUIRED_ENGINE_VERSION = ">= 1.10";
 
@@ -150,6 +156,9 @@ export class EnvironmentStack extends TerraformStack {
       cache: { replicationGroupId: this.cache.replicationGroup.replicationGroupId, nodeCount: config.cache.nodeCount },
       fileSystem: { fileSystemId: this.fileSystem.fileSystemId, throughputMode: config.fileSystem.throughputMode },
     });
+    // A rollout that sets off an app alarm rolls itself back (instance refresh alarm-based rollback).
+    const rollbackAlarms = ROLLBACK_ALARMS.map((id) => this.monitoring.alarms[id]).filter((a) => a !== undefined);
+    this.compute.group.instanceRefresh.preferences.putAlarmSpecification({ alarms: rollbackAlarms.map((a) => a.alarmName) });
 
     new TerraformOutput(this, "vpc_id", { value: this.network.vpcId, description: "VPC id" });
     new TerraformOutput(this, "app_url", { value: `https://${config.edge.domainName}`, description: "URL users reach the app at" });
