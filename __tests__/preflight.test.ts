@@ -36,6 +36,7 @@ describe.each(ENVIRONMENTS.map((e) => [e.name, e] as const))("%s", (_name, confi
   it("fails the plan unless every configured zone is available to the account", () => {
     const data = only(json, "aws_availability_zones");
     expect(data.state).toBe("available");
+    expect(data.filter).toEqual([{ name: "zone-name", values: zones }]);
     const [check] = data.lifecycle.postcondition;
     expect(check.error_message).toContain(`network.availabilityZones = ${JSON.stringify(zones)}`);
     expect(evaluate(withAnswer(check.condition, "names", [...zones, "eu-west-2z"]))).toBe("true");

@@ -26,6 +26,8 @@ export class Preflight extends Construct {
     const zones = [...props.availabilityZones];
     this.zones = new DataAwsAvailabilityZones(this, "zones", {
       state: "available",
+      // Exactly the configured zones: the answer is a closed set, whatever zones AWS adds later.
+      filter: [{ name: "zone-name", values: zones }],
       lifecycle: {
         postcondition: [
           {
