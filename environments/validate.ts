@@ -158,9 +158,12 @@ function isEnvironment(value: unknown): value is EnvironmentConfig {
  */
 export function validateEnvironmentList(known: readonly unknown[], files: EnvironmentFiles = {}): string[] {
   const lines: string[] = [];
+  const entries = Object.entries(files);
   known.forEach((value, i) => {
     if (isEnvironment(value)) return;
-    const file = Object.entries(files).find(([, v]) => v === value && !isEnvironment(v))?.[0];
+    // The list is the files' values in order (environments/index.ts), so position names the file.
+    const entry = entries.length === known.length ? entries[i] : undefined;
+    const file = entry && entry[1] === value ? entry[0] : undefined;
     const message = file
       ? `environments/index.ts imports from ${file} a constant it does not export (a copied file still exporting the name it was copied from?): export the environment under the name index.ts imports`
       : "not an environment: does environments/index.ts import a constant its file does not export?";
