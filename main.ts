@@ -1,9 +1,9 @@
 // Entry point: pick the environments (ENVIRONMENTS=dev,prod; all by default), validate them all,
 // and only then build and synthesize. On bad input nothing is written to the output folder.
 import { AnnotationMetadataEntryType, App, TerraformStack } from "cdktf";
-import { bootstrap as shippedBootstrap, ENVIRONMENT_FILES, ENVIRONMENTS, selectEnvironments } from "./environments";
+import { BOOTSTRAPS, ENVIRONMENT_FILES, ENVIRONMENTS, selectEnvironments } from "./environments";
 import type { BootstrapConfig, EnvironmentConfig } from "./environments/types";
-import { validateBootstrap, validateEnvironmentList, validateEnvironments } from "./environments/validate";
+import { validateBootstrap, validateBootstrapLayout, validateEnvironmentList, validateEnvironments } from "./environments/validate";
 import { buildBootstrap, buildEnvironment } from "./modules/environment-stack";
 import { hclRefusal, pruneOutput } from "./modules/synth-output";
 
@@ -11,7 +11,10 @@ export interface RunOptions {
   /** Names to synthesize, comma- or space-separated; empty means all. */
   readonly spec?: string;
   readonly environments?: readonly EnvironmentConfig[];
+  /** One bootstrap stack (shorthand for `bootstraps: [bootstrap]`). */
   readonly bootstrap?: BootstrapConfig;
+  /** The bootstrap stacks, one per account. @default BOOTSTRAPS */
+  readonly bootstraps?: readonly BootstrapConfig[];
   /** @default CDKTF_OUTDIR or cdktf.out */
   readonly outdir?: string;
   /** Print construct warnings (the cdktf CLI prints them itself). @default true */
@@ -25,7 +28,7 @@ export interface RunOptions {
 export function run(options: RunOptions = {}): number {
   const log = options.log ?? ((line: string) => console.error(line));
   const known = options.environments ?? ENVIRONMENTS;
-  const bootstrap = options.bootstrap ?? shippedBootstrap;
+  const bootstraps = options.bootstraps ?? (options.bootstrap ? [options.bootstrap] : BOOTSTRAPS);
   const refusal = hclRefusal(options.hclOutput);
   if (refusal) {
     log(refusal);
@@ -47,11 +50,15 @@ export function run(options: RunOptions = {}): number {
     log((error as Error).message);
     return 2;
   }
-  const problems = [...validateBootstrap(bootstrap, known), ...validateEnvironments(selected, known, files)];
+  const problems = [
+    ...bootstraps.flatMap((b) => validateBootstrap(b, known)),
+    ...validateBootstrapLayout(bootstraps, known),
+    ...validateEnvironments(selected, known, files),
+  ];
   if (problems.length > 0) return report(problems);
   // Stack traces in metadata would write this machine's paths into the output.
   const app = new App({ stackTraces: false, ...(options.outdir ? { outdir: options.outdir } : {}) });
-  buildBootstrap(app, bootstrap, known);
+  for (const bootstrap of bootstraps) buildBootstrap(app, bootstrap, known);
   for (const config of selected) buildEnvironment(app, config);
   app.synth();
   // Stacks of earlier runs (other environments, a stray cdk.tf) would otherwise be validated, scanned or applied.

@@ -1,10 +1,9 @@
 import { Testing } from "cdktf";
 import { IamOpenidConnectProvider } from "@cdktf/provider-aws/lib/iam-openid-connect-provider";
-import { IamRolePolicyAttachment } from "@cdktf/provider-aws/lib/iam-role-policy-attachment";
 import { bootstrap, ENVIRONMENTS } from "../environments";
 import { validateBootstrap } from "../environments/validate";
 import { buildBootstrap } from "../modules/environment-stack";
-import { Json, policy, resources, synth } from "./support/synth";
+import { Json, policy, resourceList, resources, synth } from "./support/synth";
 
 const { text, json } = synth(buildBootstrap(Testing.app(), bootstrap, ENVIRONMENTS));
 const roles = resources(json, "aws_iam_role");
@@ -33,7 +32,7 @@ describe("GitHub OIDC roles in the bootstrap stack", () => {
     );
   });
 
-  it.each(["dev", "staging", "prod"])("trusts only pull requests of this repository for the %s plan role", (env) => {
+  it.each(["dev", "staging", "prod"])("trusts only the pull-request workflow in the %s-plan GitHub environment for the plan role", (env) => {
     const trust = policy(role(`webapp-ci-${env}-plan`).assume_role_policy);
     expect(trust.Statement).toEqual([
       {
@@ -42,21 +41,30 @@ describe("GitHub OIDC roles in the bootstrap stack", () => {
         Action: "sts:AssumeRoleWithWebIdentity",
         Condition: {
           StringEquals: { "token.actions.githubusercontent.com:aud": "sts.amazonaws.com" },
-          StringLike: { "token.actions.githubusercontent.com:sub": ["repo:example-org/cdktf-webapp-platform:pull_request"] },
+          StringLike: {
+            "token.actions.githubusercontent.com:sub": [
+              `repo:example-org/cdktf-webapp-platform:environment:${env}-plan:job_workflow_ref:example-org/cdktf-webapp-platform/.github/workflows/pull-request.yml@refs/pull/*/merge`,
+            ],
+          },
         },
       },
     ]);
   });
 
-  it.each(["dev", "staging", "prod"])("trusts only the %s GitHub environment for the apply role", (env) => {
+  it.each(["dev", "staging", "prod"])("trusts only the apply workflow on main in the %s GitHub environment for the apply role", (env) => {
     const trust = policy(role(`webapp-ci-${env}-apply`).assume_role_policy);
-    expect(trust.Statement[0].Condition.StringLike).toEqual({
-      "token.actions.githubusercontent.com:sub": [`repo:example-org/cdktf-webapp-platform:environment:${env}`],
+    expect(trust.Statement[0].Condition).toEqual({
+      StringEquals: {
+        "token.actions.githubusercontent.com:aud": "sts.amazonaws.com",
+        "token.actions.githubusercontent.com:sub": [
+          `repo:example-org/cdktf-webapp-platform:environment:${env}:job_workflow_ref:example-org/cdktf-webapp-platform/.github/workflows/apply.yml@refs/heads/main`,
+        ],
+      },
     });
   });
 
-  it("gives plan roles read-only access plus their own state object and lock only", () => {
-    expect(text).toHaveResourceWithProperties(IamRolePolicyAttachment, { policy_arn: "arn:aws:iam::aws:policy/ReadOnlyAccess" });
+  it("gives plan roles a curated read policy (no AWS-managed policy) plus their own state object and lock only", () => {
+    expect(resourceList(json, "aws_iam_role_policy_attachment").map((a) => a.policy_arn)).not.toContainEqual(expect.stringMatching(/^arn:aws:iam::aws:policy\//));
     const doc = inlinePolicy("prod-plan-state");
     const bySid = Object.fromEntries(doc.Statement.map((s: Json) => [s.Sid, s]));
     expect(bySid.ReadOwnState).toEqual(
@@ -64,22 +72,50 @@ describe("GitHub OIDC roles in the bootstrap stack", () => {
     );
     expect(bySid.LockFile.Resource).toMatch(/\/environments\/prod\/terraform\.tfstate\.tflock$/);
     expect(bySid.LockTable.Condition).toEqual({ "ForAllValues:StringLike": { "dynamodb:LeadingKeys": ["*/environments/prod/terraform.tfstate*"] } });
-    expect(JSON.stringify(doc)).not.toMatch(/environments\/(dev|staging)\//);
-    expect(bySid.PlanTimeRandomPassword).toEqual(
-      expect.objectContaining({ Action: "secretsmanager:GetRandomPassword", Resource: "*" }),
-    );
-    expect(Object.keys(bySid).sort()).toEqual(["ListOwnState", "LockFile", "LockTable", "PlanTimeRandomPassword", "ReadOwnState", "StateKey"]);
+    const allows = JSON.stringify(doc.Statement.filter((s: Json) => s.Effect === "Allow"));
+    expect(allows).not.toMatch(/environments\/(dev|staging)\//);
+    expect(bySid.DenyOtherEnvironmentsState.Resource).toEqual([
+      expect.stringMatching(/\/environments\/dev\/terraform\.tfstate\*$/),
+      expect.stringMatching(/\/environments\/staging\/terraform\.tfstate\*$/),
+      expect.stringMatching(/\/bootstrap\*$/),
+    ]);
+    expect(bySid.PlanTimeRandomPassword).toEqual(expect.objectContaining({ Action: "secretsmanager:GetRandomPassword", Resource: "*" }));
+    expect(bySid.RefreshCacheTokenVersion.Resource).toBe("arn:aws:secretsmanager:eu-west-2:111111111111:secret:webapp-prod/redis-auth-token-??????");
+    expect(Object.keys(bySid).sort()).toEqual([
+      "DecryptCacheTokenViaSecretsManager", "DenyOtherEnvironmentsState", "DenyOtherLocks", "ListOwnState", "LockFile", "LockTable",
+      "PlanTimeRandomPassword", "PublicParameters", "ReadOwnState", "RefreshCacheTokenVersion", "StateKey",
+    ]);
+    const read = inlinePolicy("prod-plan-read").Statement[0];
+    expect(read.Action).not.toContainEqual(expect.stringMatching(/^s3:Get\*$|^s3:GetObject|^secretsmanager:GetSecretValue$|^ssm:|^sqs:|^\*/));
   });
 
-  it("lets apply roles manage only their environment's IAM roles and profiles, and write only their own state", () => {
-    const doc = inlinePolicy("prod-apply-iam");
+  it("gives apply roles one scoped policy, attached and as their boundary, under the managed-policy size limit", () => {
+    const policies = resourceList(json, "aws_iam_policy").filter((p) => String(p.name).startsWith("webapp-ci-"));
+    expect(policies.map((p) => p.name).sort()).toEqual(["webapp-ci-dev-apply", "webapp-ci-prod-apply", "webapp-ci-staging-apply"]);
+    for (const p of policies) expect(p.policy.length).toBeLessThan(6144);
+    const apply = role("webapp-ci-prod-apply");
+    expect(apply.permissions_boundary).toMatch(/^\$\{aws_iam_policy\.ci_prod-apply-policy_[A-Z0-9]+\.arn\}$/);
+    expect(resourceList(json, "aws_iam_role_policy_attachment").map((a) => a.policy_arn)).toContain(apply.permissions_boundary);
+    const doc = policy(policies.find((p) => p.name === "webapp-ci-prod-apply")!.policy);
     const manage = doc.Statement.find((s: Json) => s.Sid === "ManageOwnRolesAndProfiles");
     expect(manage.Resource).toEqual(["arn:aws:iam::111111111111:role/webapp-prod-*", "arn:aws:iam::111111111111:instance-profile/webapp-prod-*"]);
     expect(manage.Action).not.toContain("iam:CreateUser");
     const write = doc.Statement.find((s: Json) => s.Sid === "ReadWriteOwnState");
     expect(write.Action).toEqual(["s3:GetObject", "s3:PutObject"]);
     expect(write.Resource).toMatch(/\/environments\/prod\/terraform\.tfstate$/);
-    expect(text).toHaveResourceWithProperties(IamRolePolicyAttachment, { policy_arn: "arn:aws:iam::aws:policy/PowerUserAccess" });
+  });
+
+  it("seals each environment's plans with its own key that only its apply role may decrypt", () => {
+    const keys = resourceList(json, "aws_kms_key").filter((k) => String(k.description).startsWith("Seals"));
+    expect(keys.map((k) => k.tags)).toEqual(expect.arrayContaining(["dev", "staging", "prod"].map((e) => ({ Name: `webapp-ci-${e}-plan`, Environment: e }))));
+    expect(keys).toHaveLength(3);
+    const prod = policy(keys.find((k) => k.tags.Environment === "prod")!.policy);
+    const bySid = Object.fromEntries(prod.Statement.map((s: Json) => [s.Sid, s]));
+    expect(bySid.PlanRoleSeals).toEqual(expect.objectContaining({ Action: "kms:GenerateDataKey", Condition: { StringEquals: { "kms:EncryptionContext:environment": "prod" } } }));
+    expect(bySid.PlanRoleSeals.Principal.AWS).toMatch(/aws_iam_role\.ci_prod-plan_/);
+    expect(bySid.NobodyElseOpens).toEqual(expect.objectContaining({ Effect: "Deny", Action: "kms:Decrypt", Principal: "*" }));
+    expect(bySid.NobodyElseOpens.Condition.ArnNotLike["aws:PrincipalArn"]).toMatch(/aws_iam_role\.ci_prod-apply_/);
+    expect(resourceList(json, "aws_kms_alias").map((a) => a.name)).toEqual(expect.arrayContaining(["alias/webapp-ci-prod-plan", "alias/webapp-ci-dev-plan"]));
   });
 
   it("cannot let an apply role edit itself: CI role names do not match any environment prefix", () => {
@@ -89,7 +125,9 @@ describe("GitHub OIDC roles in the bootstrap stack", () => {
   });
 
   it("outputs the role ARNs the workflows need", () => {
-    expect(Object.keys(json.output)).toEqual(expect.arrayContaining(["ci_prod_plan_role_arn", "ci_prod_apply_role_arn", "ci_dev_plan_role_arn"]));
+    expect(Object.keys(json.output)).toEqual(
+      expect.arrayContaining(["ci_prod_plan_role_arn", "ci_prod_apply_role_arn", "ci_dev_plan_role_arn", "ci_prod_plan_key_alias"]),
+    );
   });
 
   it("uses an existing OIDC provider when asked", () => {
@@ -107,6 +145,8 @@ describe("CI settings validation", () => {
     [{ environments: [{ name: "dev" }, { name: "dev" }] }, /^bootstrap: ci.environments\[1\].name = "dev": listed twice/],
     [{ environments: [{ name: "qa" }] }, /^bootstrap: ci.environments\[0\].name = "qa": no such environment; known: dev, staging, prod/],
     [{ environments: [{ name: "dev", githubEnvironment: "bad/env" }] }, /^bootstrap: ci.environments\[0\].githubEnvironment = "bad\/env": not a GitHub environment name/],
+    [{ environments: [{ name: "dev", planGithubEnvironment: "staging" }, { name: "staging" }] }, /^bootstrap: ci.environments\[0\].planGithubEnvironment = "staging": used by another role/],
+    [{ applyWorkflow: "apply" }, /^bootstrap: ci.applyWorkflow = "apply": must be a workflow file name/],
   ])("rejects %j", (patch, message) => {
     expect(validateBootstrap({ ...bootstrap, ci: { ...bootstrap.ci!, ...patch } }, ENVIRONMENTS)).toContainEqual(expect.stringMatching(message));
   });

@@ -35,7 +35,8 @@ const SECRET_LOOKING: readonly [string, RegExp][] = [
   ["GitLab token", /\bglpat-[A-Za-z0-9_-]{20,}\b/],
   ["Slack token", /\bxox[abposr]-[A-Za-z0-9-]{10,}/],
   ["credentials in a URL", /[a-z][a-z0-9+.-]*:\/\/[^\s/:@]+:[^\s/@]+@/i],
-  ["password assignment", /(password|passwd|secret|token)["']?\s*[=:]\s*["']?[A-Za-z0-9+/!#%^&*_-]{8,}/i],
+  // An ARN's `:secret:<name>` segment is a name, not an assignment.
+  ["password assignment", /(?<!:)(password|passwd|secret|token)["']?\s*[=:]\s*["']?[A-Za-z0-9+/!#%^&*_-]{8,}/i],
 ];
 
 interface Found {

@@ -10,7 +10,7 @@ import { KmsKey } from "@cdktf/provider-aws/lib/kms-key";
 import { bootstrap, ENVIRONMENTS } from "../environments";
 import { buildBootstrap } from "../modules/environment-stack";
 import { StateStorage } from "../modules/state-backend";
-import { policy, resourceList, synth, synthConstruct, synthEnvironment } from "./support/synth";
+import { Json, policy, resourceList, synth, synthConstruct, synthEnvironment } from "./support/synth";
 
 describe("each environment's backend", () => {
   it.each(ENVIRONMENTS.map((e) => [e.name, e] as const))("%s keeps its own encrypted, locked state object", (name, config) => {
@@ -21,6 +21,7 @@ describe("each environment's backend", () => {
         key: `environments/${name}/terraform.tfstate`,
         region: "eu-west-2",
         encrypt: true,
+        kms_key_id: "arn:aws:kms:eu-west-2:111111111111:alias/webapp-tfstate-111111111111-state",
         dynamodb_table: "webapp-tfstate-locks",
         use_lockfile: true,
       },
@@ -35,7 +36,12 @@ describe("bootstrap stack", () => {
   it("starts on local state and moves to its own key in the bucket once migrated", () => {
     expect(json.terraform.backend).toEqual({ local: { path: "../../../terraform.bootstrap.tfstate" } });
     expect(build(true).json.terraform.backend.s3).toEqual(
-      expect.objectContaining({ key: "bootstrap/terraform.tfstate", use_lockfile: true, encrypt: true }),
+      expect.objectContaining({
+        key: "bootstrap/terraform.tfstate",
+        use_lockfile: true,
+        encrypt: true,
+        kms_key_id: "arn:aws:kms:eu-west-2:111111111111:alias/webapp-tfstate-111111111111-state",
+      }),
     );
   });
 
@@ -55,12 +61,67 @@ describe("bootstrap stack", () => {
     expect(text).toHaveResourceWithProperties(KmsKey, { enable_key_rotation: true });
   });
 
-  it("denies any access to the bucket without TLS", () => {
-    const doc = policy(resourceList(json, "aws_s3_bucket_policy")[0]?.policy);
-    expect(doc.Statement).toEqual([
+  const statePolicy = () => policy(resourceList(json, "aws_s3_bucket_policy").find((p) => String(p.bucket).includes("state_bucket"))?.policy);
+
+  it("denies any access to the bucket without TLS, and any object write not encrypted with KMS", () => {
+    const doc = statePolicy();
+    expect(doc.Statement[0]).toEqual(
       expect.objectContaining({ Effect: "Deny", Principal: "*", Action: "s3:*", Condition: { Bool: { "aws:SecureTransport": "false" } } }),
-    ]);
+    );
     expect(doc.Statement[0].Resource).toHaveLength(2);
+    expect(doc.Statement[1]).toEqual(
+      expect.objectContaining({
+        Sid: "DenyWritesNotEncryptedWithKms",
+        Effect: "Deny",
+        Action: "s3:PutObject",
+        Condition: { StringNotEquals: { "s3:x-amz-server-side-encryption": "aws:kms" } },
+      }),
+    );
+  });
+
+  it("limits each CI role to its own state object in the bucket policy as well", () => {
+    const scopes = statePolicy().Statement.filter((s: Json) => String(s.Sid).startsWith("OneStateObjectOnly"));
+    expect(scopes.map((s: Json) => s.Condition.ArnLike["aws:PrincipalArn"])).toEqual(
+      ["dev", "staging", "prod"].map((e) => [`arn:aws:iam::111111111111:role/webapp-ci-${e}-plan`, `arn:aws:iam::111111111111:role/webapp-ci-${e}-apply`]),
+    );
+    expect(scopes[2].NotResource).toEqual([
+      expect.stringMatching(/\/environments\/prod\/terraform\.tfstate$/),
+      expect.stringMatching(/\/environments\/prod\/terraform\.tfstate\.tflock$/),
+    ]);
+    expect(scopes[2]).toEqual(expect.objectContaining({ Effect: "Deny", Principal: "*", Action: "s3:*Object*" }));
+  });
+
+  it("records every state object read and write in a CloudTrail trail, into its own KMS-encrypted bucket", () => {
+    const trail = resourceList(json, "aws_cloudtrail")[0];
+    expect(trail).toEqual(
+      expect.objectContaining({ name: "webapp-tfstate-111111111111-reads", enable_log_file_validation: true, is_multi_region_trail: true }),
+    );
+    expect(trail?.kms_key_id).toMatch(/aws_kms_key\.state_key_/);
+    expect(trail?.advanced_event_selector).toEqual([
+      {
+        name: "State object reads and writes",
+        field_selector: [
+          { field: "eventCategory", equals: ["Data"] },
+          { field: "resources.type", equals: ["AWS::S3::Object"] },
+          { field: "resources.ARN", starts_with: [expect.stringMatching(/^\$\{aws_s3_bucket\.state_bucket_[A-Z0-9]+\.arn\}\/$/)] },
+        ],
+      },
+    ]);
+    expect(resourceList(json, "aws_s3_bucket").map((b) => b.bucket)).toContain("webapp-tfstate-111111111111-audit");
+    const audit = policy(resourceList(json, "aws_s3_bucket_policy").find((p) => String(p.bucket).includes("audit-bucket"))?.policy);
+    const write = audit.Statement.find((s: Json) => s.Sid === "TrailWritesItsLogs");
+    expect(write.Condition.StringEquals["aws:SourceArn"]).toBe("arn:aws:cloudtrail:eu-west-2:111111111111:trail/webapp-tfstate-111111111111-reads");
+    const key = policy(resourceList(json, "aws_kms_key").find((k) => String(k.description).startsWith("Terraform state"))?.policy);
+    expect(key.Statement.find((s: Json) => s.Principal?.Service === "cloudtrail.amazonaws.com" && s.Action.includes("kms:GenerateDataKey*")).Condition.StringEquals).toEqual({
+      "aws:SourceArn": "arn:aws:cloudtrail:eu-west-2:111111111111:trail/webapp-tfstate-111111111111-reads",
+    });
+    expect(json.output.state_audit_trail).toBeDefined();
+  });
+
+  it("leaves the trail out when the audit is turned off", () => {
+    const off = synth(buildBootstrap(Testing.app(), { ...bootstrap, stateAudit: { enabled: false } }, ENVIRONMENTS)).json;
+    expect(resourceList(off, "aws_cloudtrail")).toHaveLength(0);
+    expect(resourceList(off, "aws_s3_bucket")).toHaveLength(1);
   });
 
   it("expires noncurrent state versions after the configured days", () => {
@@ -86,5 +147,15 @@ describe("bootstrap stack", () => {
     expect(() =>
       synthConstruct((scope) => new StateStorage(scope, "state", { ...bootstrap.state, bucket: "No", accountId: "111111111111" })),
     ).toThrow(/test\/state: bucket = "No": not a valid S3 bucket name/);
+  });
+
+  it("rejects an audit bucket name S3 would refuse, and a bad retention", () => {
+    const long = `webapp-tfstate-${"x".repeat(45)}`;
+    expect(() => synthConstruct((scope) => new StateStorage(scope, "state", { ...bootstrap.state, bucket: long, accountId: "111111111111" }))).toThrow(
+      /test\/state: audit.enabled = true: the audit bucket would be webapp-tfstate-x+-audit, not a valid S3 bucket name/,
+    );
+    expect(() =>
+      synthConstruct((scope) => new StateStorage(scope, "state", { ...bootstrap.state, accountId: "111111111111", audit: { retentionDays: 0 } })),
+    ).toThrow(/test\/state: audit.retentionDays = 0: must be a whole number of days, at least 1/);
   });
 });

@@ -26,6 +26,25 @@ describe("pull-request workflow", () => {
     expect(pullRequest.jobs.plan.concurrency).toEqual({ group: "terraform-${{ matrix.environment }}", "cancel-in-progress": false });
   });
 
+  it("plans each environment in its own plan GitHub environment, with its own plan key", () => {
+    expect(pullRequest.jobs.plan.environment).toBe("${{ matrix.environment }}-plan");
+    for (const entry of pullRequest.jobs.plan.strategy.matrix.include as Json[]) {
+      expect(entry["plan-key"]).toBe(`alias/webapp-ci-${entry.environment}-plan`);
+    }
+  });
+
+  it("uploads the plan only sealed, with the readable text, kept a week at most", () => {
+    const steps = pullRequest.jobs.plan.steps as Json[];
+    const upload = steps.find((s) => String(s.uses).startsWith("actions/upload-artifact@"))!;
+    const paths = String(upload.with.path).trim().split("\n").map((p) => p.trim());
+    expect(paths.map((p) => path.basename(p)).sort()).toEqual(["plan.txt", "tfplan.sealed"]);
+    expect(upload.with["retention-days"]).toBeLessThanOrEqual(7);
+    const script = steps.map((s) => s.run ?? "").join("\n");
+    expect(script).toMatch(/aws kms generate-data-key --key-id "\$PLAN_KEY" --key-spec AES_256/);
+    expect(script).toMatch(/plan-seal\.js" seal tfplan tfplan\.sealed/);
+    expect(script).toMatch(/rm -f tfplan plan\.json/);
+  });
+
   it("asks for an OIDC token only where it plans, and reads nothing else", () => {
     expect(pullRequest.permissions).toEqual({ contents: "read" });
     expect(pullRequest.jobs.plan.permissions).toEqual({ contents: "read", "id-token": "write", "pull-requests": "write" });
@@ -52,6 +71,19 @@ describe("apply workflow", () => {
     expect(script).not.toMatch(/terraform plan/);
     const download = (apply.jobs.apply.steps as Json[]).find((s) => String(s.uses).startsWith("actions/download-artifact@"));
     expect(download?.with["run-id"]).toBe("${{ needs.reviewed-plan.outputs.run-id }}");
+  });
+
+  it("opens the sealed plan for this environment and the reviewed commit before applying it", () => {
+    const steps = apply.jobs.apply.steps as Json[];
+    const open = steps.findIndex((s) => s.name === "Open the sealed plan");
+    const applyStep = steps.findIndex((s) => /terraform apply/.test(s.run ?? ""));
+    const credentials = steps.findIndex((s) => String(s.uses).startsWith("aws-actions/configure-aws-credentials@"));
+    expect(credentials).toBeLessThan(open);
+    expect(open).toBeLessThan(applyStep);
+    expect(steps[open]!.env).toEqual({ ENVIRONMENT: "${{ matrix.environment }}", HEAD_SHA: "${{ needs.reviewed-plan.outputs.head-sha }}" });
+    expect(steps[open]!.run).toMatch(/aws kms decrypt --ciphertext-blob fileb:\/\/wrapped\.key/);
+    expect(steps[open]!.run).toMatch(/plan-seal\.js"? open tfplan\.sealed tfplan|"\$seal" open tfplan\.sealed tfplan/);
+    expect(apply.jobs["reviewed-plan"].outputs["head-sha"]).toBe("${{ steps.find.outputs.head-sha }}");
   });
 });
 

@@ -1,4 +1,5 @@
-// The bootstrap stack's settings: the state bucket and lock table, applied once per account.
+// The bootstrap stacks' settings: one per account (state bucket, lock table, state key, the state read
+// audit trail, the boundaries and CI roles of that account's environments), each applied once.
 import { base } from "./base";
 import type { BootstrapConfig } from "./types";
 
@@ -16,3 +17,11 @@ export const bootstrap: BootstrapConfig = {
     environments: [{ name: "dev" }, { name: "staging" }, { name: "prod" }],
   },
 };
+
+/**
+ * Every bootstrap stack, one per account. With prod in its own account, add that account's stack here
+ * (README: "Prod in its own account"), for example
+ * `{ ...bootstrap, name: "bootstrap-prod", accountId: prod.accountId, state: prod.state, ci: { ...bootstrap.ci, environments: [{ name: "prod" }] } }`,
+ * and remove prod from this one's `ci.environments`.
+ */
+export const BOOTSTRAPS: readonly BootstrapConfig[] = [bootstrap];

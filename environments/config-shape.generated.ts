@@ -34,6 +34,7 @@ export const ENVIRONMENT_SHAPE: Shape = {
           "bucket": {"optional": false, "shape": {"kind": "string"}},
           "lockTable": {"optional": false, "shape": {"kind": "string"}},
           "region": {"optional": false, "shape": {"kind": "string"}},
+          "accountId": {"optional": true, "shape": {"kind": "string"}},
           "keyPrefix": {"optional": true, "shape": {"kind": "string"}},
         },
       },
@@ -348,6 +349,7 @@ export const ENVIRONMENT_SHAPE: Shape = {
 export const BOOTSTRAP_SHAPE: Shape = {
   "kind": "object",
   "fields": {
+    "name": {"optional": true, "shape": {"kind": "string"}},
     "project": {"optional": false, "shape": {"kind": "string"}},
     "region": {"optional": false, "shape": {"kind": "string"}},
     "accountId": {"optional": false, "shape": {"kind": "string"}},
@@ -360,12 +362,23 @@ export const BOOTSTRAP_SHAPE: Shape = {
           "bucket": {"optional": false, "shape": {"kind": "string"}},
           "lockTable": {"optional": false, "shape": {"kind": "string"}},
           "region": {"optional": false, "shape": {"kind": "string"}},
+          "accountId": {"optional": true, "shape": {"kind": "string"}},
           "keyPrefix": {"optional": true, "shape": {"kind": "string"}},
         },
       },
     },
     "remoteState": {"optional": false, "shape": {"kind": "boolean"}},
     "noncurrentVersionRetentionDays": {"optional": true, "shape": {"kind": "number"}},
+    "stateAudit": {
+      "optional": true,
+      "shape": {
+        "kind": "object",
+        "fields": {
+          "enabled": {"optional": true, "shape": {"kind": "boolean"}},
+          "retentionDays": {"optional": true, "shape": {"kind": "number"}},
+        },
+      },
+    },
     "ci": {
       "optional": true,
       "shape": {
@@ -373,6 +386,8 @@ export const BOOTSTRAP_SHAPE: Shape = {
         "fields": {
           "githubRepository": {"optional": false, "shape": {"kind": "string"}},
           "createOidcProvider": {"optional": true, "shape": {"kind": "boolean"}},
+          "planWorkflow": {"optional": true, "shape": {"kind": "string"}},
+          "applyWorkflow": {"optional": true, "shape": {"kind": "string"}},
           "environments": {
             "optional": false,
             "shape": {
@@ -382,6 +397,7 @@ export const BOOTSTRAP_SHAPE: Shape = {
                 "fields": {
                   "name": {"optional": false, "shape": {"kind": "string"}},
                   "githubEnvironment": {"optional": true, "shape": {"kind": "string"}},
+                  "planGithubEnvironment": {"optional": true, "shape": {"kind": "string"}},
                 },
               },
             },

@@ -1,11 +1,11 @@
 // The known environments and how a run picks among them.
-import { bootstrap } from "./bootstrap";
+import { bootstrap, BOOTSTRAPS } from "./bootstrap";
 import { dev } from "./dev";
 import { prod } from "./prod";
 import { staging } from "./staging";
 import type { EnvironmentConfig } from "./types";
 
-export { bootstrap };
+export { bootstrap, BOOTSTRAPS };
 export type { BootstrapConfig, EnvironmentConfig } from "./types";
 
 /**

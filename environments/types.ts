@@ -2,6 +2,7 @@
 // modules receive these values as props and never learn which environment they are building.
 // Each module defines the settings it accepts (with their defaults); this file composes them.
 import type { CiSettings } from "../modules/ci-roles";
+import type { StateAuditSettings } from "../modules/state-backend";
 import type { MonitoringSettings } from "../modules/monitoring";
 import type { NetworkSettings } from "../modules/networking";
 import type { SecretsSettings } from "../modules/secrets";
@@ -21,6 +22,11 @@ export interface StateConfig {
   readonly lockTable: string;
   /** Region of the state bucket and lock table. */
   readonly region: string;
+  /**
+   * Account that owns the state bucket, the lock table and the state key (the account of the bootstrap
+   * stack that creates them). @default the environment's own `accountId`
+   */
+  readonly accountId?: string;
   /**
    * Prefix of this environment's state object; the key is `<keyPrefix>/<environment>/terraform.tfstate`.
    * @default "environments"
@@ -84,8 +90,13 @@ export interface EnvironmentConfig {
   readonly monitoring: MonitoringSettings;
 }
 
-/** The bootstrap stack: the state bucket and lock table every environment's backend uses. */
+/**
+ * A bootstrap stack: the state bucket, lock table and state key of one account, the permissions boundaries
+ * of the environments in that account, and their CI roles. One per account (README: "Prod in its own account").
+ */
 export interface BootstrapConfig {
+  /** Stack (and output folder) name: `bootstrap`, or `bootstrap-<suffix>` for a further account. @default "bootstrap" */
+  readonly name?: string;
   readonly project: string;
   readonly region: string;
   readonly accountId: string;
@@ -98,6 +109,8 @@ export interface BootstrapConfig {
   readonly remoteState: boolean;
   /** Days a noncurrent state version is kept before it expires. @default 90 */
   readonly noncurrentVersionRetentionDays?: number;
+  /** CloudTrail trail of every read and write of a state object. @default enabled, logs kept 365 days */
+  readonly stateAudit?: StateAuditSettings;
   /** GitHub Actions plan and apply roles (OIDC, no long-lived keys). @default none */
   readonly ci?: CiSettings;
 }

@@ -12,7 +12,7 @@ import { checkFileSystemSettings } from "../modules/file-system";
 import { checkCacheSettings } from "../modules/cache";
 import { checkComputeSettings } from "../modules/compute";
 import { checkMonitoringSettings } from "../modules/monitoring";
-import { checkRemoteStateSettings } from "../modules/state-backend";
+import { checkRemoteStateSettings, checkStateAuditSettings, S3_BUCKET_NAME } from "../modules/state-backend";
 import { checkWafSettings } from "../modules/waf";
 import { formatProblem, Problems } from "../modules/validation";
 import { BOOTSTRAP_SHAPE, ENVIRONMENT_SHAPE } from "./config-shape.generated";
@@ -98,6 +98,7 @@ function checkEnvironment(config: EnvironmentConfig, problems: Problems): void {
   );
   checkLogRetention(problems, "logRetentionDays", config.logRetentionDays);
   checkRemoteStateSettings(config.state, problems.at("state"));
+  if (config.state.accountId !== undefined) problems.check(ACCOUNT_ID.test(config.state.accountId), "state.accountId", config.state.accountId, "must be 12 digits");
   problems.check(REGION.test(config.state.region), "state.region", config.state.region, "not an AWS region name");
   checkNetworkSettings({ ...config.network, region: config.region }, problems.at("network"));
   checkSecretsSettings(config.secrets, problems.at("secrets"));
@@ -247,26 +248,74 @@ function checkedShape(config: EnvironmentConfig): boolean {
   return problems.list.length === 0;
 }
 
+const BOOTSTRAP_NAME = /^bootstrap(-[a-z0-9-]{1,30})?$/;
+
 export function validateBootstrap(config: BootstrapConfig, environments: readonly EnvironmentConfig[] = []): string[] {
   const problems = Problems.create();
   checkShape(config, BOOTSTRAP_SHAPE, problems);
-  if (problems.list.length > 0) return problems.list.map((p) => formatProblem("bootstrap", p));
+  if (problems.list.length > 0) return problems.list.map((p) => formatProblem(typeof config.name === "string" ? config.name : "bootstrap", p));
+  if (config.name !== undefined) {
+    problems.check(BOOTSTRAP_NAME.test(config.name), "name", config.name, "must be bootstrap or bootstrap-<suffix> (lowercase letters, digits, hyphens)");
+  }
   problems.check(ACCOUNT_ID.test(config.accountId), "accountId", config.accountId, "must be 12 digits");
   problems.check(REGION.test(config.region), "region", config.region, "not an AWS region name");
   checkRemoteStateSettings(config.state, problems.at("state"));
+  if (config.state.accountId !== undefined) {
+    problems.check(config.state.accountId === config.accountId, "state.accountId", config.state.accountId, `the bootstrap stack creates its state bucket in its own account ${config.accountId}`);
+  }
   const days = config.noncurrentVersionRetentionDays ?? 90;
   problems.check(Number.isInteger(days) && days >= 1, "noncurrentVersionRetentionDays", days, "must be a whole number of days, at least 1");
+  if (S3_BUCKET_NAME.test(config.state.bucket)) checkStateAuditSettings(config.state.bucket, config.stateAudit, problems.at("stateAudit"));
   if (config.ci) {
     checkCiSettings(config.ci, problems.at("ci"));
-    const names = environments.filter(isEnvironment).map((e) => e.name);
-    config.ci.environments.forEach((env, i) => {
+    const known = environments.filter(isEnvironment);
+    config.ci.environments.forEach((ci, i) => {
+      const env = known.find((e) => e.name === ci.name);
+      const field = `ci.environments[${i}].name`;
+      if (!problems.check(env !== undefined, field, ci.name, `no such environment; known: ${known.map((e) => e.name).join(", ")}`)) return;
+      // A CI role reads and writes its environment's state in this stack's bucket, in this stack's account.
+      if (!ACCOUNT_ID.test(config.accountId) || !ACCOUNT_ID.test(env!.accountId)) return;
+      if (!problems.check(env!.accountId === config.accountId, field, ci.name, `is in account ${env!.accountId}, this stack's is ${config.accountId}: list it in the bootstrap stack of its own account`)) return;
       problems.check(
-        names.includes(env.name),
-        `ci.environments[${i}].name`,
-        env.name,
-        `no such environment; known: ${names.join(", ")}`,
+        env!.state.bucket === config.state.bucket && env!.state.lockTable === config.state.lockTable,
+        field,
+        ci.name,
+        `keeps its state in ${env!.state.bucket} (lock table ${env!.state.lockTable}); this stack's CI roles can only reach ${config.state.bucket} (${config.state.lockTable})`,
       );
     });
   }
-  return problems.list.map((p) => formatProblem("bootstrap", p));
+  return problems.list.map((p) => formatProblem(config.name ?? "bootstrap", p));
+}
+
+/**
+ * The bootstrap stacks together: one per account, distinct names, and every environment's state bucket
+ * created by the bootstrap stack of the account it names (so its backend's key alias exists).
+ */
+export function validateBootstrapLayout(bootstraps: readonly BootstrapConfig[], environments: readonly EnvironmentConfig[]): string[] {
+  const lines: string[] = [];
+  bootstraps.forEach((b, i) => {
+    const where = b.name ?? "bootstrap";
+    if (bootstraps.findIndex((o) => (o.name ?? "bootstrap") === where) !== i) lines.push(formatProblem(where, { path: "name", value: where, message: "another bootstrap stack has the same name" }));
+    const sameAccount = bootstraps.findIndex((o) => o.accountId === b.accountId);
+    if (sameAccount !== i) {
+      lines.push(formatProblem(where, { path: "accountId", value: b.accountId, message: `${bootstraps[sameAccount]!.name ?? "bootstrap"} already bootstraps this account: one bootstrap stack per account` }));
+    }
+  });
+  for (const env of environments) {
+    const account = env.state.accountId ?? env.accountId;
+    if (!ACCOUNT_ID.test(account)) continue; // reported by the environment's own validation
+    const owner = bootstraps.find((b) => b.accountId === account);
+    if (!owner) {
+      lines.push(formatProblem(env.name, { path: "state.bucket", value: env.state.bucket, message: `no bootstrap stack is in account ${account}: add one for it (README: "Prod in its own account")` }));
+    } else if (owner.state.bucket !== env.state.bucket || owner.state.region !== env.state.region || owner.state.lockTable !== env.state.lockTable) {
+      lines.push(
+        formatProblem(env.name, {
+          path: "state.bucket",
+          value: env.state.bucket,
+          message: `account ${account}'s bootstrap stack (${owner.name ?? "bootstrap"}) creates ${owner.state.bucket} and ${owner.state.lockTable} in ${owner.state.region}`,
+        }),
+      );
+    }
+  }
+  return lines;
 }

@@ -112,6 +112,11 @@ export interface CacheRefs {
   readonly authTokenSecretArn: string;
 }
 
+/** Name of the secret holding an environment's cache AUTH token (CI plan roles may refresh exactly it). */
+export function authTokenSecretName(namePrefix: string): string {
+  return `${namePrefix}/redis-auth-token`;
+}
+
 export class Cache extends Construct implements Connectable, CacheRefs {
   readonly connections: Connections;
   readonly replicationGroup: ElasticacheReplicationGroup;
@@ -161,11 +166,11 @@ export class Cache extends Construct implements Connectable, CacheRefs {
       includeSpace: false,
     });
     this.authTokenSecret = new SecretsmanagerSecret(this, "auth-token", {
-      name: `${props.namePrefix}/redis-auth-token`,
+      name: authTokenSecretName(props.namePrefix),
       description: "AUTH token of the cache (a plain string); written once by Terraform, rotated by operators",
       kmsKeyId: props.secretsKeyArn,
       recoveryWindowInDays: props.secretRecoveryWindowDays,
-      tags: { Name: `${props.namePrefix}/redis-auth-token` },
+      tags: { Name: authTokenSecretName(props.namePrefix) },
     });
     this.authTokenSecretArn = this.authTokenSecret.arn;
 

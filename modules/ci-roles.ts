@@ -1,11 +1,17 @@
-// The AWS side of plan review in CI: GitHub's OIDC identity provider and, per environment, a read-only
-// plan role (pull requests only) and an apply role (only jobs in that environment's GitHub environment).
-// No long-lived keys. It does not create the workflows; those live in .github/workflows/.
+// The AWS side of plan review in CI: GitHub's OIDC identity provider and, per environment, a plan role
+// (the pull-request workflow's jobs in the environment's plan GitHub environment; reads configuration,
+// not data, and only its own state), an apply role (the apply workflow on main in the environment's GitHub
+// environment; changes only resources tagged with its environment, writes only its own state, bounded by
+// its own policy), and a KMS key that seals the reviewed plan so that only the apply role can open it.
+// No long-lived keys. It does not create the workflows (.github/workflows/) or the GitHub environments.
 import { Construct } from "constructs";
 import { IamOpenidConnectProvider } from "@cdktf/provider-aws/lib/iam-openid-connect-provider";
+import { IamPolicy } from "@cdktf/provider-aws/lib/iam-policy";
 import { IamRole } from "@cdktf/provider-aws/lib/iam-role";
 import { IamRolePolicy } from "@cdktf/provider-aws/lib/iam-role-policy";
 import { IamRolePolicyAttachment } from "@cdktf/provider-aws/lib/iam-role-policy-attachment";
+import { KmsAlias } from "@cdktf/provider-aws/lib/kms-alias";
+import { KmsKey } from "@cdktf/provider-aws/lib/kms-key";
 import { policyDocument, Statement } from "./policy";
 import { assertValid, Problems } from "./validation";
 
@@ -13,13 +19,25 @@ export const GITHUB_OIDC_URL = "https://token.actions.githubusercontent.com";
 const GITHUB_OIDC_HOST = "token.actions.githubusercontent.com";
 const GITHUB_REPOSITORY = /^[A-Za-z0-9-]{1,39}\/[A-Za-z0-9._-]{1,100}$/;
 const GITHUB_ENVIRONMENT = /^[A-Za-z0-9 _.-]{1,255}$/;
+const WORKFLOW_FILE = /^[A-Za-z0-9._-]+\.ya?ml$/;
+
+/** The claims the repository's OIDC subject must carry (set once per repository; docs/runbooks.md). */
+export const SUBJECT_CLAIM_KEYS = ["repo", "context", "job_workflow_ref"] as const;
 
 /** One environment that CI plans and applies. */
 export interface CiEnvironmentSettings {
-  /** Environment (and stack) name. */
+  /** Environment (and stack) name; also the `Environment` tag value its apply role is limited to. */
   readonly name: string;
-  /** GitHub environment whose jobs may assume the apply role (set required reviewers there). @default name */
+  /**
+   * GitHub environment whose apply-workflow jobs on main may assume the apply role (deployment branches
+   * limited to main; required reviewers for production). @default name
+   */
   readonly githubEnvironment?: string;
+  /**
+   * GitHub environment whose pull-request-workflow jobs may assume the plan role (required reviewers for
+   * production: a plan job reads that environment's state). @default `<name>-plan`
+   */
+  readonly planGithubEnvironment?: string;
 }
 
 export interface CiSettings {
@@ -27,6 +45,10 @@ export interface CiSettings {
   readonly githubRepository: string;
   /** Create the account's GitHub OIDC provider; false when the account already has one. @default true */
   readonly createOidcProvider?: boolean;
+  /** Workflow file (in .github/workflows/) whose jobs plan. @default "pull-request.yml" */
+  readonly planWorkflow?: string;
+  /** Workflow file whose jobs apply, on main only. @default "apply.yml" */
+  readonly applyWorkflow?: string;
   readonly environments: readonly CiEnvironmentSettings[];
 }
 
@@ -38,31 +60,60 @@ export interface CiStateTarget extends CiEnvironmentSettings {
   readonly stateKey: string;
   /** The permissions boundary every role the apply role creates must carry. */
   readonly boundaryArn: string;
+  /** Name of the secret holding the cache AUTH token, whose version a plan refreshes. */
+  readonly cacheTokenSecretName: string;
 }
 
 export interface CiRolesProps extends Omit<CiSettings, "environments"> {
   readonly accountId: string;
+  readonly region: string;
   readonly project: string;
   readonly stateBucketArn: string;
   readonly lockTableArn: string;
   readonly stateKeyArn: string;
+  /** Further bootstrap resources no CI role may change (the audit trail and its bucket). @default [] */
+  readonly protectedArns?: readonly string[];
   readonly environments: readonly CiStateTarget[];
 }
 
 export function checkCiSettings(props: CiSettings, problems: Problems): void {
   problems.check(GITHUB_REPOSITORY.test(props.githubRepository), "githubRepository", props.githubRepository, "must be owner/name");
+  for (const field of ["planWorkflow", "applyWorkflow"] as const) {
+    const file = props[field];
+    if (file !== undefined) problems.check(WORKFLOW_FILE.test(file), field, file, "must be a workflow file name, for example apply.yml");
+  }
   problems.check(props.environments.length > 0, "environments", props.environments, "name at least one environment");
+  const githubEnvironments = props.environments.flatMap((env) => [env.githubEnvironment ?? env.name, env.planGithubEnvironment ?? `${env.name}-plan`]);
   props.environments.forEach((env, i) => {
     const field = `environments[${i}]`;
     problems.check(props.environments.findIndex((e) => e.name === env.name) === i, `${field}.name`, env.name, "listed twice");
-    if (env.githubEnvironment !== undefined) {
-      problems.check(GITHUB_ENVIRONMENT.test(env.githubEnvironment), `${field}.githubEnvironment`, env.githubEnvironment, "not a GitHub environment name");
+    for (const key of ["githubEnvironment", "planGithubEnvironment"] as const) {
+      const value = env[key];
+      if (value === undefined) continue;
+      if (!problems.check(GITHUB_ENVIRONMENT.test(value), `${field}.${key}`, value, "not a GitHub environment name")) continue;
+      problems.check(githubEnvironments.filter((g) => g === value).length === 1, `${field}.${key}`, value, "used by another role: each role needs its own GitHub environment");
     }
   });
 }
 
+/** IAM name of an environment's CI role; outside the environment's own `<project>-<env>-*` names. */
+export function ciRoleName(project: string, environment: string, kind: "plan" | "apply"): string {
+  return `${project}-ci-${environment}-${kind}`;
+}
+
+/** Alias (without `alias/`) of the key that seals an environment's reviewed plan. */
+export function planKeyAlias(project: string, environment: string): string {
+  return `${project}-ci-${environment}-plan`;
+}
+
+interface StateArns {
+  readonly stateBucketArn: string;
+  readonly lockTableArn: string;
+  readonly stateKeyArn: string;
+}
+
 /** Statements that let a role use exactly one environment's state object, its lock and the state key. */
-export function stateAccess(target: CiStateTarget, props: Pick<CiRolesProps, "stateBucketArn" | "lockTableArn" | "stateKeyArn">, write: boolean): Statement[] {
+export function stateAccess(target: Pick<CiStateTarget, "stateKey">, props: StateArns, write: boolean): Statement[] {
   const object = `${props.stateBucketArn}/${target.stateKey}`;
   return [
     {
@@ -100,22 +151,122 @@ export function stateAccess(target: CiStateTarget, props: Pick<CiRolesProps, "st
   ];
 }
 
-/** Trust policy for GitHub's OIDC tokens from one repository whose `sub` matches one of `subjects`. */
-export function githubTrustPolicy(providerArn: string, repository: string, subjects: readonly string[]): string {
+/**
+ * Explicit denies on every state object but `own` (each other key named, and anything else under the
+ * bucket's prefixes that is not this environment's), so no policy attached later can open another's state.
+ */
+export function otherStateDenies(own: string, otherKeys: readonly string[], props: StateArns): Statement[] {
+  return [
+    {
+      Sid: "DenyOtherEnvironmentsState",
+      Effect: "Deny",
+      Action: "s3:*",
+      Resource: otherKeys.map((key) => `${props.stateBucketArn}/${key}*`),
+    },
+    {
+      Sid: "DenyOtherLocks",
+      Effect: "Deny",
+      Action: ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:DeleteItem", "dynamodb:UpdateItem"],
+      Resource: props.lockTableArn,
+      Condition: { "ForAnyValue:StringNotLike": { "dynamodb:LeadingKeys": [`*/${own}*`] } },
+    },
+  ];
+}
+
+/**
+ * What a plan reads: configuration of the services the stacks use, never data (no S3 objects, secret
+ * values, parameters other than AWS's public ones, queue messages, table items or log events).
+ * `__tests__/security.test.ts` fails when a stack uses a resource type whose service is not listed here.
+ */
+export const PLAN_READ_ACTIONS: readonly string[] = [
+  "acm:DescribeCertificate",
+  "acm:GetCertificate",
+  "acm:ListCertificates",
+  "acm:ListTagsForCertificate",
+  "autoscaling:Describe*",
+  "cloudtrail:DescribeTrails",
+  "cloudtrail:GetEventSelectors",
+  "cloudtrail:GetTrailStatus",
+  "cloudtrail:ListTags",
+  "cloudwatch:DescribeAlarms",
+  "cloudwatch:GetDashboard",
+  "cloudwatch:ListDashboards",
+  "cloudwatch:ListTagsForResource",
+  "dynamodb:DescribeContinuousBackups",
+  "dynamodb:DescribeTable",
+  "dynamodb:DescribeTimeToLive",
+  "dynamodb:ListTagsOfResource",
+  "ec2:Describe*",
+  "ec2:GetEbsDefaultKmsKeyId",
+  "ec2:GetEbsEncryptionByDefault",
+  "elasticache:Describe*",
+  "elasticache:ListTagsForResource",
+  "elasticfilesystem:Describe*",
+  "elasticfilesystem:ListTagsForResource",
+  "elasticloadbalancing:Describe*",
+  "events:DescribeRule",
+  "events:ListTagsForResource",
+  "events:ListTargetsByRule",
+  "iam:Get*",
+  "iam:List*",
+  "kms:Describe*",
+  "kms:GetKeyPolicy",
+  "kms:GetKeyRotationStatus",
+  "kms:List*",
+  "logs:Describe*",
+  "logs:ListTagsForResource",
+  "logs:ListTagsLogGroup",
+  "rds:Describe*",
+  "rds:ListTagsForResource",
+  "route53:GetChange",
+  "route53:GetHostedZone",
+  "route53:ListHostedZones",
+  "route53:ListResourceRecordSets",
+  "route53:ListTagsForResource",
+  "s3:GetAccelerateConfiguration",
+  "s3:GetBucket*",
+  "s3:GetEncryptionConfiguration",
+  "s3:GetLifecycleConfiguration",
+  "s3:GetReplicationConfiguration",
+  "s3:ListAllMyBuckets",
+  "s3:ListBucket",
+  "secretsmanager:DescribeSecret",
+  "secretsmanager:GetResourcePolicy",
+  "secretsmanager:ListSecrets",
+  "sns:GetSubscriptionAttributes",
+  "sns:GetTopicAttributes",
+  "sns:ListSubscriptionsByTopic",
+  "sns:ListTagsForResource",
+  "wafv2:GetLoggingConfiguration",
+  "wafv2:GetWebACL",
+  "wafv2:GetWebACLForResource",
+  "wafv2:ListTagsForResource",
+  "wafv2:ListWebACLs",
+];
+
+/** Trust policy for GitHub's OIDC tokens whose (customized) `sub` matches one of `subjects` exactly or by pattern. */
+export function githubTrustPolicy(providerArn: string, subjects: readonly string[]): string {
+  const like = subjects.some((s) => s.includes("*"));
   return policyDocument({
     Effect: "Allow",
     Principal: { Federated: providerArn },
     Action: "sts:AssumeRoleWithWebIdentity",
     Condition: {
-      StringEquals: { [`${GITHUB_OIDC_HOST}:aud`]: "sts.amazonaws.com" },
-      StringLike: { [`${GITHUB_OIDC_HOST}:sub`]: subjects.map((s) => `repo:${repository}:${s}`) },
+      StringEquals: { [`${GITHUB_OIDC_HOST}:aud`]: "sts.amazonaws.com", ...(like ? {} : { [`${GITHUB_OIDC_HOST}:sub`]: [...subjects] }) },
+      ...(like ? { StringLike: { [`${GITHUB_OIDC_HOST}:sub`]: [...subjects] } } : {}),
     },
   });
+}
+
+/** The `sub` of a job in `githubEnvironment` running `workflow` at `ref`, under the subject template above. */
+export function githubSubject(repository: string, githubEnvironment: string, workflow: string, ref: string): string {
+  return `repo:${repository}:environment:${githubEnvironment}:job_workflow_ref:${repository}/.github/workflows/${workflow}@${ref}`;
 }
 
 export interface CiRoleRefs {
   readonly planRoleArn: string;
   readonly applyRoleArn: string;
+  readonly planKeyArn: string;
 }
 
 export class CiRoles extends Construct {
@@ -133,108 +284,249 @@ export class CiRoles extends Construct {
 
     const roles: Record<string, CiRoleRefs> = {};
     for (const target of props.environments) {
-      const githubEnvironment = target.githubEnvironment ?? target.name;
-      // Role names sit outside the environment's own `<project>-<env>-*` prefix, which the apply role may manage.
-      const roleName = (kind: string) => `${props.project}-ci-${target.name}-${kind}`;
-
-      const plan = new IamRole(this, `${target.name}-plan`, {
-        name: roleName("plan"),
-        description: `Plans ${target.namePrefix} from pull requests in ${props.githubRepository}; read-only`,
-        assumeRolePolicy: githubTrustPolicy(this.providerArn, props.githubRepository, ["pull_request"]),
-        maxSessionDuration: 3600,
-      });
-      new IamRolePolicyAttachment(this, `${target.name}-plan-read-only`, {
-        role: plan.name,
-        policyArn: "arn:aws:iam::aws:policy/ReadOnlyAccess",
-      });
-      new IamRolePolicy(this, `${target.name}-plan-state`, {
-        name: "state-read-and-lock",
-        role: plan.id,
-        policy: policyDocument(
-          ...stateAccess(target, props, false),
-          {
-            // ReadOnlyAccess lacks it, and the cache token's data source calls it at plan time; it returns a
-            // fresh random string and reads nothing in the account.
-            Sid: "PlanTimeRandomPassword",
-            Effect: "Allow",
-            Action: "secretsmanager:GetRandomPassword",
-            Resource: "*",
-          },
-        ),
-      });
-
-      const apply = new IamRole(this, `${target.name}-apply`, {
-        name: roleName("apply"),
-        description: `Applies reviewed plans to ${target.namePrefix} from the ${githubEnvironment} environment of ${props.githubRepository}`,
-        assumeRolePolicy: githubTrustPolicy(this.providerArn, props.githubRepository, [`environment:${githubEnvironment}`]),
-        maxSessionDuration: 3600,
-      });
-      new IamRolePolicyAttachment(this, `${target.name}-apply-power-user`, {
-        role: apply.name,
-        policyArn: "arn:aws:iam::aws:policy/PowerUserAccess",
-      });
-      const own = (kind: string) => `arn:aws:iam::${props.accountId}:${kind}/${target.namePrefix}-*`;
-      new IamRolePolicy(this, `${target.name}-apply-iam`, {
-        name: "environment-iam-and-state",
-        role: apply.id,
-        policy: policyDocument(
-          {
-            // Roles it creates or gives permissions to must carry the environment's boundary (no IAM at all),
-            // so no role it makes can do more than the apply role itself.
-            Sid: "GrantOnlyWithinTheBoundary",
-            Effect: "Allow",
-            Action: [
-              "iam:CreateRole",
-              "iam:PutRolePermissionsBoundary",
-              "iam:PutRolePolicy",
-              "iam:DeleteRolePolicy",
-              "iam:AttachRolePolicy",
-              "iam:DetachRolePolicy",
-            ],
-            Resource: own("role"),
-            Condition: { StringEquals: { "iam:PermissionsBoundary": target.boundaryArn } },
-          },
-          {
-            Sid: "ManageOwnRolesAndProfiles",
-            Effect: "Allow",
-            Action: [
-              "iam:DeleteRole",
-              "iam:GetRole",
-              "iam:UpdateRole",
-              "iam:UpdateAssumeRolePolicy",
-              "iam:TagRole",
-              "iam:UntagRole",
-              "iam:ListRolePolicies",
-              "iam:ListAttachedRolePolicies",
-              "iam:ListInstanceProfilesForRole",
-              "iam:GetRolePolicy",
-              "iam:PassRole",
-              "iam:CreateInstanceProfile",
-              "iam:DeleteInstanceProfile",
-              "iam:GetInstanceProfile",
-              "iam:TagInstanceProfile",
-              "iam:AddRoleToInstanceProfile",
-              "iam:RemoveRoleFromInstanceProfile",
-            ],
-            Resource: [own("role"), own("instance-profile")],
-          },
-          {
-            Sid: "KeepTheBoundary",
-            Effect: "Deny",
-            Action: "iam:DeleteRolePermissionsBoundary",
-            Resource: own("role"),
-          },
-          {
-            Sid: "ServiceLinkedRoles",
-            Effect: "Allow",
-            Action: "iam:CreateServiceLinkedRole",
-            Resource: `arn:aws:iam::${props.accountId}:role/aws-service-role/*`,
-          },
-          ...stateAccess(target, props, true),
-        ),
-      });
-      roles[target.name] = { planRoleArn: plan.arn, applyRoleArn: apply.arn };
+      const otherKeys = [...props.environments.filter((e) => e.name !== target.name).map((e) => e.stateKey), "bootstrap"];
+      const plan = this.planRole(props, target, otherKeys);
+      const apply = this.applyRole(props, target, otherKeys);
+      const key = this.planKey(props, target, plan, apply);
+      roles[target.name] = { planRoleArn: plan.arn, applyRoleArn: apply.arn, planKeyArn: key.arn };
     }
     this.roles = roles;
+  }
+
+  private planRole(props: CiRolesProps, target: CiStateTarget, otherKeys: readonly string[]): IamRole {
+    const githubEnvironment = target.planGithubEnvironment ?? `${target.name}-plan`;
+    const subject = githubSubject(props.githubRepository, githubEnvironment, props.planWorkflow ?? "pull-request.yml", "refs/pull/*/merge");
+    const role = new IamRole(this, `${target.name}-plan`, {
+      name: ciRoleName(props.project, target.name, "plan"),
+      description: `Plans ${target.namePrefix} from pull requests (GitHub environment ${githubEnvironment}); reads configuration and its own state`,
+      assumeRolePolicy: githubTrustPolicy(this.providerArn, [subject]),
+      maxSessionDuration: 3600,
+    });
+    new IamRolePolicy(this, `${target.name}-plan-read`, {
+      name: "read-configuration",
+      role: role.id,
+      policy: policyDocument({ Sid: "ReadConfiguration", Effect: "Allow", Action: [...PLAN_READ_ACTIONS], Resource: "*" }),
+    });
+    const tokenSecret = `arn:aws:secretsmanager:${props.region}:${props.accountId}:secret:${target.cacheTokenSecretName}-??????`;
+    new IamRolePolicy(this, `${target.name}-plan-state`, {
+      name: "state-read-and-lock",
+      role: role.id,
+      policy: policyDocument(
+        ...stateAccess(target, props, false),
+        ...otherStateDenies(target.stateKey, otherKeys, props),
+        {
+          // AWS's public parameters only (the AMI id the launch template pins); never the account's own.
+          Sid: "PublicParameters",
+          Effect: "Allow",
+          Action: ["ssm:GetParameter", "ssm:GetParameters"],
+          Resource: `arn:aws:ssm:${props.region}::parameter/aws/service/*`,
+        },
+        {
+          // The cache token's data source calls it at plan time; it returns a fresh random string and reads
+          // nothing in the account.
+          Sid: "PlanTimeRandomPassword",
+          Effect: "Allow",
+          Action: "secretsmanager:GetRandomPassword",
+          Resource: "*",
+        },
+        {
+          // A refresh reads the token's secret version (GetSecretValue even with secret_string_wo): that one
+          // secret, decrypted only when Secrets Manager asks KMS for exactly it.
+          Sid: "RefreshCacheTokenVersion",
+          Effect: "Allow",
+          Action: "secretsmanager:GetSecretValue",
+          Resource: tokenSecret,
+        },
+        {
+          Sid: "DecryptCacheTokenViaSecretsManager",
+          Effect: "Allow",
+          Action: "kms:Decrypt",
+          Resource: `arn:aws:kms:${props.region}:${props.accountId}:key/*`,
+          Condition: {
+            StringEquals: { "kms:ViaService": `secretsmanager.${props.region}.amazonaws.com` },
+            StringLike: { "kms:EncryptionContext:SecretARN": tokenSecret },
+          },
+        },
+      ),
+    });
+    return role;
+  }
+
+  private applyRole(props: CiRolesProps, target: CiStateTarget, otherKeys: readonly string[]): IamRole {
+    const githubEnvironment = target.githubEnvironment ?? target.name;
+    const name = ciRoleName(props.project, target.name, "apply");
+    const subject = githubSubject(props.githubRepository, githubEnvironment, props.applyWorkflow ?? "apply.yml", "refs/heads/main");
+    const own = (kind: string) => `arn:aws:iam::${props.accountId}:${kind}/${target.namePrefix}-*`;
+    const stateResources = [props.stateBucketArn, `${props.stateBucketArn}/*`, props.lockTableArn, props.stateKeyArn];
+    const tag = "aws:ResourceTag/Environment";
+    const requestTag = "aws:RequestTag/Environment";
+    // One document, attached and set as the role's own boundary: whatever is attached later, these limits hold.
+    const policy = new IamPolicy(this, `${target.name}-apply-policy`, {
+      name,
+      description: `What ${name} may do: resources tagged Environment=${target.name}, its own IAM roles, its own state`,
+      policy: policyDocument(
+        {
+          Sid: "EverythingButIdentityAndAccountAdministration",
+          Effect: "Allow",
+          NotAction: ["iam:*", "organizations:*", "account:*"],
+          Resource: "*",
+        },
+        {
+          Sid: "DenyOtherEnvironmentsResources",
+          Effect: "Deny",
+          Action: "*",
+          NotResource: stateResources,
+          Condition: { StringNotEquals: { [tag]: target.name }, Null: { [tag]: "false" } },
+        },
+        {
+          Sid: "DenyTaggingForOtherEnvironments",
+          Effect: "Deny",
+          Action: "*",
+          Condition: { StringNotEquals: { [requestTag]: target.name }, Null: { [requestTag]: "false" } },
+        },
+        {
+          Sid: "KeepTheEnvironmentTag",
+          Effect: "Deny",
+          Action: "*",
+          Condition: { "ForAnyValue:StringEquals": { "aws:TagKeys": ["Environment"] }, Null: { [requestTag]: "true" } },
+        },
+        {
+          Sid: "StateBucketObjectsOnly",
+          Effect: "Deny",
+          NotAction: ["s3:ListBucket", "s3:GetObject", "s3:PutObject", "s3:DeleteObject"],
+          Resource: [props.stateBucketArn, `${props.stateBucketArn}/*`],
+        },
+        { Sid: "LockItemsOnly", Effect: "Deny", NotAction: ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:DeleteItem", "dynamodb:DescribeTable"], Resource: props.lockTableArn },
+        { Sid: "StateKeyUseOnly", Effect: "Deny", NotAction: ["kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey", "kms:DescribeKey"], Resource: props.stateKeyArn },
+        {
+          // Plan keys (its own is tagged with its environment) may only be used to open a plan, never administered.
+          Sid: "PlanKeysUseOnly",
+          Effect: "Deny",
+          NotAction: ["kms:Decrypt", "kms:DescribeKey"],
+          Resource: `arn:aws:kms:${props.region}:${props.accountId}:key/*`,
+          Condition: { "ForAnyValue:StringLike": { "kms:ResourceAliases": [`alias/${props.project}-ci-*`] } },
+        },
+        ...(props.protectedArns && props.protectedArns.length > 0
+          ? [{ Sid: "AuditUntouched", Effect: "Deny" as const, Action: "*", Resource: [...props.protectedArns] }]
+          : []),
+        ...otherStateDenies(target.stateKey, otherKeys, props),
+        {
+          // Roles it creates or gives permissions to must carry the environment's boundary (no IAM at all),
+          // so no role it makes can do more than the apply role itself.
+          Sid: "GrantOnlyWithinTheBoundary",
+          Effect: "Allow",
+          Action: [
+            "iam:CreateRole",
+            "iam:PutRolePermissionsBoundary",
+            "iam:PutRolePolicy",
+            "iam:DeleteRolePolicy",
+            "iam:AttachRolePolicy",
+            "iam:DetachRolePolicy",
+          ],
+          Resource: own("role"),
+          Condition: { StringEquals: { "iam:PermissionsBoundary": target.boundaryArn } },
+        },
+        {
+          Sid: "ManageOwnRolesAndProfiles",
+          Effect: "Allow",
+          Action: [
+            "iam:DeleteRole",
+            "iam:GetRole",
+            "iam:UpdateRole",
+            "iam:UpdateAssumeRolePolicy",
+            "iam:TagRole",
+            "iam:UntagRole",
+            "iam:ListRolePolicies",
+            "iam:ListAttachedRolePolicies",
+            "iam:ListInstanceProfilesForRole",
+            "iam:GetRolePolicy",
+            "iam:PassRole",
+            "iam:CreateInstanceProfile",
+            "iam:DeleteInstanceProfile",
+            "iam:GetInstanceProfile",
+            "iam:TagInstanceProfile",
+            "iam:AddRoleToInstanceProfile",
+            "iam:RemoveRoleFromInstanceProfile",
+          ],
+          Resource: [own("role"), own("instance-profile")],
+        },
+        { Sid: "KeepTheBoundary", Effect: "Deny", Action: "iam:DeleteRolePermissionsBoundary", Resource: own("role") },
+        {
+          Sid: "ServiceLinkedRoles",
+          Effect: "Allow",
+          Action: "iam:CreateServiceLinkedRole",
+          Resource: `arn:aws:iam::${props.accountId}:role/aws-service-role/*`,
+        },
+        ...stateAccess(target, props, true),
+        {
+          // Opens the sealed, reviewed plan of its own environment (the key's policy lets no one else decrypt).
+          Sid: "OpenReviewedPlan",
+          Effect: "Allow",
+          Action: "kms:Decrypt",
+          Resource: `arn:aws:kms:${props.region}:${props.accountId}:key/*`,
+          Condition: {
+            "ForAnyValue:StringEquals": { "kms:ResourceAliases": [`alias/${planKeyAlias(props.project, target.name)}`] },
+            StringEquals: { "kms:EncryptionContext:environment": target.name },
+          },
+        },
+      ),
+    });
+    const role = new IamRole(this, `${target.name}-apply`, {
+      name,
+      description: `Applies reviewed plans to ${target.namePrefix} from the ${githubEnvironment} environment on main`,
+      assumeRolePolicy: githubTrustPolicy(this.providerArn, [subject]),
+      maxSessionDuration: 3600,
+      permissionsBoundary: policy.arn,
+    });
+    new IamRolePolicyAttachment(this, `${target.name}-apply-scoped`, { role: role.name, policyArn: policy.arn });
+    return role;
+  }
+
+  /** A key per environment: the plan role seals with it (GenerateDataKey), only the apply role opens. */
+  private planKey(props: CiRolesProps, target: CiStateTarget, plan: IamRole, apply: IamRole): KmsKey {
+    const alias = planKeyAlias(props.project, target.name);
+    const context = { "kms:EncryptionContext:environment": target.name };
+    const key = new KmsKey(this, `${target.name}-plan-key`, {
+      description: `Seals ${target.namePrefix}'s reviewed plans: the plan role encrypts, only the apply role decrypts`,
+      enableKeyRotation: true,
+      deletionWindowInDays: 7,
+      policy: policyDocument(
+        {
+          Sid: "AccountAdministersKeyThroughIam",
+          Effect: "Allow",
+          Principal: { AWS: `arn:aws:iam::${props.accountId}:root` },
+          Action: "kms:*",
+          Resource: "*",
+        },
+        {
+          Sid: "PlanRoleSeals",
+          Effect: "Allow",
+          Principal: { AWS: plan.arn },
+          Action: "kms:GenerateDataKey",
+          Resource: "*",
+          Condition: { StringEquals: context },
+        },
+        {
+          Sid: "ApplyRoleOpens",
+          Effect: "Allow",
+          Principal: { AWS: apply.arn },
+          Action: "kms:Decrypt",
+          Resource: "*",
+          Condition: { StringEquals: context },
+        },
+        {
+          Sid: "NobodyElseOpens",
+          Effect: "Deny",
+          Principal: "*",
+          Action: "kms:Decrypt",
+          Resource: "*",
+          Condition: { ArnNotLike: { "aws:PrincipalArn": apply.arn } },
+        },
+      ),
+      // Tagged with its environment: the other environments' apply roles cannot touch it at all.
+      tags: { Name: alias, Environment: target.name },
+    });
+    new KmsAlias(this, `${target.name}-plan-key-alias`, { name: `alias/${alias}`, targetKeyId: key.keyId });
+    return key;
   }
 }

@@ -6,10 +6,10 @@ import { Construct } from "constructs";
 import { AwsProvider } from "@cdktf/provider-aws/lib/provider";
 import type { BootstrapConfig, EnvironmentConfig } from "../environments/types";
 import { Certificate } from "./certificate";
-import { CiRoles } from "./ci-roles";
+import { ciRoleName, CiRoles, CiStateTarget, planKeyAlias } from "./ci-roles";
 import { EncryptionKey, logsServiceGrant } from "./encryption-key";
 import { namePrefix, standardTags } from "./naming";
-import { Cache } from "./cache";
+import { authTokenSecretName, Cache } from "./cache";
 import { Compute } from "./compute";
 import { Database } from "./database";
 import { FileSystem } from "./file-system";
@@ -19,11 +19,16 @@ import { Networking } from "./networking";
 import { Preflight } from "./preflight";
 import { PermissionsBoundaryAspect, WorkloadBoundary, workloadBoundaryArn } from "./permissions-boundary";
 import { Secrets } from "./secrets";
-import { StateStorage, useRemoteState } from "./state-backend";
+import { StateStorage, stateKeyAlias, useRemoteState } from "./state-backend";
 import { Waf } from "./waf";
 
-/** Stack name of the bootstrap stack. */
+/** Stack name of the bootstrap stack (of the first account; a further account's is `bootstrap-<suffix>`). */
 export const BOOTSTRAP_STACK = "bootstrap";
+
+/** Stack name of a bootstrap config. */
+export function bootstrapStackName(config: BootstrapConfig): string {
+  return config.name ?? BOOTSTRAP_STACK;
+}
 
 /**
  * The alarms that say new instances serve badly: any of them in ALARM during an instance refresh rolls it
@@ -96,7 +101,7 @@ export class EnvironmentStack extends TerraformStack {
         extraTags: config.tags,
       }),
     });
-    useRemoteState(this, config.state, stateKey(config));
+    useRemoteState(this, config.state, stateKey(config), config.state.accountId ?? config.accountId);
     // Every role this stack creates carries the environment's boundary (created by the bootstrap stack).
     Aspects.of(this).add(new PermissionsBoundaryAspect(workloadBoundaryArn(config.accountId, config.project, config.name)));
 
@@ -269,7 +274,8 @@ export class BootstrapStack extends TerraformStack {
 
   /** `environments`: those in this account get their workload boundary; `ci` picks which get CI roles. */
   constructor(scope: Construct, config: BootstrapConfig, environments: readonly EnvironmentConfig[]) {
-    super(scope, BOOTSTRAP_STACK);
+    const stackName = bootstrapStackName(config);
+    super(scope, stackName);
     requireEngine(this);
     awsProvider(this, {
       region: config.region,
@@ -277,18 +283,27 @@ export class BootstrapStack extends TerraformStack {
       tags: standardTags({ project: config.project, environment: "shared", repository: config.repository }),
     });
     if (config.remoteState) {
-      useRemoteState(this, config.state, `${BOOTSTRAP_STACK}/terraform.tfstate`);
+      useRemoteState(this, config.state, `${stackName}/terraform.tfstate`, config.accountId);
     } else {
       // why: outside cdktf.out, so re-synthesizing never touches the only copy of the bootstrap state.
-      new LocalBackend(this, { path: "../../../terraform.bootstrap.tfstate" });
+      new LocalBackend(this, { path: `../../../terraform.${stackName}.tfstate` });
     }
+    const ciTargets = config.ci ? this.ciTargets(config, environments) : [];
+    const roleArn = (env: string, kind: "plan" | "apply") => `arn:aws:iam::${config.accountId}:role/${ciRoleName(config.project, env, kind)}`;
     this.storage = new StateStorage(this, "state", {
       ...config.state,
       accountId: config.accountId,
       noncurrentVersionRetentionDays: config.noncurrentVersionRetentionDays,
+      audit: config.stateAudit,
+      // Each CI role may use its own environment's state object and no other, by the bucket's own policy too.
+      objectScopes: ciTargets.map((t) => ({ principalArns: [roleArn(t.name, "plan"), roleArn(t.name, "apply")], key: t.stateKey })),
     });
     new TerraformOutput(this, "state_bucket", { value: this.storage.bucket.bucket });
     new TerraformOutput(this, "lock_table", { value: this.storage.lockTable.name });
+    new TerraformOutput(this, "state_key_alias", { value: `alias/${stateKeyAlias(config.state.bucket)}`, description: "KMS key every state write is encrypted with" });
+    if (this.storage.trail) {
+      new TerraformOutput(this, "state_audit_trail", { value: this.storage.trail.name, description: "CloudTrail trail of every state object read and write" });
+    }
 
     // Boundaries live in the account of the roles they bound: this stack creates those of its own account.
     for (const env of environments.filter((e) => e.accountId === config.accountId)) {
@@ -296,32 +311,44 @@ export class BootstrapStack extends TerraformStack {
     }
 
     if (config.ci) {
-      const byName = new Map(environments.map((e) => [e.name, e]));
-      const targets = config.ci.environments.map((ci) => {
-        const env = byName.get(ci.name);
-        if (!env) throw new Error(`${this.node.path}: ci.environments: no environment named ${JSON.stringify(ci.name)}`);
-        return {
-          ...ci,
-          namePrefix: namePrefix(env.project, env.name),
-          stateKey: stateKey(env),
-          boundaryArn: workloadBoundaryArn(env.accountId, env.project, env.name),
-        };
-      });
+      const audit = this.storage.trail ? [this.storage.trail.arn, this.storage.auditBucketArn!, `${this.storage.auditBucketArn!}/*`] : [];
       const ci = new CiRoles(this, "ci", {
         ...config.ci,
-        environments: targets,
+        environments: ciTargets,
         accountId: config.accountId,
+        region: config.region,
         project: config.project,
         stateBucketArn: this.storage.bucket.arn,
         lockTableArn: this.storage.lockTable.arn,
         stateKeyArn: this.storage.key.arn,
+        protectedArns: audit,
       });
       this.ci = ci;
       for (const [name, refs] of Object.entries(ci.roles)) {
         new TerraformOutput(this, `ci_${name}_plan_role_arn`, { value: refs.planRoleArn, description: `Role the pull-request plan job assumes for ${name}` });
         new TerraformOutput(this, `ci_${name}_apply_role_arn`, { value: refs.applyRoleArn, description: `Role the apply job assumes for ${name}` });
+        new TerraformOutput(this, `ci_${name}_plan_key_alias`, {
+          value: `alias/${planKeyAlias(config.project, name)}`,
+          description: `KMS key that seals ${name}'s reviewed plans (only its apply role opens them)`,
+        });
       }
     }
+  }
+
+  private ciTargets(config: BootstrapConfig, environments: readonly EnvironmentConfig[]): CiStateTarget[] {
+    const byName = new Map(environments.map((e) => [e.name, e]));
+    return (config.ci?.environments ?? []).map((ci) => {
+      const env = byName.get(ci.name);
+      if (!env) throw new Error(`${this.node.path}: ci.environments: no environment named ${JSON.stringify(ci.name)}`);
+      const prefix = namePrefix(env.project, env.name);
+      return {
+        ...ci,
+        namePrefix: prefix,
+        stateKey: stateKey(env),
+        boundaryArn: workloadBoundaryArn(env.accountId, env.project, env.name),
+        cacheTokenSecretName: authTokenSecretName(prefix),
+      };
+    });
   }
 }
 
