@@ -532,4 +532,20 @@ describe("in each environment's stack", () => {
     expect(fsPolicy?.policy).toMatch(/aws_iam_role\.compute_role_\w+\.arn/);
     expect(resourceList(stack, "aws_autoscaling_schedule")).toHaveLength((config.compute.scheduledActions ?? []).length);
   });
+
+  // Provider default tags do not reach Auto Scaling groups: the group carries the standard tags itself,
+  // not propagated (the launch template tags instances, volumes and interfaces).
+  test.each(stacks.map((s) => [s.config.name, s] as const))("%s: the group carries the standard tags, none propagated at launch", (_, { config, json: stack }) => {
+    const [asg] = resourceList(stack, "aws_autoscaling_group");
+    const tags = Object.fromEntries((asg?.tag as Json[]).map((t) => [t.key, t.value]));
+    expect(tags).toEqual({
+      ...(config.tags ?? {}),
+      Project: "webapp",
+      Environment: config.name,
+      ManagedBy: "cdktf",
+      Repository: config.repository,
+      Name: `webapp-${config.name}-app`,
+    });
+    for (const t of asg?.tag as Json[]) expect(t.propagate_at_launch).toBe(false);
+  });
 });

@@ -1,4 +1,5 @@
-// Resource names and the standard tags every resource carries (through the provider's default tags).
+// Resource names and the standard tags every resource carries (through the provider's default tags; the Auto
+// Scaling group, which default tags do not reach, and what it launches carry them explicitly).
 
 export interface NamingProps {
   readonly project: string;

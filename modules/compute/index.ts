@@ -201,7 +201,7 @@ export interface ComputeProps extends ComputeSettings {
    * system through its access point). Each must name its resources: a `*` resource is rejected.
    */
   readonly grants: readonly Statement[];
-  /** Tags for instances and volumes (provider default tags do not reach what the group launches). @default {} */
+  /** Tags for the group itself (not propagated) and for the instances, volumes and interfaces it launches: provider default tags reach neither. @default {} */
   readonly instanceTags?: Readonly<Record<string, string>>;
 }
 
@@ -709,7 +709,9 @@ export class Compute extends Construct implements Connectable, ComputeRefs {
             instanceReusePolicy: { reuseOnScaleIn: false },
           }
         : undefined,
-      tag: [{ key: "Name", value: name, propagateAtLaunch: false }],
+      // Provider default tags do not reach the group: it carries the standard tags itself, not propagated
+      // (the launch template tags what it launches).
+      tag: Object.entries(tags).map(([key, value]) => ({ key, value, propagateAtLaunch: false })),
       // Instances call AWS at boot: the role's permissions exist before the first launch.
       dependsOn: rolePolicies,
       // The block is read only at creation; a diff on it would promise a change that never happens.
