@@ -189,6 +189,14 @@ describe("Database", () => {
     ]);
   });
 
+  it("keeps the app user's credentials in their own secret under the secrets key, for operators to set", () => {
+    const { json } = build({ appUsername: "shop_app", secretRecoveryWindowDays: 7 });
+    const [secret] = resourceList(json, "aws_secretsmanager_secret");
+    expect(secret).toEqual(expect.objectContaining({ name: "webapp-test/database-app-user", kms_key_id: props.secretsKeyArn, recovery_window_in_days: 7 }));
+    expect(secret?.description).toMatch(/shop_app .*scripts\/db\/create-app-role\.sql/);
+    expect(resourceList(json, "aws_secretsmanager_secret_version")).toHaveLength(0);
+  });
+
   it("exposes a connections object on the engine port", () => {
     synthConstruct((scope) => {
       const db = new Database(scope, "database", props);
@@ -249,6 +257,8 @@ describe("Database rejects what AWS or the project would not accept", () => {
     rejects({ instanceClass: "t4g.small" }, /instanceClass = "t4g\.small": not an RDS instance class/);
     rejects({ masterUsername: "admin" }, /masterUsername = "admin": must start with a letter/);
     rejects({ databaseName: "1app" }, /databaseName = "1app": must start with a letter/);
+    rejects({ appUsername: "dbadmin" }, /appUsername = "dbadmin": must start with a letter, hold only letters, digits and _, differ from masterUsername/);
+    rejects({ appUsername: "rdsproxy" }, /appUsername = "rdsproxy": .*reserved/);
     expect(() => build({ performanceInsightsRetentionDays: 731 })).not.toThrow();
   });
 

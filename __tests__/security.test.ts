@@ -6,6 +6,7 @@ import * as path from "node:path";
 import { Testing } from "cdktf";
 import { bootstrap, ENVIRONMENTS } from "../environments";
 import { buildBootstrap } from "../modules/environment-stack";
+import { workloadBoundaryArn, workloadBoundaryDocument } from "../modules/permissions-boundary";
 import { allowedBy, evaluate, Request } from "./support/policy-evaluator";
 import { policySets, resourcePolicy, StackIam, trustPolicy } from "./support/iam";
 import { resourceList, resources, synth, synthEnvironment } from "./support/synth";
@@ -232,3 +233,26 @@ describe("the runbook protects every GitHub environment that has a role", () => 
     expect(runbook).toMatch(/include_claim_keys.*"repo".*"context".*"job_workflow_ref"/);
   });
 });
+
+describe("app instances connect as the app's own database user", () => {
+  it.each(ENVIRONMENTS.map((e) => [e.name, e] as const))("%s: the instance role reads the app user's secret, not the master secret", (name, config) => {
+    const json = synthEnvironment(config).json;
+    const boundary = workloadBoundaryArn(account, "webapp", name);
+    const env: StackIam = { json, region, accountId: account, external: { [boundary]: JSON.parse(workloadBoundaryDocument()) } };
+    const [db] = Object.keys(resources(json, "aws_db_instance"));
+    const masterSecret = `\${aws_db_instance.${db}.master_user_secret[0].secret_arn}`;
+    const role = `webapp-${name}-app`;
+    expect(can2(env, role, { action: "secretsmanager:GetSecretValue", resource: masterSecret })).toBe(false);
+    const appUser = Object.entries(resources(json, "aws_secretsmanager_secret")).find(([, s]) => s.name === `webapp-${name}/database-app-user`);
+    expect(appUser).toBeDefined();
+    const appUserSecret = `\${aws_secretsmanager_secret.${appUser![0]}.arn}`;
+    expect(can2(env, role, { action: "secretsmanager:GetSecretValue", resource: appUserSecret })).toBe(true);
+    const [template] = resourceList(json, "aws_launch_template");
+    expect(template?.user_data).toContain(`DB_SECRET_ARN='${appUserSecret}'`);
+    expect(template?.user_data).not.toContain(masterSecret);
+  });
+});
+
+function can2(env: StackIam, role: string, request: Request): boolean {
+  return allowedBy(request, ...policySets(env, role));
+}

@@ -1,7 +1,8 @@
 // The relational database: one RDS instance (MySQL 8.0 or PostgreSQL 16) in the private data subnets, its own
 // security group, storage and Performance Insights encrypted with its own KMS key, TLS forced by a parameter
-// group, enhanced monitoring, log exports to KMS-encrypted log groups, IAM authentication, and a master
-// password managed by RDS in Secrets Manager (never in code, JSON or state). Opens no port by itself.
+// group, enhanced monitoring, log exports to KMS-encrypted log groups, IAM authentication, a master
+// password managed by RDS in Secrets Manager (never in code, JSON or state), and the secret container of the
+// app's own database user (created and set by an operator, not here). Opens no port by itself.
 import { Fn } from "cdktf";
 import { Construct } from "constructs";
 import { CloudwatchLogGroup } from "@cdktf/provider-aws/lib/cloudwatch-log-group";
@@ -10,6 +11,7 @@ import { DbParameterGroup } from "@cdktf/provider-aws/lib/db-parameter-group";
 import { DbSubnetGroup } from "@cdktf/provider-aws/lib/db-subnet-group";
 import { IamRole } from "@cdktf/provider-aws/lib/iam-role";
 import { IamRolePolicyAttachment } from "@cdktf/provider-aws/lib/iam-role-policy-attachment";
+import { SecretsmanagerSecret } from "@cdktf/provider-aws/lib/secretsmanager-secret";
 import type { SecurityGroup } from "@cdktf/provider-aws/lib/security-group";
 import { Connectable, Connections, ownSecurityGroup } from "./connections";
 import { EncryptionKey } from "./encryption-key";
@@ -92,6 +94,12 @@ export interface DatabaseSettings {
   readonly databaseName?: string;
   /** Master user name; its password is generated and kept by RDS in Secrets Manager. @default "dbadmin" */
   readonly masterUsername?: string;
+  /**
+   * The app's own database user (no superuser, privileges on `databaseName` only), created by an operator
+   * with `scripts/db/create-app-role.sql`; its credentials live in the `<prefix>/database-app-user` secret.
+   * @default "app_user"
+   */
+  readonly appUsername?: string;
   /** Enhanced-monitoring interval, seconds (one of `MONITORING_INTERVALS`; 0 turns it off). @default 60 */
   readonly monitoringIntervalSeconds?: number;
   /** Performance Insights retention, days: 7 (free) or a multiple of 31 up to 731. @default 7 */
@@ -114,6 +122,8 @@ export interface DatabaseProps extends DatabaseSettings {
   readonly logsKeyArn: string;
   /** Retention of the exported database logs, days (the environment's log retention). */
   readonly logRetentionDays: number;
+  /** Recovery window of the app user's secret, days (the environment's secrets setting). @default 30 */
+  readonly secretRecoveryWindowDays?: number;
 }
 
 const IDENTIFIER = /^[a-zA-Z][a-zA-Z0-9_]{0,62}$/;
@@ -175,6 +185,13 @@ export function checkDatabaseSettings(props: DatabaseSettings, problems: Problem
     user,
     "must start with a letter, hold only letters, digits and _, and not be a reserved name (admin, rdsadmin, postgres, root)",
   );
+  const appUser = props.appUsername ?? "app_user";
+  problems.check(
+    IDENTIFIER.test(appUser) && !appUser.toLowerCase().startsWith("rds") && !["admin", "postgres", "root", user.toLowerCase()].includes(appUser.toLowerCase()),
+    "appUsername",
+    appUser,
+    "must start with a letter, hold only letters, digits and _, differ from masterUsername and not be reserved (admin, postgres, root, rds*)",
+  );
 }
 
 /** The database as the composing stack and the compute layer consume it. */
@@ -188,6 +205,8 @@ export interface DatabaseRefs {
   readonly databaseName: string;
   /** Secret (JSON `username`, `password`) that RDS creates and rotates for the master user. */
   readonly masterUserSecretArn: string;
+  /** Secret (JSON `username`, `password`) of the app's own database user, set by an operator. */
+  readonly appUserSecretArn: string;
 }
 
 export class Database extends Construct implements Connectable, DatabaseRefs {
@@ -201,6 +220,9 @@ export class Database extends Construct implements Connectable, DatabaseRefs {
   readonly port: number;
   readonly databaseName: string;
   readonly masterUserSecretArn: string;
+  readonly appUserSecretArn: string;
+  /** Name of the app's own database user. */
+  readonly appUsername: string;
   private readonly props: DatabaseProps;
 
   constructor(scope: Construct, id: string, props: DatabaseProps) {
@@ -321,6 +343,23 @@ export class Database extends Construct implements Connectable, DatabaseRefs {
     this.port = facts.port;
     this.databaseName = props.databaseName ?? "app";
     this.masterUserSecretArn = this.instance.masterUserSecret.get(0).secretArn;
+
+    // The app connects as its own user, never as the master: a container for its credentials, whose value
+    // (JSON `username`, `password`) an operator sets when creating the role (docs/runbooks.md, section 2).
+    this.appUsername = props.appUsername ?? "app_user";
+    const appUser = new SecretsmanagerSecret(this, "app-user", {
+      name: `${props.namePrefix}/database-app-user`,
+      description: `The app's database user ${this.appUsername} (JSON username, password); set by operators with scripts/db/create-app-role.sql`,
+      kmsKeyId: props.secretsKeyArn,
+      recoveryWindowInDays: props.secretRecoveryWindowDays ?? 30,
+      tags: { Name: `${props.namePrefix}/database-app-user` },
+    });
+    this.appUserSecretArn = appUser.arn;
+  }
+
+  /** Identity-policy statements to read the app user's secret (and decrypt it with the secrets key). */
+  grantReadAppUserSecret(): Statement[] {
+    return secretReadStatements("DatabaseAppUser", [this.appUserSecretArn], this.props.secretsKeyArn, this.props.region);
   }
 
   /** Identity-policy statements to read the RDS-managed master secret (and decrypt it with the secrets key). */

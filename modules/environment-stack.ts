@@ -133,6 +133,7 @@ export class EnvironmentStack extends TerraformStack {
       secretsKeyArn: this.secrets.keyArn,
       logsKeyArn: this.logsKey.arn,
       logRetentionDays: config.logRetentionDays,
+      secretRecoveryWindowDays: config.secrets.recoveryWindowDays,
     });
     this.fileSystem = new FileSystem(this, "file-system", { ...config.fileSystem, ...account, ...dataTier });
     this.cache = new Cache(this, "cache", {
@@ -181,7 +182,11 @@ export class EnvironmentStack extends TerraformStack {
     new TerraformOutput(this, "database_endpoint", { value: this.database.endpoint, description: "Database endpoint (address:port)" });
     new TerraformOutput(this, "database_master_secret_arn", {
       value: this.database.masterUserSecretArn,
-      description: "Secret RDS manages for the master user",
+      description: "Secret RDS manages for the master user (operators only; the app instances cannot read it)",
+    });
+    new TerraformOutput(this, "database_app_user_secret_arn", {
+      value: this.database.appUserSecretArn,
+      description: "The app's database user (JSON username, password): set it with scripts/db/create-app-role.sql (runbook 2)",
     });
     new TerraformOutput(this, "file_system_id", { value: this.fileSystem.fileSystemId, description: "EFS file system of the uploads" });
     new TerraformOutput(this, "dashboard_name", { value: this.monitoring.dashboard.dashboardName, description: "CloudWatch dashboard of the environment" });
@@ -218,7 +223,8 @@ export class EnvironmentStack extends TerraformStack {
       secrets: this.secrets,
       grants: [
         ...this.secrets.grantRead(),
-        ...this.database.grantReadMasterSecret(),
+        // The app's own database user; the master secret stays with RDS and operators.
+        ...this.database.grantReadAppUserSecret(),
         ...this.cache.grantReadAuthToken(),
         ...this.fileSystem.grantClient(),
       ],

@@ -3,7 +3,8 @@
 # the engine (terraform >= 1.11 from PATH, else OpenTofu built from the Go module proxy), the AWS provider
 # built from its Go module and laid out as a filesystem mirror with a CLI config pointing only at it,
 # checkov in its own venv, moto[server] (the AWS API emulator) with boto3 and pytest in another,
-# actionlint, and the Debian packages shellcheck, redis-server, redis-tools and jq.
+# actionlint, and the Debian packages shellcheck, redis-server, redis-tools, jq and postgresql (the
+# server binaries under /usr/lib/postgresql/<version>/bin, for the database role script's test).
 # Idempotent: a second run with everything cached only checks stamps.
 # shellcheck source-path=SCRIPTDIR
 set -euo pipefail
@@ -214,15 +215,20 @@ setup_actionlint() {
 setup_apt() {
   local t; t="$(now)"
   local missing=() pkg cmd
-  for pkg in shellcheck redis-server redis-tools jq; do
+  for pkg in shellcheck redis-server redis-tools jq postgresql; do
     case "$pkg" in
       redis-tools) cmd=redis-cli ;;
+      postgresql)
+        # Debian keeps the server binaries off PATH, under /usr/lib/postgresql/<version>/bin.
+        compgen -G "/usr/lib/postgresql/*/bin/initdb" >/dev/null && command -v psql >/dev/null 2>&1 || missing+=("$pkg")
+        continue
+        ;;
       *) cmd="$pkg" ;;
     esac
     command -v "$cmd" >/dev/null 2>&1 || missing+=("$pkg")
   done
   if [ "${#missing[@]}" -eq 0 ]; then
-    note apt present "$(elapsed "$t")" "shellcheck $(shellcheck --version | sed -n 's/^version: //p'), redis $(redis-server --version | sed -n 's/.* v=\([^ ]*\).*/\1/p')"
+    note apt present "$(elapsed "$t")" "shellcheck $(shellcheck --version | sed -n 's/^version: //p'), redis $(redis-server --version | sed -n 's/.* v=\([^ ]*\).*/\1/p'), postgresql $(psql --version | awk '{print $3}')"
     return
   fi
   command -v apt-get >/dev/null 2>&1 || die "missing ${missing[*]} and no apt-get; install them with your package manager"

@@ -12,6 +12,12 @@ const AWS_MANAGED: Record<string, Json> = {
   "arn:aws:iam::aws:policy/ReadOnlyAccess": {
     Statement: [{ Effect: "Allow", Action: ["*:Describe*", "*:Get*", "*:List*", "sqs:ReceiveMessage", "dynamodb:Query", "dynamodb:Scan"], Resource: "*" }],
   },
+  "arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore": {
+    Statement: [{ Effect: "Allow", Action: ["ssm:*Association*", "ssm:GetDocument", "ssm:GetParameter", "ssm:GetParameters", "ssm:*InstanceInformation", "ssmmessages:*", "ec2messages:*"], Resource: "*" }],
+  },
+  "arn:aws:iam::aws:policy/service-role/AmazonRDSEnhancedMonitoringRole": {
+    Statement: [{ Effect: "Allow", Action: ["logs:CreateLogGroup", "logs:PutRetentionPolicy", "logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogStreams", "logs:GetLogEvents"], Resource: "arn:aws:logs:*:*:log-group:RDS*" }],
+  },
   "arn:aws:iam::aws:policy/PowerUserAccess": {
     Statement: [
       { Effect: "Allow", NotAction: ["iam:*", "organizations:*", "account:*"], Resource: "*" },
@@ -24,6 +30,8 @@ export interface StackIam {
   readonly json: Json;
   readonly region: string;
   readonly accountId: string;
+  /** Managed policies of other stacks (for example the bootstrap stack's boundaries), by ARN. */
+  readonly external?: Readonly<Record<string, Json>>;
 }
 
 /** Replaces `${aws_x.name.attr}` references with the values the resources will have. */
@@ -63,6 +71,7 @@ function roleKey(stack: StackIam, roleName: string): string {
 
 function managedPolicy(stack: StackIam, arn: string): Json {
   if (AWS_MANAGED[arn]) return AWS_MANAGED[arn]!;
+  if (stack.external?.[arn]) return stack.external[arn]!;
   const ref = /^\$\{aws_iam_policy\.([A-Za-z0-9_-]+)\.arn\}$/.exec(arn);
   const policy = ref ? resources(stack.json, "aws_iam_policy")[ref[1]!] : Object.values(resources(stack.json, "aws_iam_policy")).find((p) => arn.endsWith(`:policy/${p.name}`));
   if (!policy) throw new Error(`policy ${arn}: neither in the stack nor a known AWS-managed policy`);

@@ -12,7 +12,7 @@ export interface BootInfrastructure {
   readonly databasePort: string;
   readonly databaseName: string;
   readonly databaseEngine: string;
-  /** The RDS-managed master user secret (JSON with `username` and `password`). */
+  /** The app's own database user's secret (JSON with `username` and `password`); never the master user's. */
   readonly databaseSecretArn: string;
   readonly cacheHost: string;
   readonly cachePort: string;

@@ -152,8 +152,8 @@ export interface ComputeDatabase {
   readonly port: number;
   readonly databaseName: string;
   readonly engine: string;
-  /** RDS-managed secret holding `username` and `password`. */
-  readonly masterUserSecretArn: string;
+  /** Secret holding the app's own database user's `username` and `password` (never the master's). */
+  readonly appUserSecretArn: string;
 }
 
 export interface ComputeCache {
@@ -562,7 +562,7 @@ export class Compute extends Construct implements Connectable, ComputeRefs {
         databasePort: Token.asString(props.database.port),
         databaseName: props.database.databaseName,
         databaseEngine: props.database.engine,
-        databaseSecretArn: props.database.masterUserSecretArn,
+        databaseSecretArn: props.database.appUserSecretArn,
         cacheHost: props.cache.primaryEndpointAddress,
         cachePort: Token.asString(props.cache.port),
         cacheTls: props.cache.tls ? "true" : "false",
