@@ -167,6 +167,7 @@ render_env() {
   (
     umask 077
     secret "$APP_ENV_SECRET_ARN" >"$app_env"
+    # The app's own database user (JSON username, password); the instances cannot read the master's.
     secret "$DB_SECRET_ARN" >"$database"
     secret "$CACHE_TOKEN_SECRET_ARN" | jq -Rsj 'rtrimstr("\n") | (fromjson? // .)
       | if type == "object" then (.token // .authToken // .auth_token // .password // "") else tostring end' >"$token"
