@@ -113,6 +113,7 @@ export const ENVIRONMENT_SHAPE: Shape = {
           "autoMinorVersionUpgrade": {"optional": true, "shape": {"kind": "boolean"}},
           "databaseName": {"optional": true, "shape": {"kind": "string"}},
           "masterUsername": {"optional": true, "shape": {"kind": "string"}},
+          "appUsername": {"optional": true, "shape": {"kind": "string"}},
           "monitoringIntervalSeconds": {"optional": true, "shape": {"kind": "number"}},
           "performanceInsightsRetentionDays": {"optional": true, "shape": {"kind": "number"}},
           "applyImmediately": {"optional": true, "shape": {"kind": "boolean"}},
