@@ -13,6 +13,10 @@ const role = (name: string): Json => {
   if (!found) throw new Error(`no role ${name}`);
   return found;
 };
+const ciNames = bootstrap.ci!.environments.map((e) => e.name);
+const repo = bootstrap.ci!.githubRepository;
+const account = bootstrap.accountId;
+const project = bootstrap.project;
 const inlinePolicy = (roleKey: string): Json => {
   const found = Object.entries(resources(json, "aws_iam_role_policy")).find(([key]) => key.includes(roleKey));
   if (!found) throw new Error(`no inline policy for ${roleKey}`);
@@ -29,12 +33,12 @@ describe("GitHub OIDC roles in the bootstrap stack", () => {
 
   it("creates a plan and an apply role per environment, named outside the environments' own prefixes", () => {
     expect(Object.values(roles).map((r) => r.name).sort()).toEqual(
-      ["dev", "prod", "staging"].flatMap((e) => [`webapp-ci-${e}-apply`, `webapp-ci-${e}-plan`]).sort(),
+      ciNames.flatMap((e) => [`${project}-ci-${e}-apply`, `${project}-ci-${e}-plan`]).sort(),
     );
   });
 
-  it.each(["dev", "staging", "prod"])("trusts only pull requests of this repository for the %s plan role", (env) => {
-    const trust = policy(role(`webapp-ci-${env}-plan`).assume_role_policy);
+  it.each(ciNames)("trusts only pull requests of this repository for the %s plan role", (env) => {
+    const trust = policy(role(`${project}-ci-${env}-plan`).assume_role_policy);
     expect(trust.Statement).toEqual([
       {
         Effect: "Allow",
@@ -42,16 +46,16 @@ describe("GitHub OIDC roles in the bootstrap stack", () => {
         Action: "sts:AssumeRoleWithWebIdentity",
         Condition: {
           StringEquals: { "token.actions.githubusercontent.com:aud": "sts.amazonaws.com" },
-          StringLike: { "token.actions.githubusercontent.com:sub": ["repo:example-org/cdktf-webapp-platform:pull_request"] },
+          StringLike: { "token.actions.githubusercontent.com:sub": [`repo:${repo}:pull_request`] },
         },
       },
     ]);
   });
 
-  it.each(["dev", "staging", "prod"])("trusts only the %s GitHub environment for the apply role", (env) => {
-    const trust = policy(role(`webapp-ci-${env}-apply`).assume_role_policy);
+  it.each(ciNames)("trusts only the %s GitHub environment for the apply role", (env) => {
+    const trust = policy(role(`${project}-ci-${env}-apply`).assume_role_policy);
     expect(trust.Statement[0].Condition.StringLike).toEqual({
-      "token.actions.githubusercontent.com:sub": [`repo:example-org/cdktf-webapp-platform:environment:${env}`],
+      "token.actions.githubusercontent.com:sub": [`repo:${repo}:environment:${env}`],
     });
   });
 
@@ -74,7 +78,7 @@ describe("GitHub OIDC roles in the bootstrap stack", () => {
   it("lets apply roles manage only their environment's IAM roles and profiles, and write only their own state", () => {
     const doc = inlinePolicy("prod-apply-iam");
     const manage = doc.Statement.find((s: Json) => s.Sid === "ManageOwnRolesAndProfiles");
-    expect(manage.Resource).toEqual(["arn:aws:iam::111111111111:role/webapp-prod-*", "arn:aws:iam::111111111111:instance-profile/webapp-prod-*"]);
+    expect(manage.Resource).toEqual([`arn:aws:iam::${account}:role/${project}-prod-*`, `arn:aws:iam::${account}:instance-profile/${project}-prod-*`]);
     expect(manage.Action).not.toContain("iam:CreateUser");
     const write = doc.Statement.find((s: Json) => s.Sid === "ReadWriteOwnState");
     expect(write.Action).toEqual(["s3:GetObject", "s3:PutObject"]);
@@ -84,7 +88,7 @@ describe("GitHub OIDC roles in the bootstrap stack", () => {
 
   it("cannot let an apply role edit itself: CI role names do not match any environment prefix", () => {
     for (const name of Object.values(roles).map((r) => r.name as string)) {
-      expect(ENVIRONMENTS.some((e) => name.startsWith(`webapp-${e.name}-`))).toBe(false);
+      expect(ENVIRONMENTS.some((e) => name.startsWith(`${e.project}-${e.name}-`))).toBe(false);
     }
   });
 
@@ -96,7 +100,7 @@ describe("GitHub OIDC roles in the bootstrap stack", () => {
     const other = synth(buildBootstrap(Testing.app(), { ...bootstrap, ci: { ...bootstrap.ci!, createOidcProvider: false } }, ENVIRONMENTS));
     expect(Object.keys(resources(other.json, "aws_iam_openid_connect_provider"))).toHaveLength(0);
     const trust = policy(Object.values(resources(other.json, "aws_iam_role"))[0]?.assume_role_policy);
-    expect(trust.Statement[0].Principal.Federated).toBe("arn:aws:iam::111111111111:oidc-provider/token.actions.githubusercontent.com");
+    expect(trust.Statement[0].Principal.Federated).toBe(`arn:aws:iam::${account}:oidc-provider/token.actions.githubusercontent.com`);
   });
 });
 
@@ -105,7 +109,7 @@ describe("CI settings validation", () => {
     [{ githubRepository: "not a repo" }, /^bootstrap: ci.githubRepository = "not a repo": must be owner\/name/],
     [{ environments: [] }, /^bootstrap: ci.environments = \[\]: name at least one environment/],
     [{ environments: [{ name: "dev" }, { name: "dev" }] }, /^bootstrap: ci.environments\[1\].name = "dev": listed twice/],
-    [{ environments: [{ name: "qa" }] }, /^bootstrap: ci.environments\[0\].name = "qa": no such environment; known: dev, staging, prod/],
+    [{ environments: [{ name: "nowhere" }] }, new RegExp(`^bootstrap: ci.environments\\[0\\].name = "nowhere": no such environment; known: ${ENVIRONMENTS.map((e) => e.name).join(", ")}$`)],
     [{ environments: [{ name: "dev", githubEnvironment: "bad/env" }] }, /^bootstrap: ci.environments\[0\].githubEnvironment = "bad\/env": not a GitHub environment name/],
   ])("rejects %j", (patch, message) => {
     expect(validateBootstrap({ ...bootstrap, ci: { ...bootstrap.ci!, ...patch } }, ENVIRONMENTS)).toContainEqual(expect.stringMatching(message));

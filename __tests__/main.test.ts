@@ -18,7 +18,7 @@ describe("run", () => {
 
   it("writes the bootstrap stack and every environment by default", () => {
     expect(run({ outdir, log })).toBe(0);
-    expect(fs.readdirSync(path.join(outdir, "stacks")).sort()).toEqual(["bootstrap", "dev", "prod", "staging"]);
+    expect(fs.readdirSync(path.join(outdir, "stacks")).sort()).toEqual(["bootstrap", ...ENVIRONMENTS.map((e) => e.name)].sort());
     expect(fs.existsSync(path.join(outdir, "stacks", "prod", "cdk.tf.json"))).toBe(true);
     expect(fs.readFileSync(path.join(outdir, "manifest.json"), "utf8")).not.toContain(process.cwd());
   });
@@ -69,8 +69,8 @@ describe("run", () => {
   });
 
   it("fails on an unknown environment, listing the known ones, and writes nothing", () => {
-    expect(run({ spec: "qa", outdir, log })).toBe(2);
-    expect(lines).toEqual(['ENVIRONMENTS names unknown environment(s) "qa"; known: dev, staging, prod']);
+    expect(run({ spec: "nowhere", outdir, log })).toBe(2);
+    expect(lines).toEqual([`ENVIRONMENTS names unknown environment(s) "nowhere"; known: ${ENVIRONMENTS.map((e) => e.name).join(", ")}`]);
     expect(fs.existsSync(outdir)).toBe(false);
   });
 
@@ -86,7 +86,7 @@ describe("run", () => {
   it("reports every problem in every environment and writes nothing", () => {
     const broken = ENVIRONMENTS.map((e) => environment({ accountId: "nope", logRetentionDays: 2 }, e));
     expect(run({ environments: broken, outdir, log })).toBe(1);
-    expect(lines[0]).toBe("Configuration has 6 problem(s); nothing was synthesized:");
+    expect(lines[0]).toBe(`Configuration has ${2 * ENVIRONMENTS.length} problem(s); nothing was synthesized:`);
     expect(lines).toContainEqual('  prod: accountId = "nope": must be 12 digits');
     expect(lines).toContainEqual("  staging: logRetentionDays = 2: CloudWatch Logs accepts only 1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653 days");
     expect(fs.existsSync(outdir)).toBe(false);
