@@ -33,72 +33,75 @@ beforeAll(() => {
 });
 afterAll(() => fs.rmSync(work, { recursive: true, force: true }));
 
-describe("npm run new-env -- qa --from staging", () => {
+/** A name no environment has yet (the repository may have a qa already). */
+const name = ["qa", "uat", "demo", "perf", "preview"].find((n) => !ENVIRONMENTS.some((e) => e.name === n))!;
+
+describe(`npm run new-env -- ${name} --from staging`, () => {
   let printed = "";
   beforeAll(() => {
-    const result = run(work, process.execPath, "scripts/new-env.mjs", "qa", "--from", "staging");
+    const result = run(work, process.execPath, "scripts/new-env.mjs", name, "--from", "staging");
     expect(result.status).toBe(0);
     printed = result.out;
   });
 
-  it("writes environments/qa.ts: staging's file with the name, the constant and a free VPC range set", () => {
-    const qa = read("environments/qa.ts");
+  it("writes the new file: staging's file with the name, the constant and a free VPC range set", () => {
+    const qa = read(`environments/${name}.ts`);
     const staging = read("environments/staging.ts");
-    expect(qa).toMatch(/^export const qa: EnvironmentConfig = \{$/m);
-    expect(qa).toMatch(/^ {2}name: "qa",$/m);
+    expect(qa).toMatch(new RegExp(`^export const ${name}: EnvironmentConfig = \\{$`, "m"));
+    expect(qa).toMatch(new RegExp(`^ {2}name: "${name}",$`, "m"));
     const cidr = /vpcCidr: "([^"]+)"/.exec(qa)?.[1];
     expect(ENVIRONMENTS.map((e) => e.network.vpcCidr)).not.toContain(cidr);
-    expect(validateEnvironments([environment({ name: "qa", network: { vpcCidr: cidr } })], ENVIRONMENTS).filter((l) => l.includes("vpcCidr"))).toEqual([]);
+    expect(validateEnvironments([environment({ name, network: { vpcCidr: cidr } })], ENVIRONMENTS).filter((l) => l.includes("vpcCidr"))).toEqual([]);
     // Everything else is staging's, line for line, apart from the header and the placeholders.
     const differing = qa.split("\n").filter((line) => !staging.split("\n").includes(line));
-    expect(differing.every((line) => /^\/\/ qa:|export const qa|name: "qa"|vpcCidr|fill-me-in/.test(line))).toBe(true);
+    expect(differing.every((line) => /^\/\/ qa:|export const qa|name: "qa"|vpcCidr|fill-me-in/.test(line.replaceAll(name, "qa")))).toBe(true);
   });
 
-  it("registers qa in ENVIRONMENTS, the bootstrap's CI list and the plan matrix, in the same order", () => {
-    expect(read("environments/index.ts")).toMatch(/import \{ qa \} from "\.\/qa";/);
+  it("registers it in ENVIRONMENT_FILES, the bootstrap's CI list and the plan matrix, in the same order", () => {
+    expect(read("environments/index.ts")).toContain(`import { ${name} } from "./${name}";`);
     const order = [...read("environments/index.ts").matchAll(/^ +"environments\/([a-z0-9]+)\.ts": ([a-z0-9]+),$/gm)].map((m) => (m[1] === m[2] ? m[1] : m[0]));
     const ci = [...read("environments/bootstrap.ts").matchAll(/\{ name: "([a-z0-9-]+)"/g)].map((m) => m[1]);
     const workflow = load(read(".github/workflows/pull-request.yml")) as Json;
     const matrix = (workflow.jobs.plan.strategy.matrix.include as Json[]).map((m) => [m.environment, m.role]);
     const names = ENVIRONMENTS.map((e) => e.name);
-    const expected = [...names.slice(0, names.indexOf("staging")), "qa", ...names.slice(names.indexOf("staging"))];
+    const expected = [...names.slice(0, names.indexOf("staging")), name, ...names.slice(names.indexOf("staging"))];
     expect(order).toEqual(expected);
     expect(ci).toEqual(expected);
     expect(matrix).toEqual(expected.map((e) => [e, `AWS_PLAN_ROLE_ARN_${e.toUpperCase()}`]));
   });
 
   it("prints what is left: each placeholder as the validator reports it, then the steps outside the code", () => {
-    expect(printed).toMatch(/^new-env: wrote environments\/qa\.ts from environments\/staging\.ts/m);
-    expect(printed).toContain('qa: edge.domainName = "qa.fill-me-in.invalid": a placeholder from npm run new-env: set the real value');
+    expect(printed).toMatch(`new-env: wrote environments/${name}.ts from environments/staging.ts`);
+    expect(printed).toContain(`${name}: edge.domainName = "${name}.fill-me-in.invalid": a placeholder from npm run new-env: set the real value`);
     expect(printed).toMatch(/Apply the bootstrap stack/);
-    expect(printed).toMatch(/AWS_PLAN_ROLE_ARN_QA and AWS_APPLY_ROLE_ARN_QA/);
+    expect(printed).toMatch(`AWS_PLAN_ROLE_ARN_${name.toUpperCase()} and AWS_APPLY_ROLE_ARN_${name.toUpperCase()}`);
   });
 
-  it("synth refuses qa with one line per placeholder and writes nothing", () => {
+  it("synth refuses it with one line per placeholder and writes nothing", () => {
     const result = run(work, "bash", "-c", "node scripts/build.mjs && node dist/main.js");
     expect(result.status).toBe(1);
     const lines = result.out.split("\n").filter((l) => l.startsWith("  "));
     expect(lines).toEqual([
-      '  qa: edge.domainName = "qa.fill-me-in.invalid": a placeholder from npm run new-env: set the real value',
-      '  qa: edge.hostedZone.id = "ZFILLMEIN": a placeholder from npm run new-env: set the real value',
-      '  qa: edge.hostedZone.name = "fill-me-in.invalid": a placeholder from npm run new-env: set the real value',
-      '  qa: monitoring.alarmEmails[0] = "qa-alerts@fill-me-in.invalid": a placeholder from npm run new-env: set the real value',
+      `  ${name}: edge.domainName = "${name}.fill-me-in.invalid": a placeholder from npm run new-env: set the real value`,
+      `  ${name}: edge.hostedZone.id = "ZFILLMEIN": a placeholder from npm run new-env: set the real value`,
+      `  ${name}: edge.hostedZone.name = "fill-me-in.invalid": a placeholder from npm run new-env: set the real value`,
+      `  ${name}: monitoring.alarmEmails[0] = "${name}-alerts@fill-me-in.invalid": a placeholder from npm run new-env: set the real value`,
     ]);
     expect(fs.existsSync(path.join(work, "cdktf.out"))).toBe(false);
   });
 
-  it("synthesizes qa once the placeholders are filled in", () => {
-    const file = path.join(work, "environments/qa.ts");
+  it("synthesizes it once the placeholders are filled in", () => {
+    const file = path.join(work, `environments/${name}.ts`);
     const filled = fs
       .readFileSync(file, "utf8")
-      .replace("qa.fill-me-in.invalid", "qa.app.example.org")
+      .replace(`${name}.fill-me-in.invalid`, `${name}.app.example.org`)
       .replace('{ id: "ZFILLMEIN", name: "fill-me-in.invalid" }', '{ id: "Z0QAZONE000000000001", name: "example.org" }')
-      .replace("qa-alerts@fill-me-in.invalid", "qa-alerts@example.org");
+      .replace(`${name}-alerts@fill-me-in.invalid`, `${name}-alerts@example.org`);
     fs.writeFileSync(file, filled);
     const result = run(work, "bash", "-c", "node scripts/build.mjs && node dist/main.js");
     expect({ status: result.status, out: result.out.split("\n").filter((l) => l && !l.startsWith("warning:")) }).toEqual({ status: 0, out: [] });
-    const stack = JSON.parse(fs.readFileSync(path.join(work, "cdktf.out/stacks/qa/cdk.tf.json"), "utf8")) as Json;
-    expect(stack.terraform.backend.s3.key).toBe("environments/qa/terraform.tfstate");
+    const stack = JSON.parse(fs.readFileSync(path.join(work, `cdktf.out/stacks/${name}/cdk.tf.json`), "utf8")) as Json;
+    expect(stack.terraform.backend.s3.key).toBe(`environments/${name}/terraform.tfstate`);
   });
 });
 
