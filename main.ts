@@ -1,6 +1,8 @@
 // Entry point: pick the environments (ENVIRONMENTS=dev,prod; all by default), validate them all,
 // and only then build and synthesize. On bad input nothing is written to the output folder.
 import { AnnotationMetadataEntryType, App, TerraformStack } from "cdktf";
+import * as fs from "node:fs";
+import * as path from "node:path";
 import { bootstrap as shippedBootstrap, ENVIRONMENT_FILES, ENVIRONMENTS, selectEnvironments } from "./environments";
 import type { BootstrapConfig, EnvironmentConfig } from "./environments/types";
 import { validateBootstrap, validateEnvironmentList, validateEnvironments } from "./environments/validate";
@@ -18,6 +20,8 @@ export interface RunOptions {
   readonly printWarnings?: boolean;
   /** `SYNTH_HCL_OUTPUT`, which `cdktf synth --hcl` sets for the app; HCL output is refused. @default none */
   readonly hclOutput?: string;
+  /** End with one line per stack: its resources and where it was written. @default printWarnings */
+  readonly printSummary?: boolean;
   readonly log?: (line: string) => void;
 }
 
@@ -64,7 +68,19 @@ export function run(options: RunOptions = {}): number {
       }
     }
   }
+  if (options.printSummary ?? options.printWarnings ?? true) {
+    for (const stack of written) log(stackSummary(app.outdir, stack));
+  }
   return 0;
+}
+
+/** `synth: <stack> <n> resources, <m> data sources -> <file>`, read back from what was written. */
+function stackSummary(outdir: string, stack: string): string {
+  const file = path.join(outdir, "stacks", stack, "cdk.tf.json");
+  const json = JSON.parse(fs.readFileSync(file, "utf8")) as { resource?: Record<string, object>; data?: Record<string, object> };
+  const count = (blocks: Record<string, object> | undefined) => Object.values(blocks ?? {}).reduce((n, byName) => n + Object.keys(byName).length, 0);
+  const where = path.relative(process.cwd(), file) || file;
+  return `synth: ${stack.padEnd(10)} ${String(count(json.resource)).padStart(4)} resources, ${String(count(json.data)).padStart(2)} data sources -> ${where.startsWith("..") ? file : where}`;
 }
 
 if (require.main === module) {

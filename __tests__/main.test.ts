@@ -68,6 +68,19 @@ describe("run", () => {
     expect(lines).toContainEqual(expect.stringMatching(/^warning: dev\/network: natGateways is "single"/));
   });
 
+  it("ends with one line per stack: its resources and data sources, counted from what was written, and where", () => {
+    expect(run({ spec: "prod", outdir, log })).toBe(0);
+    const summary = lines.filter((l) => l.startsWith("synth: "));
+    expect(summary).toHaveLength(2);
+    expect(lines.slice(-2)).toEqual(summary);
+    for (const [i, stack] of ["bootstrap", "prod"].entries()) {
+      const file = path.join(outdir, "stacks", stack, "cdk.tf.json");
+      const json = JSON.parse(fs.readFileSync(file, "utf8")) as { resource: Record<string, object>; data?: Record<string, object> };
+      const count = (blocks?: Record<string, object>) => Object.values(blocks ?? {}).flatMap((b) => Object.keys(b)).length;
+      expect(summary[i]).toMatch(new RegExp(`^synth: ${stack} +${count(json.resource)} resources, +${count(json.data)} data sources -> ${file}$`));
+    }
+  });
+
   it("fails on an unknown environment, listing the known ones, and writes nothing", () => {
     expect(run({ spec: "nowhere", outdir, log })).toBe(2);
     expect(lines).toEqual([`ENVIRONMENTS names unknown environment(s) "nowhere"; known: ${ENVIRONMENTS.map((e) => e.name).join(", ")}`]);
