@@ -61,17 +61,41 @@ export function run(options: RunOptions = {}): number {
   // Stacks of earlier runs (other environments, a stray cdk.tf) would otherwise be validated, scanned or applied.
   const written = app.node.children.filter((child) => TerraformStack.isStack(child)).map((stack) => stack.node.id);
   for (const stale of pruneOutput(app.outdir, written)) log(`removed ${stale}: not written by this synth`);
-  if (options.printWarnings ?? true) {
-    for (const construct of app.node.findAll()) {
-      for (const entry of construct.node.metadata) {
-        if (entry.type === AnnotationMetadataEntryType.WARN) log(`warning: ${construct.node.path}: ${String(entry.data)}`);
-      }
-    }
-  }
+  if (options.printWarnings ?? true) printWarnings(app, selected, log);
   if (options.printSummary ?? options.printWarnings ?? true) {
     for (const stack of written) log(stackSummary(app.outdir, stack));
   }
   return 0;
+}
+
+/**
+ * Prints each construct warning, except those the environment acknowledges with a reason (keyed
+ * `<construct path in the stack>.<field the warning starts with>`, for example `network.natGateways`),
+ * which are counted; an acknowledgement that matches no warning is reported so it does not go stale.
+ */
+function printWarnings(app: App, selected: readonly EnvironmentConfig[], log: (line: string) => void): void {
+  const used = new Set<string>();
+  let acknowledged = 0;
+  for (const construct of app.node.findAll()) {
+    for (const entry of construct.node.metadata) {
+      if (entry.type !== AnnotationMetadataEntryType.WARN) continue;
+      const message = String(entry.data);
+      const [stack, ...inStack] = construct.node.path.split("/");
+      const field = [...inStack, message.split(" ")[0]].join(".");
+      if (selected.find((c) => c.name === stack)?.acknowledgements?.[field] !== undefined) {
+        used.add(`${stack}:${field}`);
+        acknowledged++;
+        continue;
+      }
+      log(`warning: ${construct.node.path}: ${message}`);
+    }
+  }
+  for (const config of selected) {
+    for (const field of Object.keys(config.acknowledgements ?? {})) {
+      if (!used.has(`${config.name}:${field}`)) log(`warning: ${config.name}: acknowledgements["${field}"] matches no warning; remove it`);
+    }
+  }
+  if (acknowledged > 0) log(`${acknowledged} acknowledged warning(s) not shown (acknowledgements in environments/<env>.ts)`);
 }
 
 /** `synth: <stack> <n> resources, <m> data sources -> <file>`, read back from what was written. */

@@ -3,6 +3,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { run } from "../main";
 import { ENVIRONMENTS } from "../environments";
+import type { EnvironmentConfig } from "../environments/types";
 import { environment } from "./support/fixtures";
 
 describe("run", () => {
@@ -15,6 +16,7 @@ describe("run", () => {
   });
   afterEach(() => fs.rmSync(outdir, { recursive: true, force: true }));
   const log = (line: string) => lines.push(line);
+  const withDev = (dev: EnvironmentConfig) => ENVIRONMENTS.map((e) => (e.name === "dev" ? dev : e));
 
   it("writes the bootstrap stack and every environment by default", () => {
     expect(run({ outdir, log })).toBe(0);
@@ -64,8 +66,25 @@ describe("run", () => {
   });
 
   it("prints construct warnings", () => {
-    run({ spec: "dev", outdir, log });
+    const dev = { ...environment({ network: { natGateways: "single" } }), acknowledgements: {} };
+    run({ spec: "dev", environments: withDev(dev), outdir, log });
     expect(lines).toContainEqual(expect.stringMatching(/^warning: dev\/network: natGateways is "single"/));
+  });
+
+  it("counts acknowledged warnings instead of printing them, and names an acknowledgement that matches nothing", () => {
+    const reason = "one NAT gateway is enough here";
+    const dev = { ...environment({ network: { natGateways: "single" } }), acknowledgements: { "network.natGateways": reason, "compute.nothing": reason } };
+    expect(run({ spec: "dev", environments: withDev(dev), outdir, log })).toBe(0);
+    expect(lines.filter((l) => l.startsWith("warning:") || l.includes("acknowledged"))).toEqual([
+      'warning: dev: acknowledgements["compute.nothing"] matches no warning; remove it',
+      "1 acknowledged warning(s) not shown (acknowledgements in environments/<env>.ts)",
+    ]);
+  });
+
+  it("refuses an acknowledgement without a reason", () => {
+    const dev = { ...environment(), acknowledgements: { "network.natGateways": " " } };
+    expect(run({ spec: "dev", environments: withDev(dev), outdir, log })).toBe(1);
+    expect(lines).toContainEqual('  dev: acknowledgements["network.natGateways"] = " ": an acknowledgement needs a written reason of at least 10 characters');
   });
 
   it("ends with one line per stack: its resources and data sources, counted from what was written, and where", () => {

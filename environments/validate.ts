@@ -139,6 +139,14 @@ function checkEnvironment(config: EnvironmentConfig, problems: Problems): void {
     `must equal edge.healthCheck.path (${config.edge.healthCheck.path}): an instance joins on the check the target group then applies`,
   );
 
+  for (const [field, reason] of Object.entries(config.acknowledgements ?? {})) {
+    problems.check(
+      typeof reason === "string" && reason.trim().length >= MIN_WAIVER_REASON,
+      `acknowledgements["${field}"]`,
+      reason,
+      `an acknowledgement needs a written reason of at least ${MIN_WAIVER_REASON} characters`,
+    );
+  }
   const waivers = config.waivers ?? {};
   // Unknown safeguards are unknown keys of waivers, rejected with the shape.
   for (const [safeguard, reason] of Object.entries(waivers)) {
