@@ -120,16 +120,17 @@ describe("validateBootstrap", () => {
 describe("cross-environment collisions, naming the files", () => {
   /** The shipped files plus environments/qa.ts holding `qa`. */
   const withQa = (qa: unknown) => {
-    const files = { ...ENVIRONMENT_FILES, "environments/qa.ts": qa };
+    const shipped = Object.entries(ENVIRONMENT_FILES).filter(([file]) => file !== "environments/qa.ts");
+    const files = { ...Object.fromEntries(shipped), "environments/qa.ts": qa };
     return { files, known: Object.values(files) as EnvironmentConfig[] };
   };
   const qaOf = (patch: Parameters<typeof environment>[0]) =>
-    environment(patch, environment({ name: "qa", network: { vpcCidr: "10.99.0.0/16" }, edge: { domainName: "qa.app.example.com" } }, staging));
+    environment(patch, environment({ name: "qa", network: { vpcCidr: "10.99.0.0/16" }, edge: { domainName: `qa.${staging.edge.domainName}` } }, staging));
 
   it("a copied file that still exports the old constant leaves a hole in the list: reported, not a TypeError", () => {
     const { files, known } = withQa(undefined);
     const line =
-      "environments: ENVIRONMENTS[3] = (unset): environments/index.ts imports from environments/qa.ts a constant it does not export " +
+      `environments: ENVIRONMENTS[${known.length - 1}] = (unset): environments/index.ts imports from environments/qa.ts a constant it does not export ` +
       "(a copied file still exporting the name it was copied from?): export the environment under the name index.ts imports";
     expect(validateEnvironmentList(known, files)).toEqual([line]);
     expect(validateEnvironments(known, known, files)).toEqual([line]);
@@ -141,21 +142,22 @@ describe("cross-environment collisions, naming the files", () => {
 
   it("a copied environment whose name was not changed", () => {
     const { files, known } = withQa(qaOf({ name: "staging" }));
-    expect(validateEnvironments(known, known, files).filter((l) => l.includes("same name"))).toEqual([
+    expect(validateEnvironments(known, known, files).filter((l) => l.includes("same name")).sort()).toEqual([
       'staging: name = "staging": another environment has the same name (environments/qa.ts; this one is environments/staging.ts: a copied file whose name was not changed?)',
       'staging: name = "staging": another environment has the same name (environments/staging.ts; this one is environments/qa.ts: a copied file whose name was not changed?)',
     ]);
   });
 
   it("two environments serving the same domain name, or one's alternative name", () => {
-    const { files, known } = withQa(qaOf({ edge: { domainName: "staging.app.example.com" } }));
-    expect(validateEnvironments(known, known, files)).toEqual([
-      'staging: edge.domainName = "staging.app.example.com": qa (environments/qa.ts) serves it too (edge.domainName): the second stack\'s DNS records and certificate validation collide',
-      'qa: edge.domainName = "staging.app.example.com": staging (environments/staging.ts) serves it too (edge.domainName): the second stack\'s DNS records and certificate validation collide',
+    const domain = staging.edge.domainName;
+    const { files, known } = withQa(qaOf({ edge: { domainName: domain } }));
+    expect(validateEnvironments(known, known, files).sort()).toEqual([
+      `qa: edge.domainName = "${domain}": staging (environments/staging.ts) serves it too (edge.domainName): the second stack's DNS records and certificate validation collide`,
+      `staging: edge.domainName = "${domain}": qa (environments/qa.ts) serves it too (edge.domainName): the second stack's DNS records and certificate validation collide`,
     ]);
-    const alternative = qaOf({ edge: { alternativeNames: ["staging.app.example.com"] } });
-    expect(validateEnvironments([alternative], [...ENVIRONMENTS, alternative])).toEqual([
-      'qa: edge.alternativeNames[0] = "staging.app.example.com": staging serves it too (edge.domainName): the second stack\'s DNS records and certificate validation collide',
+    const alternative = qaOf({ edge: { alternativeNames: [domain] } });
+    expect(validateEnvironments([alternative], [...ENVIRONMENTS.filter((e) => e.name !== "qa"), alternative])).toEqual([
+      `qa: edge.alternativeNames[0] = "${domain}": staging serves it too (edge.domainName): the second stack's DNS records and certificate validation collide`,
     ]);
   });
 

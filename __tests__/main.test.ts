@@ -110,7 +110,7 @@ describe("run", () => {
     expect(run({ environments: [...ENVIRONMENTS, undefined as never], outdir, log })).toBe(1);
     expect(lines).toEqual([
       "Configuration has 1 problem(s); nothing was synthesized:",
-      "  environments: ENVIRONMENTS[3] = (unset): not an environment: does environments/index.ts import a constant its file does not export?",
+      `  environments: ENVIRONMENTS[${ENVIRONMENTS.length}] = (unset): not an environment: does environments/index.ts import a constant its file does not export?`,
     ]);
     expect(fs.existsSync(outdir)).toBe(false);
   });
