@@ -73,6 +73,6 @@ describe.each(ENVIRONMENTS.map((e) => [e.name, e] as const))("the %s instance re
       const key = /^\$\{aws_cloudwatch_metric_alarm\.([\w-]+)\.alarm_name\}$/.exec(ref)?.[1] ?? "";
       return alarms[key]?.alarm_name;
     });
-    expect(referenced).toEqual(["target-5xx-rate", "unhealthy-hosts", "boot-failures", "launch-abandoned"].map((id) => `webapp-${config.name}-${id}`));
+    expect(referenced).toEqual(["target-5xx-rate", "unhealthy-hosts", "boot-failures", "launch-abandoned"].map((id) => `${config.project}-${config.name}-${id}`));
   });
 });
