@@ -1,6 +1,8 @@
 // Entry point: pick the environments (ENVIRONMENTS=dev,prod; all by default), validate them all,
 // and only then build and synthesize. On bad input nothing is written to the output folder.
 import { AnnotationMetadataEntryType, App, TerraformStack } from "cdktf";
+import * as fs from "node:fs";
+import * as path from "node:path";
 import { BOOTSTRAPS, ENVIRONMENT_FILES, ENVIRONMENTS, selectEnvironments } from "./environments";
 import type { BootstrapConfig, EnvironmentConfig } from "./environments/types";
 import { validateBootstrap, validateBootstrapLayout, validateEnvironmentList, validateEnvironments } from "./environments/validate";
@@ -21,6 +23,8 @@ export interface RunOptions {
   readonly printWarnings?: boolean;
   /** `SYNTH_HCL_OUTPUT`, which `cdktf synth --hcl` sets for the app; HCL output is refused. @default none */
   readonly hclOutput?: string;
+  /** End with one line per stack: its resources and where it was written. @default printWarnings */
+  readonly printSummary?: boolean;
   readonly log?: (line: string) => void;
 }
 
@@ -64,14 +68,50 @@ export function run(options: RunOptions = {}): number {
   // Stacks of earlier runs (other environments, a stray cdk.tf) would otherwise be validated, scanned or applied.
   const written = app.node.children.filter((child) => TerraformStack.isStack(child)).map((stack) => stack.node.id);
   for (const stale of pruneOutput(app.outdir, written)) log(`removed ${stale}: not written by this synth`);
-  if (options.printWarnings ?? true) {
-    for (const construct of app.node.findAll()) {
-      for (const entry of construct.node.metadata) {
-        if (entry.type === AnnotationMetadataEntryType.WARN) log(`warning: ${construct.node.path}: ${String(entry.data)}`);
-      }
-    }
+  if (options.printWarnings ?? true) printWarnings(app, selected, log);
+  if (options.printSummary ?? options.printWarnings ?? true) {
+    for (const stack of written) log(stackSummary(app.outdir, stack));
   }
   return 0;
+}
+
+/**
+ * Prints each construct warning, except those the environment acknowledges with a reason (keyed
+ * `<construct path in the stack>.<field the warning starts with>`, for example `network.natGateways`),
+ * which are counted; an acknowledgement that matches no warning is reported so it does not go stale.
+ */
+function printWarnings(app: App, selected: readonly EnvironmentConfig[], log: (line: string) => void): void {
+  const used = new Set<string>();
+  let acknowledged = 0;
+  for (const construct of app.node.findAll()) {
+    for (const entry of construct.node.metadata) {
+      if (entry.type !== AnnotationMetadataEntryType.WARN) continue;
+      const message = String(entry.data);
+      const [stack, ...inStack] = construct.node.path.split("/");
+      const field = [...inStack, message.split(" ")[0]].join(".");
+      if (selected.find((c) => c.name === stack)?.acknowledgements?.[field] !== undefined) {
+        used.add(`${stack}:${field}`);
+        acknowledged++;
+        continue;
+      }
+      log(`warning: ${construct.node.path}: ${message}`);
+    }
+  }
+  for (const config of selected) {
+    for (const field of Object.keys(config.acknowledgements ?? {})) {
+      if (!used.has(`${config.name}:${field}`)) log(`warning: ${config.name}: acknowledgements["${field}"] matches no warning; remove it`);
+    }
+  }
+  if (acknowledged > 0) log(`${acknowledged} acknowledged warning(s) not shown (acknowledgements in environments/<env>.ts)`);
+}
+
+/** `synth: <stack> <n> resources, <m> data sources -> <file>`, read back from what was written. */
+function stackSummary(outdir: string, stack: string): string {
+  const file = path.join(outdir, "stacks", stack, "cdk.tf.json");
+  const json = JSON.parse(fs.readFileSync(file, "utf8")) as { resource?: Record<string, object>; data?: Record<string, object> };
+  const count = (blocks: Record<string, object> | undefined) => Object.values(blocks ?? {}).reduce((n, byName) => n + Object.keys(byName).length, 0);
+  const where = path.relative(process.cwd(), file) || file;
+  return `synth: ${stack.padEnd(10)} ${String(count(json.resource)).padStart(4)} resources, ${String(count(json.data)).padStart(2)} data sources -> ${where.startsWith("..") ? file : where}`;
 }
 
 if (require.main === module) {

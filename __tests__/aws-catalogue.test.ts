@@ -78,7 +78,7 @@ describe("names AWS does not have are rejected at synth, with the likely one", (
       'prod: edge.tlsPolicy = "ELBSecurityPolicy-TLS13-1-2-2021-6": no such ALB security policy (modules/aws-catalogue.generated.ts); did you mean ELBSecurityPolicy-TLS13-1-2-2021-06?',
     ],
     [
-      { network: { availabilityZones: ["eu-west-2a", "eu-west-2b", "eu-west-2e"] } },
+      { region: "eu-west-2", network: { availabilityZones: ["eu-west-2a", "eu-west-2b", "eu-west-2e"] } },
       'prod: network.availabilityZones[2] = "eu-west-2e": no such zone in eu-west-2; known: eu-west-2a, eu-west-2b, eu-west-2c, eu-west-2d (modules/aws-catalogue.generated.ts)',
     ],
   ])("%j", (patch, line) => {

@@ -7,8 +7,7 @@ import { SecretsmanagerSecret } from "@cdktf/provider-aws/lib/secretsmanager-sec
 import { SecurityGroup } from "@cdktf/provider-aws/lib/security-group";
 import { Cache, CacheProps } from "../modules/cache";
 import { policyDocument } from "../modules/policy";
-import { dev } from "../environments/dev";
-import { staging } from "../environments/staging";
+import { ENVIRONMENTS } from "../environments";
 import { prod } from "../environments/prod";
 import { validateEnvironments } from "../environments/validate";
 import { environment } from "./support/fixtures";
@@ -193,20 +192,22 @@ describe("Cache rejects", () => {
 });
 
 describe("Cache per environment", () => {
-  it.each([
-    ["dev", dev, { node_type: "cache.t4g.micro", num_cache_clusters: 1, multi_az_enabled: false, automatic_failover_enabled: false }],
-    ["staging", staging, { node_type: "cache.t4g.small", num_cache_clusters: 2, multi_az_enabled: true, automatic_failover_enabled: true }],
-    ["prod", prod, { node_type: "cache.m7g.large", num_cache_clusters: 2, multi_az_enabled: true, automatic_failover_enabled: true }],
-  ] as const)("%s follows the preset", (_name, config, expected) => {
+  it.each(ENVIRONMENTS.map((e) => [e.name, e] as const))("%s follows its configuration", (_name, config) => {
     const { text } = synthEnvironment(config);
+    const expected = {
+      node_type: config.cache.nodeType,
+      num_cache_clusters: config.cache.nodeCount,
+      multi_az_enabled: config.cache.multiAz,
+      automatic_failover_enabled: config.cache.automaticFailover,
+    };
     expect(text).toHaveResourceWithProperties(ElasticacheReplicationGroup, {
-      replication_group_id: `webapp-${config.name}-cache`,
+      replication_group_id: `${config.project}-${config.name}-cache`,
       transit_encryption_enabled: true,
       kms_key_id: expect.stringMatching(/aws_kms_key\.cache_key_/),
       ...expected,
     });
     expect(text).toHaveResourceWithProperties(CloudwatchLogGroup, {
-      name: `/elasticache/webapp-${config.name}/slow-log`,
+      name: `/elasticache/${config.project}-${config.name}/slow-log`,
       retention_in_days: config.logRetentionDays,
       kms_key_id: expect.stringMatching(/aws_kms_key\.logs-key_/),
     });

@@ -4,9 +4,7 @@ import { Route53Record } from "@cdktf/provider-aws/lib/route53-record";
 import { Certificate, CertificateProps, checkCertificateSettings, dnsNameProblem, isUnderZone } from "../modules/certificate";
 import { Problems } from "../modules/validation";
 import { validateEnvironments } from "../environments/validate";
-import { dev } from "../environments/dev";
-import { prod } from "../environments/prod";
-import { staging } from "../environments/staging";
+import { ENVIRONMENTS } from "../environments";
 import { environment } from "./support/fixtures";
 import { Json, resourceList, resources, synthConstruct, synthEnvironment } from "./support/synth";
 
@@ -26,11 +24,7 @@ function problemsOf(settings: Partial<CertificateProps>): string[] {
   return problems.list.map((p) => `${p.path}: ${p.message}`);
 }
 
-const envs = {
-  dev: synthEnvironment(dev).json,
-  staging: synthEnvironment(staging).json,
-  prod: synthEnvironment(prod).json,
-};
+const envs = Object.fromEntries(ENVIRONMENTS.map((e) => [e.name, synthEnvironment(e).json]));
 
 describe("certificate, external DNS", () => {
   const { text, json } = build({ alternativeNames: ["www.app.example.com", "*.app.example.com"] });
@@ -100,28 +94,33 @@ describe("certificate, Route 53 hosted zone", () => {
 describe("certificate per environment", () => {
   const records = (json: Json) => Object.values(resources(json, "aws_route53_record"));
 
-  it("dev (external DNS) has no Route 53 record and outputs the exact validation records and the CNAME target", () => {
-    expect(records(envs.dev)).toHaveLength(0);
-    const certificate = Object.keys(resources(envs.dev, "aws_acm_certificate"))[0];
-    expect(envs.dev.output.certificate_validation_records.value).toBe(
-      `\${distinct([ for key, val in { for key, val in tolist(aws_acm_certificate.${certificate}.domain_validation_options): val.domain_name => val }: ` +
-        "{ name = val.resource_record_name, type = val.resource_record_type, value = val.resource_record_value }])}",
-    );
-    expect(envs.dev.output.alb_dns_name.value).toMatch(/^\$\{aws_lb\.\S+\.dns_name\}$/);
-    expect(envs.dev.output.app_url.value).toBe("https://dev.app.example.com");
-  });
+  it.each(ENVIRONMENTS.filter((e) => !e.edge.hostedZone).map((e) => [e.name, e] as const))(
+    "%s (external DNS) has no Route 53 record and outputs the exact validation records and the CNAME target",
+    (name, config) => {
+      const json = envs[name]!;
+      expect(records(json)).toHaveLength(0);
+      const certificate = Object.keys(resources(json, "aws_acm_certificate"))[0];
+      expect(json.output.certificate_validation_records.value).toBe(
+        `\${distinct([ for key, val in { for key, val in tolist(aws_acm_certificate.${certificate}.domain_validation_options): val.domain_name => val }: ` +
+          "{ name = val.resource_record_name, type = val.resource_record_type, value = val.resource_record_value }])}",
+      );
+      expect(json.output.alb_dns_name.value).toMatch(/^\$\{aws_lb\.\S+\.dns_name\}$/);
+      expect(json.output.app_url.value).toBe(`https://${config.edge.domainName}`);
+    },
+  );
 
-  it.each([
-    ["staging", "staging.app.example.com", ["staging.app.example.com"]],
-    ["prod", "app.example.com", ["app.example.com", "www.app.example.com"]],
-  ] as const)("%s (hosted zone) validates in Route 53 and aliases its names, with no validation-record output", (name, domain, aliased) => {
-    const json = envs[name];
-    const all = records(json);
-    expect(all.filter((r) => r.for_each)).toHaveLength(1);
-    expect(all.filter((r) => r.alias).map((r) => r.name).sort()).toEqual([...aliased]);
-    expect(json.output.certificate_validation_records).toBeUndefined();
-    expect(json.output.app_url.value).toBe(`https://${domain}`);
-  });
+  it.each(ENVIRONMENTS.filter((e) => e.edge.hostedZone).map((e) => [e.name, e] as const))(
+    "%s (hosted zone) validates in Route 53 and aliases its names, with no validation-record output",
+    (name, config) => {
+      const json = envs[name]!;
+      const all = records(json);
+      expect(all.filter((r) => r.for_each)).toHaveLength(1);
+      const aliased = [config.edge.domainName, ...(config.edge.alternativeNames ?? [])].filter((n) => !n.startsWith("*.")).sort();
+      expect(all.filter((r) => r.alias).map((r) => r.name).sort()).toEqual(aliased);
+      expect(json.output.certificate_validation_records).toBeUndefined();
+      expect(json.output.app_url.value).toBe(`https://${config.edge.domainName}`);
+    },
+  );
 
   it("the HTTPS listener uses the validated certificate, so it waits for issuance", () => {
     for (const json of Object.values(envs)) {
@@ -214,6 +213,6 @@ describe("certificate settings rejections", () => {
   });
 
   it("the shipped environments pass", () => {
-    expect(validateEnvironments([dev, staging, prod]).filter((l) => l.includes(": edge."))).toEqual([]);
+    expect(validateEnvironments(ENVIRONMENTS).filter((l) => l.includes(": edge."))).toEqual([]);
   });
 });

@@ -12,6 +12,10 @@ const role = (name: string): Json => {
   if (!found) throw new Error(`no role ${name}`);
   return found;
 };
+const ciNames = bootstrap.ci!.environments.map((e) => e.name);
+const repo = bootstrap.ci!.githubRepository;
+const account = bootstrap.accountId;
+const project = bootstrap.project;
 const inlinePolicy = (roleKey: string): Json => {
   const found = Object.entries(resources(json, "aws_iam_role_policy")).find(([key]) => key.includes(roleKey));
   if (!found) throw new Error(`no inline policy for ${roleKey}`);
@@ -28,12 +32,12 @@ describe("GitHub OIDC roles in the bootstrap stack", () => {
 
   it("creates a plan and an apply role per environment, named outside the environments' own prefixes", () => {
     expect(Object.values(roles).map((r) => r.name).sort()).toEqual(
-      ["dev", "prod", "staging"].flatMap((e) => [`webapp-ci-${e}-apply`, `webapp-ci-${e}-plan`]).sort(),
+      ciNames.flatMap((e) => [`${project}-ci-${e}-apply`, `${project}-ci-${e}-plan`]).sort(),
     );
   });
 
-  it.each(["dev", "staging", "prod"])("trusts only the pull-request workflow in the %s-plan GitHub environment for the plan role", (env) => {
-    const trust = policy(role(`webapp-ci-${env}-plan`).assume_role_policy);
+  it.each(ciNames)("trusts only the pull-request workflow in the %s-plan GitHub environment for the plan role", (env) => {
+    const trust = policy(role(`${project}-ci-${env}-plan`).assume_role_policy);
     expect(trust.Statement).toEqual([
       {
         Effect: "Allow",
@@ -43,7 +47,7 @@ describe("GitHub OIDC roles in the bootstrap stack", () => {
           StringEquals: { "token.actions.githubusercontent.com:aud": "sts.amazonaws.com" },
           StringLike: {
             "token.actions.githubusercontent.com:sub": [
-              `repo:example-org/cdktf-webapp-platform:environment:${env}-plan:job_workflow_ref:example-org/cdktf-webapp-platform/.github/workflows/pull-request.yml@refs/pull/*/merge`,
+              `repo:${repo}:environment:${env}-plan:job_workflow_ref:${repo}/.github/workflows/pull-request.yml@refs/pull/*/merge`,
             ],
           },
         },
@@ -51,13 +55,13 @@ describe("GitHub OIDC roles in the bootstrap stack", () => {
     ]);
   });
 
-  it.each(["dev", "staging", "prod"])("trusts only the apply workflow on main in the %s GitHub environment for the apply role", (env) => {
-    const trust = policy(role(`webapp-ci-${env}-apply`).assume_role_policy);
+  it.each(ciNames)("trusts only the apply workflow on main in the %s GitHub environment for the apply role", (env) => {
+    const trust = policy(role(`${project}-ci-${env}-apply`).assume_role_policy);
     expect(trust.Statement[0].Condition).toEqual({
       StringEquals: {
         "token.actions.githubusercontent.com:aud": "sts.amazonaws.com",
         "token.actions.githubusercontent.com:sub": [
-          `repo:example-org/cdktf-webapp-platform:environment:${env}:job_workflow_ref:example-org/cdktf-webapp-platform/.github/workflows/apply.yml@refs/heads/main`,
+          `repo:${repo}:environment:${env}:job_workflow_ref:${repo}/.github/workflows/apply.yml@refs/heads/main`,
         ],
       },
     });
@@ -98,7 +102,7 @@ describe("GitHub OIDC roles in the bootstrap stack", () => {
     expect(resourceList(json, "aws_iam_role_policy_attachment").map((a) => a.policy_arn)).toContain(apply.permissions_boundary);
     const doc = policy(policies.find((p) => p.name === "webapp-ci-prod-apply")!.policy);
     const manage = doc.Statement.find((s: Json) => s.Sid === "ManageOwnRolesAndProfiles");
-    expect(manage.Resource).toEqual(["arn:aws:iam::111111111111:role/webapp-prod-*", "arn:aws:iam::111111111111:instance-profile/webapp-prod-*"]);
+    expect(manage.Resource).toEqual([`arn:aws:iam::${account}:role/${project}-prod-*`, `arn:aws:iam::${account}:instance-profile/${project}-prod-*`]);
     expect(manage.Action).not.toContain("iam:CreateUser");
     const write = doc.Statement.find((s: Json) => s.Sid === "ReadWriteOwnState");
     expect(write.Action).toEqual(["s3:GetObject", "s3:PutObject"]);
@@ -120,7 +124,7 @@ describe("GitHub OIDC roles in the bootstrap stack", () => {
 
   it("cannot let an apply role edit itself: CI role names do not match any environment prefix", () => {
     for (const name of Object.values(roles).map((r) => r.name as string)) {
-      expect(ENVIRONMENTS.some((e) => name.startsWith(`webapp-${e.name}-`))).toBe(false);
+      expect(ENVIRONMENTS.some((e) => name.startsWith(`${e.project}-${e.name}-`))).toBe(false);
     }
   });
 
@@ -134,7 +138,7 @@ describe("GitHub OIDC roles in the bootstrap stack", () => {
     const other = synth(buildBootstrap(Testing.app(), { ...bootstrap, ci: { ...bootstrap.ci!, createOidcProvider: false } }, ENVIRONMENTS));
     expect(Object.keys(resources(other.json, "aws_iam_openid_connect_provider"))).toHaveLength(0);
     const trust = policy(Object.values(resources(other.json, "aws_iam_role"))[0]?.assume_role_policy);
-    expect(trust.Statement[0].Principal.Federated).toBe("arn:aws:iam::111111111111:oidc-provider/token.actions.githubusercontent.com");
+    expect(trust.Statement[0].Principal.Federated).toBe(`arn:aws:iam::${account}:oidc-provider/token.actions.githubusercontent.com`);
   });
 });
 
@@ -143,7 +147,7 @@ describe("CI settings validation", () => {
     [{ githubRepository: "not a repo" }, /^bootstrap: ci.githubRepository = "not a repo": must be owner\/name/],
     [{ environments: [] }, /^bootstrap: ci.environments = \[\]: name at least one environment/],
     [{ environments: [{ name: "dev" }, { name: "dev" }] }, /^bootstrap: ci.environments\[1\].name = "dev": listed twice/],
-    [{ environments: [{ name: "qa" }] }, /^bootstrap: ci.environments\[0\].name = "qa": no such environment; known: dev, staging, prod/],
+    [{ environments: [{ name: "nowhere" }] }, new RegExp(`^bootstrap: ci.environments\\[0\\].name = "nowhere": no such environment; known: ${ENVIRONMENTS.map((e) => e.name).join(", ")}$`)],
     [{ environments: [{ name: "dev", githubEnvironment: "bad/env" }] }, /^bootstrap: ci.environments\[0\].githubEnvironment = "bad\/env": not a GitHub environment name/],
     [{ environments: [{ name: "dev", planGithubEnvironment: "staging" }, { name: "staging" }] }, /^bootstrap: ci.environments\[0\].planGithubEnvironment = "staging": used by another role/],
     [{ applyWorkflow: "apply" }, /^bootstrap: ci.applyWorkflow = "apply": must be a workflow file name/],

@@ -475,7 +475,7 @@ describe("environment validation under compute.", () => {
     ["min > max", { minCapacity: 3, maxCapacity: 2 }, /^dev: compute\.minCapacity = 3: minCapacity \(3\) should be <= maxCapacity \(2\)$/],
     ["empty repository URL", { repository: { ...dev.compute.repository, url: "" } }, /^dev: compute\.repository\.url = "": must name the app's repository$/],
     ["empty ref", { repository: { ...dev.compute.repository, ref: "" } }, /^dev: compute\.repository\.ref = "": must name the commit, tag or branch to run$/],
-    ["branch ref where a pinned ref is demanded", { repository: { ...dev.compute.repository, allowBranchRef: false } }, /^dev: compute\.repository\.ref = "refs\/heads\/main": is a branch/],
+    ["branch ref where a pinned ref is demanded", { repository: { ...dev.compute.repository, ref: "refs/heads/main", allowBranchRef: false } }, /^dev: compute\.repository\.ref = "refs\/heads\/main": is a branch/],
     ["no build command", { buildCommands: [] }, /^dev: compute\.buildCommands = \[\]: needs at least one build command/],
     ["invalid cron schedule", { cronJobs: [{ name: "x", schedule: "* * *", command: "true", ttlSeconds: 60, maxRunSeconds: 30 }] }, /^dev: compute\.cronJobs\[0\]\.schedule = "\* \* \*": not a valid cron schedule/],
     ["TTL shorter than max run time", { cronJobs: [{ name: "x", schedule: "0 * * * *", command: "true", ttlSeconds: 60, maxRunSeconds: 120 }] }, /^dev: compute\.cronJobs\[0\]\.ttlSeconds = 60: is shorter than the job's maximum run time/],
@@ -487,19 +487,10 @@ describe("environment validation under compute.", () => {
     expect(validateEnvironments([patched(compute)])).toContainEqual(expect.stringMatching(message));
   });
 
-  test("per-environment values: sizes, instance types and pinning", () => {
-    const byName = Object.fromEntries(ENVIRONMENTS.map((e) => [e.name, e.compute]));
-    expect([byName.dev?.minCapacity, byName.dev?.maxCapacity, byName.dev?.instanceType]).toEqual([1, 2, "t4g.small"]);
-    expect([byName.staging?.minCapacity, byName.staging?.maxCapacity]).toEqual([2, 4]);
-    expect([byName.prod?.minCapacity, byName.prod?.maxCapacity]).toEqual([2, 10]);
-    expect(refKind(byName.dev?.repository.ref ?? "")).toBe("branch");
-    expect(refKind(byName.staging?.repository.ref ?? "")).toBe("tag");
-    expect(refKind(byName.prod?.repository.ref ?? "")).toBe("commit");
-    expect(byName.prod?.repository.allowBranchRef).toBeFalsy();
-    expect(byName.dev?.scheduledActions?.map((a) => [a.name, a.minCapacity, a.maxCapacity])).toEqual([
-      ["night", 0, 0],
-      ["morning", 1, 2],
-    ]);
+  test.each(ENVIRONMENTS.map((e) => [e.name, e] as const))("%s follows a branch only where it allows one, and production never", (_name, config) => {
+    const { ref, allowBranchRef } = config.compute.repository;
+    if (refKind(ref) === "branch") expect(allowBranchRef).toBe(true);
+    if (config.production) expect([refKind(ref), allowBranchRef ?? false]).toEqual([expect.not.stringMatching(/^branch$/), false]);
   });
 });
 
@@ -508,7 +499,7 @@ describe("in each environment's stack", () => {
 
   test.each(stacks.map((s) => [s.config.name, s] as const))("%s: sizes, subnets, target group, grants and the file-system client", (_, { config, json: stack }) => {
     const [asg] = resourceList(stack, "aws_autoscaling_group");
-    expect(asg).toMatchObject({ name: `webapp-${config.name}-app`, min_size: config.compute.minCapacity, max_size: config.compute.maxCapacity });
+    expect(asg).toMatchObject({ name: `${config.project}-${config.name}-app`, min_size: config.compute.minCapacity, max_size: config.compute.maxCapacity });
     expect(asg?.vpc_zone_identifier).toHaveLength(config.network.availabilityZones.length);
     for (const subnet of asg?.vpc_zone_identifier as string[]) expect(subnet).toMatch(/aws_subnet\.network_app-/);
     expect(asg?.target_group_arns).toEqual([expect.stringMatching(/aws_lb_target_group\..*\.arn/)]);

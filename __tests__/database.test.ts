@@ -10,8 +10,7 @@ import { SecurityGroup } from "@cdktf/provider-aws/lib/security-group";
 import { TerraformOutput } from "cdktf";
 import { Database, DATABASE_ENGINE_VERSIONS, DatabaseProps } from "../modules/database";
 import { policyDocument } from "../modules/policy";
-import { dev } from "../environments/dev";
-import { staging } from "../environments/staging";
+import { ENVIRONMENTS } from "../environments";
 import { prod } from "../environments/prod";
 import { validateEnvironments } from "../environments/validate";
 import { environment } from "./support/fixtures";
@@ -291,28 +290,19 @@ describe("Database rejects what AWS or the project would not accept", () => {
 });
 
 describe("Database per environment", () => {
-  it.each([
-    ["dev", dev, { instance_class: "db.t4g.small", multi_az: false, backup_retention_period: 1, deletion_protection: false, skip_final_snapshot: true }],
-    ["staging", staging, { instance_class: "db.t4g.medium", multi_az: false, backup_retention_period: 7, deletion_protection: false, skip_final_snapshot: false }],
-    [
-      "prod",
-      prod,
-      {
-        instance_class: "db.m7g.large",
-        multi_az: true,
-        backup_retention_period: 14,
-        deletion_protection: true,
-        skip_final_snapshot: false,
-        final_snapshot_identifier: expect.stringMatching(/^webapp-prod-db-final-\$\{formatdate/),
-      },
-    ],
-  ] as const)("%s follows the preset", (_name, config, expected) => {
+  it.each(ENVIRONMENTS.map((e) => [e.name, e] as const))("%s follows its configuration", (_name, config) => {
     const { text } = synthEnvironment(config);
+    const db = config.database;
     expect(text).toHaveResourceWithProperties(DbInstance, {
-      identifier: `webapp-${config.name}-db`,
-      engine: "postgres",
-      engine_version: "16",
-      ...expected,
+      identifier: `${config.project}-${config.name}-db`,
+      engine: db.engine,
+      engine_version: db.engineVersion,
+      instance_class: db.instanceClass,
+      multi_az: db.multiAz,
+      backup_retention_period: db.backupRetentionDays,
+      deletion_protection: db.deletionProtection,
+      skip_final_snapshot: !db.finalSnapshot,
+      ...(db.finalSnapshot ? { final_snapshot_identifier: expect.stringMatching(new RegExp(`^${config.project}-${config.name}-db-final-\\$\\{formatdate`)) } : {}),
     });
     expect(DATABASE_ENGINE_VERSIONS.postgres).toContain(config.database.engineVersion);
   });

@@ -109,7 +109,7 @@ describe("documented commands", () => {
 
   it("address secrets by names the stacks create", () => {
     for (const command of all) {
-      const id = /--secret-id "?([\w/<>$.-]+)"?/.exec(command.line)?.[1];
+      const id = /--secret-id "?([\w/<>$.-]+)"?/.exec(command.line)?.[1]?.replace(/\$\{?PREFIX\}?/g, "<project>-<env>");
       if (!id || id.startsWith("$")) continue;
       for (const env of ENVIRONMENTS) {
         const name = id.replace(/<env>|\$\{?ENV\}?/g, env.name).replace(/<project>/g, env.project);

@@ -13,9 +13,9 @@ describe.each(ENVIRONMENTS.map((e) => [e.name, e] as const))("the %s stack", (na
   it("refuses to run against any other account and tags everything", () => {
     expect(json.provider.aws).toEqual([
       expect.objectContaining({
-        region: "eu-west-2",
-        allowed_account_ids: ["111111111111"],
-        default_tags: [{ tags: { Project: "webapp", Environment: name, ManagedBy: "cdktf", Repository: config.repository } }],
+        region: config.region,
+        allowed_account_ids: [config.accountId],
+        default_tags: [{ tags: { Project: config.project, Environment: name, ManagedBy: "cdktf", Repository: config.repository } }],
       }),
     ]);
   });
@@ -73,6 +73,6 @@ describe.each(ENVIRONMENTS.map((e) => [e.name, e] as const))("the %s instance re
       const key = /^\$\{aws_cloudwatch_metric_alarm\.([\w-]+)\.alarm_name\}$/.exec(ref)?.[1] ?? "";
       return alarms[key]?.alarm_name;
     });
-    expect(referenced).toEqual(["target-5xx-rate", "unhealthy-hosts", "boot-failures", "launch-abandoned"].map((id) => `webapp-${config.name}-${id}`));
+    expect(referenced).toEqual(["target-5xx-rate", "unhealthy-hosts", "boot-failures", "launch-abandoned"].map((id) => `${config.project}-${config.name}-${id}`));
   });
 });

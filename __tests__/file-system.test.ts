@@ -7,9 +7,7 @@ import { KmsKey } from "@cdktf/provider-aws/lib/kms-key";
 import { SecurityGroup } from "@cdktf/provider-aws/lib/security-group";
 import { FileSystem, FileSystemProps } from "../modules/file-system";
 import { policyDocument } from "../modules/policy";
-import { dev } from "../environments/dev";
-import { staging } from "../environments/staging";
-import { prod } from "../environments/prod";
+import { ENVIRONMENTS } from "../environments";
 import { validateEnvironments } from "../environments/validate";
 import { environment } from "./support/fixtures";
 import { policy, resourceList, synthConstruct, synthEnvironment } from "./support/synth";
@@ -141,11 +139,9 @@ describe("FileSystem rejects", () => {
 });
 
 describe("FileSystem per environment", () => {
-  it.each([
-    ["dev", dev, "bursting", 2],
-    ["staging", staging, "bursting", 2],
-    ["prod", prod, "elastic", 3],
-  ] as const)("%s uses its throughput mode and one mount target per zone", (_name, config, mode, zones) => {
+  it.each(ENVIRONMENTS.map((e) => [e.name, e, e.fileSystem.throughputMode, e.network.availabilityZones.length] as const))(
+    "%s uses its throughput mode and one mount target per zone",
+    (_name, config, mode, zones) => {
     const { text, json } = synthEnvironment(config);
     expect(text).toHaveResourceWithProperties(EfsFileSystem, { throughput_mode: mode, encrypted: true });
     expect(resourceList(json, "aws_efs_mount_target")).toHaveLength(zones);

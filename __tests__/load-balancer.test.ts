@@ -12,6 +12,7 @@ import { S3BucketVersioningA } from "@cdktf/provider-aws/lib/s3-bucket-versionin
 import { Connections } from "../modules/connections";
 import {
   ACCESS_LOG_PREFIX,
+  DEFAULT_HSTS_MAX_AGE_SECONDS,
   DEFAULT_TLS_POLICY,
   ELB_LOG_DELIVERY_SERVICE,
   elbLogDeliveryPrincipal,
@@ -20,9 +21,8 @@ import {
   LoadBalancerProps,
 } from "../modules/load-balancer";
 import { validateEnvironments } from "../environments/validate";
-import { dev } from "../environments/dev";
+import { ENVIRONMENTS } from "../environments";
 import { prod } from "../environments/prod";
-import { staging } from "../environments/staging";
 import type { EnvironmentConfig } from "../environments/types";
 import { environment } from "./support/fixtures";
 import { Json, policy, resourceList, resourceNamed, resources, synthConstruct, synthEnvironment } from "./support/synth";
@@ -47,7 +47,7 @@ const build = (overrides: Partial<LoadBalancerProps> = {}, extra?: (scope: Const
   });
 
 const envs: Record<string, { config: EnvironmentConfig; json: Json; text: string }> = Object.fromEntries(
-  [dev, staging, prod].map((config) => {
+  ENVIRONMENTS.map((config) => {
     const { json, text } = synthEnvironment(config);
     return [config.name, { config, json, text }];
   }),
@@ -246,30 +246,30 @@ describe("load balancer", () => {
 });
 
 describe("load balancer per environment", () => {
-  it.each([
-    ["dev", "max-age=300; includeSubDomains"],
-    ["staging", "max-age=31536000; includeSubDomains"],
-    ["prod", "max-age=31536000; includeSubDomains"],
-  ] as const)("%s sends Strict-Transport-Security %s", (name, value) => {
+  it.each(ENVIRONMENTS.map((e) => [e.name, `max-age=${e.edge.hstsMaxAgeSeconds ?? DEFAULT_HSTS_MAX_AGE_SECONDS}; includeSubDomains`]))(
+    "%s sends Strict-Transport-Security %s",
+    (name, value) => {
     expect(envs[name]!.text).toHaveResourceWithProperties(LbListener, { protocol: "HTTPS", routing_http_response_strict_transport_security_header_value: value });
   });
 
 
-  it.each([
-    ["dev", false, "10", 7],
-    ["staging", false, "30", 30],
-    ["prod", true, "60", 365],
-  ] as const)("%s: deletion protection %s, draining %ss, logs kept %i days", (name, protection, delay, days) => {
-    const { json, text } = envs[name]!;
+  it.each(ENVIRONMENTS.map((e) => [e.name, e.edge.deletionProtection, String(e.edge.deregistrationDelaySeconds), e.edge.accessLogRetentionDays] as const))(
+    "%s: deletion protection %s, draining %ss, logs kept %i days",
+    (name, protection, delay, days) => {
+    const { json, text, config } = envs[name]!;
     expect(text).toHaveResourceWithProperties(Lb, {
       enable_deletion_protection: protection,
       drop_invalid_header_fields: true,
       desync_mitigation_mode: "strictest",
-      idle_timeout: 60,
+      idle_timeout: config.edge.idleTimeoutSeconds,
       subnets: expect.arrayContaining([expect.stringMatching(/^\$\{aws_subnet\.network_public-/)]),
     });
-    expect(text).toHaveResourceWithProperties(LbTargetGroup, { port: 8080, deregistration_delay: delay, health_check: expect.objectContaining({ path: "/health" }) });
-    expect(text).toHaveResourceWithProperties(LbListener, { protocol: "HTTPS", ssl_policy: DEFAULT_TLS_POLICY });
+    expect(text).toHaveResourceWithProperties(LbTargetGroup, {
+      port: config.edge.appPort,
+      deregistration_delay: delay,
+      health_check: expect.objectContaining({ path: config.edge.healthCheck.path }),
+    });
+    expect(text).toHaveResourceWithProperties(LbListener, { protocol: "HTTPS", ssl_policy: config.edge.tlsPolicy ?? DEFAULT_TLS_POLICY });
     expect(text).toHaveResourceWithProperties(LbListener, {
       protocol: "HTTP",
       default_action: [{ type: "redirect", redirect: { protocol: "HTTPS", port: "443", status_code: "HTTP_301" } }],
@@ -278,8 +278,8 @@ describe("load balancer per environment", () => {
     expect(only(json, "aws_s3_bucket").force_destroy).toBe(!protection);
     const document = policy(only(json, "aws_s3_bucket_policy").policy as string);
     expect(document.Statement[0]).toMatchObject({
-      Principal: { AWS: "arn:aws:iam::652711504416:root" },
-      Resource: expect.stringMatching(/\/alb\/AWSLogs\/111111111111\/\*$/),
+      Principal: elbLogDeliveryPrincipal(config.region),
+      Resource: expect.stringMatching(new RegExp(`/alb/AWSLogs/${config.accountId}/\\*$`)),
     });
     const group = Object.keys(resources(json, "aws_security_group")).find((k) => k.startsWith("load-balancer"));
     expect(resourceNamed(json, "aws_lb", "").security_groups).toEqual([`\${aws_security_group.${group}.id}`]);

@@ -3,6 +3,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { run } from "../main";
 import { ENVIRONMENTS } from "../environments";
+import type { EnvironmentConfig } from "../environments/types";
 import { environment } from "./support/fixtures";
 
 describe("run", () => {
@@ -15,10 +16,11 @@ describe("run", () => {
   });
   afterEach(() => fs.rmSync(outdir, { recursive: true, force: true }));
   const log = (line: string) => lines.push(line);
+  const withDev = (dev: EnvironmentConfig) => ENVIRONMENTS.map((e) => (e.name === "dev" ? dev : e));
 
   it("writes the bootstrap stack and every environment by default", () => {
     expect(run({ outdir, log })).toBe(0);
-    expect(fs.readdirSync(path.join(outdir, "stacks")).sort()).toEqual(["bootstrap", "dev", "prod", "staging"]);
+    expect(fs.readdirSync(path.join(outdir, "stacks")).sort()).toEqual(["bootstrap", ...ENVIRONMENTS.map((e) => e.name)].sort());
     expect(fs.existsSync(path.join(outdir, "stacks", "prod", "cdk.tf.json"))).toBe(true);
     expect(fs.readFileSync(path.join(outdir, "manifest.json"), "utf8")).not.toContain(process.cwd());
   });
@@ -64,13 +66,43 @@ describe("run", () => {
   });
 
   it("prints construct warnings", () => {
-    run({ spec: "dev", outdir, log });
+    const dev = { ...environment({ network: { natGateways: "single" } }), acknowledgements: {} };
+    run({ spec: "dev", environments: withDev(dev), outdir, log });
     expect(lines).toContainEqual(expect.stringMatching(/^warning: dev\/network: natGateways is "single"/));
   });
 
+  it("counts acknowledged warnings instead of printing them, and names an acknowledgement that matches nothing", () => {
+    const reason = "one NAT gateway is enough here";
+    const dev = { ...environment({ network: { natGateways: "single" } }), acknowledgements: { "network.natGateways": reason, "compute.nothing": reason } };
+    expect(run({ spec: "dev", environments: withDev(dev), outdir, log })).toBe(0);
+    expect(lines.filter((l) => l.startsWith("warning:") || l.includes("acknowledged"))).toEqual([
+      'warning: dev: acknowledgements["compute.nothing"] matches no warning; remove it',
+      "1 acknowledged warning(s) not shown (acknowledgements in environments/<env>.ts)",
+    ]);
+  });
+
+  it("refuses an acknowledgement without a reason", () => {
+    const dev = { ...environment(), acknowledgements: { "network.natGateways": " " } };
+    expect(run({ spec: "dev", environments: withDev(dev), outdir, log })).toBe(1);
+    expect(lines).toContainEqual('  dev: acknowledgements["network.natGateways"] = " ": an acknowledgement needs a written reason of at least 10 characters');
+  });
+
+  it("ends with one line per stack: its resources and data sources, counted from what was written, and where", () => {
+    expect(run({ spec: "prod", outdir, log })).toBe(0);
+    const summary = lines.filter((l) => l.startsWith("synth: "));
+    expect(summary).toHaveLength(2);
+    expect(lines.slice(-2)).toEqual(summary);
+    for (const [i, stack] of ["bootstrap", "prod"].entries()) {
+      const file = path.join(outdir, "stacks", stack, "cdk.tf.json");
+      const json = JSON.parse(fs.readFileSync(file, "utf8")) as { resource: Record<string, object>; data?: Record<string, object> };
+      const count = (blocks?: Record<string, object>) => Object.values(blocks ?? {}).flatMap((b) => Object.keys(b)).length;
+      expect(summary[i]).toMatch(new RegExp(`^synth: ${stack} +${count(json.resource)} resources, +${count(json.data)} data sources -> ${file}$`));
+    }
+  });
+
   it("fails on an unknown environment, listing the known ones, and writes nothing", () => {
-    expect(run({ spec: "qa", outdir, log })).toBe(2);
-    expect(lines).toEqual(['ENVIRONMENTS names unknown environment(s) "qa"; known: dev, staging, prod']);
+    expect(run({ spec: "nowhere", outdir, log })).toBe(2);
+    expect(lines).toEqual([`ENVIRONMENTS names unknown environment(s) "nowhere"; known: ${ENVIRONMENTS.map((e) => e.name).join(", ")}`]);
     expect(fs.existsSync(outdir)).toBe(false);
   });
 
@@ -78,7 +110,7 @@ describe("run", () => {
     expect(run({ environments: [...ENVIRONMENTS, undefined as never], outdir, log })).toBe(1);
     expect(lines).toEqual([
       "Configuration has 1 problem(s); nothing was synthesized:",
-      "  environments: ENVIRONMENTS[3] = (unset): not an environment: does environments/index.ts import a constant its file does not export?",
+      `  environments: ENVIRONMENTS[${ENVIRONMENTS.length}] = (unset): not an environment: does environments/index.ts import a constant its file does not export?`,
     ]);
     expect(fs.existsSync(outdir)).toBe(false);
   });
@@ -86,7 +118,7 @@ describe("run", () => {
   it("reports every problem in every environment and writes nothing", () => {
     const broken = ENVIRONMENTS.map((e) => environment({ accountId: "nope", logRetentionDays: 2 }, e));
     expect(run({ environments: broken, outdir, log })).toBe(1);
-    expect(lines[0]).toBe("Configuration has 6 problem(s); nothing was synthesized:");
+    expect(lines[0]).toBe(`Configuration has ${2 * ENVIRONMENTS.length} problem(s); nothing was synthesized:`);
     expect(lines).toContainEqual('  prod: accountId = "nope": must be 12 digits');
     expect(lines).toContainEqual("  staging: logRetentionDays = 2: CloudWatch Logs accepts only 1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653 days");
     expect(fs.existsSync(outdir)).toBe(false);

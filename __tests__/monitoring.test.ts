@@ -191,8 +191,7 @@ describe("checkMonitoringSettings", () => {
 });
 
 
-describe.each(["dev", "staging", "prod"] as const)("monitoring in the %s stack", (name) => {
-  const config = ENVIRONMENTS.find((e) => e.name === name)!;
+describe.each(ENVIRONMENTS.map((e) => [e.name, e] as const))("monitoring in the %s stack", (_name, config) => {
   const { json } = synthEnvironment(config);
 
   it("has a dashboard that refers only to resources this stack creates", () => {

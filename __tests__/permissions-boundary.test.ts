@@ -12,7 +12,7 @@ describe.each(ENVIRONMENTS.map((e) => [e.name, e] as const))("the %s stack", (na
   it("puts the environment's boundary on every role it creates", () => {
     const roles = resourceList(synthEnvironment(config).json, "aws_iam_role");
     expect(roles.length).toBeGreaterThanOrEqual(3);
-    for (const role of roles) expect({ role: role.name, boundary: role.permissions_boundary }).toEqual({ role: role.name, boundary: `arn:aws:iam::111111111111:policy/webapp-boundary-${name}` });
+    for (const role of roles) expect({ role: role.name, boundary: role.permissions_boundary }).toEqual({ role: role.name, boundary: `arn:aws:iam::${config.accountId}:policy/${config.project}-boundary-${name}` });
   });
 });
 
@@ -20,31 +20,34 @@ describe("the bootstrap stack", () => {
   const { text, json } = synth(buildBootstrap(Testing.app(), bootstrap, ENVIRONMENTS));
 
   it("creates each environment's boundary: everything but IAM, Organizations and account administration", () => {
-    const policies = resourceList(json, "aws_iam_policy").filter((p) => String(p.name).startsWith("webapp-boundary-"));
-    expect(policies.map((p) => p.name).sort()).toEqual(["webapp-boundary-dev", "webapp-boundary-prod", "webapp-boundary-staging"]);
+    const policies = resourceList(json, "aws_iam_policy").filter((p) => String(p.name).startsWith(`${bootstrap.project}-boundary-`));
+    expect(policies.map((p) => p.name).sort()).toEqual(ENVIRONMENTS.map((e) => `${e.project}-boundary-${e.name}`).sort());
     for (const boundary of policies) {
       expect(policy(boundary.policy).Statement).toEqual([
         { Sid: "EverythingButIdentityAndAccountAdministration", Effect: "Allow", NotAction: ["iam:*", "organizations:*", "account:*"], Resource: "*" },
       ]);
     }
-    expect(text).toHaveResourceWithProperties(IamPolicy, { name: "webapp-boundary-prod" });
+    expect(text).toHaveResourceWithProperties(IamPolicy, { name: `${bootstrap.project}-boundary-${ENVIRONMENTS.at(-1)!.name}` });
   });
 
-  it.each(["dev", "staging", "prod"])("lets the %s apply role grant permissions only to roles that carry the boundary, and never remove it", (env) => {
-    const found = resourceList(json, "aws_iam_policy").find((p) => p.name === `webapp-ci-${env}-apply`);
+  it.each(ENVIRONMENTS.map((e) => e.name))("lets the %s apply role grant permissions only to roles that carry the boundary, and never remove it", (env) => {
+    const found = resourceList(json, "aws_iam_policy").find((p) => p.name === `${bootstrap.project}-ci-${env}-apply`);
     const statements = policy(found?.policy).Statement as Json[];
     const grant = statements.find((s) => s.Sid === "GrantOnlyWithinTheBoundary");
     expect(grant?.Action).toEqual(expect.arrayContaining(["iam:CreateRole", "iam:AttachRolePolicy", "iam:PutRolePolicy", "iam:PutRolePermissionsBoundary"]));
-    expect(grant?.Condition).toEqual({ StringEquals: { "iam:PermissionsBoundary": workloadBoundaryArn("111111111111", "webapp", env) } });
+    expect(grant?.Condition).toEqual({ StringEquals: { "iam:PermissionsBoundary": workloadBoundaryArn(bootstrap.accountId, bootstrap.project, env) } });
     const unconditioned = statements.filter((s) => s.Effect === "Allow" && !s.Condition).flatMap((s) => [s.Action].flat());
     for (const action of ["iam:CreateRole", "iam:AttachRolePolicy", "iam:PutRolePolicy", "iam:PutRolePermissionsBoundary"]) expect(unconditioned).not.toContain(action);
     expect(statements.find((s) => s.Sid === "KeepTheBoundary")).toEqual(expect.objectContaining({ Effect: "Deny", Action: "iam:DeleteRolePermissionsBoundary" }));
   });
 
   it("creates no boundary for an environment in another account (it belongs to that account's bootstrap)", () => {
-    const elsewhere = ENVIRONMENTS.map((e) => (e.name === "prod" ? environment({ accountId: "222222222222" }, e) : e));
+    const moved = ENVIRONMENTS.at(-1)!;
+    const elsewhere = ENVIRONMENTS.map((e) => (e === moved ? environment({ accountId: "222222222222" }, e) : e));
     const other = synth(buildBootstrap(Testing.app(), { ...bootstrap, ci: undefined }, elsewhere));
-    expect(resourceList(other.json, "aws_iam_policy").map((p) => p.name).filter((n) => n.startsWith("webapp-boundary-")).sort()).toEqual(["webapp-boundary-dev", "webapp-boundary-staging"]);
+    expect(resourceList(other.json, "aws_iam_policy").map((p) => p.name).filter((n) => n.startsWith(`${bootstrap.project}-boundary-`)).sort()).toEqual(
+      elsewhere.filter((e) => e.name !== moved.name).map((e) => `${e.project}-boundary-${e.name}`).sort(),
+    );
   });
 });
 

@@ -4,8 +4,7 @@ import { KmsAlias } from "@cdktf/provider-aws/lib/kms-alias";
 import { Secrets, SecretsProps } from "../modules/secrets";
 import { IamPolicy } from "@cdktf/provider-aws/lib/iam-policy";
 import { policyDocument } from "../modules/policy";
-import { dev } from "../environments/dev";
-import { staging } from "../environments/staging";
+import { ENVIRONMENTS } from "../environments";
 import { prod } from "../environments/prod";
 import { validateEnvironments } from "../environments/validate";
 import { environment } from "./support/fixtures";
@@ -90,17 +89,14 @@ describe("Secrets", () => {
 });
 
 describe("Secrets per environment", () => {
-  it.each([
-    ["dev", dev, 0],
-    ["staging", staging, 7],
-    ["prod", prod, 30],
-  ] as const)("%s keeps deleted secrets for the preset window (%#)", (_name, config, days) => {
+  it.each(ENVIRONMENTS.map((e) => [e.name, e] as const))("%s keeps deleted secrets for its configured window", (_name, config) => {
     const { text } = synthEnvironment(config);
-    expect(text).toHaveResourceWithProperties(SecretsmanagerSecret, { name: `webapp-${config.name}/app-env`, recovery_window_in_days: days });
+    const days = config.secrets.recoveryWindowDays;
+    expect(text).toHaveResourceWithProperties(SecretsmanagerSecret, { name: `${config.project}-${config.name}/app-env`, recovery_window_in_days: days });
     expect(text).toHaveResourceWithProperties(SecretsmanagerSecret, {
-      name: `webapp-${config.name}/repository-credential`,
+      name: `${config.project}-${config.name}/repository-credential`,
       recovery_window_in_days: days,
     });
-    expect(text).toHaveResourceWithProperties(SecretsmanagerSecret, { name: `webapp-${config.name}/redis-auth-token`, recovery_window_in_days: days });
+    expect(text).toHaveResourceWithProperties(SecretsmanagerSecret, { name: `${config.project}-${config.name}/redis-auth-token`, recovery_window_in_days: days });
   });
 });

@@ -2,8 +2,7 @@
 // pair (ingress on the target, egress on the source) referencing groups, internet edges are the only CIDR
 // rules, and nothing else is open: no other rule, no inline rule, the default group closed.
 import { dev } from "../environments/dev";
-import { staging } from "../environments/staging";
-import { prod } from "../environments/prod";
+import { ENVIRONMENTS } from "../environments";
 import type { EnvironmentConfig } from "../environments/types";
 import { SecurityGroup } from "@cdktf/provider-aws/lib/security-group";
 import { VpcSecurityGroupIngressRule } from "@cdktf/provider-aws/lib/vpc-security-group-ingress-rule";
@@ -127,11 +126,7 @@ function groupRoles(json: Json, prefix: string): Map<string, string> {
   );
 }
 
-describe.each([
-  ["dev", dev],
-  ["staging", staging],
-  ["prod", prod],
-] as const)("security-group graph of %s", (_name, config) => {
+describe.each(ENVIRONMENTS.map((e) => [e.name, e] as const))("security-group graph of %s", (_name, config) => {
   const { json } = synthEnvironment(config);
   const prefix = `${config.project}-${config.name}-`;
   const groupNames = groupRoles(json, prefix);

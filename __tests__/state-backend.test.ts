@@ -17,12 +17,12 @@ describe("each environment's backend", () => {
     const { json } = synthEnvironment(config);
     expect(json.terraform.backend).toEqual({
       s3: {
-        bucket: "webapp-tfstate-111111111111",
+        bucket: config.state.bucket,
         key: `environments/${name}/terraform.tfstate`,
-        region: "eu-west-2",
+        region: config.state.region,
         encrypt: true,
-        kms_key_id: "arn:aws:kms:eu-west-2:111111111111:alias/webapp-tfstate-111111111111-state",
-        dynamodb_table: "webapp-tfstate-locks",
+        kms_key_id: `arn:aws:kms:${config.state.region}:${config.accountId}:alias/${config.state.bucket}-state`,
+        dynamodb_table: config.state.lockTable,
         use_lockfile: true,
       },
     });
@@ -46,7 +46,7 @@ describe("bootstrap stack", () => {
   });
 
   it("protects the bucket: versioning, KMS encryption, no public access, owner-enforced, prevent_destroy", () => {
-    expect(text).toHaveResourceWithProperties(S3Bucket, { bucket: "webapp-tfstate-111111111111", lifecycle: { prevent_destroy: true } });
+    expect(text).toHaveResourceWithProperties(S3Bucket, { bucket: bootstrap.state.bucket, lifecycle: { prevent_destroy: true } });
     expect(text).toHaveResourceWithProperties(S3BucketVersioningA, { versioning_configuration: { status: "Enabled" } });
     expect(text).toHaveResourceWithProperties(S3BucketServerSideEncryptionConfigurationA, {
       rule: [expect.objectContaining({ apply_server_side_encryption_by_default: expect.objectContaining({ sse_algorithm: "aws:kms" }), bucket_key_enabled: true })],
@@ -132,7 +132,7 @@ describe("bootstrap stack", () => {
 
   it("creates the lock table: LockID string key, on demand, PITR, KMS encryption, protected", () => {
     expect(text).toHaveResourceWithProperties(DynamodbTable, {
-      name: "webapp-tfstate-locks",
+      name: bootstrap.state.lockTable,
       hash_key: "LockID",
       attribute: [{ name: "LockID", type: "S" }],
       billing_mode: "PAY_PER_REQUEST",

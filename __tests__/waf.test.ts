@@ -2,11 +2,9 @@ import { Wafv2WebAcl } from "@cdktf/provider-aws/lib/wafv2-web-acl";
 import { Wafv2WebAclAssociation } from "@cdktf/provider-aws/lib/wafv2-web-acl-association";
 import { Wafv2WebAclLoggingConfiguration } from "@cdktf/provider-aws/lib/wafv2-web-acl-logging-configuration";
 import { CloudwatchLogGroup } from "@cdktf/provider-aws/lib/cloudwatch-log-group";
-import { MANAGED_RULE_GROUPS, Waf, WafProps } from "../modules/waf";
+import { DEFAULT_RATE_LIMIT, MANAGED_RULE_GROUPS, Waf, WafProps } from "../modules/waf";
 import { validateEnvironments } from "../environments/validate";
-import { dev } from "../environments/dev";
-import { prod } from "../environments/prod";
-import { staging } from "../environments/staging";
+import { ENVIRONMENTS } from "../environments";
 import { environment } from "./support/fixtures";
 import { Json, policy, resourceList, synthConstruct, synthEnvironment } from "./support/synth";
 
@@ -27,8 +25,6 @@ const only = (json: Json, type: string): Json => {
   expect(list).toHaveLength(1);
   return list[0] as Json;
 };
-
-const envs = { dev: synthEnvironment(dev), staging: synthEnvironment(staging), prod: synthEnvironment(prod) };
 
 describe("web ACL", () => {
   const { text, json } = build({ rateLimitPer5Minutes: 500 });
@@ -114,26 +110,24 @@ describe("web ACL", () => {
 });
 
 describe("WAF per environment", () => {
-  it("dev has no web ACL, association or WAF log group", () => {
-    const { json } = envs.dev;
+  const synthesized = ENVIRONMENTS.map((e) => [e.name, e, synthEnvironment(e)] as const);
+
+  it.each(synthesized.filter(([, e]) => !e.edge.waf.enabled))("%s has no web ACL, association or WAF log group", (_name, _config, { json }) => {
     expect(resourceList(json, "aws_wafv2_web_acl")).toHaveLength(0);
     expect(resourceList(json, "aws_wafv2_web_acl_association")).toHaveLength(0);
     expect(resourceList(json, "aws_cloudwatch_log_group").filter((g) => String(g.name).startsWith("aws-waf-logs-"))).toHaveLength(0);
   });
 
-  it.each([
-    ["staging", envs.staging, 30],
-    ["prod", envs.prod, 365],
-  ] as const)("%s has exactly one web ACL associated with its load balancer", (name, synthesized, retention) => {
-    const { json, text } = synthesized;
+  it.each(synthesized.filter(([, e]) => e.edge.waf.enabled))("%s has exactly one web ACL associated with its load balancer", (name, config, { json, text }) => {
     const association = only(json, "aws_wafv2_web_acl_association");
     expect(association.resource_arn).toMatch(/^\$\{aws_lb\.load-balancer_alb_\S+\.arn\}$/);
+    const limit = config.edge.waf.rateLimitPer5Minutes ?? DEFAULT_RATE_LIMIT;
     expect(text).toHaveResourceWithProperties(Wafv2WebAcl, {
-      name: `webapp-${name}-web-acl`,
+      name: `${config.project}-${name}-web-acl`,
       scope: "REGIONAL",
-      rule: expect.arrayContaining([expect.objectContaining({ statement: { rate_based_statement: expect.objectContaining({ limit: 2000 }) } })]),
+      rule: expect.arrayContaining([expect.objectContaining({ statement: { rate_based_statement: expect.objectContaining({ limit }) } })]),
     });
-    expect(text).toHaveResourceWithProperties(CloudwatchLogGroup, { name: `aws-waf-logs-webapp-${name}`, retention_in_days: retention });
+    expect(text).toHaveResourceWithProperties(CloudwatchLogGroup, { name: `aws-waf-logs-${config.project}-${name}`, retention_in_days: config.logRetentionDays });
   });
 });
 

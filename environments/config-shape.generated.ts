@@ -25,6 +25,7 @@ export const ENVIRONMENT_SHAPE: Shape = {
         },
       },
     },
+    "acknowledgements": {"optional": true, "shape": {"kind": "record", "value": {"kind": "string"}}},
     "logRetentionDays": {"optional": false, "shape": {"kind": "number"}},
     "state": {
       "optional": false,

@@ -6,6 +6,9 @@ export const dev: EnvironmentConfig = {
   ...base,
   name: "dev",
   production: false,
+  acknowledgements: {
+    "network.natGateways": "one NAT gateway keeps dev cheap; losing its zone's Internet access for a while is acceptable here",
+  },
   logRetentionDays: 7,
   network: {
     vpcCidr: "10.10.0.0/16",

@@ -6,6 +6,9 @@ export const staging: EnvironmentConfig = {
   ...base,
   name: "staging",
   production: false,
+  acknowledgements: {
+    "network.natGateways": "one NAT gateway keeps staging cheap; a zone outage may interrupt a rehearsal, never users",
+  },
   logRetentionDays: 30,
   network: {
     vpcCidr: "10.20.0.0/16",

@@ -68,6 +68,12 @@ export interface EnvironmentConfig {
   readonly production: boolean;
   /** Written reasons for turning off a production safeguard. @default {} */
   readonly waivers?: Readonly<Partial<Record<ProductionSafeguard, string>>>;
+  /**
+   * Warnings this environment accepts on purpose, each with a written reason, keyed by the setting that
+   * warns (`network.natGateways`: the construct, then the field the warning starts with). Synth then counts
+   * them instead of printing them, and says when one matches no warning. @default {}
+   */
+  readonly acknowledgements?: Readonly<Record<string, string>>;
   /** Retention of the environment's CloudWatch log groups, in days (a value CloudWatch Logs accepts). */
   readonly logRetentionDays: number;
   /** Remote state location. */

@@ -78,7 +78,24 @@ const SAFEGUARDS: Readonly<Record<ProductionSafeguard, readonly SafeguardRule[]>
   ],
 };
 
+/** Marks a value `npm run new-env` could not know (scripts/new-env.mjs); any string holding it is rejected. */
+export const PLACEHOLDER = "fill-me-in";
+
+/** One problem per string value that still holds the placeholder, at its field path. */
+function checkPlaceholders(value: unknown, path: string, problems: Problems): void {
+  if (typeof value === "string") {
+    if (value.toLowerCase().includes(PLACEHOLDER.replace(/-/g, "")) || value.includes(PLACEHOLDER)) {
+      problems.add(path, value, "a placeholder from npm run new-env: set the real value");
+    }
+  } else if (Array.isArray(value)) {
+    value.forEach((item, i) => checkPlaceholders(item, `${path}[${i}]`, problems));
+  } else if (value && typeof value === "object") {
+    for (const [key, item] of Object.entries(value)) checkPlaceholders(item, path ? `${path}.${key}` : key, problems);
+  }
+}
+
 function checkEnvironment(config: EnvironmentConfig, problems: Problems): void {
+  checkPlaceholders(config, "", problems);
   problems.check(NAME.test(config.name), "name", config.name, "must be 1-20 of a-z, 0-9 and -, starting with a letter");
   problems.check(PROJECT.test(config.project), "project", config.project, "must be 2-20 of a-z, 0-9 and -, starting with a letter");
   problems.check(REGION.test(config.region), "region", config.region, "not an AWS region name (for example eu-west-2)");
@@ -123,6 +140,14 @@ function checkEnvironment(config: EnvironmentConfig, problems: Problems): void {
     `must equal edge.healthCheck.path (${config.edge.healthCheck.path}): an instance joins on the check the target group then applies`,
   );
 
+  for (const [field, reason] of Object.entries(config.acknowledgements ?? {})) {
+    problems.check(
+      typeof reason === "string" && reason.trim().length >= MIN_WAIVER_REASON,
+      `acknowledgements["${field}"]`,
+      reason,
+      `an acknowledgement needs a written reason of at least ${MIN_WAIVER_REASON} characters`,
+    );
+  }
   const waivers = config.waivers ?? {};
   // Unknown safeguards are unknown keys of waivers, rejected with the shape.
   for (const [safeguard, reason] of Object.entries(waivers)) {

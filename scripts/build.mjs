@@ -18,7 +18,7 @@ function sources(dir) {
 rmSync(join(root, "dist"), { recursive: true, force: true });
 await build({
   absWorkingDir: root,
-  entryPoints: ["main.ts", ...sources("modules"), ...sources("environments")],
+  entryPoints: ["main.ts", "bom.ts", ...sources("modules"), ...sources("environments")],
   outdir: "dist",
   outbase: ".",
   format: "cjs",

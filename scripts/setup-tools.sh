@@ -12,6 +12,10 @@ set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 # shellcheck source=tools-env.sh
 . "$ROOT/scripts/tools-env.sh"
+case "$PLATFORM_USE_REGISTRY" in
+  auto | 0 | 1) ;;
+  *) echo "setup-tools: PLATFORM_USE_REGISTRY=$PLATFORM_USE_REGISTRY: use auto, 0 or 1" >&2 && exit 2 ;;
+esac
 
 mkdir -p "$PLATFORM_TOOLS_DIR" "$PLATFORM_TOOLS_BIN" "$PLATFORM_TOOLS_DIR/logs"
 LOG_DIR="$PLATFORM_TOOLS_DIR/logs"
@@ -70,10 +74,6 @@ setup_engine() {
 # ---------------------------------------------------------------- AWS provider mirror
 setup_provider() {
   local t; t="$(now)"
-  if [ "$PLATFORM_USE_REGISTRY" = "1" ]; then
-    note aws-provider skipped "$(elapsed "$t")" "PLATFORM_USE_REGISTRY=1: the engine downloads it"
-    return
-  fi
   local platform arch
   case "$(uname -m)" in
     x86_64 | amd64) arch=amd64 ;;
@@ -87,8 +87,33 @@ setup_provider() {
   local bin="$store/$name"
   local stamp="$store/.complete"
 
+  # Registry or build: forced by PLATFORM_USE_REGISTRY=1|0; in auto mode a cached build is used as it is,
+  # otherwise the registry when a quick probe reaches it, and the build only when it does not.
+  local why from=mirror registry_host=registry.terraform.io
+  [ "$(basename "${TF_BIN:-terraform}")" = tofu ] && registry_host=registry.opentofu.org
+  case "$PLATFORM_USE_REGISTRY" in
+    1) why="PLATFORM_USE_REGISTRY=1" from=registry ;;
+    0) why="PLATFORM_USE_REGISTRY=0" ;;
+    auto)
+      if [ -f "$stamp" ] && [ -x "$bin" ]; then
+        why="auto: a build is cached"
+      elif why="$(platform_registry_probe "$registry_host" "$platform")"; then
+        why="auto: $why" from=registry
+      else
+        why="auto: $why"
+      fi
+      # Scripts sourcing tools-env.sh in auto mode follow this decision.
+      echo "$from" >"$PLATFORM_PROVIDER_SOURCE_FILE"
+      ;;
+  esac
+  if [ "$from" = registry ]; then
+    note aws-provider registry "$(elapsed "$t")" "$why: the engine downloads hashicorp/aws $AWS_PROVIDER_VERSION from $registry_host at init"
+    return
+  fi
+  echo "setup-tools: AWS provider from the local build ($why)"
+
   if [ -f "$stamp" ] && [ -x "$bin" ]; then
-    note aws-provider cached "$(elapsed "$t")" "$AWS_PROVIDER_VERSION from $AWS_PROVIDER_GO_MODULE@$AWS_PROVIDER_GO_VERSION"
+    note aws-provider cached "$(elapsed "$t")" "$AWS_PROVIDER_VERSION from $AWS_PROVIDER_GO_MODULE@$AWS_PROVIDER_GO_VERSION ($why)"
   else
     local go; go="$(go_bin "the AWS provider")"
     echo "setup-tools: building the AWS provider from $AWS_PROVIDER_GO_MODULE@$AWS_PROVIDER_GO_VERSION (long on a cold cache) ..."
@@ -108,7 +133,7 @@ setup_provider() {
     if [ -f "$LOG_DIR/aws-provider-build.time" ]; then
       rss="$(awk -F': ' '/Maximum resident set size/ { printf ", peak RSS %.1f GiB", $2 / 1048576 }' "$LOG_DIR/aws-provider-build.time")"
     fi
-    note aws-provider built "$(elapsed "$t")" "$AWS_PROVIDER_VERSION from $AWS_PROVIDER_GO_MODULE@$AWS_PROVIDER_GO_VERSION$rss"
+    note aws-provider built "$(elapsed "$t")" "$AWS_PROVIDER_VERSION from $AWS_PROVIDER_GO_MODULE@$AWS_PROVIDER_GO_VERSION$rss ($why)"
   fi
 
   # Unpacked mirror layout for both registry hostnames, pointing at the one build.

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The whole test suite, in the order a failure is cheapest to find: tools, lint, types, workflow lint,
-# unit tests, synth, then the real engine's validate and the security scan on every synthesized stack.
+# unit tests, the adoption check (a rebranded copy with one more environment), synth, then the real
+# engine's validate and the security scan on every synthesized stack.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export CHECKPOINT_DISABLE=1
@@ -27,6 +28,7 @@ step "lint" "$bin/eslint" --max-warnings 0 .
 step "typecheck" "$bin/tsc" --noEmit
 step "workflows" bash -c '. scripts/tools-env.sh && actionlint'
 step "unit tests" "$bin/jest" --ci
+step "adoption" node scripts/adoption.mjs
 step "synth" npm run -s synth
 step "validate" bash scripts/validate.sh
 step "scan" bash scripts/scan.sh

@@ -5,7 +5,8 @@
 # Knobs (environment):
 #   PLATFORM_TOOLS_DIR     cache directory outside the repository (default ~/.cache/webapp-platform-tools)
 #   PLATFORM_ENGINE        auto (default) | terraform | tofu
-#   PLATFORM_USE_REGISTRY  1 = take the AWS provider from the public registry (needs network; no mirror)
+#   PLATFORM_USE_REGISTRY  auto (default): the public registry when a quick probe reaches it and no build is
+#                          cached, else the local build; 1 = always the registry; 0 = always build
 
 # Pinned versions. AWS_PROVIDER_VERSION must match what @cdktf/provider-aws pins.
 export AWS_PROVIDER_VERSION="6.25.0"
@@ -23,7 +24,9 @@ export MOTO_PYTEST_VERSION="9.2.0"
 
 export PLATFORM_TOOLS_DIR="${PLATFORM_TOOLS_DIR:-$HOME/.cache/webapp-platform-tools}"
 export PLATFORM_ENGINE="${PLATFORM_ENGINE:-auto}"
-export PLATFORM_USE_REGISTRY="${PLATFORM_USE_REGISTRY:-0}"
+export PLATFORM_USE_REGISTRY="${PLATFORM_USE_REGISTRY:-auto}"
+# Where setup-tools.sh decided the provider comes from in auto mode: "registry" or "mirror".
+PLATFORM_PROVIDER_SOURCE_FILE="$PLATFORM_TOOLS_DIR/provider-source"
 
 PLATFORM_TOOLS_BIN="$PLATFORM_TOOLS_DIR/bin"
 PLATFORM_PROVIDER_MIRROR="$PLATFORM_TOOLS_DIR/provider-mirror"
@@ -57,9 +60,47 @@ export TF_INPUT=0
 # Providers come from the mirror only; a personal plugin cache must not mix other builds in.
 unset TF_PLUGIN_CACHE_DIR
 
-# With PLATFORM_USE_REGISTRY=1 the user's own CLI configuration (if any) stays in effect.
-if [ "$PLATFORM_USE_REGISTRY" != "1" ]; then
+# platform_provider_source: "registry" or "mirror", from PLATFORM_USE_REGISTRY and, in auto mode, from
+# what setup-tools.sh decided (mirror until it has run).
+platform_provider_source() {
+  case "$PLATFORM_USE_REGISTRY" in
+    1) echo registry ;;
+    0) echo mirror ;;
+    *) if [ "$(cat "$PLATFORM_PROVIDER_SOURCE_FILE" 2>/dev/null)" = registry ]; then echo registry; else echo mirror; fi ;;
+  esac
+}
+
+# platform_registry_probe HOST PLATFORM: whether HOST serves the pinned provider for PLATFORM and its download
+# host answers, each within 4 s. Prints the reason either way (one line).
+platform_registry_probe() {
+  local host=$1 platform=$2 body download dhost
+  if ! command -v curl >/dev/null 2>&1; then
+    echo "no curl to probe $host"
+    return 1
+  fi
+  if ! body="$(curl -fsS --max-time 4 "https://$host/v1/providers/hashicorp/aws/$AWS_PROVIDER_VERSION/download/$platform" 2>&1)"; then
+    echo "$host did not answer within 4 s (${body#curl: })"
+    return 1
+  fi
+  download="$(printf '%s' "$body" | sed -n 's/.*"download_url" *: *"\([^"]*\)".*/\1/p')"
+  dhost="${download#https://}"
+  dhost="${dhost%%/*}"
+  if [ -z "$download" ]; then
+    echo "$host answered without a download URL for hashicorp/aws $AWS_PROVIDER_VERSION $platform"
+    return 1
+  fi
+  if ! curl -fsS --max-time 4 -I -o /dev/null "$download" 2>/dev/null; then
+    echo "$host answered, but its download host $dhost did not within 4 s"
+    return 1
+  fi
+  echo "$host and $dhost answered"
+}
+
+# With the registry as the provider's source the user's own CLI configuration (if any) stays in effect.
+if [ "$(platform_provider_source)" = mirror ]; then
   export TF_CLI_CONFIG_FILE="$PLATFORM_TOOLS_DIR/engine.tfrc"
+elif [ "${TF_CLI_CONFIG_FILE:-}" = "$PLATFORM_TOOLS_DIR/engine.tfrc" ]; then
+  unset TF_CLI_CONFIG_FILE
 fi
 
 # platform_version_ge A B: true when version A >= version B (dotted numbers).

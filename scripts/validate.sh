@@ -14,7 +14,7 @@ if [ -z "$TF_BIN" ]; then
   echo "validate: no engine found; run: npm run setup:tools" >&2
   exit 2
 fi
-if [ "$PLATFORM_USE_REGISTRY" != "1" ] && [ ! -f "$TF_CLI_CONFIG_FILE" ]; then
+if [ "$(platform_provider_source)" = mirror ] && [ ! -f "$TF_CLI_CONFIG_FILE" ]; then
   echo "validate: $TF_CLI_CONFIG_FILE is missing; run: npm run setup:tools" >&2
   exit 2
 fi

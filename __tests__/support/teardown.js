@@ -1,11 +1,8 @@
-// Removes the output folders cdktf's Testing.app() leaves in the temp directory.
+// Removes this run's temporary folder (support/global-setup.js), with the output folders cdktf's
+// Testing.app() left in it; other runs' folders are not touched.
 const fs = require("node:fs");
-const os = require("node:os");
-const path = require("node:path");
 
 module.exports = async function teardown() {
-  const tmp = os.tmpdir();
-  for (const entry of fs.readdirSync(tmp)) {
-    if (entry.startsWith("cdktf.outdir.")) fs.rmSync(path.join(tmp, entry), { recursive: true, force: true });
-  }
+  const runTmp = process.env.WEBAPP_TEST_TMPDIR;
+  if (runTmp) fs.rmSync(runTmp, { recursive: true, force: true });
 };

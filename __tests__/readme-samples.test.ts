@@ -1,0 +1,34 @@
+// The README's sample of bad-input output is what the real validator prints for the configs it describes,
+// so it cannot drift from the code.
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { bootstrap } from "../environments";
+import { dev } from "../environments/dev";
+import { prod } from "../environments/prod";
+import { staging } from "../environments/staging";
+import { run } from "../main";
+import { environment } from "./support/fixtures";
+
+const readme = fs.readFileSync(path.join(__dirname, "..", "README.md"), "utf8");
+
+/** The first ```text block after the paragraph that starts with `lead`. */
+function sampleAfter(lead: string): string {
+  const at = readme.indexOf(lead);
+  expect(at).toBeGreaterThan(-1);
+  const block = /```text\n([\s\S]*?)```/.exec(readme.slice(at));
+  return block?.[1] ?? "";
+}
+
+it("the bad-input sample is the validator's output for the configs the README describes", () => {
+  const environments = [
+    environment({ network: { vpcCidr: "10.10.0.0/16", natGateways: "per_az" as "per-az" }, compute: { rootVolumeGib: 30 } as object }, dev),
+    environment({ network: { vpcCidr: "10.30.0.0/16" } }, staging),
+    environment({ network: { vpcCidr: "10.30.0.0/16", natGateways: "single" } }, prod),
+  ];
+  const lines: string[] = [];
+  const outdir = path.join(os.tmpdir(), "readme-sample-never-written");
+  expect(run({ environments, bootstrap: { ...bootstrap, ci: undefined }, outdir, log: (l) => lines.push(l) })).toBe(1);
+  expect(fs.existsSync(outdir)).toBe(false);
+  expect(sampleAfter("Bad input stops the run")).toBe(`${lines.join("\n")}\n`);
+});

@@ -1,0 +1,142 @@
+// Adds an environment: `npm run new-env -- <name> --from <existing>`. Writes environments/<name>.ts as a
+// copy of the existing environment's file with the name, the exported constant and a free VPC CIDR set, and
+// placeholders for what only you know (domain, hosted zone, alarm emails) that the validator rejects until
+// they are filled in; registers it in environments/index.ts (ENVIRONMENT_FILES), the bootstrap's
+// ci.environments and the pull-request workflow's plan matrix; then prints what is left to do. Changes
+// nothing if any step fails.
+import { execFileSync } from "node:child_process";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { createRequire } from "node:module";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+
+const root = join(dirname(fileURLToPath(import.meta.url)), "..");
+const require = createRequire(import.meta.url);
+/** Marks a value new-env could not know; environments/validate.ts rejects any value containing it. */
+const PLACEHOLDER = "fill-me-in";
+const USAGE = "usage: npm run new-env -- <name> --from <existing environment>";
+
+function fail(message) {
+  console.error(`new-env: ${message}`);
+  process.exit(1);
+}
+
+const args = process.argv.slice(2);
+const name = args.find((a, i) => !a.startsWith("--") && args[i - 1] !== "--from");
+const from = args[args.indexOf("--from") + 1];
+if (!name || !args.includes("--from") || !from) fail(USAGE);
+// GitHub variable names (AWS_PLAN_ROLE_ARN_<NAME>) take letters, digits and underscores only.
+if (!/^[a-z][a-z0-9]{0,19}$/.test(name)) fail(`name ${JSON.stringify(name)}: use 1-20 lowercase letters and digits, starting with a letter`);
+
+const file = (rel) => join(root, rel);
+const read = (rel) => readFileSync(file(rel), "utf8");
+
+// The environments as the code defines them (built the way synth builds them).
+execFileSync(process.execPath, [file("scripts/build.mjs")], { cwd: root, stdio: "inherit" });
+const { ENVIRONMENTS } = require(file("dist/environments/index.js"));
+const { overlaps, parseCidr } = require(file("dist/modules/cidr.js"));
+const names = ENVIRONMENTS.map((e) => e.name);
+const source = ENVIRONMENTS.find((e) => e.name === from);
+if (!source) fail(`--from ${JSON.stringify(from)}: no such environment; known: ${names.join(", ")}`);
+if (names.includes(name)) fail(`${name}: an environment of that name exists already`);
+const target = `environments/${name}.ts`;
+if (existsSync(file(target))) fail(`${target} exists already`);
+const sourceFile = `environments/${from}.ts`;
+if (!existsSync(file(sourceFile))) fail(`${sourceFile}: not found (new-env copies an environment from its own file)`);
+
+/** Replaces exactly one match of `pattern` in `text`, or fails naming `what` and `where`. */
+function replaceOne(text, pattern, replacement, what, where) {
+  const matches = text.match(new RegExp(pattern.source, `${pattern.flags.replace("g", "")}g`)) ?? [];
+  if (matches.length !== 1) fail(`${where}: expected one ${what}, found ${matches.length}; edit it by hand (README: "Adding an environment")`);
+  return text.replace(pattern, replacement);
+}
+
+// A free VPC range: the first 10.x.0.0/16 (x a multiple of 10) that overlaps no environment's.
+const taken = ENVIRONMENTS.map((e) => parseCidr(e.network.vpcCidr)).filter(Boolean);
+const prefix = parseCidr(source.network.vpcCidr)?.prefixLength ?? 16;
+let cidr;
+for (let second = 10; second <= 250 && !cidr; second += 10) {
+  const candidate = `10.${second}.0.0/${prefix}`;
+  if (!taken.some((t) => overlaps(t, parseCidr(candidate)))) cidr = candidate;
+}
+if (!cidr) fail("no free 10.x.0.0 range: choose network.vpcCidr by hand");
+
+const constant = name;
+const domain = `${name}.${PLACEHOLDER}.invalid`;
+let text = read(sourceFile);
+text = text.replace(/^\/\/ .*\n/, `// ${name}: made from ${from} by \`npm run new-env\`; say here what ${name} is for.\n`);
+text = replaceOne(text, /export const \w+: EnvironmentConfig = \{/, `export const ${constant}: EnvironmentConfig = {`, "exported EnvironmentConfig", sourceFile);
+text = replaceOne(text, new RegExp(`name: "${from}"`), `name: "${name}"`, `name: "${from}"`, sourceFile);
+text = replaceOne(text, /vpcCidr: "[^"]*"/, `vpcCidr: "${cidr}"`, "network.vpcCidr string", sourceFile);
+text = replaceOne(text, /domainName: "[^"]*"/, `domainName: "${domain}"`, "edge.domainName string", sourceFile);
+if (source.edge.alternativeNames?.length) {
+  const names = source.edge.alternativeNames.map((n) => (n.endsWith(`.${source.edge.domainName}`) ? n.slice(0, -source.edge.domainName.length) + domain : `${n.split(".")[0]}.${domain}`));
+  text = replaceOne(text, /alternativeNames: \[[^\]]*\]/, `alternativeNames: ${JSON.stringify(names).replace(/,/g, ", ")}`, "edge.alternativeNames list", sourceFile);
+}
+if (source.edge.hostedZone) {
+  const zone = `hostedZone: { id: "Z${PLACEHOLDER.replace(/-/g, "").toUpperCase()}", name: "${PLACEHOLDER}.invalid" }`;
+  text = replaceOne(text, /hostedZone: \{[^}]*\}/, zone, "edge.hostedZone object", sourceFile);
+}
+if (source.monitoring.alarmEmails?.length) {
+  text = replaceOne(text, /alarmEmails: \[[^\]]*\]/, `alarmEmails: ["${name}-alerts@${PLACEHOLDER}.invalid"]`, "monitoring.alarmEmails list", sourceFile);
+}
+
+// Registration: after the source environment's import, before it in ENVIRONMENT_FILES (a new environment is
+// usually a step on the way to the one it copies), and the same in CI.
+let index = read("environments/index.ts");
+index = replaceOne(index, new RegExp(`(import \\{ ${from} \\} from "\\./${from}";\\n)`), `$1import { ${constant} } from "./${name}";\n`, `import of ./${from}`, "environments/index.ts");
+index = replaceOne(
+  index,
+  new RegExp(`^( *)"environments/${from}\\.ts": ${from},$`, "m"),
+  `$1"${target}": ${constant},\n$&`,
+  `"environments/${from}.ts": ${from} in ENVIRONMENT_FILES`,
+  "environments/index.ts",
+);
+
+let bootstrap = read("environments/bootstrap.ts");
+bootstrap = replaceOne(bootstrap, new RegExp(`\\{ name: "${from}"`), `{ name: "${name}" }, { name: "${from}"`, `{ name: "${from}" } in ci.environments`, "environments/bootstrap.ts");
+
+const workflow = ".github/workflows/pull-request.yml";
+let pullRequest = read(workflow);
+const role = (env) => `AWS_PLAN_ROLE_ARN_${env.toUpperCase()}`;
+pullRequest = replaceOne(
+  pullRequest,
+  new RegExp(`( +)- environment: ${from}\\n( +)role: ${role(from)}\\n`),
+  `$1- environment: ${name}\n$2role: ${role(name)}\n$&`,
+  `plan matrix entry for ${from}`,
+  workflow,
+);
+
+writeFileSync(file(target), text);
+writeFileSync(file("environments/index.ts"), index);
+writeFileSync(file("environments/bootstrap.ts"), bootstrap);
+writeFileSync(file(workflow), pullRequest);
+
+// What the validator still rejects in the new environment is exactly what is left to fill in.
+execFileSync(process.execPath, [file("scripts/build.mjs")], { cwd: root, stdio: "inherit" });
+for (const key of Object.keys(require.cache)) if (key.startsWith(file("dist/"))) delete require.cache[key];
+const after = require(file("dist/environments/index.js")).ENVIRONMENTS;
+const { validateEnvironments } = require(file("dist/environments/validate.js"));
+const created = after.find((e) => e.name === name);
+const problems = validateEnvironments([created], after);
+
+const out = (line = "") => console.log(line);
+out(`new-env: wrote ${target} from ${sourceFile}: name "${name}", export ${constant}, network.vpcCidr ${cidr} (overlaps no other environment)`);
+out(`new-env: registered ${name} in environments/index.ts (ENVIRONMENT_FILES), environments/bootstrap.ts (ci.environments) and ${workflow} (plan matrix)`);
+out();
+out("Left to do:");
+let step = 0;
+const todo = (line) => out(`  ${++step}. ${line}`);
+if (problems.length > 0) {
+  todo(`Fill in ${target}; until then synth refuses it with:`);
+  for (const line of problems) out(`       ${line}`);
+}
+todo(
+  `Review what ${name} copied from ${from}: sizes (database, cache, compute), production: ${created.production}, ` +
+    `and the code it runs (compute.repository.ref ${JSON.stringify(created.compute.repository.ref)}).`,
+);
+todo(`npm run synth, then npm test.`);
+todo(`Apply the bootstrap stack: it creates ${name}'s permissions boundary and its CI plan and apply roles.`);
+todo(`Set the repository variables ${role(name)} and AWS_APPLY_ROLE_ARN_${name.toUpperCase()} from the bootstrap stack's outputs ci_${name}_plan_role_arn and ci_${name}_apply_role_arn.`);
+todo(`To apply ${name} on merge, add it to the apply matrix in .github/workflows/apply.yml and create its GitHub environment.`);
+todo(`Deploy: cd cdktf.out/stacks/${name} && terraform init && terraform plan (README: "Deploying an environment").`);
