@@ -31,10 +31,13 @@ function binDir(): string {
 export async function startPostgres(): Promise<TestPostgres> {
   requireTool("psql", "postgresql-client");
   const bin = binDir();
-  const dir = mkdtempSync(join(tmpdir(), "pg-"));
+  const asRoot = process.getuid?.() === 0;
+  // Run as root, the server runs as `postgres`, which must reach its directory: the run's own temp folder
+  // (and a private TMPDIR above it) is root's alone, so the cluster goes straight under /tmp (its own
+  // mode-0700 folder, given to postgres, removed by stop()).
+  const dir = mkdtempSync(join(asRoot ? "/tmp" : tmpdir(), "pg-"));
   const port = await freePort();
   const admin = { user: "admin", password: `pw-${Math.random().toString(36).slice(2)}` };
-  const asRoot = process.getuid?.() === 0;
   const run = (command: string, args: string[]) =>
     asRoot ? execFileSync("runuser", ["-u", "postgres", "--", join(bin, command), ...args], { stdio: "pipe" }) : execFileSync(join(bin, command), args, { stdio: "pipe" });
   const pwfile = join(dir, "pw");
