@@ -6,6 +6,7 @@ import * as path from "node:path";
 import { bootstrap, ENVIRONMENTS } from "../environments";
 import type { BootstrapConfig, EnvironmentConfig } from "../environments/types";
 import { validateBootstrap, validateBootstrapLayout } from "../environments/validate";
+import { ciRoleName } from "../modules/ci-roles";
 import { run } from "../main";
 import { environment } from "./support/fixtures";
 import { allowedBy } from "./support/policy-evaluator";
@@ -13,9 +14,14 @@ import { policySets, StackIam } from "./support/iam";
 import { Json, resourceList } from "./support/synth";
 
 const PROD_ACCOUNT = "222222222222";
-const prodState = { ...bootstrap.state, bucket: `webapp-tfstate-${PROD_ACCOUNT}` };
+// The shipped bootstrap's account, region and project, whatever they are; prod moves to PROD_ACCOUNT.
+const { accountId: ACCOUNT, region, project } = bootstrap;
+const prodBucket = `${project}-tfstate-${PROD_ACCOUNT}`;
+const prodState = { ...bootstrap.state, bucket: prodBucket };
+const ciNames = bootstrap.ci!.environments.map((e) => e.name);
+const sharedNames = ciNames.filter((n) => n !== "prod");
 const environments: EnvironmentConfig[] = ENVIRONMENTS.map((e) => (e.name === "prod" ? environment({ accountId: PROD_ACCOUNT, state: prodState }, e) : e));
-const shared: BootstrapConfig = { ...bootstrap, ci: { ...bootstrap.ci!, environments: [{ name: "dev" }, { name: "staging" }] } };
+const shared: BootstrapConfig = { ...bootstrap, ci: { ...bootstrap.ci!, environments: bootstrap.ci!.environments.filter((e) => e.name !== "prod") } };
 const prodAccount: BootstrapConfig = {
   ...bootstrap,
   name: "bootstrap-prod",
@@ -33,8 +39,8 @@ describe("prod in its own account", () => {
 
   it("synthesizes one bootstrap stack per account", () => {
     expect({ code, log }).toEqual({ code: 0, log: [] });
-    expect(fs.readdirSync(path.join(outdir, "stacks")).sort()).toEqual(["bootstrap", "bootstrap-prod", "dev", "prod", "staging"]);
-    expect(stack("bootstrap").provider.aws[0].allowed_account_ids).toEqual(["111111111111"]);
+    expect(fs.readdirSync(path.join(outdir, "stacks")).sort()).toEqual(["bootstrap", "bootstrap-prod", ...ENVIRONMENTS.map((e) => e.name)].sort());
+    expect(stack("bootstrap").provider.aws[0].allowed_account_ids).toEqual([ACCOUNT]);
     expect(stack("bootstrap-prod").provider.aws[0].allowed_account_ids).toEqual([PROD_ACCOUNT]);
     expect(stack("bootstrap-prod").terraform.backend).toEqual({ local: { path: "../../../terraform.bootstrap-prod.tfstate" } });
   });
@@ -42,49 +48,49 @@ describe("prod in its own account", () => {
   it("gives each account its own bucket, key, trail, boundaries and CI roles", () => {
     const b = stack("bootstrap");
     const p = stack("bootstrap-prod");
-    expect(resourceList(p, "aws_s3_bucket").map((x) => x.bucket).sort()).toEqual([`webapp-tfstate-${PROD_ACCOUNT}`, `webapp-tfstate-${PROD_ACCOUNT}-audit`]);
-    expect(resourceList(p, "aws_kms_alias").map((x) => x.name)).toContain(`alias/webapp-tfstate-${PROD_ACCOUNT}-state`);
+    expect(resourceList(p, "aws_s3_bucket").map((x) => x.bucket).sort()).toEqual([prodBucket, `${prodBucket}-audit`]);
+    expect(resourceList(p, "aws_kms_alias").map((x) => x.name)).toContain(`alias/${prodBucket}-state`);
     expect(resourceList(p, "aws_cloudtrail")).toHaveLength(1);
-    expect(resourceList(p, "aws_iam_policy").map((x) => x.name).sort()).toEqual(["webapp-boundary-prod", "webapp-ci-prod-apply"]);
+    expect(resourceList(p, "aws_iam_policy").map((x) => x.name).sort()).toEqual([`${project}-boundary-prod`, ciRoleName(project, "prod", "apply")]);
     expect(resourceList(b, "aws_iam_policy").map((x) => x.name).sort()).toEqual([
-      "webapp-boundary-dev", "webapp-boundary-staging", "webapp-ci-dev-apply", "webapp-ci-staging-apply",
-    ]);
-    expect(resourceList(p, "aws_iam_role").map((x) => x.name).sort()).toEqual(["webapp-ci-prod-apply", "webapp-ci-prod-plan"]);
+      ...sharedNames.map((e) => `${project}-boundary-${e}`), ...sharedNames.map((e) => ciRoleName(project, e, "apply")),
+    ].sort());
+    expect(resourceList(p, "aws_iam_role").map((x) => x.name).sort()).toEqual([ciRoleName(project, "prod", "apply"), ciRoleName(project, "prod", "plan")]);
     expect(resourceList(p, "aws_iam_openid_connect_provider")).toHaveLength(1);
-    expect(JSON.stringify(p)).not.toMatch(/111111111111/);
+    expect(JSON.stringify(p)).not.toMatch(new RegExp(ACCOUNT));
     expect(JSON.stringify(b)).not.toMatch(new RegExp(PROD_ACCOUNT));
   });
 
   it("points prod's backend at its own account's bucket and state key", () => {
     expect(stack("prod").terraform.backend.s3).toEqual(
-      expect.objectContaining({ bucket: `webapp-tfstate-${PROD_ACCOUNT}`, kms_key_id: `arn:aws:kms:eu-west-2:${PROD_ACCOUNT}:alias/webapp-tfstate-${PROD_ACCOUNT}-state` }),
+      expect.objectContaining({ bucket: prodBucket, kms_key_id: `arn:aws:kms:${region}:${PROD_ACCOUNT}:alias/${prodBucket}-state` }),
     );
     expect(stack("prod").provider.aws[0].allowed_account_ids).toEqual([PROD_ACCOUNT]);
-    expect(JSON.stringify(stack("prod"))).toContain(`arn:aws:iam::${PROD_ACCOUNT}:policy/webapp-boundary-prod`);
+    expect(JSON.stringify(stack("prod"))).toContain(`arn:aws:iam::${PROD_ACCOUNT}:policy/${project}-boundary-prod`);
   });
 
   it("lets prod's roles use prod's state only", () => {
-    const iam: StackIam = { json: stack("bootstrap-prod"), region: "eu-west-2", accountId: PROD_ACCOUNT };
-    const object = `arn:aws:s3:::webapp-tfstate-${PROD_ACCOUNT}/environments/prod/terraform.tfstate`;
-    expect(allowedBy({ action: "s3:GetObject", resource: object }, ...policySets(iam, "webapp-ci-prod-plan"))).toBe(true);
-    expect(allowedBy({ action: "s3:PutObject", resource: object }, ...policySets(iam, "webapp-ci-prod-apply"))).toBe(true);
-    expect(allowedBy({ action: "s3:GetObject", resource: `arn:aws:s3:::webapp-tfstate-${PROD_ACCOUNT}/bootstrap-prod/terraform.tfstate` }, ...policySets(iam, "webapp-ci-prod-plan"))).toBe(false);
+    const iam: StackIam = { json: stack("bootstrap-prod"), region, accountId: PROD_ACCOUNT };
+    const object = `arn:aws:s3:::${prodBucket}/environments/prod/terraform.tfstate`;
+    expect(allowedBy({ action: "s3:GetObject", resource: object }, ...policySets(iam, ciRoleName(project, "prod", "plan")))).toBe(true);
+    expect(allowedBy({ action: "s3:PutObject", resource: object }, ...policySets(iam, ciRoleName(project, "prod", "apply")))).toBe(true);
+    expect(allowedBy({ action: "s3:GetObject", resource: `arn:aws:s3:::${prodBucket}/bootstrap-prod/terraform.tfstate` }, ...policySets(iam, ciRoleName(project, "prod", "plan")))).toBe(false);
   });
 });
 
 describe("bootstrap layout validation", () => {
   it("rejects a CI environment of another account, and an environment whose state no bootstrap creates", () => {
     expect(validateBootstrap(bootstrap, environments)).toContainEqual(
-      'bootstrap: ci.environments[2].name = "prod": is in account 222222222222, this stack\'s is 111111111111: list it in the bootstrap stack of its own account',
+      `bootstrap: ci.environments[${ciNames.indexOf("prod")}].name = "prod": is in account ${PROD_ACCOUNT}, this stack's is ${ACCOUNT}: list it in the bootstrap stack of its own account`,
     );
     expect(validateBootstrapLayout([shared], environments)).toEqual([
-      'prod: state.bucket = "webapp-tfstate-222222222222": no bootstrap stack is in account 222222222222: add one for it (README: "Prod in its own account")',
+      `prod: state.bucket = "${prodBucket}": no bootstrap stack is in account ${PROD_ACCOUNT}: add one for it (README: "Prod in its own account")`,
     ]);
     expect(validateBootstrapLayout([shared, { ...prodAccount, state: bootstrap.state }], environments)).toEqual([
-      "prod: state.bucket = \"webapp-tfstate-222222222222\": account 222222222222's bootstrap stack (bootstrap-prod) creates webapp-tfstate-111111111111 and webapp-tfstate-locks in eu-west-2",
+      `prod: state.bucket = "${prodBucket}": account ${PROD_ACCOUNT}'s bootstrap stack (bootstrap-prod) creates ${bootstrap.state.bucket} and ${bootstrap.state.lockTable} in ${bootstrap.state.region}`,
     ]);
-    expect(validateBootstrapLayout([shared, { ...prodAccount, accountId: "111111111111" }], ENVIRONMENTS)).toContainEqual(
-      'bootstrap-prod: accountId = "111111111111": bootstrap already bootstraps this account: one bootstrap stack per account',
+    expect(validateBootstrapLayout([shared, { ...prodAccount, accountId: ACCOUNT }], ENVIRONMENTS)).toContainEqual(
+      `bootstrap-prod: accountId = "${ACCOUNT}": bootstrap already bootstraps this account: one bootstrap stack per account`,
     );
     expect(validateBootstrap({ ...prodAccount, name: "prod-bootstrap" }, environments)).toContainEqual(expect.stringMatching(/^prod-bootstrap: name = "prod-bootstrap": must be bootstrap or bootstrap-<suffix>/));
   });

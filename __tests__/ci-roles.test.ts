@@ -2,6 +2,7 @@ import { Testing } from "cdktf";
 import { IamOpenidConnectProvider } from "@cdktf/provider-aws/lib/iam-openid-connect-provider";
 import { bootstrap, ENVIRONMENTS } from "../environments";
 import { validateBootstrap } from "../environments/validate";
+import { ciRoleName, planKeyAlias } from "../modules/ci-roles";
 import { buildBootstrap } from "../modules/environment-stack";
 import { Json, policy, resourceList, resources, synth } from "./support/synth";
 
@@ -76,15 +77,15 @@ describe("GitHub OIDC roles in the bootstrap stack", () => {
     );
     expect(bySid.LockFile.Resource).toMatch(/\/environments\/prod\/terraform\.tfstate\.tflock$/);
     expect(bySid.LockTable.Condition).toEqual({ "ForAllValues:StringLike": { "dynamodb:LeadingKeys": ["*/environments/prod/terraform.tfstate*"] } });
+    const others = ciNames.filter((e) => e !== "prod");
     const allows = JSON.stringify(doc.Statement.filter((s: Json) => s.Effect === "Allow"));
-    expect(allows).not.toMatch(/environments\/(dev|staging)\//);
+    expect(allows).not.toMatch(new RegExp(`environments/(${others.join("|")})/`));
     expect(bySid.DenyOtherEnvironmentsState.Resource).toEqual([
-      expect.stringMatching(/\/environments\/dev\/terraform\.tfstate\*$/),
-      expect.stringMatching(/\/environments\/staging\/terraform\.tfstate\*$/),
+      ...others.map((e) => expect.stringMatching(new RegExp(`/environments/${e}/terraform\\.tfstate\\*$`))),
       expect.stringMatching(/\/bootstrap\*$/),
     ]);
     expect(bySid.PlanTimeRandomPassword).toEqual(expect.objectContaining({ Action: "secretsmanager:GetRandomPassword", Resource: "*" }));
-    expect(bySid.RefreshCacheTokenVersion.Resource).toBe("arn:aws:secretsmanager:eu-west-2:111111111111:secret:webapp-prod/redis-auth-token-??????");
+    expect(bySid.RefreshCacheTokenVersion.Resource).toBe(`arn:aws:secretsmanager:${bootstrap.region}:${account}:secret:${project}-prod/redis-auth-token-??????`);
     expect(Object.keys(bySid).sort()).toEqual([
       "DecryptCacheTokenViaSecretsManager", "DenyOtherEnvironmentsState", "DenyOtherLocks", "ListOwnState", "LockFile", "LockTable",
       "PlanTimeRandomPassword", "PublicParameters", "ReadOwnState", "RefreshCacheTokenVersion", "StateKey",
@@ -94,13 +95,13 @@ describe("GitHub OIDC roles in the bootstrap stack", () => {
   });
 
   it("gives apply roles one scoped policy, attached and as their boundary, under the managed-policy size limit", () => {
-    const policies = resourceList(json, "aws_iam_policy").filter((p) => String(p.name).startsWith("webapp-ci-"));
-    expect(policies.map((p) => p.name).sort()).toEqual(["webapp-ci-dev-apply", "webapp-ci-prod-apply", "webapp-ci-staging-apply"]);
+    const policies = resourceList(json, "aws_iam_policy").filter((p) => String(p.name).startsWith(`${project}-ci-`));
+    expect(policies.map((p) => p.name).sort()).toEqual(ciNames.map((e) => ciRoleName(project, e, "apply")).sort());
     for (const p of policies) expect(p.policy.length).toBeLessThan(6144);
-    const apply = role("webapp-ci-prod-apply");
+    const apply = role(ciRoleName(project, "prod", "apply"));
     expect(apply.permissions_boundary).toMatch(/^\$\{aws_iam_policy\.ci_prod-apply-policy_[A-Z0-9]+\.arn\}$/);
     expect(resourceList(json, "aws_iam_role_policy_attachment").map((a) => a.policy_arn)).toContain(apply.permissions_boundary);
-    const doc = policy(policies.find((p) => p.name === "webapp-ci-prod-apply")!.policy);
+    const doc = policy(policies.find((p) => p.name === ciRoleName(project, "prod", "apply"))!.policy);
     const manage = doc.Statement.find((s: Json) => s.Sid === "ManageOwnRolesAndProfiles");
     expect(manage.Resource).toEqual([`arn:aws:iam::${account}:role/${project}-prod-*`, `arn:aws:iam::${account}:instance-profile/${project}-prod-*`]);
     expect(manage.Action).not.toContain("iam:CreateUser");
@@ -111,15 +112,15 @@ describe("GitHub OIDC roles in the bootstrap stack", () => {
 
   it("seals each environment's plans with its own key that only its apply role may decrypt", () => {
     const keys = resourceList(json, "aws_kms_key").filter((k) => String(k.description).startsWith("Seals"));
-    expect(keys.map((k) => k.tags)).toEqual(expect.arrayContaining(["dev", "staging", "prod"].map((e) => ({ Name: `webapp-ci-${e}-plan`, Environment: e }))));
-    expect(keys).toHaveLength(3);
+    expect(keys.map((k) => k.tags)).toEqual(expect.arrayContaining(ciNames.map((e) => ({ Name: planKeyAlias(project, e), Environment: e }))));
+    expect(keys).toHaveLength(ciNames.length);
     const prod = policy(keys.find((k) => k.tags.Environment === "prod")!.policy);
     const bySid = Object.fromEntries(prod.Statement.map((s: Json) => [s.Sid, s]));
     expect(bySid.PlanRoleSeals).toEqual(expect.objectContaining({ Action: "kms:GenerateDataKey", Condition: { StringEquals: { "kms:EncryptionContext:environment": "prod" } } }));
     expect(bySid.PlanRoleSeals.Principal.AWS).toMatch(/aws_iam_role\.ci_prod-plan_/);
     expect(bySid.NobodyElseOpens).toEqual(expect.objectContaining({ Effect: "Deny", Action: "kms:Decrypt", Principal: "*" }));
     expect(bySid.NobodyElseOpens.Condition.ArnNotLike["aws:PrincipalArn"]).toMatch(/aws_iam_role\.ci_prod-apply_/);
-    expect(resourceList(json, "aws_kms_alias").map((a) => a.name)).toEqual(expect.arrayContaining(["alias/webapp-ci-prod-plan", "alias/webapp-ci-dev-plan"]));
+    expect(resourceList(json, "aws_kms_alias").map((a) => a.name)).toEqual(expect.arrayContaining(ciNames.map((e) => `alias/${planKeyAlias(project, e)}`)));
   });
 
   it("cannot let an apply role edit itself: CI role names do not match any environment prefix", () => {

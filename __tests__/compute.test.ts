@@ -531,11 +531,11 @@ describe("in each environment's stack", () => {
     const tags = Object.fromEntries((asg?.tag as Json[]).map((t) => [t.key, t.value]));
     expect(tags).toEqual({
       ...(config.tags ?? {}),
-      Project: "webapp",
+      Project: config.project,
       Environment: config.name,
       ManagedBy: "cdktf",
       Repository: config.repository,
-      Name: `webapp-${config.name}-app`,
+      Name: `${config.project}-${config.name}-app`,
     });
     for (const t of asg?.tag as Json[]) expect(t.propagate_at_launch).toBe(false);
   });

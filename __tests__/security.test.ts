@@ -5,18 +5,19 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { Testing } from "cdktf";
 import { bootstrap, ENVIRONMENTS } from "../environments";
+import { ciRoleName } from "../modules/ci-roles";
 import { buildBootstrap } from "../modules/environment-stack";
 import { workloadBoundaryArn, workloadBoundaryDocument } from "../modules/permissions-boundary";
 import { allowedBy, evaluate, Request } from "./support/policy-evaluator";
 import { policySets, resourcePolicy, StackIam, trustPolicy } from "./support/iam";
 import { resourceList, resources, synth, synthEnvironment } from "./support/synth";
 
-const account = "111111111111";
-const region = "eu-west-2";
-const repo = "example-org/cdktf-webapp-platform";
-const bucket = `arn:aws:s3:::webapp-tfstate-${account}`;
+// The shipped bootstrap's account, region, project and repository, whatever they are.
+const { accountId: account, region, project } = bootstrap;
+const repo = bootstrap.ci!.githubRepository;
+const bucket = `arn:aws:s3:::${bootstrap.state.bucket}`;
 const stateObject = (env: string) => `${bucket}/environments/${env}/terraform.tfstate`;
-const lockTable = `arn:aws:dynamodb:${region}:${account}:table/webapp-tfstate-locks`;
+const lockTable = `arn:aws:dynamodb:${region}:${account}:table/${bootstrap.state.lockTable}`;
 const names = ENVIRONMENTS.map((e) => e.name);
 const others = (env: string) => names.filter((n) => n !== env);
 
@@ -28,10 +29,10 @@ const stateKeyArn = (() => {
 })();
 
 const can = (role: string, request: Request) => allowedBy(request, ...policySets(stack, role));
-const planRole = (env: string) => `webapp-ci-${env}-plan`;
-const applyRole = (env: string) => `webapp-ci-${env}-apply`;
+const planRole = (env: string) => ciRoleName(project, env, "plan");
+const applyRole = (env: string) => ciRoleName(project, env, "apply");
 const tagged = (env: string) => ({ "aws:ResourceTag/Environment": env });
-const secretArn = (env: string, name: string) => `arn:aws:secretsmanager:${region}:${account}:secret:webapp-${env}/${name}-AbC123`;
+const secretArn = (env: string, name: string) => `arn:aws:secretsmanager:${region}:${account}:secret:${project}-${env}/${name}-AbC123`;
 
 describe("who may assume the CI roles", () => {
   const claims = (sub: string) => ({
@@ -80,13 +81,13 @@ describe("plan roles read their own environment only", () => {
 
   it.each(names)("%s plan role reads no data: no objects, secrets, parameters, queues or table items", (env) => {
     const role = planRole(env);
-    expect(can(role, { action: "s3:GetObject", resource: `arn:aws:s3:::webapp-${env}-alb-logs/AWSLogs/x.gz` })).toBe(false);
+    expect(can(role, { action: "s3:GetObject", resource: `arn:aws:s3:::${project}-${env}-alb-logs/AWSLogs/x.gz` })).toBe(false);
     expect(can(role, { action: "secretsmanager:GetSecretValue", resource: secretArn(env, "app-env") })).toBe(false);
     expect(can(role, { action: "secretsmanager:GetSecretValue", resource: `arn:aws:secretsmanager:${region}:${account}:secret:rds!db-1234-AbC123` })).toBe(false);
-    expect(can(role, { action: "ssm:GetParameter", resource: `arn:aws:ssm:${region}:${account}:parameter/webapp/${env}/x` })).toBe(false);
+    expect(can(role, { action: "ssm:GetParameter", resource: `arn:aws:ssm:${region}:${account}:parameter/${project}/${env}/x` })).toBe(false);
     expect(can(role, { action: "sqs:ReceiveMessage", resource: `arn:aws:sqs:${region}:${account}:q` })).toBe(false);
     expect(can(role, { action: "dynamodb:Scan", resource: `arn:aws:dynamodb:${region}:${account}:table/app` })).toBe(false);
-    expect(can(role, { action: "logs:GetLogEvents", resource: `arn:aws:logs:${region}:${account}:log-group:/webapp-${env}/app:*` })).toBe(false);
+    expect(can(role, { action: "logs:GetLogEvents", resource: `arn:aws:logs:${region}:${account}:log-group:/${project}-${env}/app:*` })).toBe(false);
     expect(can(role, { action: "ec2:GetConsoleOutput", resource: `arn:aws:ec2:${region}:${account}:instance/i-1` })).toBe(false);
     // ... while what a refresh needs is there.
     expect(can(role, { action: "ec2:DescribeVpcs", resource: "*" })).toBe(true);
@@ -136,12 +137,12 @@ describe("apply roles change only their own environment", () => {
     const role = applyRole(env);
     for (const action of ["s3:GetObject", "s3:PutObject"]) expect(can(role, { action, resource: stateObject(env) })).toBe(true);
     expect(can(role, { action: "kms:GenerateDataKey", resource: stateKeyArn, context: tagged("shared") })).toBe(true);
-    expect(can(role, { action: "dynamodb:PutItem", resource: lockTable, context: { "dynamodb:LeadingKeys": [`webapp-tfstate-${account}/environments/${env}/terraform.tfstate`] } })).toBe(true);
+    expect(can(role, { action: "dynamodb:PutItem", resource: lockTable, context: { "dynamodb:LeadingKeys": [`${bootstrap.state.bucket}/environments/${env}/terraform.tfstate`] } })).toBe(true);
     for (const other of others(env)) {
       for (const action of ["s3:GetObject", "s3:PutObject", "s3:DeleteObject", "s3:PutObjectAcl"]) {
         expect(can(role, { action, resource: stateObject(other) })).toBe(false);
       }
-      expect(can(role, { action: "dynamodb:DeleteItem", resource: lockTable, context: { "dynamodb:LeadingKeys": [`webapp-tfstate-${account}/environments/${other}/terraform.tfstate`] } })).toBe(false);
+      expect(can(role, { action: "dynamodb:DeleteItem", resource: lockTable, context: { "dynamodb:LeadingKeys": [`${bootstrap.state.bucket}/environments/${other}/terraform.tfstate`] } })).toBe(false);
     }
   });
 
@@ -164,11 +165,11 @@ describe("apply roles change only their own environment", () => {
     expect(can(role, { action: "rds:CreateDBInstance", resource: "*", context: { "aws:RequestTag/Environment": env, "aws:TagKeys": ["Environment"] } })).toBe(true);
     for (const other of [...others(env), "shared"]) {
       expect(can(role, { action: "ec2:TerminateInstances", resource: instance, context: tagged(other) })).toBe(false);
-      expect(can(role, { action: "rds:DeleteDBInstance", resource: `arn:aws:rds:${region}:${account}:db:webapp-${other}-db`, context: tagged(other) })).toBe(false);
+      expect(can(role, { action: "rds:DeleteDBInstance", resource: `arn:aws:rds:${region}:${account}:db:${project}-${other}-db`, context: tagged(other) })).toBe(false);
       expect(can(role, { action: "secretsmanager:PutSecretValue", resource: secretArn(other, "app-env"), context: tagged(other) })).toBe(false);
       expect(can(role, { action: "rds:CreateDBInstance", resource: "*", context: { "aws:RequestTag/Environment": other, "aws:TagKeys": ["Environment"] } })).toBe(false);
       expect(can(role, { action: "ec2:CreateTags", resource: instance, context: { ...tagged(env), "aws:RequestTag/Environment": other, "aws:TagKeys": ["Environment"] } })).toBe(false);
-      expect(can(role, { action: "iam:CreateRole", resource: `arn:aws:iam::${account}:role/webapp-${other}-app` })).toBe(false);
+      expect(can(role, { action: "iam:CreateRole", resource: `arn:aws:iam::${account}:role/${project}-${other}-app` })).toBe(false);
     }
     // Nor strip its own resource's Environment tag to take it out of the tag conditions.
     expect(can(role, { action: "ec2:DeleteTags", resource: instance, context: { ...tagged(env), "aws:TagKeys": ["Environment"] } })).toBe(false);
@@ -193,7 +194,7 @@ describe("state encryption", () => {
   it.each(ENVIRONMENTS.map((e) => [e.name, e] as const))("%s's backend encrypts with the state key, named by its alias ARN", (_name, config) => {
     const backend = synthEnvironment(config).json.terraform.backend.s3;
     expect(backend.encrypt).toBe(true);
-    expect(backend.kms_key_id).toBe(`arn:aws:kms:${region}:${account}:alias/webapp-tfstate-${account}-state`);
+    expect(backend.kms_key_id).toBe(`arn:aws:kms:${region}:${account}:alias/${bootstrap.state.bucket}-state`);
     const aliases = resourceList(stack.json, "aws_kms_alias").map((a) => a.name);
     expect(aliases).toContain(backend.kms_key_id.replace(/^arn:aws:kms:[^:]+:\d{12}:/, ""));
   });
@@ -237,13 +238,13 @@ describe("the runbook protects every GitHub environment that has a role", () => 
 describe("app instances connect as the app's own database user", () => {
   it.each(ENVIRONMENTS.map((e) => [e.name, e] as const))("%s: the instance role reads the app user's secret, not the master secret", (name, config) => {
     const json = synthEnvironment(config).json;
-    const boundary = workloadBoundaryArn(account, "webapp", name);
+    const boundary = workloadBoundaryArn(account, project, name);
     const env: StackIam = { json, region, accountId: account, external: { [boundary]: JSON.parse(workloadBoundaryDocument()) } };
     const [db] = Object.keys(resources(json, "aws_db_instance"));
     const masterSecret = `\${aws_db_instance.${db}.master_user_secret[0].secret_arn}`;
-    const role = `webapp-${name}-app`;
+    const role = `${project}-${name}-app`;
     expect(can2(env, role, { action: "secretsmanager:GetSecretValue", resource: masterSecret })).toBe(false);
-    const appUser = Object.entries(resources(json, "aws_secretsmanager_secret")).find(([, s]) => s.name === `webapp-${name}/database-app-user`);
+    const appUser = Object.entries(resources(json, "aws_secretsmanager_secret")).find(([, s]) => s.name === `${project}-${name}/database-app-user`);
     expect(appUser).toBeDefined();
     const appUserSecret = `\${aws_secretsmanager_secret.${appUser![0]}.arn}`;
     expect(can2(env, role, { action: "secretsmanager:GetSecretValue", resource: appUserSecret })).toBe(true);

@@ -8,6 +8,7 @@ import { S3BucketLifecycleConfiguration } from "@cdktf/provider-aws/lib/s3-bucke
 import { DynamodbTable } from "@cdktf/provider-aws/lib/dynamodb-table";
 import { KmsKey } from "@cdktf/provider-aws/lib/kms-key";
 import { bootstrap, ENVIRONMENTS } from "../environments";
+import { ciRoleName } from "../modules/ci-roles";
 import { buildBootstrap } from "../modules/environment-stack";
 import { StateStorage } from "../modules/state-backend";
 import { Json, policy, resourceList, synth, synthConstruct, synthEnvironment } from "./support/synth";
@@ -30,6 +31,9 @@ describe("each environment's backend", () => {
 });
 
 describe("bootstrap stack", () => {
+  const { accountId: account, region, project } = bootstrap;
+  const trailArn = `arn:aws:cloudtrail:${region}:${account}:trail/${bootstrap.state.bucket}-reads`;
+  const ciNames = bootstrap.ci!.environments.map((e) => e.name);
   const build = (remoteState: boolean) => synth(buildBootstrap(Testing.app(), { ...bootstrap, remoteState }, ENVIRONMENTS));
   const { text, json } = build(false);
 
@@ -40,7 +44,7 @@ describe("bootstrap stack", () => {
         key: "bootstrap/terraform.tfstate",
         use_lockfile: true,
         encrypt: true,
-        kms_key_id: "arn:aws:kms:eu-west-2:111111111111:alias/webapp-tfstate-111111111111-state",
+        kms_key_id: `arn:aws:kms:${region}:${account}:alias/${bootstrap.state.bucket}-state`,
       }),
     );
   });
@@ -82,19 +86,20 @@ describe("bootstrap stack", () => {
   it("limits each CI role to its own state object in the bucket policy as well", () => {
     const scopes = statePolicy().Statement.filter((s: Json) => String(s.Sid).startsWith("OneStateObjectOnly"));
     expect(scopes.map((s: Json) => s.Condition.ArnLike["aws:PrincipalArn"])).toEqual(
-      ["dev", "staging", "prod"].map((e) => [`arn:aws:iam::111111111111:role/webapp-ci-${e}-plan`, `arn:aws:iam::111111111111:role/webapp-ci-${e}-apply`]),
+      ciNames.map((e) => [`arn:aws:iam::${account}:role/${ciRoleName(project, e, "plan")}`, `arn:aws:iam::${account}:role/${ciRoleName(project, e, "apply")}`]),
     );
-    expect(scopes[2].NotResource).toEqual([
+    const prod = scopes[ciNames.indexOf("prod")];
+    expect(prod.NotResource).toEqual([
       expect.stringMatching(/\/environments\/prod\/terraform\.tfstate$/),
       expect.stringMatching(/\/environments\/prod\/terraform\.tfstate\.tflock$/),
     ]);
-    expect(scopes[2]).toEqual(expect.objectContaining({ Effect: "Deny", Principal: "*", Action: "s3:*Object*" }));
+    expect(prod).toEqual(expect.objectContaining({ Effect: "Deny", Principal: "*", Action: "s3:*Object*" }));
   });
 
   it("records every state object read and write in a CloudTrail trail, into its own KMS-encrypted bucket", () => {
     const trail = resourceList(json, "aws_cloudtrail")[0];
     expect(trail).toEqual(
-      expect.objectContaining({ name: "webapp-tfstate-111111111111-reads", enable_log_file_validation: true, is_multi_region_trail: true }),
+      expect.objectContaining({ name: `${bootstrap.state.bucket}-reads`, enable_log_file_validation: true, is_multi_region_trail: true }),
     );
     expect(trail?.kms_key_id).toMatch(/aws_kms_key\.state_key_/);
     expect(trail?.advanced_event_selector).toEqual([
@@ -107,13 +112,13 @@ describe("bootstrap stack", () => {
         ],
       },
     ]);
-    expect(resourceList(json, "aws_s3_bucket").map((b) => b.bucket)).toContain("webapp-tfstate-111111111111-audit");
+    expect(resourceList(json, "aws_s3_bucket").map((b) => b.bucket)).toContain(`${bootstrap.state.bucket}-audit`);
     const audit = policy(resourceList(json, "aws_s3_bucket_policy").find((p) => String(p.bucket).includes("audit-bucket"))?.policy);
     const write = audit.Statement.find((s: Json) => s.Sid === "TrailWritesItsLogs");
-    expect(write.Condition.StringEquals["aws:SourceArn"]).toBe("arn:aws:cloudtrail:eu-west-2:111111111111:trail/webapp-tfstate-111111111111-reads");
+    expect(write.Condition.StringEquals["aws:SourceArn"]).toBe(trailArn);
     const key = policy(resourceList(json, "aws_kms_key").find((k) => String(k.description).startsWith("Terraform state"))?.policy);
     expect(key.Statement.find((s: Json) => s.Principal?.Service === "cloudtrail.amazonaws.com" && s.Action.includes("kms:GenerateDataKey*")).Condition.StringEquals).toEqual({
-      "aws:SourceArn": "arn:aws:cloudtrail:eu-west-2:111111111111:trail/webapp-tfstate-111111111111-reads",
+      "aws:SourceArn": trailArn,
     });
     expect(json.output.state_audit_trail).toBeDefined();
   });

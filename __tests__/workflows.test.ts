@@ -5,6 +5,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { load } from "js-yaml";
 import { bootstrap, ENVIRONMENTS } from "../environments";
+import { planKeyAlias } from "../modules/ci-roles";
 import type { Json } from "./support/synth";
 
 const workflow = (name: string): Json => load(fs.readFileSync(path.join(__dirname, "..", ".github", "workflows", name), "utf8")) as Json;
@@ -29,7 +30,7 @@ describe("pull-request workflow", () => {
   it("plans each environment in its own plan GitHub environment, with its own plan key", () => {
     expect(pullRequest.jobs.plan.environment).toBe("${{ matrix.environment }}-plan");
     for (const entry of pullRequest.jobs.plan.strategy.matrix.include as Json[]) {
-      expect(entry["plan-key"]).toBe(`alias/webapp-ci-${entry.environment}-plan`);
+      expect(entry["plan-key"]).toBe(`alias/${planKeyAlias(bootstrap.project, String(entry.environment))}`);
     }
   });
 
