@@ -8,11 +8,12 @@ import * as path from "node:path";
 import { load } from "js-yaml";
 import { ENVIRONMENTS } from "../environments";
 import { PLACEHOLDER, validateEnvironments } from "../environments/validate";
+import { planKeyAlias } from "../modules/ci-roles";
 import { environment } from "./support/fixtures";
 import type { Json } from "./support/synth";
 
 const root = path.join(__dirname, "..");
-const registered = ["environments/index.ts", "environments/bootstrap.ts", ".github/workflows/pull-request.yml"];
+const registered = ["environments/index.ts", "environments/bootstrap.ts", ".github/workflows/pull-request.yml", "docs/runbooks.md"];
 let work: string;
 
 function copyTree(): string {
@@ -57,17 +58,22 @@ describe(`npm run new-env -- ${name} --from staging`, () => {
     expect(differing.every((line) => /^\/\/ qa:|export const qa|name: "qa"|vpcCidr|fill-me-in/.test(line.replaceAll(name, "qa")))).toBe(true);
   });
 
-  it("registers it in ENVIRONMENT_FILES, the bootstrap's CI list and the plan matrix, in the same order", () => {
+  it("registers it in ENVIRONMENT_FILES, the bootstrap's CI list, the plan matrix and the runbook's GitHub environments, in the same order", () => {
     expect(read("environments/index.ts")).toContain(`import { ${name} } from "./${name}";`);
     const order = [...read("environments/index.ts").matchAll(/^ +"environments\/([a-z0-9]+)\.ts": ([a-z0-9]+),$/gm)].map((m) => (m[1] === m[2] ? m[1] : m[0]));
-    const ci = [...read("environments/bootstrap.ts").matchAll(/\{ name: "([a-z0-9-]+)"/g)].map((m) => m[1]);
+    // The list itself, not the examples in the comments around it.
+    const list = /^ +environments: \[(.*)\],?$/m.exec(read("environments/bootstrap.ts"))?.[1] ?? "";
+    const ci = [...list.matchAll(/\{ name: "([a-z0-9-]+)"/g)].map((m) => m[1]);
     const workflow = load(read(".github/workflows/pull-request.yml")) as Json;
-    const matrix = (workflow.jobs.plan.strategy.matrix.include as Json[]).map((m) => [m.environment, m.role]);
+    const matrix = (workflow.jobs.plan.strategy.matrix.include as Json[]).map((m) => [m.environment, m.role, m["plan-key"]]);
+    const runbook = [...read("docs/runbooks.md").matchAll(/^github_environment ([a-z0-9-]+) (main|any)\b/gm)].map((m) => `${m[1]} ${m[2]}`);
     const names = ENVIRONMENTS.map((e) => e.name);
     const expected = [...names.slice(0, names.indexOf("staging")), name, ...names.slice(names.indexOf("staging"))];
     expect(order).toEqual(expected);
     expect(ci).toEqual(expected);
-    expect(matrix).toEqual(expected.map((e) => [e, `AWS_PLAN_ROLE_ARN_${e.toUpperCase()}`]));
+    const project = ENVIRONMENTS[0]!.project;
+    expect(matrix).toEqual(expected.map((e) => [e, `AWS_PLAN_ROLE_ARN_${e.toUpperCase()}`, `alias/${planKeyAlias(project, e)}`]));
+    expect(runbook).toEqual([...expected.map((e) => `${e} main`), ...expected.map((e) => `${e}-plan any`)]);
   });
 
   it("prints what is left: each placeholder as the validator reports it, then the steps outside the code", () => {
@@ -75,6 +81,20 @@ describe(`npm run new-env -- ${name} --from staging`, () => {
     expect(printed).toContain(`${name}: edge.domainName = "${name}.fill-me-in.invalid": a placeholder from npm run new-env: set the real value`);
     expect(printed).toMatch(/Apply the bootstrap stack/);
     expect(printed).toMatch(`AWS_PLAN_ROLE_ARN_${name.toUpperCase()} and AWS_APPLY_ROLE_ARN_${name.toUpperCase()}`);
+    expect(printed).toMatch(`Create its GitHub environments ${name} (deployments from main only) and ${name}-plan`);
+  });
+
+  it("prints what README's \"Adding an environment\" shows, apart from the name, the free range and the copied ref", () => {
+    const readme = fs.readFileSync(path.join(root, "README.md"), "utf8");
+    const sample = /^```text\n(new-env: wrote environments\/qa\.ts[\s\S]*?)```$/m.exec(readme)?.[1];
+    expect(sample).toBeDefined();
+    const normalize = (text: string, env: string) =>
+      text
+        .split(env).join("<env>")
+        .split(env.toUpperCase()).join("<ENV>")
+        .replace(/vpcCidr \d+\.\d+\.\d+\.\d+\/\d+/, "vpcCidr <cidr>")
+        .replace(/(compute\.repository\.ref )"[^"]*"/, '$1"<ref>"');
+    expect(normalize(printed, name)).toBe(normalize(sample!, "qa"));
   });
 
   it("synth refuses it with one line per placeholder and writes nothing", () => {

@@ -2,8 +2,8 @@
 // copy of the existing environment's file with the name, the exported constant and a free VPC CIDR set, and
 // placeholders for what only you know (domain, hosted zone, alarm emails) that the validator rejects until
 // they are filled in; registers it in environments/index.ts (ENVIRONMENT_FILES), the bootstrap's
-// ci.environments and the pull-request workflow's plan matrix; then prints what is left to do. Changes
-// nothing if any step fails.
+// ci.environments, the pull-request workflow's plan matrix and the runbook's GitHub environments; then
+// prints what is left to do. Changes nothing if any step fails.
 import { execFileSync } from "node:child_process";
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
@@ -35,6 +35,7 @@ const read = (rel) => readFileSync(file(rel), "utf8");
 execFileSync(process.execPath, [file("scripts/build.mjs")], { cwd: root, stdio: "inherit" });
 const { ENVIRONMENTS } = require(file("dist/environments/index.js"));
 const { overlaps, parseCidr } = require(file("dist/modules/cidr.js"));
+const { planKeyAlias } = require(file("dist/modules/ci-roles.js"));
 const names = ENVIRONMENTS.map((e) => e.name);
 const source = ENVIRONMENTS.find((e) => e.name === from);
 if (!source) fail(`--from ${JSON.stringify(from)}: no such environment; known: ${names.join(", ")}`);
@@ -94,23 +95,45 @@ index = replaceOne(
 );
 
 let bootstrap = read("environments/bootstrap.ts");
-bootstrap = replaceOne(bootstrap, new RegExp(`\\{ name: "${from}"`), `{ name: "${name}" }, { name: "${from}"`, `{ name: "${from}" } in ci.environments`, "environments/bootstrap.ts");
+// The list itself (`environments: [...]` on a line of its own), not the examples in its comments.
+bootstrap = replaceOne(
+  bootstrap,
+  new RegExp(`^( +environments: \\[.*)\\{ name: "${from}"`, "m"),
+  `$1{ name: "${name}" }, { name: "${from}"`,
+  `{ name: "${from}" } in ci.environments`,
+  "environments/bootstrap.ts",
+);
 
 const workflow = ".github/workflows/pull-request.yml";
 let pullRequest = read(workflow);
 const role = (env) => `AWS_PLAN_ROLE_ARN_${env.toUpperCase()}`;
+const planKey = (env) => `alias/${planKeyAlias(source.project, env)}`;
 pullRequest = replaceOne(
   pullRequest,
-  new RegExp(`( +)- environment: ${from}\\n( +)role: ${role(from)}\\n`),
-  `$1- environment: ${name}\n$2role: ${role(name)}\n$&`,
-  `plan matrix entry for ${from}`,
+  new RegExp(`( +)- environment: ${from}\\n( +)role: ${role(from)}\\n( +)plan-key: ${planKey(from)}\\n`),
+  `$1- environment: ${name}\n$2role: ${role(name)}\n$3plan-key: ${planKey(name)}\n$&`,
+  `plan matrix entry for ${from} (environment, role, plan-key)`,
   workflow,
 );
+
+// The runbook's list of GitHub environments: the new one's two, each before the source's.
+const runbook = "docs/runbooks.md";
+let runbookText = read(runbook);
+for (const [suffix, branches] of [["", "main"], ["-plan", "any"]]) {
+  runbookText = replaceOne(
+    runbookText,
+    new RegExp(`^github_environment ${from}${suffix} ${branches}\\b.*$`, "m"),
+    (line) => `${line.replace(`github_environment ${from}`, `github_environment ${name}`)}\n${line}`,
+    `github_environment ${from}${suffix} line`,
+    runbook,
+  );
+}
 
 writeFileSync(file(target), text);
 writeFileSync(file("environments/index.ts"), index);
 writeFileSync(file("environments/bootstrap.ts"), bootstrap);
 writeFileSync(file(workflow), pullRequest);
+writeFileSync(file(runbook), runbookText);
 
 // What the validator still rejects in the new environment is exactly what is left to fill in.
 execFileSync(process.execPath, [file("scripts/build.mjs")], { cwd: root, stdio: "inherit" });
@@ -122,7 +145,7 @@ const problems = validateEnvironments([created], after);
 
 const out = (line = "") => console.log(line);
 out(`new-env: wrote ${target} from ${sourceFile}: name "${name}", export ${constant}, network.vpcCidr ${cidr} (overlaps no other environment)`);
-out(`new-env: registered ${name} in environments/index.ts (ENVIRONMENT_FILES), environments/bootstrap.ts (ci.environments) and ${workflow} (plan matrix)`);
+out(`new-env: registered ${name} in environments/index.ts (ENVIRONMENT_FILES), environments/bootstrap.ts (ci.environments), ${workflow} (plan matrix) and ${runbook} (GitHub environments)`);
 out();
 out("Left to do:");
 let step = 0;
@@ -138,5 +161,9 @@ todo(
 todo(`npm run synth, then npm test.`);
 todo(`Apply the bootstrap stack: it creates ${name}'s permissions boundary and its CI plan and apply roles.`);
 todo(`Set the repository variables ${role(name)} and AWS_APPLY_ROLE_ARN_${name.toUpperCase()} from the bootstrap stack's outputs ci_${name}_plan_role_arn and ci_${name}_apply_role_arn.`);
-todo(`To apply ${name} on merge, add it to the apply matrix in .github/workflows/apply.yml and create its GitHub environment.`);
+todo(
+  `Create its GitHub environments ${name} (deployments from main only) and ${name}-plan, before any workflow runs: ` +
+    `the github_environment lines for ${name} in ${runbook} ("First-time bootstrap of an account").`,
+);
+todo(`To apply ${name} on merge, add it to the apply matrix in .github/workflows/apply.yml.`);
 todo(`Deploy: cd cdktf.out/stacks/${name} && terraform init && terraform plan (README: "Deploying an environment").`);
