@@ -45,6 +45,7 @@ const settings: BootSettings = {
   credentialType: "https-token",
   httpsUsername: "x-access-token",
   sshKnownHosts: ["github.com ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl"],
+  runtimePackages: ["nodejs22", "nodejs22-npm"],
   buildCommands: ["npm ci --omit=dev", "npm run build -- --mode \"production\" && echo '$done'"],
   startCommand: HOSTILE,
   cronJobs: [

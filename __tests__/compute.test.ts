@@ -16,6 +16,7 @@ import {
   expandUserData,
   isGraviton,
   refKind,
+  runtimePackages,
 } from "../modules/compute";
 import { Problems } from "../modules/validation";
 import { ENVIRONMENTS } from "../environments";
@@ -33,6 +34,7 @@ const settings: ComputeSettings = {
   defaultInstanceWarmupSeconds: 180,
   appPort: 8080,
   repository: { url: "https://github.com/example-org/webapp.git", ref: COMMIT, credentialType: "https-token" },
+  runtime: { preset: "nodejs22" },
   buildCommands: ["npm ci --omit=dev"],
   startCommand: "exec node server.js",
   healthCheckPath: "/healthz",
@@ -142,6 +144,8 @@ describe("launch template", () => {
     const script = expandUserData(compute.userData);
     expect(script).toContain("REPO_REF='0123456789abcdef0123456789abcdef01234567'");
     expect(script).toContain("LAUNCH_HOOK_NAME='boot'");
+    expect(script).toContain("RUNTIME_PACKAGES=('nodejs22' 'nodejs22-npm')");
+    expect(script).toMatch(/^  dnf install -y -q git .* "\$\{RUNTIME_PACKAGES\[@\]\}"$/m);
   });
 
   test("the volume key lets the Auto Scaling service-linked role create encrypted volumes", () => {
@@ -426,8 +430,25 @@ describe("settings checks", () => {
     ["boot timeout beyond a hook's limit", { bootTimeoutSeconds: 9000 }, /bootTimeoutSeconds/],
     ["health wait longer than the boot timeout", { bootTimeoutSeconds: 300, healthCheckWaitSeconds: 300 }, /healthCheckWaitSeconds/],
     ["uploads path /", { uploadsPath: "/" }, /uploadsPath/],
+    ["a runtime preset this platform does not offer", { runtime: { preset: "nodejs18" as "nodejs22" } }, /^compute\.runtime\.preset: not a runtime this platform offers: one of nodejs20, nodejs22, nodejs24$/],
+    ["a package name that is a dnf option", { runtime: { preset: "nodejs22", packages: ["--nogpgcheck"] } }, /^compute\.runtime\.packages\[0\]: not an Amazon Linux 2023 package name/],
+    ["a package name with a space", { runtime: { packages: ["nodejs22 nodejs22-npm"] } }, /^compute\.runtime\.packages\[0\]: not an Amazon Linux 2023 package name/],
+    ["node and npm commands without a runtime", { runtime: undefined }, /^compute\.runtime: the build, start or cron commands run node, npm, which Amazon Linux 2023 does not ship; set runtime\.preset \(nodejs20, nodejs22, nodejs24\)$/],
+    ["npx in a cron job without a runtime", { runtime: { packages: ["ImageMagick"] }, buildCommands: ["make"], startCommand: "exec ./server", cronJobs: [{ ...settings.cronJobs![0]!, command: "cd jobs && npx report" }] }, /^compute\.runtime: the build, start or cron commands run npx,/],
   ])("%s", (_, patch, message) => {
     expect(problemsOf(patch)).toContainEqual(expect.stringMatching(message));
+  });
+
+  test("a runtime from explicit packages, or none for commands that need none, passes", () => {
+    expect(problemsOf({ runtime: { packages: ["nodejs22", "nodejs22-npm"] } })).toEqual([]);
+    expect(problemsOf({ runtime: undefined, buildCommands: ["make"], startCommand: "exec ./server", cronJobs: [] })).toEqual([]);
+    // A word that only contains a runtime command is not one.
+    expect(problemsOf({ runtime: undefined, buildCommands: ["./nodeploy.sh", "make node-modules"], startCommand: "exec ./server", cronJobs: [] })).toEqual([]);
+  });
+
+  test("runtime packages: the preset's, then the extra ones, each once", () => {
+    expect(runtimePackages({ preset: "nodejs22", packages: ["ImageMagick", "nodejs22"] })).toEqual(["nodejs22", "nodejs22-npm", "ImageMagick"]);
+    expect(runtimePackages(undefined)).toEqual([]);
   });
 
   test("a branch ref is fine where the environment allows it", () => {
@@ -477,6 +498,7 @@ describe("environment validation under compute.", () => {
     ["empty ref", { repository: { ...dev.compute.repository, ref: "" } }, /^dev: compute\.repository\.ref = "": must name the commit, tag or branch to run$/],
     ["branch ref where a pinned ref is demanded", { repository: { ...dev.compute.repository, ref: "refs/heads/main", allowBranchRef: false } }, /^dev: compute\.repository\.ref = "refs\/heads\/main": is a branch/],
     ["no build command", { buildCommands: [] }, /^dev: compute\.buildCommands = \[\]: needs at least one build command/],
+    ["no runtime for a node app", { runtime: undefined }, /^dev: compute\.runtime = \(unset\): the build, start or cron commands run node, npm, which Amazon Linux 2023 does not ship/],
     ["invalid cron schedule", { cronJobs: [{ name: "x", schedule: "* * *", command: "true", ttlSeconds: 60, maxRunSeconds: 30 }] }, /^dev: compute\.cronJobs\[0\]\.schedule = "\* \* \*": not a valid cron schedule/],
     ["TTL shorter than max run time", { cronJobs: [{ name: "x", schedule: "0 * * * *", command: "true", ttlSeconds: 60, maxRunSeconds: 120 }] }, /^dev: compute\.cronJobs\[0\]\.ttlSeconds = 60: is shorter than the job's maximum run time/],
     ["health check path", { healthCheckPath: "health" }, /^dev: compute\.healthCheckPath = "health": must be a URL path/],

@@ -21,6 +21,7 @@ export const base = { project, region, accountId, repository, state } as const;
 export const app = {
   url: "https://github.com/example-org/webapp.git",
   credentialType: "https-token",
+  runtime: { preset: "nodejs22" },
   buildCommands: ["npm ci --omit=dev", "npm run build"],
   startCommand: "exec node dist/server.js",
   healthCheckPath: "/health",

@@ -61,6 +61,7 @@ export const staging: EnvironmentConfig = {
     appPort: 8080,
     // The release under test: the tag that goes to prod next.
     repository: { url: app.url, ref: "refs/tags/v1.4.2", credentialType: app.credentialType },
+    runtime: app.runtime,
     buildCommands: app.buildCommands,
     startCommand: app.startCommand,
     healthCheckPath: app.healthCheckPath,

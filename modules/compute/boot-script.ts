@@ -52,6 +52,8 @@ export interface BootSettings {
   readonly credentialType: "ssh-key" | "https-token";
   readonly httpsUsername: string;
   readonly sshKnownHosts: readonly string[];
+  /** Amazon Linux 2023 packages the app needs (its runtime), installed with the boot's own. */
+  readonly runtimePackages: readonly string[];
   readonly buildCommands: readonly string[];
   readonly startCommand: string;
   readonly cronJobs: readonly BootCronJob[];
@@ -123,6 +125,7 @@ export function renderBootScript(settings: BootSettings): string {
     assign("REPO_CREDENTIAL_TYPE", settings.credentialType),
     assign("REPO_HTTPS_USERNAME", settings.httpsUsername),
     assign("REPO_SSH_KNOWN_HOSTS", settings.sshKnownHosts.join("\n")),
+    assignArray("RUNTIME_PACKAGES", settings.runtimePackages),
     assignArray("BUILD_COMMANDS", settings.buildCommands),
     assign("START_COMMAND", settings.startCommand),
     assignArray("CRON_NAMES", jobs.map((j) => j.name)),

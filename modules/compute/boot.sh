@@ -65,7 +65,12 @@ step() {
 }
 
 install_packages() {
-  dnf install -y -q git jq amazon-efs-utils redis6 cronie amazon-cloudwatch-agent awscli-2
+  # The boot's own tools, then the app's runtime (compute.runtime), in one transaction.
+  dnf install -y -q git jq amazon-efs-utils redis6 cronie amazon-cloudwatch-agent awscli-2 "${RUNTIME_PACKAGES[@]}"
+  if [ "${#RUNTIME_PACKAGES[@]}" -gt 0 ]; then
+    echo "runtime: ${RUNTIME_PACKAGES[*]}"
+    rpm -q "${RUNTIME_PACKAGES[@]}" 2>/dev/null || true
+  fi
   id "$APP_USER" >/dev/null 2>&1 || useradd --system --create-home --shell /sbin/nologin "$APP_USER"
   chown "$APP_USER" "$APP_LOG_DIR"
   install -d -m 0755 /usr/local/lib/webapp /etc/webapp

@@ -48,6 +48,33 @@ export interface RepositorySettings {
   readonly sshKnownHosts?: readonly string[];
 }
 
+/** The Amazon Linux 2023 runtimes a preset names: the packages it installs and the commands it provides. */
+export const RUNTIME_PRESETS = {
+  nodejs20: { packages: ["nodejs20", "nodejs20-npm"], commands: ["node", "npm", "npx"] },
+  nodejs22: { packages: ["nodejs22", "nodejs22-npm"], commands: ["node", "npm", "npx"] },
+  nodejs24: { packages: ["nodejs24", "nodejs24-npm"], commands: ["node", "npm", "npx"] },
+} as const satisfies Readonly<Record<string, { readonly packages: readonly string[]; readonly commands: readonly string[] }>>;
+
+export type RuntimePreset = keyof typeof RUNTIME_PRESETS;
+
+/**
+ * What the app needs from the OS beyond what the boot installs for itself (git, jq, the EFS client, the
+ * Redis CLI, cron, logrotate, the CloudWatch agent, the AWS CLI): Amazon Linux 2023 ships no language
+ * runtime. Installed in the boot's own package step, in the same `dnf install`.
+ */
+export interface RuntimeSettings {
+  /** A named runtime; `nodejs22` installs `nodejs22 nodejs22-npm` (node, npm and npx on PATH). @default none */
+  readonly preset?: RuntimePreset;
+  /** More Amazon Linux 2023 packages (for example `ImageMagick`), by their dnf names. @default [] */
+  readonly packages?: readonly string[];
+}
+
+/** The packages a runtime setting installs, preset first, without repeats. */
+export function runtimePackages(runtime: RuntimeSettings | undefined): string[] {
+  const preset = runtime?.preset !== undefined && runtime.preset in RUNTIME_PRESETS ? RUNTIME_PRESETS[runtime.preset].packages : [];
+  return [...new Set([...preset, ...(runtime?.packages ?? [])])];
+}
+
 /** A timed job run by cron on every instance, and by the lock helper on exactly one of them. */
 export interface CronJobSettings {
   /** Lowercase letters, digits and `-`; also the lock key (`lock:<name>`) and the log file name. */
@@ -111,6 +138,8 @@ export interface ComputeSettings {
   /** Unprivileged user the app, its build and its cron jobs run as. @default "webapp" */
   readonly appUser?: string;
   readonly repository: RepositorySettings;
+  /** The OS packages the app's build, start and cron commands need (its language runtime). @default none */
+  readonly runtime?: RuntimeSettings;
   /** Commands run in order in the app's directory, as the app user, with the app's environment. */
   readonly buildCommands: readonly string[];
   /** Command that runs the app in the foreground (systemd restarts it on failure); `exec` it. */
@@ -284,6 +313,33 @@ function checkRepository(repo: RepositorySettings, problems: Problems): void {
   });
 }
 
+// dnf package names: no option (a leading '-'), no spaces, no version globs.
+const PACKAGE_NAME = /^[A-Za-z0-9][A-Za-z0-9._+-]{0,99}$/;
+const RUNTIME_COMMANDS = [...new Set(Object.values(RUNTIME_PRESETS).flatMap((p) => p.commands))];
+
+function checkRuntime(props: ComputeSettings, problems: Problems): void {
+  const runtime = props.runtime;
+  const presets = Object.keys(RUNTIME_PRESETS);
+  if (runtime?.preset !== undefined) {
+    problems.check(presets.includes(runtime.preset), "runtime.preset", runtime.preset, `not a runtime this platform offers: one of ${presets.join(", ")}`);
+  }
+  const packages = runtime?.packages ?? [];
+  packages.forEach((name, i) => {
+    problems.check(PACKAGE_NAME.test(name), `runtime.packages[${i}]`, name, "not an Amazon Linux 2023 package name (letters, digits, . _ + -, not starting with -)");
+  });
+  // A command that runs node or npm needs a runtime that provides it: Amazon Linux 2023 ships none.
+  const provided = new Set<string>(runtime?.preset !== undefined && runtime.preset in RUNTIME_PRESETS ? RUNTIME_PRESETS[runtime.preset].commands : []);
+  if (packages.some((name) => /^nodejs/.test(name))) RUNTIME_COMMANDS.forEach((c) => provided.add(c));
+  const commands = [...props.buildCommands, props.startCommand, ...(props.cronJobs ?? []).map((j) => j.command)];
+  const missing = RUNTIME_COMMANDS.filter((c) => !provided.has(c) && commands.some((command) => new RegExp(`(^|[\\s;&|(])${c}(\\s|$)`).test(command)));
+  problems.check(
+    missing.length === 0,
+    "runtime",
+    runtime,
+    `the build, start or cron commands run ${missing.join(", ")}, which Amazon Linux 2023 does not ship; set runtime.preset (${presets.join(", ")})`,
+  );
+}
+
 function checkCronJobs(jobs: readonly CronJobSettings[], problems: Problems): void {
   jobs.forEach((job, i) => {
     const at = problems.at(`cronJobs[${i}]`);
@@ -351,6 +407,7 @@ export function checkComputeSettings(props: ComputeSettings, problems: Problems)
   problems.check(USER.test(user) && user !== "root", "appUser", user, "must be a Linux user name other than root");
 
   checkRepository(props.repository, problems.at("repository"));
+  checkRuntime(props, problems);
 
   if (problems.check(props.buildCommands.length > 0, "buildCommands", props.buildCommands, "needs at least one build command (for example installing dependencies)")) {
     props.buildCommands.forEach((command, i) => problems.check(command.trim().length > 0, `buildCommands[${i}]`, command, "must not be empty"));
@@ -590,6 +647,7 @@ export class Compute extends Construct implements Connectable, ComputeRefs {
         credentialType: props.repository.credentialType,
         httpsUsername: props.repository.httpsUsername ?? "x-access-token",
         sshKnownHosts: props.repository.sshKnownHosts ?? [],
+        runtimePackages: runtimePackages(props.runtime),
         buildCommands: props.buildCommands,
         startCommand: props.startCommand,
         cronJobs: props.cronJobs ?? [],
