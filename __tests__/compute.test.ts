@@ -509,6 +509,17 @@ describe("environment validation under compute.", () => {
     expect(validateEnvironments([patched(compute)])).toContainEqual(expect.stringMatching(message));
   });
 
+  test("every environment builds with the development dependencies, then prunes them", () => {
+    for (const config of ENVIRONMENTS) {
+      const commands = config.compute.buildCommands;
+      const install = commands.findIndex((c) => /^npm ci\b/.test(c));
+      const build = commands.indexOf("npm run build");
+      const prune = commands.indexOf("npm prune --omit=dev");
+      expect({ env: config.name, install: commands[install] }).toEqual({ env: config.name, install: "npm ci --include=dev" });
+      expect(install < build && build < prune).toBe(true);
+    }
+  });
+
   test.each(ENVIRONMENTS.map((e) => [e.name, e] as const))("%s follows a branch only where it allows one, and production never", (_name, config) => {
     const { ref, allowBranchRef } = config.compute.repository;
     if (refKind(ref) === "branch") expect(allowBranchRef).toBe(true);

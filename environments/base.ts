@@ -22,7 +22,9 @@ export const app = {
   url: "https://github.com/example-org/webapp.git",
   credentialType: "https-token",
   runtime: { preset: "nodejs22" },
-  buildCommands: ["npm ci --omit=dev", "npm run build"],
+  // Build with the development dependencies (a TypeScript build needs its compiler), then drop them.
+  // --include=dev: an app-env NODE_ENV=production would otherwise make npm ci skip them.
+  buildCommands: ["npm ci --include=dev", "npm run build", "npm prune --omit=dev"],
   startCommand: "exec node dist/server.js",
   healthCheckPath: "/health",
   cronJobs: [
