@@ -39,6 +39,7 @@ const settings: BootSettings = {
   healthCheckPath: "/healthz",
   healthCheckWaitSeconds: 300,
   bootTimeoutSeconds: 900,
+  bootStepTimeoutSeconds: 600,
   repositoryUrl: "https://github.com/example-org/webapp.git",
   repositoryRef: "refs/tags/v1.4.2",
   allowBranchRef: false,
@@ -130,7 +131,7 @@ describe("rendered user data", () => {
     expect(expanded).toMatch(/^set -Eeuo pipefail$/m);
     expect(expanded).toContain("trap 'on_error $LINENO' ERR");
     expect(expanded).toMatch(/on_error\(\) \{[\s\S]*complete_launch ABANDON/);
-    expect(expanded).toMatch(/complete_continue\(\) \{\n  complete_launch CONTINUE/);
+    expect(expanded).toMatch(/complete_continue\(\) \{\n  LAUNCH_PENDING=false\n  complete_launch CONTINUE/);
     expect(expanded.indexOf("step health wait_healthy")).toBeLessThan(expanded.indexOf("step complete complete_continue"));
   });
 
@@ -377,7 +378,7 @@ const canSandbox =
     write(infrastructure.repositoryCredentialSecretArn, `${values.repository}\n`);
   }
 
-  function boot(ref: string, rotated?: typeof secretValues): { status: number; calls: string[]; out: string } {
+  function boot(ref: string, rotated?: typeof secretValues, patch: Partial<BootSettings> = {}): { status: number; calls: string[]; out: string } {
     const dir = mkdtempSync(join(work, "sandbox-"));
     writeSecrets(join(dir, "secrets"), secretValues);
     if (rotated) writeSecrets(join(dir, "secrets-rotated"), rotated);
@@ -388,6 +389,7 @@ const canSandbox =
       repositoryRef: ref,
       buildCommands: ["id -un > built-by", 'printf "%s" "$DATABASE_PASSWORD" > build-saw-password'],
       startCommand: 'printf "%s" "$APP_KEY" > seen-app-key\ntouch started',
+      ...patch,
     });
     const file = join(dir, "user-data.sh");
     writeFileSync(file, script);
@@ -441,7 +443,7 @@ const canSandbox =
     expect(streams).toContainEqual(["/webapp-dev/app", "{instance_id}/code"]);
     expect(streams).toHaveLength(13);
     for (const step of ["install", "logging", "mount", "code", "env", "build", "app", "cron", "health", "complete"]) {
-      expect(readFileSync(join(out, "logs", `${step}.log`), "utf8")).toMatch(/: done$/m);
+      expect(readFileSync(join(out, "logs", `${step}.log`), "utf8")).toMatch(/: done in \d+s \(boot at \d+s\)$/m);
     }
 
     const complete = calls.filter((c) => c.includes("complete-lifecycle-action"));
@@ -449,6 +451,12 @@ const canSandbox =
       "aws autoscaling complete-lifecycle-action --region eu-west-2 --auto-scaling-group-name webapp-dev-app --lifecycle-hook-name boot --instance-id i-0123456789abcdef0 --lifecycle-action-result CONTINUE",
     ]);
     expect(calls.findIndex((c) => c.includes("127.0.0.1:8080/healthz"))).toBeLessThan(calls.indexOf(complete[0]!));
+    // A heartbeat after every step before the last, and after every build command; none after CONTINUE.
+    const heartbeat =
+      "aws autoscaling record-lifecycle-action-heartbeat --region eu-west-2 --auto-scaling-group-name webapp-dev-app --lifecycle-hook-name boot --instance-id i-0123456789abcdef0";
+    const awsCalls = calls.filter((c) => c.startsWith("aws autoscaling"));
+    expect(awsCalls).toEqual([...Array<string>(9 + 2).fill(heartbeat), complete[0]]);
+    expect(readFileSync(join(out, "logs", "build.log"), "utf8").match(/^heartbeat at \d+s$/gm)).toHaveLength(3);
     // The credential and the secret files are gone; no secret value reached the console or the boot logs.
     expect(() => statSync(join(out, "work-dir-left"))).toThrow();
     const logs = ["install", "logging", "mount", "code", "env", "build", "app", "cron", "health", "complete"].map((s) => readFileSync(join(out, "logs", `${s}.log`), "utf8")).join("\n");
@@ -478,6 +486,16 @@ const canSandbox =
     expect(readFileSync(join(out, "refresh-status"), "utf8").trim()).toBe("0");
     expect(calls.slice(calls.indexOf("--- refresh-env"))).not.toContain("systemctl restart webapp.service");
     expect(readFileSync(join(out, "logs", "refresh.log"), "utf8")).toMatch(/environment unchanged/);
+  }, 60_000);
+
+  test("a build that outlasts the boot budget is stopped and the launch abandoned", () => {
+    // The sandbox stubs `sleep` on PATH; /bin/sleep is the real one.
+    const { status, calls, out } = boot("refs/tags/v2.0.0", undefined, { bootTimeoutSeconds: 4, buildCommands: ["/bin/sleep 30", "touch never-built"] });
+    expect(status).toBe(1);
+    const log = readFileSync(join(out, "logs", "build.log"), "utf8");
+    expect(log).toMatch(/\+ \/bin\/sleep 30[\s\S]*FAILED with status 124/);
+    expect(log).not.toContain("touch never-built");
+    expect(calls.filter((c) => c.includes("complete-lifecycle-action"))).toEqual([expect.stringMatching(/--lifecycle-action-result ABANDON$/)]);
   }, 60_000);
 
   test("a failing step abandons the launch: nothing after it runs, and CONTINUE is never sent", () => {

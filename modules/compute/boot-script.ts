@@ -45,7 +45,10 @@ export interface BootSettings {
   readonly uploadsPath: string;
   readonly healthCheckPath: string;
   readonly healthCheckWaitSeconds: number;
+  /** The whole boot's budget. */
   readonly bootTimeoutSeconds: number;
+  /** The launch hook's heartbeat timeout: the longest one step may take. */
+  readonly bootStepTimeoutSeconds: number;
   readonly repositoryUrl: string;
   readonly repositoryRef: string;
   readonly allowBranchRef: boolean;
@@ -119,6 +122,7 @@ export function renderBootScript(settings: BootSettings): string {
     assign("HEALTH_CHECK_PATH", settings.healthCheckPath),
     assign("HEALTH_TIMEOUT_SECONDS", String(settings.healthCheckWaitSeconds)),
     assign("BOOT_TIMEOUT_SECONDS", String(settings.bootTimeoutSeconds)),
+    assign("BOOT_STEP_TIMEOUT_SECONDS", String(settings.bootStepTimeoutSeconds)),
     assign("REPO_URL", settings.repositoryUrl),
     assign("REPO_REF", settings.repositoryRef),
     assign("REPO_ALLOW_BRANCH", settings.allowBranchRef ? "true" : "false"),

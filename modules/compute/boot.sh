@@ -8,6 +8,9 @@
 # its environment changed, so a rotated database password or cache token reaches running instances.
 # Every step logs to /var/log/webapp-boot/<step>.log, shipped to CloudWatch Logs as stream
 # <instance-id>/<step>. Any failure abandons the launch lifecycle action, so the group replaces the instance.
+# Between steps (and between build commands) the boot records a lifecycle heartbeat, so the launch hook's
+# timeout (BOOT_STEP_TIMEOUT_SECONDS) bounds one step; the whole boot is bounded by BOOT_TIMEOUT_SECONDS,
+# checked before every heartbeat and passed to the build commands and the health wait as their time limit.
 set -Eeuo pipefail
 umask 022
 
@@ -18,6 +21,8 @@ readonly MODE="${1:-boot}"
 readonly WORK_DIR="/run/webapp-$MODE"
 readonly STEPS=(install logging mount code env build app cron health complete)
 CURRENT_STEP=start
+INSTANCE_ID=""
+LAUNCH_PENDING=true
 
 mkdir -p "$LOG_DIR" "$APP_LOG_DIR"
 rm -rf "$WORK_DIR"
@@ -31,12 +36,41 @@ imds() {
   curl -fsS -H "X-aws-ec2-metadata-token: $token" "http://169.254.169.254/latest/meta-data/$1"
 }
 
+instance_id() {
+  [ -n "$INSTANCE_ID" ] || INSTANCE_ID="$(imds instance-id)"
+}
+
 complete_launch() {
-  local result="$1" instance_id
-  instance_id="$(imds instance-id)" || { log "cannot read the instance id; the hook times out with its default result"; return 1; }
+  local result="$1"
+  instance_id || { log "cannot read the instance id; the hook times out with its default result"; return 1; }
   aws autoscaling complete-lifecycle-action --region "$AWS_REGION_NAME" \
     --auto-scaling-group-name "$ASG_NAME" --lifecycle-hook-name "$LAUNCH_HOOK_NAME" \
-    --instance-id "$instance_id" --lifecycle-action-result "$result"
+    --instance-id "$INSTANCE_ID" --lifecycle-action-result "$result"
+}
+
+# Seconds left of the boot budget (at least 1, so it can be used as a time limit).
+budget_left() {
+  local left=$((BOOT_TIMEOUT_SECONDS - SECONDS))
+  echo $((left > 0 ? left : 1))
+}
+
+# Called between steps: fails once the boot budget is spent (the ERR trap then abandons the launch);
+# otherwise tells the launch hook the boot is making progress, which restarts its timeout.
+heartbeat() {
+  if [ "$SECONDS" -ge "$BOOT_TIMEOUT_SECONDS" ]; then
+    log "boot budget of ${BOOT_TIMEOUT_SECONDS}s spent after ${SECONDS}s"
+    return 1
+  fi
+  if [ "$MODE" != boot ] || [ "$LAUNCH_PENDING" != true ] || ! command -v aws >/dev/null 2>&1; then
+    return 0
+  fi
+  if instance_id && aws autoscaling record-lifecycle-action-heartbeat --region "$AWS_REGION_NAME" \
+    --auto-scaling-group-name "$ASG_NAME" --lifecycle-hook-name "$LAUNCH_HOOK_NAME" \
+    --instance-id "$INSTANCE_ID" >/dev/null 2>&1; then
+    echo "heartbeat at ${SECONDS}s"
+  else
+    echo "no heartbeat recorded at ${SECONDS}s (no launch lifecycle action is waiting)"
+  fi
 }
 
 cleanup() { rm -rf "$WORK_DIR"; }
@@ -55,13 +89,15 @@ on_error() {
 trap 'on_error $LINENO' ERR
 trap cleanup EXIT
 
-# Runs one step with its output in its own log file.
+# Runs one step with its output in its own log file, then records a heartbeat.
 step() {
   CURRENT_STEP="$1"
   shift
+  local started=$SECONDS
   log "start"
   "$@" >>"$LOG_DIR/$CURRENT_STEP.log" 2>&1
-  log "done"
+  log "done in $((SECONDS - started))s (boot at ${SECONDS}s)"
+  heartbeat >>"$LOG_DIR/$CURRENT_STEP.log" 2>&1
 }
 
 install_packages() {
@@ -207,7 +243,9 @@ run_build() {
   local command
   for command in "${BUILD_COMMANDS[@]}"; do
     echo "+ $command"
-    runuser -u "$APP_USER" -- /usr/local/bin/webapp-env /bin/bash -c "$command"
+    # Bounded by what is left of the boot budget; a heartbeat after each command keeps the hook waiting.
+    timeout -k 10 "$(budget_left)" runuser -u "$APP_USER" -- /usr/local/bin/webapp-env /bin/bash -c "$command"
+    heartbeat
   done
 }
 
@@ -276,9 +314,10 @@ install_cron() {
 
 wait_healthy() {
   local url="http://127.0.0.1:$APP_PORT$HEALTH_CHECK_PATH" deadline=$((SECONDS + HEALTH_TIMEOUT_SECONDS))
+  [ "$deadline" -le "$BOOT_TIMEOUT_SECONDS" ] || deadline=$BOOT_TIMEOUT_SECONDS
   until curl -fsS -o /dev/null --max-time 5 "$url"; do
     if [ "$SECONDS" -ge "$deadline" ]; then
-      echo "$url did not answer within ${HEALTH_TIMEOUT_SECONDS}s"
+      echo "$url did not answer ${SECONDS}s into the boot (health wait ${HEALTH_TIMEOUT_SECONDS}s, boot budget ${BOOT_TIMEOUT_SECONDS}s)"
       systemctl status webapp.service --no-pager || true
       return 1
     fi
@@ -288,7 +327,9 @@ wait_healthy() {
 }
 
 complete_continue() {
+  LAUNCH_PENDING=false
   complete_launch CONTINUE || echo "no launch lifecycle action is waiting (a restart outside a launch)"
+  echo "healthy ${SECONDS}s after the boot started"
 }
 
 if [ "$MODE" = refresh-env ]; then

@@ -641,6 +641,7 @@ export class Compute extends Construct implements Connectable, ComputeRefs {
         healthCheckPath: props.healthCheckPath,
         healthCheckWaitSeconds: props.healthCheckWaitSeconds ?? 300,
         bootTimeoutSeconds: bootTimeout,
+        bootStepTimeoutSeconds: bootTimeout,
         repositoryUrl: props.repository.url,
         repositoryRef: props.repository.ref,
         allowBranchRef: props.repository.allowBranchRef ?? false,
