@@ -173,15 +173,15 @@ describe("instance role", () => {
     expect(resourceList(json, "aws_iam_role_policy_attachment").map((a) => a.policy_arn)).toEqual(["arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore"]);
   });
 
-  test("writes exactly its own log group and completes exactly its own group's lifecycle actions", () => {
+  test("writes exactly its own log group and completes and heartbeats exactly its own group's lifecycle actions", () => {
     const logGroup = expect.stringMatching(/^\$\{aws_cloudwatch_log_group\.compute_logs_\w+\.arn\}$/);
     const logGroupStreams = expect.stringMatching(/^\$\{aws_cloudwatch_log_group\.compute_logs_\w+\.arn\}:\*$/);
     expect(inline["own-resources"]).toEqual([
       { Sid: "WriteOwnLogs", Effect: "Allow", Action: ["logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogStreams"], Resource: [logGroup, logGroupStreams] },
       {
-        Sid: "CompleteOwnLifecycleAction",
+        Sid: "OwnLifecycleActions",
         Effect: "Allow",
-        Action: "autoscaling:CompleteLifecycleAction",
+        Action: ["autoscaling:CompleteLifecycleAction", "autoscaling:RecordLifecycleActionHeartbeat"],
         Resource: "arn:aws:autoscaling:eu-west-2:111111111111:autoScalingGroup:*:autoScalingGroupName/webapp-test-app",
       },
     ]);
@@ -245,7 +245,7 @@ describe("auto scaling group", () => {
   });
 
   const HOOKS = [
-    { name: "boot", lifecycle_transition: "autoscaling:EC2_INSTANCE_LAUNCHING", default_result: "ABANDON", heartbeat_timeout: 900 },
+    { name: "boot", lifecycle_transition: "autoscaling:EC2_INSTANCE_LAUNCHING", default_result: "ABANDON", heartbeat_timeout: 600 },
     { name: "drain", lifecycle_transition: "autoscaling:EC2_INSTANCE_TERMINATING", default_result: "CONTINUE", heartbeat_timeout: 90 },
   ];
 
@@ -260,8 +260,20 @@ describe("auto scaling group", () => {
     expect(hooks.map(({ autoscaling_group_name, ...hook }) => [autoscaling_group_name, hook])).toEqual(
       HOOKS.map((hook) => [expect.stringMatching(/^\$\{aws_autoscaling_group\.compute_group_\w+\.name\}$/), hook]),
     );
-    const longer = resourceList(synthCompute({ bootTimeoutSeconds: 1200 }).json, "aws_autoscaling_lifecycle_hook").find((h) => h.name === "boot");
-    expect(longer?.heartbeat_timeout).toBe(1200);
+    const longer = resourceList(synthCompute({ bootStepTimeoutSeconds: 900 }).json, "aws_autoscaling_lifecycle_hook").find((h) => h.name === "boot");
+    expect(longer?.heartbeat_timeout).toBe(900);
+  });
+
+  test("the launch hook's timeout bounds one boot step; the boot script carries the whole budget; Terraform waits for both", () => {
+    const { json: custom, compute: c } = synthCompute({ bootTimeoutSeconds: 1800, bootStepTimeoutSeconds: 420 });
+    const [asg] = resourceList(custom, "aws_autoscaling_group");
+    expect(asg?.initial_lifecycle_hook[0]).toMatchObject({ name: "boot", heartbeat_timeout: 420 });
+    expect(resourceList(custom, "aws_autoscaling_lifecycle_hook").find((h) => h.name === "boot")?.heartbeat_timeout).toBe(420);
+    expect(asg?.wait_for_capacity_timeout).toBe("42m");
+    const script = expandUserData(c.userData);
+    expect(script).toContain("BOOT_TIMEOUT_SECONDS='1800'");
+    expect(script).toContain("BOOT_STEP_TIMEOUT_SECONDS='420'");
+    expect(group.wait_for_capacity_timeout).toBe("35m");
   });
 
   test("rolling instance refresh with auto rollback and the minimum healthy percentage", () => {
@@ -427,8 +439,11 @@ describe("settings checks", () => {
     ["scheduled action bad recurrence", { scheduledActions: [{ name: "x", recurrence: "daily", minCapacity: 0, maxCapacity: 1 }] }, /scheduledActions\[0\]\.recurrence/],
     ["warm pool smaller than the group", { warmPool: { maxPreparedCapacity: 2 } }, /warmPool\.maxPreparedCapacity/],
     ["refresh healthy percentage above 100", { instanceRefreshMinHealthyPercent: 120 }, /instanceRefreshMinHealthyPercent/],
-    ["boot timeout beyond a hook's limit", { bootTimeoutSeconds: 9000 }, /bootTimeoutSeconds/],
-    ["health wait longer than the boot timeout", { bootTimeoutSeconds: 300, healthCheckWaitSeconds: 300 }, /healthCheckWaitSeconds/],
+    ["boot budget beyond two hours", { bootTimeoutSeconds: 9000 }, /^compute\.bootTimeoutSeconds: must be 30 to 7200 seconds$/],
+    ["step timeout beyond a hook's limit", { bootStepTimeoutSeconds: 10 }, /^compute\.bootStepTimeoutSeconds: a lifecycle hook waits 30 to 7200 seconds between heartbeats$/],
+    ["step timeout longer than the boot budget", { bootTimeoutSeconds: 600, bootStepTimeoutSeconds: 900 }, /^compute\.bootStepTimeoutSeconds: must be at most bootTimeoutSeconds \(600\)/],
+    ["health wait as long as a step", { bootStepTimeoutSeconds: 300, healthCheckWaitSeconds: 300 }, /^compute\.healthCheckWaitSeconds: must be at least 10 seconds and shorter than bootStepTimeoutSeconds \(300\)/],
+    ["health wait longer than a short boot budget", { bootTimeoutSeconds: 200, healthCheckWaitSeconds: 300 }, /healthCheckWaitSeconds: .*bootStepTimeoutSeconds \(200\)/],
     ["uploads path /", { uploadsPath: "/" }, /uploadsPath/],
     ["a runtime preset this platform does not offer", { runtime: { preset: "nodejs18" as "nodejs22" } }, /^compute\.runtime\.preset: not a runtime this platform offers: one of nodejs20, nodejs22, nodejs24$/],
     ["a package name that is a dnf option", { runtime: { preset: "nodejs22", packages: ["--nogpgcheck"] } }, /^compute\.runtime\.packages\[0\]: not an Amazon Linux 2023 package name/],

@@ -239,6 +239,16 @@ export const ENVIRONMENT_SHAPE: Shape = {
               },
             },
           },
+          "runtime": {
+            "optional": true,
+            "shape": {
+              "kind": "object",
+              "fields": {
+                "preset": {"optional": true, "shape": {"kind": "enum", "values": ["nodejs20", "nodejs22", "nodejs24"]}},
+                "packages": {"optional": true, "shape": {"kind": "array", "element": {"kind": "string"}}},
+              },
+            },
+          },
           "buildCommands": {"optional": false, "shape": {"kind": "array", "element": {"kind": "string"}}},
           "startCommand": {"optional": false, "shape": {"kind": "string"}},
           "healthCheckPath": {"optional": false, "shape": {"kind": "string"}},
@@ -303,6 +313,7 @@ export const ENVIRONMENT_SHAPE: Shape = {
           "instanceRefreshMinHealthyPercent": {"optional": true, "shape": {"kind": "number"}},
           "rootVolumeGiB": {"optional": true, "shape": {"kind": "number"}},
           "bootTimeoutSeconds": {"optional": true, "shape": {"kind": "number"}},
+          "bootStepTimeoutSeconds": {"optional": true, "shape": {"kind": "number"}},
           "healthCheckWaitSeconds": {"optional": true, "shape": {"kind": "number"}},
         },
       },

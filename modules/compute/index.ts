@@ -159,8 +159,16 @@ export interface ComputeSettings {
   readonly instanceRefreshMinHealthyPercent?: number;
   /** Root volume size, GiB. @default 20 */
   readonly rootVolumeGiB?: number;
-  /** Seconds the launch hook waits for the boot script before abandoning the instance. @default 900 */
+  /**
+   * The whole boot's budget, seconds: checked between steps and given to the build commands and the health
+   * wait as their time limit; once spent, the boot abandons the launch. @default 1200
+   */
   readonly bootTimeoutSeconds?: number;
+  /**
+   * The launch hook's heartbeat timeout, seconds: the boot records a heartbeat after every step and build
+   * command, so this bounds one of them, not the whole boot. At most bootTimeoutSeconds. @default 600
+   */
+  readonly bootStepTimeoutSeconds?: number;
   /** Seconds the boot script waits for the local health check. @default 300 */
   readonly healthCheckWaitSeconds?: number;
 }
@@ -236,6 +244,8 @@ export interface ComputeProps extends ComputeSettings {
 
 export const DEFAULT_APP_USER = "webapp";
 export const DEFAULT_UPLOADS_PATH = "/mnt/uploads";
+export const DEFAULT_BOOT_TIMEOUT_SECONDS = 1200;
+export const DEFAULT_BOOT_STEP_TIMEOUT_SECONDS = 600;
 /** The lock must outlast the job's maximum run time by the kill grace (10 s) plus clock slack. */
 export const LOCK_MARGIN_SECONDS = 15;
 /** The lowest CPU target accepted: below it target tracking only ever scales out. */
@@ -452,14 +462,18 @@ export function checkComputeSettings(props: ComputeSettings, problems: Problems)
   problems.check(isIntegerBetween(healthy, 0, 100), "instanceRefreshMinHealthyPercent", healthy, "must be 0 to 100");
   const root = props.rootVolumeGiB ?? 20;
   problems.check(isIntegerBetween(root, 8, 16384), "rootVolumeGiB", root, "must be 8 to 16384 GiB");
-  const boot = props.bootTimeoutSeconds ?? 900;
-  problems.check(isIntegerBetween(boot, 30, 7200), "bootTimeoutSeconds", boot, "a lifecycle hook waits 30 to 7200 seconds");
+  const boot = props.bootTimeoutSeconds ?? DEFAULT_BOOT_TIMEOUT_SECONDS;
+  const bootOk = problems.check(isIntegerBetween(boot, 30, 7200), "bootTimeoutSeconds", boot, "must be 30 to 7200 seconds");
+  const stepTimeout = props.bootStepTimeoutSeconds ?? Math.min(DEFAULT_BOOT_STEP_TIMEOUT_SECONDS, boot);
+  if (problems.check(isIntegerBetween(stepTimeout, 30, 7200), "bootStepTimeoutSeconds", stepTimeout, "a lifecycle hook waits 30 to 7200 seconds between heartbeats") && bootOk) {
+    problems.check(stepTimeout <= boot, "bootStepTimeoutSeconds", stepTimeout, `must be at most bootTimeoutSeconds (${boot}): one step cannot outlast the whole boot`);
+  }
   const wait = props.healthCheckWaitSeconds ?? 300;
   problems.check(
-    isIntegerBetween(wait, 10, 7200) && wait < boot,
+    isIntegerBetween(wait, 10, 7200) && wait < stepTimeout,
     "healthCheckWaitSeconds",
     wait,
-    `must be at least 10 seconds and shorter than bootTimeoutSeconds (${boot})`,
+    `must be at least 10 seconds and shorter than bootStepTimeoutSeconds (${stepTimeout}): the health wait is one step`,
   );
 }
 
@@ -521,7 +535,8 @@ export class Compute extends Construct implements Connectable, ComputeRefs {
     const name = `${props.namePrefix}-app`;
     const partition = "aws";
     const warmup = props.defaultInstanceWarmupSeconds ?? 120;
-    const bootTimeout = props.bootTimeoutSeconds ?? 900;
+    const bootTimeout = props.bootTimeoutSeconds ?? DEFAULT_BOOT_TIMEOUT_SECONDS;
+    const stepTimeout = props.bootStepTimeoutSeconds ?? Math.min(DEFAULT_BOOT_STEP_TIMEOUT_SECONDS, bootTimeout);
     const appUser = props.appUser ?? DEFAULT_APP_USER;
     const uploadsPath = props.uploadsPath ?? DEFAULT_UPLOADS_PATH;
     this.autoScalingGroupName = name;
@@ -576,9 +591,9 @@ export class Compute extends Construct implements Connectable, ComputeRefs {
           Resource: [this.logGroup.arn, `${this.logGroup.arn}:*`],
         },
         {
-          Sid: "CompleteOwnLifecycleAction",
+          Sid: "OwnLifecycleActions",
           Effect: "Allow",
-          Action: "autoscaling:CompleteLifecycleAction",
+          Action: ["autoscaling:CompleteLifecycleAction", "autoscaling:RecordLifecycleActionHeartbeat"],
           Resource: this.autoScalingGroupArn,
         },
       ),
@@ -641,7 +656,7 @@ export class Compute extends Construct implements Connectable, ComputeRefs {
         healthCheckPath: props.healthCheckPath,
         healthCheckWaitSeconds: props.healthCheckWaitSeconds ?? 300,
         bootTimeoutSeconds: bootTimeout,
-        bootStepTimeoutSeconds: bootTimeout,
+        bootStepTimeoutSeconds: stepTimeout,
         repositoryUrl: props.repository.url,
         repositoryRef: props.repository.ref,
         allowBranchRef: props.repository.allowBranchRef ?? false,
@@ -711,7 +726,7 @@ export class Compute extends Construct implements Connectable, ComputeRefs {
         name: LAUNCH_HOOK_NAME,
         lifecycleTransition: "autoscaling:EC2_INSTANCE_LAUNCHING",
         defaultResult: "ABANDON",
-        heartbeatTimeout: bootTimeout,
+        heartbeatTimeout: stepTimeout,
       },
       {
         name: TERMINATE_HOOK_NAME,
@@ -743,8 +758,9 @@ export class Compute extends Construct implements Connectable, ComputeRefs {
         "GroupTotalInstances",
         ...(warmPool ? ["WarmPoolDesiredCapacity", "WarmPoolWarmedCapacity", "WarmPoolPendingCapacity", "WarmPoolTotalCapacity"] : []),
       ],
-      // Terraform waits for min healthy instances, each held by the boot gate up to bootTimeout.
-      waitForCapacityTimeout: `${Math.ceil(bootTimeout / 60) + 10}m`,
+      // Terraform waits for min healthy instances, each held by the boot gate up to its budget, plus one
+      // step past it in the worst case (the budget is checked between steps).
+      waitForCapacityTimeout: `${Math.ceil((bootTimeout + stepTimeout) / 60) + 5}m`,
       // Only CreateAutoScalingGroup attaches hooks before the first instance launches; the provider
       // never updates this block afterwards, so the hook resources below own every later change.
       initialLifecycleHook: hooks,
