@@ -37,6 +37,7 @@ const settings: BootSettings = {
   appPort: 8080,
   uploadsPath: "/mnt/uploads",
   healthCheckPath: "/healthz",
+  databaseCaBundleUrl: "https://truststore.pki.rds.amazonaws.com/global/global-bundle.pem",
   healthCheckWaitSeconds: 300,
   bootTimeoutSeconds: 900,
   bootStepTimeoutSeconds: 600,
@@ -413,11 +414,13 @@ const canSandbox =
 
     const env = join(out, "app.env");
     expect(statSync(env).mode & 0o777).toBe(0o600);
-    const keys = ["APP_KEY", "FEATURE_FLAGS", "DATABASE_HOST", "DATABASE_USERNAME", "DATABASE_PASSWORD", "REDIS_HOST", "REDIS_TLS", "REDIS_AUTH_TOKEN", "UPLOADS_PATH", "APP_ENV"];
+    const keys = ["APP_KEY", "FEATURE_FLAGS", "DATABASE_SSL_CA", "PGSSLMODE", "DATABASE_HOST", "DATABASE_USERNAME", "DATABASE_PASSWORD", "REDIS_HOST", "REDIS_TLS", "REDIS_AUTH_TOKEN", "UPLOADS_PATH", "APP_ENV"];
     const values = execFileSync("bash", ["-c", `. '${env}'; for k in ${keys.join(" ")}; do printf '%s\\0' "\${!k}"; done`], { encoding: "utf8" }).split("\0");
     expect(Object.fromEntries(keys.map((k, i) => [k, values[i]]))).toEqual({
       APP_KEY: HOSTILE,
       FEATURE_FLAGS: "a=1,b=2",
+      DATABASE_SSL_CA: "/etc/webapp/rds-ca-bundle.pem",
+      PGSSLMODE: "verify-full",
       DATABASE_HOST: infrastructure.databaseHost,
       DATABASE_USERNAME: "app_admin",
       DATABASE_PASSWORD: secretValues.database.password,
@@ -428,6 +431,17 @@ const canSandbox =
       APP_ENV: "dev",
     });
 
+    // The database's CA bundle, downloaded over HTTPS only; the app's and the boot's logs rotated.
+    expect(calls).toContainEqual(
+      expect.stringMatching(/^curl -fsS --proto =https --retry 5 --retry-connrefused --max-time 60 -o \/etc\/webapp\/\.rds-ca\.\w+ https:\/\/truststore\.pki\.rds\.amazonaws\.com\/global\/global-bundle\.pem$/),
+    );
+    expect(readFileSync(join(out, "rds-ca-bundle.pem"), "utf8")).toContain("-----BEGIN CERTIFICATE-----");
+    expect(statSync(join(out, "rds-ca-bundle.pem")).mode & 0o777).toBe(0o644);
+    const rotate = readFileSync(join(out, "logrotate"), "utf8");
+    expect(rotate).toMatch(/^\/var\/log\/webapp\/\*\.log \{\n  su nobody nogroup\n  daily\n  maxsize 50M\n  rotate 7\n[\s\S]*copytruncate\n\}$/m);
+    expect(rotate).toMatch(/^\/var\/log\/webapp-boot\/\*\.log \{$/m);
+    expect(readFileSync(join(out, "logrotate-timer.conf"), "utf8")).toBe("[Timer]\nOnCalendar=\nOnCalendar=hourly\n");
+    expect(calls).toContain("systemctl enable --now logrotate.timer");
     expect(calls).toContainEqual(expect.stringMatching(/^mount -t efs -o tls,iam,accesspoint=fsap-0123456789abcdef0 fs-0123456789abcdef0:\/ \/mnt\/uploads$/));
     expect(readFileSync(join(out, "fstab"), "utf8")).toContain("fs-0123456789abcdef0:/ /mnt/uploads efs _netdev,noresvport,tls,iam,accesspoint=fsap-0123456789abcdef0 0 0");
     const crontab = readFileSync(join(out, "crontab"), "utf8");

@@ -145,6 +145,7 @@ describe("launch template", () => {
     expect(script).toContain("REPO_REF='0123456789abcdef0123456789abcdef01234567'");
     expect(script).toContain("LAUNCH_HOOK_NAME='boot'");
     expect(script).toContain("RUNTIME_PACKAGES=('nodejs22' 'nodejs22-npm')");
+    expect(script).toContain("DB_CA_BUNDLE_URL='https://truststore.pki.rds.amazonaws.com/global/global-bundle.pem'");
     expect(script).toMatch(/^  dnf install -y -q git .* "\$\{RUNTIME_PACKAGES\[@\]\}"$/m);
   });
 

@@ -30,8 +30,12 @@ stub mount 'touch /run/sandbox-mounted'
 stub mountpoint '[ -e /run/sandbox-mounted ]'
 # The app "starts" when systemd is asked to restart it: its start script runs once, as the app user.
 stub systemctl 'if [ "$*" = "restart webapp.service" ]; then runuser -u "$(stat -c %U /opt/webapp/app)" -- /usr/local/bin/webapp-env /usr/local/lib/webapp/start; fi'
+stub logrotate
 stub curl 'case "$*" in
   *api/token*) echo token ;;
+  *truststore.pki.rds.amazonaws.com*)
+    while [ "$#" -gt 0 ]; do if [ "$1" = -o ]; then out="$2"; fi; shift; done
+    printf -- "-----BEGIN CERTIFICATE-----\nMIIBsandbox\n-----END CERTIFICATE-----\n" >"$out" ;;
   *meta-data/instance-id*) echo i-0123456789abcdef0 ;;
   *127.0.0.1*) [ -e /opt/webapp/app/started ] ;;
   *) exit 7 ;;
@@ -59,6 +63,9 @@ fi
 
 copy() { if [ -e "$1" ]; then cp -a "$1" "$work/out/$2"; fi; }
 copy /etc/webapp/app.env app.env
+copy /etc/webapp/rds-ca-bundle.pem rds-ca-bundle.pem
+copy /etc/logrotate.d/webapp logrotate
+copy /etc/systemd/system/logrotate.timer.d/webapp.conf logrotate-timer.conf
 copy /etc/cron.d/webapp crontab
 copy /etc/fstab fstab
 copy /etc/systemd/system/webapp.service webapp.service

@@ -44,6 +44,8 @@ export interface BootSettings {
   readonly appPort: number;
   readonly uploadsPath: string;
   readonly healthCheckPath: string;
+  /** Where the boot downloads the database's certificate authorities (PEM) from, over HTTPS. */
+  readonly databaseCaBundleUrl: string;
   readonly healthCheckWaitSeconds: number;
   /** The whole boot's budget. */
   readonly bootTimeoutSeconds: number;
@@ -120,6 +122,7 @@ export function renderBootScript(settings: BootSettings): string {
     assign("APP_PORT", String(settings.appPort)),
     assign("UPLOADS_PATH", settings.uploadsPath),
     assign("HEALTH_CHECK_PATH", settings.healthCheckPath),
+    assign("DB_CA_BUNDLE_URL", settings.databaseCaBundleUrl),
     assign("HEALTH_TIMEOUT_SECONDS", String(settings.healthCheckWaitSeconds)),
     assign("BOOT_TIMEOUT_SECONDS", String(settings.bootTimeoutSeconds)),
     assign("BOOT_STEP_TIMEOUT_SECONDS", String(settings.bootStepTimeoutSeconds)),

@@ -17,6 +17,7 @@ umask 022
 readonly APP_DIR=/opt/webapp/app
 readonly LOG_DIR=/var/log/webapp-boot
 readonly APP_LOG_DIR=/var/log/webapp
+readonly DB_CA_BUNDLE=/etc/webapp/rds-ca-bundle.pem
 readonly MODE="${1:-boot}"
 readonly WORK_DIR="/run/webapp-$MODE"
 readonly STEPS=(install logging mount code env build app cron health complete)
@@ -102,7 +103,7 @@ step() {
 
 install_packages() {
   # The boot's own tools, then the app's runtime (compute.runtime), in one transaction.
-  dnf install -y -q git jq amazon-efs-utils redis6 cronie amazon-cloudwatch-agent awscli-2 "${RUNTIME_PACKAGES[@]}"
+  dnf install -y -q git jq amazon-efs-utils redis6 cronie logrotate amazon-cloudwatch-agent awscli-2 "${RUNTIME_PACKAGES[@]}"
   if [ "${#RUNTIME_PACKAGES[@]}" -gt 0 ]; then
     echo "runtime: ${RUNTIME_PACKAGES[*]}"
     rpm -q "${RUNTIME_PACKAGES[@]}" 2>/dev/null || true
@@ -111,6 +112,7 @@ install_packages() {
   chown "$APP_USER" "$APP_LOG_DIR"
   install -d -m 0755 /usr/local/lib/webapp /etc/webapp
   install -d -m 0750 -o root -g "$(id -gn "$APP_USER")" /etc/webapp/cron
+  install_database_ca
   write_helper_cron_lock >/usr/local/bin/cron-lock
   write_helper_fetch_code >/usr/local/lib/webapp/fetch-code
   write_helper_render_env >/usr/local/lib/webapp/render-env
@@ -138,7 +140,57 @@ UNIT
   systemctl enable webapp-boot.service
 }
 
+# The database forces TLS: the app verifies it against the RDS certificate authorities (DATABASE_SSL_CA).
+install_database_ca() {
+  local tmp
+  tmp="$(mktemp /etc/webapp/.rds-ca.XXXXXX)"
+  curl -fsS --proto =https --retry 5 --retry-connrefused --max-time 60 -o "$tmp" "$DB_CA_BUNDLE_URL" || { rm -f "$tmp"; return 1; }
+  if ! grep -q -- '-----BEGIN CERTIFICATE-----' "$tmp"; then
+    rm -f "$tmp"
+    echo "$DB_CA_BUNDLE_URL did not return PEM certificates"
+    return 1
+  fi
+  chmod 0644 "$tmp"
+  mv -f "$tmp" "$DB_CA_BUNDLE"
+  echo "database CA bundle: $(grep -c -- '-----BEGIN CERTIFICATE-----' "$DB_CA_BUNDLE") certificates from $DB_CA_BUNDLE_URL"
+}
+
+# The root volume is small: the app's, the cron jobs' and the boot's logs are rotated hourly when large,
+# daily otherwise, and kept compressed for a week (the CloudWatch agent has shipped them by then).
+configure_logrotate() {
+  cat >/etc/logrotate.d/webapp <<ROTATE
+$APP_LOG_DIR/*.log {
+  su $APP_USER $(id -gn "$APP_USER")
+  daily
+  maxsize 50M
+  rotate 7
+  compress
+  delaycompress
+  missingok
+  notifempty
+  copytruncate
+}
+$LOG_DIR/*.log {
+  daily
+  maxsize 10M
+  rotate 7
+  compress
+  delaycompress
+  missingok
+  notifempty
+  copytruncate
+}
+ROTATE
+  mkdir -p /etc/systemd/system/logrotate.timer.d
+  printf '[Timer]\nOnCalendar=\nOnCalendar=hourly\n' >/etc/systemd/system/logrotate.timer.d/webapp.conf
+  systemctl daemon-reload
+  systemctl enable --now logrotate.timer
+  logrotate --debug /etc/logrotate.d/webapp 2>&1 | grep -i error && return 1
+  echo "log rotation: $APP_LOG_DIR and $LOG_DIR, hourly check"
+}
+
 configure_logging() {
+  configure_logrotate
   local streams=("${STEPS[@]}")
   jq -n --arg group "$LOG_GROUP" --arg dir "$LOG_DIR" --arg app "$APP_LOG_DIR" \
     --args '{
@@ -214,12 +266,13 @@ render_env() {
       | if type == "object" then (.token // .authToken // .auth_token // .password // "") else tostring end' >"$token"
     jq -n --slurpfile database "$database" --rawfile cache_token "$token" \
       --arg environment "$ENVIRONMENT_NAME" --arg port "$APP_PORT" --arg uploads "$UPLOADS_PATH" \
-      --arg db_host "$DB_HOST" --arg db_port "$DB_PORT" --arg db_name "$DB_NAME" --arg db_engine "$DB_ENGINE" \
+      --arg db_host "$DB_HOST" --arg db_port "$DB_PORT" --arg db_name "$DB_NAME" --arg db_engine "$DB_ENGINE" --arg db_ca "$DB_CA_BUNDLE" \
       --arg cache_host "$CACHE_HOST" --arg cache_port "$CACHE_PORT" --arg cache_tls "$CACHE_TLS" \
       '{
         APP_ENV: $environment, APP_PORT: $port, UPLOADS_PATH: $uploads,
         DATABASE_HOST: $db_host, DATABASE_PORT: $db_port, DATABASE_NAME: $db_name, DATABASE_ENGINE: $db_engine,
         DATABASE_USERNAME: $database[0].username, DATABASE_PASSWORD: $database[0].password,
+        DATABASE_SSL_CA: $db_ca, PGSSLROOTCERT: $db_ca, PGSSLMODE: "verify-full",
         REDIS_HOST: $cache_host, REDIS_PORT: $cache_port, REDIS_TLS: $cache_tls, REDIS_AUTH_TOKEN: $cache_token
       }' >"$infra"
   )

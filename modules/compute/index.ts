@@ -245,6 +245,11 @@ export interface ComputeProps extends ComputeSettings {
 export const DEFAULT_APP_USER = "webapp";
 export const DEFAULT_UPLOADS_PATH = "/mnt/uploads";
 export const DEFAULT_BOOT_TIMEOUT_SECONDS = 1200;
+/**
+ * The certificate authorities of every RDS region (the commercial partition), which the app verifies the
+ * database's TLS certificate against (DATABASE_SSL_CA); downloaded at boot, since the AMI has none.
+ */
+export const RDS_CA_BUNDLE_URL = "https://truststore.pki.rds.amazonaws.com/global/global-bundle.pem";
 export const DEFAULT_BOOT_STEP_TIMEOUT_SECONDS = 600;
 /** The lock must outlast the job's maximum run time by the kill grace (10 s) plus clock slack. */
 export const LOCK_MARGIN_SECONDS = 15;
@@ -654,6 +659,7 @@ export class Compute extends Construct implements Connectable, ComputeRefs {
         appPort: props.appPort,
         uploadsPath,
         healthCheckPath: props.healthCheckPath,
+        databaseCaBundleUrl: RDS_CA_BUNDLE_URL,
         healthCheckWaitSeconds: props.healthCheckWaitSeconds ?? 300,
         bootTimeoutSeconds: bootTimeout,
         bootStepTimeoutSeconds: stepTimeout,
