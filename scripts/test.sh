@@ -29,6 +29,7 @@ step "typecheck" "$bin/tsc" --noEmit
 step "workflows" bash -c '. scripts/tools-env.sh && actionlint'
 step "unit tests" "$bin/jest" --ci
 step "adoption" node scripts/adoption.mjs
+step "sample app" bash -c 'cd examples/app && node --test test/app.test.js'
 step "synth" npm run -s synth
 step "validate" bash scripts/validate.sh
 step "scan" bash scripts/scan.sh

@@ -1,0 +1,125 @@
+// The sample app: checks its database (TLS, verified), Redis (TLS, AUTH) and uploads before it listens,
+// then serves the health path, a status page and uploads. Replace it with your app (README).
+"use strict";
+const crypto = require("node:crypto");
+const fs = require("node:fs");
+const http = require("node:http");
+const path = require("node:path");
+const { load } = require("./config");
+const pg = require("./pg");
+const redis = require("./redis");
+
+const UPLOAD_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$/;
+const MAX_UPLOAD_BYTES = 1024 * 1024;
+
+async function checkDatabase(config) {
+  const db = await pg.connect(config.database);
+  try {
+    await db.query("CREATE TABLE IF NOT EXISTS cron_runs (id bigserial PRIMARY KEY, job text NOT NULL, instance text NOT NULL, ran_at timestamptz NOT NULL DEFAULT now())");
+    const [row] = await db.query("SELECT current_user AS user, (SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()) AS ssl");
+    return { ok: true, user: row.user, tls: row.ssl === "t" };
+  } finally {
+    db.close();
+  }
+}
+
+async function checkRedis(config) {
+  const client = await redis.connect(config.redis);
+  try {
+    const visits = await client.command("INCR", "webapp-sample:checks");
+    return { ok: (await client.command("PING")) === "PONG", checks: visits };
+  } finally {
+    client.close();
+  }
+}
+
+function checkUploads(config) {
+  const probe = path.join(config.uploads, `.probe-${config.instance}-${process.pid}`);
+  const token = crypto.randomBytes(8).toString("hex");
+  fs.writeFileSync(probe, token);
+  const back = fs.readFileSync(probe, "utf8");
+  fs.unlinkSync(probe);
+  if (back !== token) throw new Error(`uploads: read back ${JSON.stringify(back)} from ${probe}`);
+  return { ok: true, path: config.uploads };
+}
+
+async function status(config) {
+  const result = { instance: config.instance, environment: config.environment, pid: process.pid };
+  for (const [name, check] of [["database", checkDatabase], ["redis", checkRedis], ["uploads", checkUploads]]) {
+    try {
+      result[name] = await check(config);
+    } catch (err) {
+      result[name] = { ok: false, error: err.message };
+    }
+  }
+  return result;
+}
+
+function send(res, code, body, type = "application/json") {
+  res.writeHead(code, { "content-type": type });
+  res.end(type === "application/json" ? `${JSON.stringify(body)}\n` : body);
+}
+
+function handler(config) {
+  return (req, res) => {
+    const url = new URL(req.url, "http://app");
+    if (url.pathname === "/health") return send(res, 200, { status: "ok" });
+    if (url.pathname === "/status") {
+      return status(config).then((s) => send(res, s.database.ok && s.redis.ok && s.uploads.ok ? 200 : 503, s), (err) => send(res, 500, { error: err.message }));
+    }
+    const upload = /^\/uploads\/([^/]+)$/.exec(url.pathname);
+    if (upload) {
+      const name = upload[1];
+      if (!UPLOAD_NAME.test(name)) return send(res, 400, { error: "bad upload name" });
+      const file = path.join(config.uploads, name);
+      if (req.method === "PUT") {
+        const chunks = [];
+        let size = 0;
+        req.on("data", (c) => {
+          size += c.length;
+          if (size > MAX_UPLOAD_BYTES) req.destroy();
+          else chunks.push(c);
+        });
+        req.on("end", () => {
+          const tmp = `${file}.${process.pid}.tmp`;
+          fs.writeFileSync(tmp, Buffer.concat(chunks));
+          fs.renameSync(tmp, file);
+          send(res, 201, { stored: name, bytes: size, instance: config.instance });
+        });
+        return undefined;
+      }
+      if (req.method === "GET") {
+        return fs.readFile(file, (err, data) => (err ? send(res, 404, { error: "no such upload" }) : send(res, 200, data, "application/octet-stream")));
+      }
+      return send(res, 405, { error: "PUT or GET" });
+    }
+    return send(res, 404, { error: "not found" });
+  };
+}
+
+async function main() {
+  const config = load();
+  // Refuse to serve unless every dependency works: the boot's health check then never passes, and the
+  // launch is abandoned instead of a broken instance joining the load balancer.
+  const checked = await status(config);
+  for (const name of ["database", "redis", "uploads"]) {
+    if (!checked[name].ok) throw new Error(`${name} check failed: ${checked[name].error}`);
+  }
+  console.log(`webapp-sample: database ${checked.database.user} (TLS ${checked.database.tls}), redis ok, uploads at ${config.uploads}`);
+  const server = http.createServer(handler(config));
+  server.listen(config.port, () => console.log(`webapp-sample: listening on ${config.port} (${config.environment}, ${config.instance})`));
+  // systemd stops the app with SIGTERM: finish in-flight requests, then exit 0.
+  process.on("SIGTERM", () => {
+    console.log("webapp-sample: SIGTERM, closing");
+    server.close(() => {
+      console.log("webapp-sample: stopped cleanly");
+      process.exit(0);
+    });
+    setTimeout(() => process.exit(0), 10_000).unref();
+  });
+}
+
+main().catch((err) => {
+  console.error(`webapp-sample: not starting: ${err.message}`);
+  process.exit(1);
+});

@@ -1,0 +1,161 @@
+// The sample app against real services: PostgreSQL that accepts only TLS (SCRAM passwords) and
+// redis-server with TLS and AUTH, both with certificates from a test CA, and a real uploads directory.
+"use strict";
+const { execFileSync, spawn } = require("node:child_process");
+const assert = require("node:assert/strict");
+const fs = require("node:fs");
+const os = require("node:os");
+const path = require("node:path");
+const { after, before, describe, test } = require("node:test");
+const { certificates, freePort, startPostgres, startRedis } = require("./services");
+
+const APP = path.join(__dirname, "..");
+const PASSWORD = "app's p@ss \"word\" $x";
+const TOKEN = "redis-token-0123456789";
+
+let work;
+let tls;
+let postgres;
+let redis;
+const children = new Set();
+
+before(async () => {
+  work = fs.mkdtempSync(path.join(os.tmpdir(), "webapp-sample-"));
+  fs.chmodSync(work, 0o755);
+  tls = certificates(path.join(work, "tls"), ["localhost"]);
+  fs.chmodSync(path.join(work, "tls"), 0o755);
+  postgres = await startPostgres({ tls });
+  postgres.psql(`CREATE ROLE app LOGIN PASSWORD '${PASSWORD.replace(/'/g, "''")}'`);
+  postgres.psql("CREATE DATABASE app OWNER app");
+  redis = await startRedis({ tls, password: TOKEN });
+  execFileSync(process.execPath, ["build.mjs"], { cwd: APP, stdio: "ignore" });
+});
+
+after(() => {
+  for (const child of children) if (child.exitCode === null) child.kill("SIGKILL");
+  redis?.stop();
+  postgres?.stop();
+  if (work) fs.rmSync(work, { recursive: true, force: true });
+});
+
+function environment(patch = {}) {
+  const uploads = path.join(work, "uploads");
+  fs.mkdirSync(uploads, { recursive: true });
+  return {
+    PATH: process.env.PATH,
+    APP_ENV: "test",
+    UPLOADS_PATH: uploads,
+    DATABASE_HOST: "localhost",
+    DATABASE_PORT: String(postgres.port),
+    DATABASE_NAME: "app",
+    DATABASE_USERNAME: "app",
+    DATABASE_PASSWORD: PASSWORD,
+    DATABASE_SSL_CA: tls.ca,
+    REDIS_HOST: "localhost",
+    REDIS_PORT: String(redis.port),
+    REDIS_TLS: "true",
+    REDIS_AUTH_TOKEN: TOKEN,
+    REDIS_CACERT: tls.ca,
+    ...patch,
+  };
+}
+
+/** Starts the built server; resolves once it listens, or with its exit code and output if it stops. */
+async function start(patch = {}) {
+  const port = await freePort();
+  const child = spawn(process.execPath, ["dist/server.js"], { cwd: APP, env: environment({ APP_PORT: String(port), ...patch }), stdio: ["ignore", "pipe", "pipe"] });
+  children.add(child);
+  let output = "";
+  child.stdout.on("data", (c) => (output += c));
+  child.stderr.on("data", (c) => (output += c));
+  const result = await new Promise((resolve) => {
+    const timer = setTimeout(() => resolve({ timedOut: true }), 15_000);
+    child.stdout.on("data", () => {
+      if (/listening on/.test(output)) {
+        clearTimeout(timer);
+        resolve({ listening: true });
+      }
+    });
+    child.once("exit", (code) => {
+      clearTimeout(timer);
+      resolve({ code });
+    });
+  });
+  return { ...result, child, port, output: () => output, url: (p) => `http://127.0.0.1:${port}${p}` };
+}
+
+function stop(app) {
+  return new Promise((resolve) => {
+    if (app.child.exitCode !== null) return resolve(app.child.exitCode);
+    app.child.once("exit", (code) => resolve(code));
+    app.child.kill("SIGTERM");
+  });
+}
+
+describe("the sample app", () => {
+  test("checks its dependencies, answers the health path and its status, stores and serves uploads, stops cleanly on SIGTERM", async () => {
+    const app = await start();
+    try {
+      assert.equal(app.listening, true, app.output());
+      assert.match(app.output(), /database app \(TLS true\), redis ok/);
+      const health = await fetch(app.url("/health"));
+      assert.equal(health.status, 200);
+      assert.deepEqual(await health.json(), { status: "ok" });
+      const status = await (await fetch(app.url("/status"))).json();
+      assert.equal(status.database.ok, true);
+      assert.equal(status.database.user, "app");
+      assert.equal(status.database.tls, true);
+      assert.equal(status.redis.ok, true);
+      assert.equal(status.uploads.ok, true);
+
+      const put = await fetch(app.url("/uploads/report.txt"), { method: "PUT", body: "hello uploads\n" });
+      assert.equal(put.status, 201);
+      assert.equal(fs.readFileSync(path.join(environment().UPLOADS_PATH, "report.txt"), "utf8"), "hello uploads\n");
+      const get = await fetch(app.url("/uploads/report.txt"));
+      assert.equal(await get.text(), "hello uploads\n");
+      assert.equal((await fetch(app.url("/uploads/..%2Fetc"))).status, 400);
+      assert.equal((await fetch(app.url("/uploads/missing"))).status, 404);
+    } finally {
+      assert.equal(await stop(app), 0);
+    }
+    assert.match(app.output(), /stopped cleanly/);
+  });
+
+  test("refuses to start when the database's certificate is not from the configured CA", async () => {
+    const other = certificates(path.join(work, "other-ca"), ["localhost"], "some other CA");
+    const app = await start({ DATABASE_SSL_CA: other.ca });
+    assert.equal(app.code, 1, app.output());
+    assert.match(app.output(), /not starting: database check failed: .*(self-signed certificate|unable to verify|unable to get local issuer)/);
+  });
+
+  test("refuses to start when the database's name does not match its certificate", async () => {
+    // The server's certificate names localhost only.
+    const app = await start({ DATABASE_HOST: "127.0.0.1" });
+    assert.equal(app.code, 1, app.output());
+    assert.match(app.output(), /database check failed: .*IP: 127\.0\.0\.1 is not in the cert's list/);
+  });
+
+  test("refuses to start with a wrong database password or Redis token", async () => {
+    const db = await start({ DATABASE_PASSWORD: "wrong" });
+    assert.equal(db.code, 1);
+    assert.match(db.output(), /database check failed: postgres: password authentication failed for user "app" \(28P01\)/);
+    const cache = await start({ REDIS_AUTH_TOKEN: "wrong" });
+    assert.equal(cache.code, 1);
+    assert.match(cache.output(), /redis check failed: redis: (WRONGPASS|ERR invalid password)/);
+  });
+
+  test("refuses to start when Redis demands AUTH and gets none", async () => {
+    const app = await start({ REDIS_AUTH_TOKEN: "" });
+    assert.equal(app.code, 1);
+    assert.match(app.output(), /redis check failed: redis: NOAUTH/);
+  });
+
+  test("the cron job records one run per invocation", () => {
+    const before = Number(postgres.psql("SELECT count(*) FROM cron_runs", "app") || 0);
+    for (let i = 0; i < 2; i++) {
+      const out = execFileSync(process.execPath, ["dist/jobs/record-run.js"], { cwd: APP, env: environment(), encoding: "utf8" });
+      assert.match(out, /^record-run: run \d+ on /);
+    }
+    assert.equal(Number(postgres.psql("SELECT count(*) FROM cron_runs WHERE job = 'record-run'", "app")), before + 2);
+  });
+});
