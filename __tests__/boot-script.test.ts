@@ -43,6 +43,7 @@ const settings: BootSettings = {
   bootStepTimeoutSeconds: 600,
   repositoryUrl: "https://github.com/example-org/webapp.git",
   repositoryRef: "refs/tags/v1.4.2",
+  repositoryDirectory: "",
   allowBranchRef: false,
   credentialType: "https-token",
   httpsUsername: "x-access-token",
@@ -362,7 +363,9 @@ const canSandbox =
     git("config", "user.email", "test@example.com");
     git("config", "user.name", "test");
     writeFileSync(join(source, "README"), "app\n");
-    git("add", "README");
+    execFileSync("mkdir", ["-p", join(source, "services", "web")]);
+    writeFileSync(join(source, "services", "web", "server.sh"), "echo web\n");
+    git("add", "README", "services");
     git("commit", "-qm", "release");
     git("tag", "v2.0.0");
     tagged = git("rev-parse", "HEAD");
@@ -500,6 +503,17 @@ const canSandbox =
     expect(readFileSync(join(out, "refresh-status"), "utf8").trim()).toBe("0");
     expect(calls.slice(calls.indexOf("--- refresh-env"))).not.toContain("systemctl restart webapp.service");
     expect(readFileSync(join(out, "logs", "refresh.log"), "utf8")).toMatch(/environment unchanged/);
+  }, 60_000);
+
+  test("with an app directory, only that folder of the repository becomes the app; a missing one abandons the launch", () => {
+    const { status, out } = boot("refs/tags/v2.0.0", undefined, { repositoryDirectory: "services/web" });
+    expect(status).toBe(0);
+    expect(readFileSync(join(out, "app", "server.sh"), "utf8")).toBe("echo web\n");
+    expect(readFileSync(join(out, "app", "built-by"), "utf8").trim()).toBe("nobody");
+    expect(() => statSync(join(out, "app", "README"))).toThrow();
+    const missing = boot("refs/tags/v2.0.0", undefined, { repositoryDirectory: "services/api" });
+    expect(missing.status).toBe(1);
+    expect(readFileSync(join(missing.out, "logs", "code.log"), "utf8")).toMatch(/has no directory services\/api at refs\/tags\/v2\.0\.0[\s\S]*FAILED with status 1/);
   }, 60_000);
 
   test("a build that outlasts the boot budget is stopped and the launch abandoned", () => {

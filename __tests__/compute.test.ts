@@ -1,3 +1,5 @@
+import { existsSync, readFileSync } from "node:fs";
+import { join } from "node:path";
 import { TerraformStack, Testing } from "cdktf";
 import { AutoscalingGroup } from "@cdktf/provider-aws/lib/autoscaling-group";
 import { AutoscalingPolicy } from "@cdktf/provider-aws/lib/autoscaling-policy";
@@ -423,6 +425,9 @@ describe("settings checks", () => {
     ["ssh:// without port 443", { repository: { ...settings.repository, credentialType: "ssh-key", url: "ssh://git@github.com/example-org/webapp.git" } }, /port 443 only/],
     ["https on another port", { repository: { ...settings.repository, url: "https://git.example.com:8443/org/app.git" } }, /compute\.repository\.url: app instances reach the Internet on port 443 only; drop the other port/],
     ["no build command", { buildCommands: [] }, /compute\.buildCommands: needs at least one build command/],
+    ["an app directory above the repository", { repository: { ...settings.repository, directory: "../etc" } }, /^compute\.repository\.directory: must be a relative folder path inside the repository/],
+    ["an absolute app directory", { repository: { ...settings.repository, directory: "/opt/app" } }, /^compute\.repository\.directory: must be a relative folder path/],
+    ["an app directory with a . part", { repository: { ...settings.repository, directory: "examples/./app" } }, /^compute\.repository\.directory: must be a relative folder path/],
     ["blank build command", { buildCommands: [" "] }, /compute\.buildCommands\[0\]: must not be empty/],
     ["no start command", { startCommand: "" }, /compute\.startCommand/],
     ["health check path without /", { healthCheckPath: "healthz" }, /compute\.healthCheckPath: must be a URL path/],
@@ -523,6 +528,21 @@ describe("environment validation under compute.", () => {
     ["scheduled action with an invalid recurrence", { scheduledActions: [{ name: "night", recurrence: "20:00", minCapacity: 0, maxCapacity: 0 }] }, /^dev: compute\.scheduledActions\[0\]\.recurrence = "20:00"/],
   ])("rejects %s", (_, compute, message) => {
     expect(validateEnvironments([patched(compute)])).toContainEqual(expect.stringMatching(message));
+  });
+
+  test("every environment runs the sample app in this repository by default, and its commands name its files", () => {
+    const root = join(__dirname, "..");
+    const pkg = JSON.parse(readFileSync(join(root, "examples", "app", "package.json"), "utf8"));
+    for (const config of ENVIRONMENTS) {
+      const { repository, startCommand, cronJobs } = config.compute;
+      expect([config.name, repository.url, repository.directory]).toEqual([config.name, `${config.repository}.git`, "examples/app"]);
+      expect(pkg.scripts.build).toBeDefined();
+      // The build copies src/ to dist/: every dist/ file a command runs has its source.
+      for (const command of [startCommand, ...(cronJobs ?? []).map((j) => j.command)]) {
+        const file = /\bdist\/(\S+\.js)\b/.exec(command)?.[1];
+        expect({ command, exists: file !== undefined && existsSync(join(root, "examples", "app", "src", file)) }).toEqual({ command, exists: true });
+      }
+    }
   });
 
   test("every environment builds with the development dependencies, then prunes them", () => {

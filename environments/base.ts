@@ -17,9 +17,14 @@ export const state: StateConfig = {
 
 export const base = { project, region, accountId, repository, state } as const;
 
-/** The app every environment runs; each environment pins its own ref (README: "Deploying a new app version"). */
+/**
+ * The app every environment runs; each environment pins its own ref (README: "Deploying a new app version").
+ * Out of the box it is the sample app in this repository's examples/app (README there): replace url,
+ * directory and the commands with your app's.
+ */
 export const app = {
-  url: "https://github.com/example-org/webapp.git",
+  url: `${repository}.git`,
+  directory: "examples/app",
   credentialType: "https-token",
   runtime: { preset: "nodejs22" },
   // Build with the development dependencies (a TypeScript build needs its compiler), then drop them.
@@ -27,8 +32,5 @@ export const app = {
   buildCommands: ["npm ci --include=dev", "npm run build", "npm prune --omit=dev"],
   startCommand: "exec node dist/server.js",
   healthCheckPath: "/health",
-  cronJobs: [
-    { name: "purge-sessions", schedule: "*/15 * * * *", command: "node dist/jobs/purge-sessions.js", ttlSeconds: 600, maxRunSeconds: 300 },
-    { name: "nightly-report", schedule: "30 2 * * *", command: "node dist/jobs/nightly-report.js", ttlSeconds: 3900, maxRunSeconds: 3600 },
-  ],
+  cronJobs: [{ name: "record-run", schedule: "*/5 * * * *", command: "node dist/jobs/record-run.js", ttlSeconds: 300, maxRunSeconds: 120 }],
 } as const;

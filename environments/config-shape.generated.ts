@@ -232,6 +232,7 @@ export const ENVIRONMENT_SHAPE: Shape = {
               "fields": {
                 "url": {"optional": false, "shape": {"kind": "string"}},
                 "ref": {"optional": false, "shape": {"kind": "string"}},
+                "directory": {"optional": true, "shape": {"kind": "string"}},
                 "allowBranchRef": {"optional": true, "shape": {"kind": "boolean"}},
                 "credentialType": {"optional": false, "shape": {"kind": "enum", "values": ["ssh-key", "https-token"]}},
                 "httpsUsername": {"optional": true, "shape": {"kind": "string"}},

@@ -65,7 +65,7 @@ export const dev: EnvironmentConfig = {
     maxCapacity: 2,
     appPort: 8080,
     // dev follows the main branch: each boot fetches its newest commit.
-    repository: { url: app.url, ref: "refs/heads/main", allowBranchRef: true, credentialType: app.credentialType },
+    repository: { url: app.url, directory: app.directory, ref: "refs/heads/main", allowBranchRef: true, credentialType: app.credentialType },
     runtime: app.runtime,
     buildCommands: app.buildCommands,
     startCommand: app.startCommand,

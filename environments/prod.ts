@@ -64,7 +64,7 @@ export const prod: EnvironmentConfig = {
     defaultInstanceWarmupSeconds: 180,
     appPort: 8080,
     // Pinned to the commit of the released tag (v1.4.1), so a moved tag cannot change what prod runs.
-    repository: { url: app.url, ref: "9f2c4e1b7a3d5f60812c4e9b0a7d3f5e6c1b2a40", credentialType: app.credentialType },
+    repository: { url: app.url, directory: app.directory, ref: "9f2c4e1b7a3d5f60812c4e9b0a7d3f5e6c1b2a40", credentialType: app.credentialType },
     runtime: app.runtime,
     buildCommands: app.buildCommands,
     startCommand: app.startCommand,

@@ -60,7 +60,7 @@ export const staging: EnvironmentConfig = {
     maxCapacity: 4,
     appPort: 8080,
     // The release under test: the tag that goes to prod next.
-    repository: { url: app.url, ref: "refs/tags/v1.4.2", credentialType: app.credentialType },
+    repository: { url: app.url, directory: app.directory, ref: "refs/tags/v1.4.2", credentialType: app.credentialType },
     runtime: app.runtime,
     buildCommands: app.buildCommands,
     startCommand: app.startCommand,

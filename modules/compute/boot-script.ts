@@ -53,6 +53,8 @@ export interface BootSettings {
   readonly bootStepTimeoutSeconds: number;
   readonly repositoryUrl: string;
   readonly repositoryRef: string;
+  /** Folder of the app inside the repository; "" for its root. */
+  readonly repositoryDirectory: string;
   readonly allowBranchRef: boolean;
   readonly credentialType: "ssh-key" | "https-token";
   readonly httpsUsername: string;
@@ -128,6 +130,7 @@ export function renderBootScript(settings: BootSettings): string {
     assign("BOOT_STEP_TIMEOUT_SECONDS", String(settings.bootStepTimeoutSeconds)),
     assign("REPO_URL", settings.repositoryUrl),
     assign("REPO_REF", settings.repositoryRef),
+    assign("REPO_DIRECTORY", settings.repositoryDirectory),
     assign("REPO_ALLOW_BRANCH", settings.allowBranchRef ? "true" : "false"),
     assign("REPO_CREDENTIAL_TYPE", settings.credentialType),
     assign("REPO_HTTPS_USERNAME", settings.httpsUsername),

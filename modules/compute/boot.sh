@@ -248,6 +248,18 @@ fetch_code() {
   esac
   /usr/local/lib/webapp/fetch-code "$REPO_URL" "$REPO_REF" "$APP_DIR.new" "${options[@]}"
   rm -rf "$credentials"
+  if [ -n "$REPO_DIRECTORY" ]; then
+    # Only the app's folder is kept (a symlink could point outside the checkout).
+    if [ -L "$APP_DIR.new/$REPO_DIRECTORY" ] || [ ! -d "$APP_DIR.new/$REPO_DIRECTORY" ]; then
+      echo "$REPO_URL has no directory $REPO_DIRECTORY at $REPO_REF"
+      return 1
+    fi
+    rm -rf "$APP_DIR.dir"
+    mv "$APP_DIR.new/$REPO_DIRECTORY" "$APP_DIR.dir"
+    rm -rf "$APP_DIR.new"
+    mv "$APP_DIR.dir" "$APP_DIR.new"
+    echo "app directory: $REPO_DIRECTORY"
+  fi
   chown -R "$APP_USER:" "$APP_DIR.new"
   rm -rf "$APP_DIR"
   mv "$APP_DIR.new" "$APP_DIR"

@@ -38,6 +38,11 @@ export interface RepositorySettings {
    * `allowBranchRef`). Changing it changes the launch template, and the instance refresh rolls the fleet.
    */
   readonly ref: string;
+  /**
+   * Folder of the app inside the repository (for example `examples/app`): only it is kept, and the build,
+   * the app and its cron jobs run there. @default "" (the repository's root)
+   */
+  readonly directory?: string;
   /** Allow a branch ref (its newest commit is fetched at each boot, so instances may differ). @default false */
   readonly allowBranchRef?: boolean;
   /** What the repository credential secret holds: an SSH deploy key or an HTTPS token. */
@@ -319,6 +324,14 @@ function checkRepository(repo: RepositorySettings, problems: Problems): void {
     problems.add("ref", repo.ref, `not a ref this project accepts: ${hint}`);
   } else if (kind === "branch" && !repo.allowBranchRef) {
     problems.add("ref", repo.ref, "is a branch, and this environment demands a pinned commit or tag (set repository.allowBranchRef to allow it)");
+  }
+  if (repo.directory !== undefined && repo.directory !== "") {
+    problems.check(
+      /^[A-Za-z0-9_-][A-Za-z0-9._-]*(\/[A-Za-z0-9_-][A-Za-z0-9._-]*)*$/.test(repo.directory),
+      "directory",
+      repo.directory,
+      "must be a relative folder path inside the repository (letters, digits, . _ -; no leading /, no . or .. parts)",
+    );
   }
   if (repo.httpsUsername !== undefined) {
     problems.check(/^[A-Za-z0-9._-]+$/.test(repo.httpsUsername), "httpsUsername", repo.httpsUsername, "must be letters, digits, '.', '_' or '-'");
@@ -665,6 +678,7 @@ export class Compute extends Construct implements Connectable, ComputeRefs {
         bootStepTimeoutSeconds: stepTimeout,
         repositoryUrl: props.repository.url,
         repositoryRef: props.repository.ref,
+        repositoryDirectory: props.repository.directory ?? "",
         allowBranchRef: props.repository.allowBranchRef ?? false,
         credentialType: props.repository.credentialType,
         httpsUsername: props.repository.httpsUsername ?? "x-access-token",
