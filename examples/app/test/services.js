@@ -63,7 +63,7 @@ async function startPostgres({ tls, host = "127.0.0.1", port }) {
     path.join(data, "postgresql.conf"),
     [`listen_addresses = '${host}'`, `port = ${port}`, `unix_socket_directories = '${dir}'`, "ssl = on", `ssl_cert_file = '${dir}/server.pem'`, `ssl_key_file = '${dir}/server.key'`, "password_encryption = 'scram-sha-256'", "fsync = off", ""].join("\n"),
   );
-  fs.writeFileSync(path.join(data, "pg_hba.conf"), `local all postgres trust\nhostssl all all ${host}/32 scram-sha-256\nhostnossl all all 0.0.0.0/0 reject\n`);
+  fs.writeFileSync(path.join(data, "pg_hba.conf"), "local all postgres trust\nhostssl all all 0.0.0.0/0 scram-sha-256\nhostnossl all all 0.0.0.0/0 reject\n");
   asPostgres(postgresBin("pg_ctl"), ["-D", data, "-l", path.join(dir, "log"), "-w", "-t", "30", "start"]);
   const pid = Number(fs.readFileSync(path.join(data, "postmaster.pid"), "utf8").split("\n")[0]);
   const psql = (sql, database = "postgres") => asPostgres(postgresBin("psql"), ["-h", dir, "-p", String(port), "-U", "postgres", "-d", database, "-v", "ON_ERROR_STOP=1", "-Atqc", sql]).trim();
