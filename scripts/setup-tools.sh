@@ -241,9 +241,10 @@ setup_actionlint() {
 setup_apt() {
   local t; t="$(now)"
   local missing=() pkg cmd
-  for pkg in shellcheck redis-server redis-tools jq openssl postgresql; do
+  for pkg in shellcheck redis-server redis-tools jq openssl postgresql debootstrap systemd-container; do
     case "$pkg" in
       redis-tools) cmd=redis-cli ;;
+      systemd-container) cmd=systemd-nspawn ;;
       postgresql)
         # Debian keeps the server binaries off PATH, under /usr/lib/postgresql/<version>/bin.
         compgen -G "/usr/lib/postgresql/*/bin/initdb" >/dev/null && command -v psql >/dev/null 2>&1 || missing+=("$pkg")
@@ -273,7 +274,32 @@ setup_apt() {
   note apt installed "$(elapsed "$t")" "${missing[*]}"
 }
 
+# ---------------------------------------------------------------- boot rehearsal rootfs
+# A clean Debian system for the boot rehearsal, built once per (build script, package table, AWS CLI version).
+setup_rootfs() {
+  local t; t="$(now)"
+  local store="$PLATFORM_TOOLS_DIR/rehearsal-rootfs" key dest
+  key="$(cat "$ROOT/scripts/rehearsal/build-rootfs.sh" "$ROOT/scripts/rehearsal/packages.tsv" <(echo "$AWSCLI_VERSION $REHEARSAL_DEBIAN_SUITE") | sha256sum | cut -c1-12)"
+  dest="$store/$REHEARSAL_DEBIAN_SUITE-$key"
+  if [ -x "$dest/lib/systemd/systemd" ]; then
+    note rootfs cached "$(elapsed "$t")" "$dest"
+  elif [ "$(id -u)" -ne 0 ]; then
+    note rootfs skipped "$(elapsed "$t")" "needs root (debootstrap); the boot rehearsal cannot run here"
+    return
+  else
+    echo "setup-tools: building the boot rehearsal's rootfs ($REHEARSAL_DEBIAN_SUITE minbase, awscli $AWSCLI_VERSION) ..."
+    mkdir -p "$store"
+    bash "$ROOT/scripts/rehearsal/build-rootfs.sh" "$dest" "$AWSCLI_VERSION" "$REHEARSAL_DEBIAN_SUITE" >"$LOG_DIR/rehearsal-rootfs.log" 2>&1 \
+      || { tail -n 20 "$LOG_DIR/rehearsal-rootfs.log" >&2; die "rootfs build failed (log: $LOG_DIR/rehearsal-rootfs.log)"; }
+    note rootfs built "$(elapsed "$t")" "$dest ($(du -sh "$dest" | cut -f1))"
+  fi
+  printf '%s\n' "$dest" >"$store/current"
+  # Older builds are replaced, not kept.
+  find "$store" -mindepth 1 -maxdepth 1 -type d ! -path "$dest" ! -name '*.tmp' -exec rm -rf {} +
+}
+
 setup_apt
+setup_rootfs
 setup_engine
 setup_checkov
 setup_moto

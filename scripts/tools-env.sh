@@ -21,6 +21,9 @@ export ACTIONLINT_GO_VERSION="v1.7.12"
 export MOTO_VERSION="5.2.5"
 export MOTO_BOTO3_VERSION="1.44.8"
 export MOTO_PYTEST_VERSION="9.2.0"
+# The boot rehearsal: the AWS CLI its instances run (PyPI), and the Debian release of its clean rootfs.
+export AWSCLI_VERSION="1.46.2"
+export REHEARSAL_DEBIAN_SUITE="bookworm"
 
 export PLATFORM_TOOLS_DIR="${PLATFORM_TOOLS_DIR:-$HOME/.cache/webapp-platform-tools}"
 export PLATFORM_ENGINE="${PLATFORM_ENGINE:-auto}"

@@ -1,0 +1,51 @@
+#!/usr/bin/env bash
+# The boot rehearsal: app instances boot from the dev launch template's user data on a clean Debian system
+# under real systemd (systemd-nspawn --boot), each in its own network namespace bridged to a services
+# namespace that holds instance metadata, the AWS API emulator, a git server, PostgreSQL and Redis.
+# This script builds the namespaces and tears them down on every exit path; scripts/rehearsal/boot.js runs
+# inside the services namespace and does the rest. Needs root, systemd-nspawn and the cached rootfs
+# (scripts/setup-tools.sh). Usage: rehearse-boot.sh [scenario...]  (default: all)
+# shellcheck source-path=SCRIPTDIR
+set -euo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+# shellcheck source=tools-env.sh
+. "$ROOT/scripts/tools-env.sh"
+
+die() { echo "rehearse-boot: $*" >&2; exit 1; }
+[ "$(id -u)" -eq 0 ] || die "needs root (network namespaces, overlay mounts, systemd-nspawn)"
+command -v systemd-nspawn >/dev/null || die "no systemd-nspawn; run scripts/setup-tools.sh"
+rootfs="$(cat "$PLATFORM_TOOLS_DIR/rehearsal-rootfs/current" 2>/dev/null || true)"
+if [ -z "$rootfs" ] || [ ! -x "$rootfs/lib/systemd/systemd" ]; then die "no rehearsal rootfs in $PLATFORM_TOOLS_DIR/rehearsal-rootfs; run scripts/setup-tools.sh"; fi
+
+instances="${REHEARSAL_INSTANCES:-2}"
+tag="wbr$$"
+svc="$tag-svc"
+cleanup() {
+  local i
+  for ((i = 1; i <= instances; i++)); do ip netns del "$tag-i$i" 2>/dev/null || true; done
+  ip netns del "$svc" 2>/dev/null || true
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+ip netns add "$svc"
+ip -n "$svc" link set lo up
+ip -n "$svc" link add br0 type bridge
+ip -n "$svc" link set br0 up
+ip -n "$svc" addr add 10.99.0.1/16 dev br0
+for a in 10 11 12 20 21; do ip -n "$svc" addr add "10.99.0.$a/16" dev br0; done
+ip -n "$svc" addr add 169.254.169.254/32 dev br0
+for ((i = 1; i <= instances; i++)); do
+  ns="$tag-i$i"
+  ip netns add "$ns"
+  ip -n "$ns" link set lo up
+  ip -n "$svc" link add "i$i" type veth peer name eth0 netns "$ns"
+  ip -n "$svc" link set "i$i" master br0 up
+  ip -n "$ns" addr add "10.99.1.$i/16" dev eth0
+  ip -n "$ns" link set eth0 up
+  ip -n "$ns" route add 169.254.169.254/32 dev eth0
+done
+
+export REHEARSAL_ROOTFS="$rootfs" REHEARSAL_NETNS_PREFIX="$tag" REHEARSAL_INSTANCES="$instances"
+# nsenter, not `ip netns exec`: that also remounts /sys, hiding the cgroup hierarchies systemd-nspawn needs.
+nsenter --net="/run/netns/$svc" node "$ROOT/scripts/rehearsal/boot.js" "$@"
