@@ -523,6 +523,9 @@ const canSandbox =
     const log = readFileSync(join(out, "logs", "build.log"), "utf8");
     expect(log).toMatch(/\+ \/bin\/sleep 30[\s\S]*FAILED with status 124/);
     expect(log).not.toContain("touch never-built");
+    // The env file was written before the build; an abandoned instance keeps no secret on disk.
+    expect(readFileSync(join(out, "logs", "env.log"), "utf8")).toMatch(/wrote \/etc\/webapp\/app\.env/);
+    expect(() => statSync(join(out, "app.env"))).toThrow();
     expect(calls.filter((c) => c.includes("complete-lifecycle-action"))).toEqual([expect.stringMatching(/--lifecycle-action-result ABANDON$/)]);
   }, 60_000);
 

@@ -82,6 +82,8 @@ on_error() {
   set +e
   log "FAILED with status $status at line $line; abandoning the launch"
   cleanup
+  # The instance is being abandoned: its secrets go with the work files (the env file holds them).
+  rm -f /etc/webapp/app.env
   # Give the CloudWatch agent time to ship the logs before the group terminates the instance.
   sleep 15
   complete_launch ABANDON || log "no launch lifecycle action to abandon"
