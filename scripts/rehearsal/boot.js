@@ -318,11 +318,12 @@ async function main() {
   for (const f of ["ca.pem", "server.pem", "server.key"]) fs.chmodSync(path.join(work, "tls", f), 0o644);
 
   // The data tier: PostgreSQL that takes only TLS, Redis with TLS and AUTH.
-  const master = { username: "webapp_admin", password: "rehearsal'db $pass" };
+  // The app's own database user (the webapp-dev/database-app-user secret), owner of nothing but its database.
+  const master = { username: "app_user", password: "rehearsal'db $pass" };
   const cacheToken = "rehearsal-cache-token-0123456789abcdef";
   const postgres = await startPostgres({ tls, host: ADDRESSES.db, port: 5432 });
   cleanups.push(() => postgres.stop());
-  postgres.psql(`CREATE ROLE ${master.username} LOGIN CREATEROLE PASSWORD '${master.password.replace(/'/g, "''")}'`);
+  postgres.psql(`CREATE ROLE ${master.username} LOGIN PASSWORD '${master.password.replace(/'/g, "''")}'`);
   postgres.psql(`CREATE DATABASE app OWNER ${master.username}`);
   let redis = await startRedis({ tls, password: cacheToken, host: ADDRESSES.cache, port: 6379 });
   cleanups.push(() => redis.stop());
@@ -335,7 +336,7 @@ async function main() {
     appEnv: (await secrets.create(motoPort, "webapp-dev/app-env", JSON.stringify({ REDIS_CACERT: "/etc/ssl/certs/ca-certificates.crt", GREETING: "it's $rehearsal" }))).ARN,
     repo: (await secrets.create(motoPort, "webapp-dev/repository-credential", repoToken)).ARN,
     cache: (await secrets.create(motoPort, "webapp-dev/redis-auth-token", cacheToken)).ARN,
-    db: (await secrets.create(motoPort, "rds!db-rehearsal", JSON.stringify(master))).ARN,
+    db: (await secrets.create(motoPort, "webapp-dev/database-app-user", JSON.stringify(master))).ARN,
   };
   const lifecycle = [];
   const requests = [];
