@@ -77,6 +77,13 @@ describe("shellcheck", () => {
     expect(shellcheck(scriptPath(name))).toEqual({ status: 0, output: "" });
   });
 
+  test.each(["scripts/rehearse-boot.sh", "scripts/rehearsal/build-rootfs.sh", "scripts/rehearsal/dnf", "scripts/rehearsal/stand-ins/awscli", "scripts/rehearsal/stand-ins/crond", "scripts/rehearsal/stand-ins/efs", "scripts/rehearsal/stand-ins/cloudwatch-agent"])(
+    "the boot rehearsal's %s is clean",
+    (file) => {
+      expect(shellcheck(join(__dirname, "..", file))).toEqual({ status: 0, output: "" });
+    },
+  );
+
   test("the end-to-end sandbox runner is clean", () => {
     expect(shellcheck(join(__dirname, "support", "boot-sandbox.sh"))).toEqual({ status: 0, output: "" });
   });

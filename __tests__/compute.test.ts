@@ -530,12 +530,12 @@ describe("environment validation under compute.", () => {
     expect(validateEnvironments([patched(compute)])).toContainEqual(expect.stringMatching(message));
   });
 
-  test("every environment runs the sample app in this repository by default, and its commands name its files", () => {
+  test("every environment runs the sample app in examples/app by default, and its commands name its files", () => {
     const root = join(__dirname, "..");
     const pkg = JSON.parse(readFileSync(join(root, "examples", "app", "package.json"), "utf8"));
     for (const config of ENVIRONMENTS) {
       const { repository, startCommand, cronJobs } = config.compute;
-      expect([config.name, repository.url, repository.directory]).toEqual([config.name, `${config.repository}.git`, "examples/app"]);
+      expect([config.name, repository.directory]).toEqual([config.name, "examples/app"]);
       expect(pkg.scripts.build).toBeDefined();
       // The build copies src/ to dist/: every dist/ file a command runs has its source.
       for (const command of [startCommand, ...(cronJobs ?? []).map((j) => j.command)]) {

@@ -19,11 +19,11 @@ export const base = { project, region, accountId, repository, state } as const;
 
 /**
  * The app every environment runs; each environment pins its own ref (README: "Deploying a new app version").
- * Out of the box it is the sample app in this repository's examples/app (README there): replace url,
- * directory and the commands with your app's.
+ * Out of the box it is the sample app in examples/app of this repository (`repository` above, README
+ * there): replace url, directory and the commands with your app's.
  */
 export const app = {
-  url: `${repository}.git`,
+  url: "https://github.com/example-org/cdktf-webapp-platform.git",
   directory: "examples/app",
   credentialType: "https-token",
   runtime: { preset: "nodejs22" },
