@@ -403,6 +403,15 @@ async function main() {
     const status = await get(`http://${instance.address}:8080/status`);
     const parsed = status.status === 200 ? JSON.parse(status.body) : {};
     check(parsed.database?.tls === true && parsed.database?.user === master.username && parsed.redis?.ok === true, `instance ${instance.index}: database over verified TLS as ${master.username}, Redis over TLS with AUTH`, status.body);
+    // The CloudWatch agent is a stand-in: check what the boot configured it to ship.
+    const agent = JSON.parse(readInside(instance, "opt/aws/amazon-cloudwatch-agent/etc/webapp.json") || "{}");
+    const streams = (agent.logs?.logs_collected?.files?.collect_list ?? []).map((f) => `${f.log_group_name} ${f.log_stream_name} ${f.file_path}`);
+    const wanted = ["install", "code", "build", "health", "complete"].map((step) => `/webapp-dev/app {instance_id}/${step} /var/log/webapp-boot/${step}.log`);
+    check(
+      wanted.every((w) => streams.includes(w)) && streams.includes("/webapp-dev/app {instance_id}/app /var/log/webapp/app.log") && /fetch-config -m ec2 -s/.test(readInside(instance, "var/log/rehearsal-cloudwatch-agent.log")),
+      `instance ${instance.index}: the CloudWatch agent was started with a stream per boot step, the app's and cron's logs`,
+      streams.join("\n"),
+    );
     const runtime = fs.readFileSync(path.join(instance.root, "var/log/webapp-boot/install.log"), "utf8");
     check(/runtime: nodejs22 nodejs22-npm/.test(runtime), `instance ${instance.index} installed the runtime through the boot's package step`);
   }
