@@ -33,4 +33,5 @@ step "sample app" bash -c 'cd examples/app && node --test test/app.test.js'
 step "synth" npm run -s synth
 step "validate" bash scripts/validate.sh
 step "scan" bash scripts/scan.sh
+step "boot rehearsal" env REHEARSAL_SKIP_UNAVAILABLE=1 bash scripts/rehearse-boot.sh
 echo "${passed} passed, 0 failed"

@@ -466,7 +466,10 @@ async function main() {
   }
 
   if (want("cron-minute")) {
-    // Real cron at the entry's minute (every 5 minutes): exactly one run across the fleet.
+    // Real cron at the entry's minute (every 5 minutes): exactly one run across the fleet. Counted from
+    // 15 s past a cron minute at the earliest, so no run of the previous minute is still in flight.
+    const past = ((new Date().getUTCMinutes() % 5) * 60 + new Date().getUTCSeconds()) * 1000 + new Date().getUTCMilliseconds();
+    if (past < 15000) await sleep(15000 - past);
     const before = runs();
     const now = new Date();
     const next = new Date(now);
