@@ -183,13 +183,19 @@ export class Certificate extends Construct implements CertificateRefs {
 
     let fqdns: string[] | undefined;
     if (props.hostedZone) {
+      // One record per name on the certificate, keyed by the names themselves: keys taken from
+      // domain_validation_options are unknown while the certificate is being created with more than one name
+      // (a set with unknown members cannot be ordered into a list), and Terraform refuses such a for_each.
       // A wildcard and its base name share one validation record, hence allow_overwrite.
+      const names = TerraformIterator.fromList([props.domainName, ...this.alternativeNames]);
+      const byName = options.forExpressionForMap("val.domain_name", "val");
+      const option = (attribute: string) => Token.asString(Fn.lookupNested(byName, [names.value, attribute]));
       const records = new Route53Record(this, "validation-record", {
-        forEach: options,
+        forEach: names,
         zoneId: props.hostedZone.id,
-        name: options.getString("resource_record_name"),
-        type: options.getString("resource_record_type"),
-        records: [options.getString("resource_record_value")],
+        name: option("resource_record_name"),
+        type: option("resource_record_type"),
+        records: [option("resource_record_value")],
         ttl: 300,
         allowOverwrite: true,
       });
