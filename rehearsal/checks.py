@@ -239,15 +239,6 @@ def assume_plan_role(client: Client, role_arn: str, env: str) -> dict[str, str]:
     }
 
 
-def admin_user(client: Client) -> dict[str, str]:
-    """A user with AdministratorAccess: the rehearsal's own identity once the emulator checks IAM."""
-    iam = client("iam")
-    iam.create_user(UserName="rehearsal-admin")
-    iam.attach_user_policy(UserName="rehearsal-admin", PolicyArn="arn:aws:iam::aws:policy/AdministratorAccess")
-    key = iam.create_access_key(UserName="rehearsal-admin")["AccessKey"]
-    return {"AWS_ACCESS_KEY_ID": key["AccessKeyId"], "AWS_SECRET_ACCESS_KEY": key["SecretAccessKey"]}
-
-
 # ---------------------------------------------------------------- after everything is destroyed
 def after_destroy(client: Client, boot: Any, envs: list[str]) -> None:
     ec2 = client("ec2")

@@ -928,6 +928,109 @@ IAM_PREFIX = {"monitoring": "cloudwatch"}
 
 
 @extension(
+    "dynamodb-resource-arn",
+    "moto checks identity policies for DynamoDB against resource '*', so a grant on a table's ARN (the CI "
+    "roles' lock-table statement) never applies. AWS: the resource of a table operation is the table's ARN.",
+    "https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazondynamodb.html#amazondynamodb-resources-for-iam-policies",
+    probe=lambda client: _probe_dynamodb_arn(client),
+)
+def _dynamodb_resource_arn() -> None:
+    from moto.dynamodb import responses
+
+    def determine_resource(self: Any) -> str:
+        body = self.body  # the parsed parameters, by the time moto authorizes
+        try:
+            name = (body if isinstance(body, dict) else json.loads(body or "{}")).get("TableName")
+        except (ValueError, AttributeError):
+            name = None
+        if not name:
+            return "*"
+        if name.startswith("arn:"):
+            return name
+        return f"arn:aws:dynamodb:{self.region}:{self.current_account}:table/{name}"
+
+    responses.DynamoHandler._determine_resource = determine_resource  # type: ignore[attr-defined]
+
+
+def _probe_dynamodb_arn(client: Callable[[str], Any]) -> None:
+    import boto3
+
+    ddb = client("dynamodb")
+    ddb.create_table(TableName="locks", KeySchema=[{"AttributeName": "LockID", "KeyType": "HASH"}], AttributeDefinitions=[{"AttributeName": "LockID", "AttributeType": "S"}], BillingMode="PAY_PER_REQUEST")
+    iam = client("iam")
+    iam.create_user(UserName="probe-ddb")
+    arn = ddb.describe_table(TableName="locks")["Table"]["TableArn"]
+    iam.put_user_policy(UserName="probe-ddb", PolicyName="p", PolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "dynamodb:PutItem", "Resource": arn}]}))
+    key = iam.create_access_key(UserName="probe-ddb")["AccessKey"]
+    _, endpoint = _enforcing_iam(client, user=None)
+    user = boto3.client("dynamodb", region_name=REGION, endpoint_url=endpoint, aws_access_key_id=key["AccessKeyId"], aws_secret_access_key=key["SecretAccessKey"])
+    user.put_item(TableName="locks", Item={"LockID": {"S": "b/k"}})
+
+
+@extension(
+    "iam-rest-get-signature",
+    "When moto checks a signature it hashes the query parameters of a REST GET as if they were its body, so "
+    "every signed GET with a query string (EFS DescribeFileSystems?FileSystemId=...) fails with "
+    "SignatureDoesNotMatch. SigV4 hashes the (empty) payload of such a request.",
+    "https://docs.aws.amazon.com/IAM/latest/UserGuide/create-signed-request.html",
+    probe=lambda client: _probe_rest_get_signature(client),
+)
+def _rest_get_signature() -> None:
+    from moto.core.authorization import ActionAuthenticatorMixin
+
+    original = ActionAuthenticatorMixin._authenticate_and_authorize_action
+
+    def authorize(self: Any, iam_request_cls: type, resource: str = "*") -> None:
+        if self.method in ("GET", "HEAD", "DELETE") and not self.raw_body and self.data and "?" in getattr(self, "uri", ""):
+            data = self.data
+            self.data = {}
+            try:
+                return original(self, iam_request_cls, resource)
+            finally:
+                self.data = data
+        return original(self, iam_request_cls, resource)
+
+    ActionAuthenticatorMixin._authenticate_and_authorize_action = authorize  # type: ignore[method-assign]
+
+
+def _probe_rest_get_signature(client: Callable[[str], Any]) -> None:
+    import boto3
+
+    fs = client("efs").create_file_system(CreationToken="probe-sig")["FileSystemId"]
+    iam = client("iam")
+    iam.create_user(UserName="probe-efs")
+    iam.put_user_policy(UserName="probe-efs", PolicyName="p", PolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "elasticfilesystem:DescribeFileSystems", "Resource": "*"}]}))
+    key = iam.create_access_key(UserName="probe-efs")["AccessKey"]
+    _, endpoint = _enforcing_iam(client, user=None)
+    boto3.client("efs", region_name=REGION, endpoint_url=endpoint, aws_access_key_id=key["AccessKeyId"], aws_secret_access_key=key["SecretAccessKey"]).describe_file_systems(FileSystemId=fs)
+
+
+@extension(
+    "s3-head-bucket-action",
+    "moto authorizes HeadBucket as the action s3:HeadBucket, which does not exist; AWS requires s3:ListBucket, "
+    "so a role with read access (ReadOnlyAccess) is refused and the provider takes the bucket for gone.",
+    "https://docs.aws.amazon.com/AmazonS3/latest/API/API_HeadBucket.html",
+    probe=lambda client: _probe_head_bucket(client),
+)
+def _s3_head_bucket_action() -> None:
+    from moto.s3 import responses
+
+    responses.ACTION_MAP["BUCKET"]["HEAD"]["DEFAULT"] = "ListBucket"
+
+
+def _probe_head_bucket(client: Callable[[str], Any]) -> None:
+    import boto3
+
+    client("s3").create_bucket(Bucket="probe-head", CreateBucketConfiguration={"LocationConstraint": REGION})
+    iam = client("iam")
+    iam.create_user(UserName="probe-s3")
+    iam.put_user_policy(UserName="probe-s3", PolicyName="p", PolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "s3:ListBucket", "Resource": "arn:aws:s3:::probe-head"}]}))
+    key = iam.create_access_key(UserName="probe-s3")["AccessKey"]
+    _, endpoint = _enforcing_iam(client, user=None)
+    boto3.client("s3", region_name=REGION, endpoint_url=endpoint, aws_access_key_id=key["AccessKeyId"], aws_secret_access_key=key["SecretAccessKey"]).head_bucket(Bucket="probe-head")
+
+
+@extension(
     "cbor-signature",
     "CborBridge re-encodes CloudWatch requests for moto; when IAM is enforced moto recomputes the SigV4 "
     "signature over the re-encoded request and rejects it. The signature is checked over the request as the "
@@ -957,14 +1060,16 @@ def _cbor_auth() -> None:
     ActionAuthenticatorMixin._authenticate_and_authorize_action = authorize  # type: ignore[method-assign]
 
 
-def _enforcing_iam(client: Callable[[str], Any]) -> Any:
+def _enforcing_iam(client: Callable[[str], Any], user: str | None = "probe") -> Any:
     """A user allowed only cloudwatch:DescribeAlarms, and the emulator checking IAM from now on."""
     import urllib.request
 
-    iam = client("iam")
-    iam.create_user(UserName="probe")
-    iam.put_user_policy(UserName="probe", PolicyName="p", PolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "cloudwatch:DescribeAlarms", "Resource": "*"}]}))
-    key = iam.create_access_key(UserName="probe")["AccessKey"]
+    key = None
+    if user:
+        iam = client("iam")
+        iam.create_user(UserName=user)
+        iam.put_user_policy(UserName=user, PolicyName="p", PolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "cloudwatch:DescribeAlarms", "Resource": "*"}]}))
+        key = iam.create_access_key(UserName=user)["AccessKey"]
     endpoint = client("sts").meta.endpoint_url
     urllib.request.urlopen(urllib.request.Request(f"{endpoint}/moto-api/reset-auth", data=b"0", method="POST", headers={"Content-Type": "text/plain"}), timeout=10).read()
     return key, endpoint

@@ -112,8 +112,11 @@ class Protections:
                 if f"Resource {t}.{n} has lifecycle.prevent_destroy set" not in out:
                     raise Failed(f"{stack.name}: destroy did not stop on prevent_destroy of {t}.{n}:\n{out[-3000:]}")
             return
+        errors = [e for e in out.split("Error: ")[1:] if e.startswith("deleting ")]
         for t, n in self.api:
-            if f"with {t}.{n}," not in out:
+            r = stack.resources_of(t)[n]
+            name = r.get("identifier") or r.get("name")
+            if not any(f"({name})" in e or f"/{name}/" in e for e in errors):
                 raise Failed(f"{stack.name}: destroy was not refused for {t}.{n} ({API_PROTECTIONS[t][0]}):\n{out[-3000:]}")
         checks.still_there(client, stack, self.api)
 
@@ -343,10 +346,11 @@ class Rehearsal:
                 raise Failed("\n\n".join(errors))
             if self.args.plan_role:
                 roles = checks.plan_roles(boot, envs)
-                admin = checks.admin_user(self.client_factory())
+                # AssumeRoleWithWebIdentity is an unsigned call (the OIDC token is the credential), which moto
+                # cannot take while it checks signatures: the sessions are opened first.
+                creds = {e: checks.assume_plan_role(self.client_factory(), roles[e], e) for e in envs}
                 self.set_auth(True)
                 try:
-                    creds = {e: checks.assume_plan_role(self.client_factory(admin), roles[e], e) for e in envs}
                     for e, f in {e: pool.submit(self.plan_no_changes, stacks[e], "plan-as-ci-role", creds[e]) for e in envs}.items():
                         f.result()
                 finally:
