@@ -262,3 +262,10 @@ def still_there(client: Client, stack: Any, protected: list[tuple[str, str]]) ->
             expect(len(lbs) == 1, f"{stack.name}: protected load balancer {r['name']} is gone")
         elif t == "aws_dynamodb_table":
             client("dynamodb").describe_table(TableName=r["name"])
+
+
+def empty_bucket(client: Client, bucket: str) -> None:
+    s3 = client("s3")
+    for page in s3.get_paginator("list_object_versions").paginate(Bucket=bucket):
+        for v in page.get("Versions", []) + page.get("DeleteMarkers", []):
+            s3.delete_object(Bucket=bucket, Key=v["Key"], VersionId=v["VersionId"])

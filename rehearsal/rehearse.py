@@ -124,8 +124,6 @@ class Protections:
         resource: dict[str, dict[str, Any]] = {}
         for t, n in self.prevent_destroy:
             resource.setdefault(t, {}).setdefault(n, {})["lifecycle"] = {"prevent_destroy": False}
-            if t == "aws_s3_bucket":
-                resource[t][n]["force_destroy"] = True  # it still holds the environments' (empty) states
         for t, n in self.api + [x for x in self.prevent_destroy if x[0] in API_PROTECTIONS]:
             attr, value = API_PROTECTIONS[t]
             if stack.resources_of(t)[n].get(attr):
@@ -292,6 +290,12 @@ class Rehearsal:
             lift, targets = guard.lift(stack)
             self.write_override(stack, "rehearsal_lift_override.tf.json", lift)
             self.run(stack, "lift", ["apply", "-auto-approve", "-lock-timeout=60s", *targets], record=False)
+            # The state bucket still holds the environments' (now empty) states, in versions; the rehearsal
+            # removes its own leftovers one version at a time (moto 5.2.5 fails the batch DeleteObjects that
+            # force_destroy sends).
+            for t, n in guard.prevent_destroy:
+                if t == "aws_s3_bucket":
+                    checks.empty_bucket(self.client_factory(), stack.resources_of(t)[n]["bucket"])
             self.run(stack, "destroy", ["destroy", "-auto-approve", "-lock-timeout=60s"])
         _, out = self.run(stack, "state-list", ["state", "list"], record=False)
         if out.strip():
