@@ -31,6 +31,16 @@ describe("GitHub OIDC roles in the bootstrap stack", () => {
     });
   });
 
+  it("names the resources of every statement of every CI policy (IAM rejects a statement without Resource or NotResource)", () => {
+    const documents = [...resourceList(json, "aws_iam_policy"), ...resourceList(json, "aws_iam_role_policy")].map((p) => policy(p.policy as string));
+    expect(documents.length).toBeGreaterThan(0);
+    for (const document of documents) {
+      for (const statement of document.Statement as Json[]) {
+        expect([statement.Sid, "Resource" in statement || "NotResource" in statement]).toEqual([statement.Sid, true]);
+      }
+    }
+  });
+
   it("creates a plan and an apply role per environment, named outside the environments' own prefixes", () => {
     expect(Object.values(roles).map((r) => r.name).sort()).toEqual(
       ciNames.flatMap((e) => [`${project}-ci-${e}-apply`, `${project}-ci-${e}-plan`]).sort(),

@@ -382,12 +382,14 @@ export class CiRoles extends Construct {
           Sid: "DenyTaggingForOtherEnvironments",
           Effect: "Deny",
           Action: "*",
+          Resource: "*",
           Condition: { StringNotEquals: { [requestTag]: target.name }, Null: { [requestTag]: "false" } },
         },
         {
           Sid: "KeepTheEnvironmentTag",
           Effect: "Deny",
           Action: "*",
+          Resource: "*",
           Condition: { "ForAnyValue:StringEquals": { "aws:TagKeys": ["Environment"] }, Null: { [requestTag]: "true" } },
         },
         {
