@@ -21,6 +21,13 @@ def expect(ok: bool, what: str) -> None:
         raise CheckFailed(what)
 
 
+def state_bucket(stack: Any) -> dict[str, Any]:
+    """The bootstrap's state bucket: the one protected by prevent_destroy (the others hold audit logs)."""
+    items = [b for b in stack.resources_of("aws_s3_bucket").values() if b.get("lifecycle", {}).get("prevent_destroy")]
+    expect(len(items) == 1, f"{stack.name}: expected one state bucket (prevent_destroy), found {len(items)}")
+    return items[0]
+
+
 def _one(stack: Any, kind: str) -> dict[str, Any]:
     items = list(stack.resources_of(kind).values())
     expect(len(items) == 1, f"{stack.name}: expected one {kind}, found {len(items)}")
@@ -30,7 +37,7 @@ def _one(stack: Any, kind: str) -> dict[str, Any]:
 # ---------------------------------------------------------------- bootstrap
 def after_bootstrap(client: Client, stack: Any) -> None:
     s3, ddb = client("s3"), client("dynamodb")
-    bucket = _one(stack, "aws_s3_bucket")["bucket"]
+    bucket = state_bucket(stack)["bucket"]
     table = _one(stack, "aws_dynamodb_table")["name"]
     expect(s3.get_bucket_versioning(Bucket=bucket).get("Status") == "Enabled", f"state bucket {bucket}: versioning not enabled")
     rules = s3.get_bucket_encryption(Bucket=bucket)["ServerSideEncryptionConfiguration"]["Rules"]
@@ -142,10 +149,8 @@ def security_groups(client: Client, stack: Any) -> None:
 
 def lifecycle_hooks(client: Client, stack: Any) -> None:
     group = _one(stack, "aws_autoscaling_group")
-    want = {
-        h["name"]: (h["lifecycle_transition"], h["default_result"], h["heartbeat_timeout"])
-        for h in group.get("initial_lifecycle_hook", [])
-    }
+    declared = list(group.get("initial_lifecycle_hook", [])) + list(stack.resources_of("aws_autoscaling_lifecycle_hook").values())
+    want = {h["name"]: (h["lifecycle_transition"], h["default_result"], h["heartbeat_timeout"]) for h in declared}
     expect(any(t == "autoscaling:EC2_INSTANCE_LAUNCHING" for t, _, _ in want.values()), f"{stack.name}: the stack declares no launch hook")
     hooks = client("autoscaling").describe_lifecycle_hooks(AutoScalingGroupName=group["name"])["LifecycleHooks"]
     got = {h["LifecycleHookName"]: (h["LifecycleTransition"], h["DefaultResult"], h["HeartbeatTimeout"]) for h in hooks}
@@ -163,6 +168,7 @@ BOOT_ACTIONS = {
     "logs:PutLogEvents",
     "logs:DescribeLogStreams",
     "autoscaling:CompleteLifecycleAction",
+    "autoscaling:RecordLifecycleActionHeartbeat",
 }
 BOOT_MANAGED = {"arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore"}
 
@@ -244,9 +250,8 @@ def after_destroy(client: Client, boot: Any, envs: list[str]) -> None:
     ec2 = client("ec2")
     left = [v["VpcId"] for v in ec2.describe_vpcs()["Vpcs"] if not v.get("IsDefault")]
     expect(not left, f"VPCs left after destroy: {left}")
-    bucket = _one(boot, "aws_s3_bucket")["bucket"]
-    names = [b["Name"] for b in client("s3").list_buckets()["Buckets"]]
-    expect(bucket not in names, f"state bucket {bucket} left after destroy")
+    left_buckets = [b["Name"] for b in client("s3").list_buckets()["Buckets"]]
+    expect(not left_buckets, f"buckets left after destroy: {left_buckets}")
     rds = [d["DBInstanceIdentifier"] for d in client("rds").describe_db_instances()["DBInstances"]]
     expect(not rds, f"database instances left after destroy: {rds}")
 

@@ -243,7 +243,7 @@ class Rehearsal:
     def environment_up(self, name: str, boot: Stack) -> Stack:
         stack = self.prepare(name)
         backend = stack.doc["terraform"]["backend"]["s3"]
-        boot_bucket = next(iter(boot.resources_of("aws_s3_bucket").values()))["bucket"]
+        boot_bucket = checks.state_bucket(boot)["bucket"]
         if backend["bucket"] != boot_bucket:
             raise Failed(f"{name}: backend bucket {backend['bucket']} is not the bootstrap's state bucket {boot_bucket}")
         self.existing_hosted_zones(stack)
