@@ -15,6 +15,7 @@ that is neither known nor excluded fails the rehearsal before anything is applie
 from __future__ import annotations
 
 import base64
+import contextvars
 import copy
 import datetime as dt
 import fnmatch
@@ -234,8 +235,15 @@ def _probe_conditions(client: Callable[[str], Any]) -> None:
     bucket = "probe-tls-only"
     s3.create_bucket(Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": REGION})
     deny = {"Effect": "Deny", "Principal": "*", "Action": "s3:*", "Resource": [f"arn:aws:s3:::{bucket}", f"arn:aws:s3:::{bucket}/*"], "Condition": {"Bool": {"aws:SecureTransport": "false"}}}
-    s3.put_bucket_policy(Bucket=bucket, Policy=json.dumps({"Version": "2012-10-17", "Statement": [deny]}))
-    s3.put_object(Bucket=bucket, Key="k", Body=b"v")  # AccessDenied on plain moto
+    kms_only = {"Effect": "Deny", "Principal": "*", "Action": "s3:PutObject", "Resource": f"arn:aws:s3:::{bucket}/*", "Condition": {"StringNotEquals": {"s3:x-amz-server-side-encryption": "aws:kms"}}}
+    s3.put_bucket_policy(Bucket=bucket, Policy=json.dumps({"Version": "2012-10-17", "Statement": [deny, kms_only]}))
+    s3.put_object(Bucket=bucket, Key="k", Body=b"v", ServerSideEncryption="aws:kms")  # AccessDenied on plain moto
+    try:
+        s3.put_object(Bucket=bucket, Key="k", Body=b"v", ServerSideEncryption="AES256")
+    except s3.exceptions.ClientError as e:
+        assert "AccessDenied" in str(e) or "403" in str(e), e
+    else:
+        raise AssertionError("an SSE-S3 write passed a bucket policy that requires SSE-KMS")
 
 
 def _probe_scheduled_action(client: Callable[[str], Any]) -> None:
@@ -426,9 +434,30 @@ def _iam_conditions() -> None:
     def get_permission(self: Any, action: str, resource: str) -> Any:
         if self.policy is None:
             return PermissionResult.NEUTRAL
-        return access_control.IAMPolicy(self.policy.decode()).is_action_permitted(action, resource, incoming_condition_values=dict(SECURE_TRANSPORT))
+        context = {**SECURE_TRANSPORT, **_S3_REQUEST_KEYS.get()}
+        return access_control.IAMPolicy(self.policy.decode()).is_action_permitted(action, resource, incoming_condition_values=context)
 
     s3_models.FakeBucket.get_permission = get_permission  # type: ignore[method-assign]
+
+    # The S3 condition keys that come from an object request's headers.
+    # https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazons3.html#amazons3-policy-keys
+    from moto.s3 import responses as s3_responses
+
+    original_key_response = s3_responses.S3Response._key_response
+
+    def key_response(self: Any, request: Any, full_url: str) -> Any:
+        keys = {f"s3:{h}": request.headers[h] for h in S3_HEADER_KEYS if request.headers.get(h) is not None}
+        token = _S3_REQUEST_KEYS.set(keys)
+        try:
+            return original_key_response(self, request, full_url)
+        finally:
+            _S3_REQUEST_KEYS.reset(token)
+
+    s3_responses.S3Response._key_response = key_response  # type: ignore[method-assign]
+
+
+S3_HEADER_KEYS = ("x-amz-server-side-encryption", "x-amz-server-side-encryption-aws-kms-key-id", "x-amz-acl")
+_S3_REQUEST_KEYS: contextvars.ContextVar[dict[str, str]] = contextvars.ContextVar("s3_request_keys", default={})
 
 
 # ================================================================ missing operations and behaviour
@@ -719,6 +748,37 @@ def _asg(client: Callable[[str], Any], name: str = "probe") -> Any:
 def _probe_asg_warmup(client: Callable[[str], Any]) -> None:
     group = _asg(client).describe_auto_scaling_groups(AutoScalingGroupNames=["probe"])["AutoScalingGroups"][0]
     assert group.get("DefaultInstanceWarmup") == 120, group.get("DefaultInstanceWarmup")
+
+
+@extension(
+    "asg-lifecycle-hook-read-back",
+    "moto 5.2.5 answers every lifecycle hook with a made-up NotificationTargetARN and RoleARN (an SQS queue "
+    "and a role in other accounts) and drops the ones sent. As documented: only those given are returned.",
+    "https://docs.aws.amazon.com/autoscaling/ec2/APIReference/API_PutLifecycleHook.html",
+    probe=lambda client: _probe_lifecycle_hook(client),
+)
+def _asg_lifecycle_hook() -> None:
+    from moto.autoscaling import responses
+
+    original = responses.AutoScalingResponse.put_lifecycle_hook
+
+    def put(self: Any) -> Any:
+        result = original(self)
+        group, name = self._get_param("AutoScalingGroupName"), self._get_param("LifecycleHookName")
+        for hook in self.autoscaling_backend.describe_lifecycle_hooks(as_name=group, lifecycle_hook_names=[name]):
+            hook.notification_target_arn = self._get_param("NotificationTargetARN")
+            hook.role_arn = self._get_param("RoleARN")
+            hook.notification_metadata = self._get_param("NotificationMetadata")
+        return result
+
+    responses.AutoScalingResponse.put_lifecycle_hook = put  # type: ignore[method-assign]
+
+
+def _probe_lifecycle_hook(client: Callable[[str], Any]) -> None:
+    asg = _asg(client)
+    asg.put_lifecycle_hook(AutoScalingGroupName="probe", LifecycleHookName="boot", LifecycleTransition="autoscaling:EC2_INSTANCE_LAUNCHING", HeartbeatTimeout=600, DefaultResult="ABANDON")
+    hook = asg.describe_lifecycle_hooks(AutoScalingGroupName="probe")["LifecycleHooks"][0]
+    assert "NotificationTargetARN" not in hook and "RoleARN" not in hook, hook
 
 
 @extension(
