@@ -375,8 +375,11 @@ def condition_holds(condition: dict[str, dict[str, Any]], context: dict[str, Any
             expected_values = _values(expected)
             actual = ctx.get(key.lower())
             if actual is None:
-                # Missing key: IfExists and ForAllValues hold; a negated operator holds too (AWS: "if the key
-                # is not present ... the condition returns true" for negated operators); others fail.
+                # Missing key: IfExists and ForAllValues hold, ForAnyValue fails (whatever the operator); a
+                # single-valued negated operator holds (AWS: "if the key is not present ... the condition
+                # returns true" for negated operators); others fail.
+                if qualifier == "ForAnyValue":
+                    return False
                 if if_exists or qualifier == "ForAllValues" or base in _NEGATED:
                     continue
                 return False

@@ -111,6 +111,8 @@ def test_exclusion_still_needed(gap: gaps.Gap, extended: int) -> None:
         ({"ForAllValues:StringLike": {"dynamodb:LeadingKeys": ["*/env/dev/*"]}}, {"dynamodb:LeadingKeys": ["b/env/dev/s", "b/env/prod/s"]}, False),
         ({"ForAllValues:StringLike": {"dynamodb:LeadingKeys": ["*/env/dev/*"]}}, {}, True),
         ({"Null": {"aws:TokenIssueTime": "true"}}, {}, True),
+        ({"ForAnyValue:StringNotLike": {"dynamodb:LeadingKeys": ["*/env/dev/*"]}}, {}, False),
+        ({"ForAnyValue:StringNotLike": {"dynamodb:LeadingKeys": ["*/env/dev/*"]}}, {"dynamodb:LeadingKeys": ["b/env/prod/s"]}, True),
         ({"Bool": {"aws:SecureTransport": "false"}, "StringEquals": {"a": "b"}}, {"aws:SecureTransport": "false", "a": "c"}, False),
         ({"NumericLessThan": {"s3:max-keys": "10"}}, {"s3:max-keys": "5"}, None),
     ],
