@@ -6,7 +6,7 @@ import * as path from "node:path";
 import { bootstrap, ENVIRONMENTS } from "../environments";
 import type { BootstrapConfig, EnvironmentConfig } from "../environments/types";
 import { validateBootstrap, validateBootstrapLayout } from "../environments/validate";
-import { ciRoleName } from "../modules/ci-roles";
+import { applyBoundaryName, ciRoleName } from "../modules/ci-roles";
 import { run } from "../main";
 import { environment } from "./support/fixtures";
 import { allowedBy } from "./support/policy-evaluator";
@@ -51,9 +51,9 @@ describe("prod in its own account", () => {
     expect(resourceList(p, "aws_s3_bucket").map((x) => x.bucket).sort()).toEqual([prodBucket, `${prodBucket}-audit`]);
     expect(resourceList(p, "aws_kms_alias").map((x) => x.name)).toContain(`alias/${prodBucket}-state`);
     expect(resourceList(p, "aws_cloudtrail")).toHaveLength(1);
-    expect(resourceList(p, "aws_iam_policy").map((x) => x.name).sort()).toEqual([`${project}-boundary-prod`, ciRoleName(project, "prod", "apply")]);
+    expect(resourceList(p, "aws_iam_policy").map((x) => x.name).sort()).toEqual([`${project}-boundary-prod`, ciRoleName(project, "prod", "apply"), applyBoundaryName(project, "prod")]);
     expect(resourceList(b, "aws_iam_policy").map((x) => x.name).sort()).toEqual([
-      ...sharedNames.map((e) => `${project}-boundary-${e}`), ...sharedNames.map((e) => ciRoleName(project, e, "apply")),
+      ...sharedNames.map((e) => `${project}-boundary-${e}`), ...sharedNames.map((e) => ciRoleName(project, e, "apply")), ...sharedNames.map((e) => applyBoundaryName(project, e)),
     ].sort());
     expect(resourceList(p, "aws_iam_role").map((x) => x.name).sort()).toEqual([ciRoleName(project, "prod", "apply"), ciRoleName(project, "prod", "plan")]);
     expect(resourceList(p, "aws_iam_openid_connect_provider")).toHaveLength(1);

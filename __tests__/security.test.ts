@@ -7,7 +7,7 @@ import { Testing } from "cdktf";
 import { bootstrap, ENVIRONMENTS } from "../environments";
 import { ciRoleName } from "../modules/ci-roles";
 import { buildBootstrap } from "../modules/environment-stack";
-import { workloadBoundaryArn, workloadBoundaryDocument } from "../modules/permissions-boundary";
+import { workloadBoundaryArn } from "../modules/permissions-boundary";
 import { allowedBy, evaluate, Request } from "./support/policy-evaluator";
 import { policySets, resourcePolicy, StackIam, trustPolicy } from "./support/iam";
 import { resourceList, resources, synth, synthEnvironment } from "./support/synth";
@@ -239,7 +239,8 @@ describe("app instances connect as the app's own database user", () => {
   it.each(ENVIRONMENTS.map((e) => [e.name, e] as const))("%s: the instance role reads the app user's secret, not the master secret", (name, config) => {
     const json = synthEnvironment(config).json;
     const boundary = workloadBoundaryArn(account, project, name);
-    const env: StackIam = { json, region, accountId: account, external: { [boundary]: JSON.parse(workloadBoundaryDocument()) } };
+    const document = resourceList(stack.json, "aws_iam_policy").find((p) => p.name === `${project}-boundary-${name}`)!.policy;
+    const env: StackIam = { json, region, accountId: account, external: { [boundary]: resourcePolicy(stack, document) } };
     const [db] = Object.keys(resources(json, "aws_db_instance"));
     const masterSecret = `\${aws_db_instance.${db}.master_user_secret[0].secret_arn}`;
     const role = `${project}-${name}-app`;

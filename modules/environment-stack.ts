@@ -17,7 +17,8 @@ import { LoadBalancer } from "./load-balancer";
 import { Monitoring } from "./monitoring";
 import { Networking } from "./networking";
 import { Preflight } from "./preflight";
-import { PermissionsBoundaryAspect, WorkloadBoundary, workloadBoundaryArn } from "./permissions-boundary";
+import { environmentRolesArn, FenceProps } from "./environment-fence";
+import { KeyPolicyFenceAspect, otherEnvironmentsKeyDeny, PermissionsBoundaryAspect, WorkloadBoundary, workloadBoundaryArn } from "./permissions-boundary";
 import { Secrets } from "./secrets";
 import { StateStorage, stateKeyAlias, useRemoteState } from "./state-backend";
 import { Waf } from "./waf";
@@ -104,6 +105,8 @@ export class EnvironmentStack extends TerraformStack {
     useRemoteState(this, config.state, stateKey(config), config.state.accountId ?? config.accountId);
     // Every role this stack creates carries the environment's boundary (created by the bootstrap stack).
     Aspects.of(this).add(new PermissionsBoundaryAspect(workloadBoundaryArn(config.accountId, config.project, config.name)));
+    // Every key's policy refuses the project's other environments' roles, whatever their IAM policies say.
+    Aspects.of(this).add(new KeyPolicyFenceAspect(otherEnvironmentsKeyDeny(config.accountId, config.project, config.name)));
 
     this.logsKey = new EncryptionKey(this, "logs-key", {
       description: `${prefix}: CloudWatch Logs`,
@@ -294,15 +297,23 @@ export class BootstrapStack extends TerraformStack {
       // why: outside cdktf.out, so re-synthesizing never touches the only copy of the bootstrap state.
       new LocalBackend(this, { path: `../../../terraform.${stackName}.tfstate` });
     }
+    const local = environments.filter((e) => e.accountId === config.accountId);
     const ciTargets = config.ci ? this.ciTargets(config, environments) : [];
     const roleArn = (env: string, kind: "plan" | "apply") => `arn:aws:iam::${config.accountId}:role/${ciRoleName(config.project, env, kind)}`;
+    const ciNames = new Set(ciTargets.map((t) => t.name));
     this.storage = new StateStorage(this, "state", {
       ...config.state,
       accountId: config.accountId,
       noncurrentVersionRetentionDays: config.noncurrentVersionRetentionDays,
       audit: config.stateAudit,
-      // Each CI role may use its own environment's state object and no other, by the bucket's own policy too.
-      objectScopes: ciTargets.map((t) => ({ principalArns: [roleArn(t.name, "plan"), roleArn(t.name, "apply")], key: t.stateKey })),
+      // Each environment's roles (CI and every role its stack creates, by name) may use its own state object
+      // and no other, by the bucket's own policy too.
+      objectScopes: local.map((env) => ({
+        principalArns: [...(ciNames.has(env.name) ? [roleArn(env.name, "plan"), roleArn(env.name, "apply")] : []), environmentRolesArn(env.accountId, env.project, env.name)],
+        key: stateKey(env),
+      })),
+      // No role an environment's stack creates needs the state key: its policy refuses them all.
+      keyDeniedPrincipalArns: local.map((env) => environmentRolesArn(env.accountId, env.project, env.name)),
     });
     new TerraformOutput(this, "state_bucket", { value: this.storage.bucket.bucket });
     new TerraformOutput(this, "lock_table", { value: this.storage.lockTable.name });
@@ -312,22 +323,20 @@ export class BootstrapStack extends TerraformStack {
     }
 
     // Boundaries live in the account of the roles they bound: this stack creates those of its own account.
-    for (const env of environments.filter((e) => e.accountId === config.accountId)) {
-      new WorkloadBoundary(this, `boundary-${env.name}`, { project: env.project, environment: env.name });
-    }
+    const audit = this.storage.trail ? [this.storage.trail.arn, this.storage.auditBucketArn!, `${this.storage.auditBucketArn!}/*`] : [];
+    const fences = new Map(local.map((env) => [env.name, this.fence(config, env, local, audit)]));
+    for (const env of local) new WorkloadBoundary(this, `boundary-${env.name}`, { fence: fences.get(env.name)! });
 
     if (config.ci) {
-      const audit = this.storage.trail ? [this.storage.trail.arn, this.storage.auditBucketArn!, `${this.storage.auditBucketArn!}/*`] : [];
       const ci = new CiRoles(this, "ci", {
         ...config.ci,
-        environments: ciTargets,
+        environments: ciTargets.map((t) => ({ ...t, fence: fences.get(t.name)! })),
         accountId: config.accountId,
         region: config.region,
         project: config.project,
         stateBucketArn: this.storage.bucket.arn,
         lockTableArn: this.storage.lockTable.arn,
         stateKeyArn: this.storage.key.arn,
-        protectedArns: audit,
       });
       this.ci = ci;
       for (const [name, refs] of Object.entries(ci.roles)) {
@@ -341,7 +350,27 @@ export class BootstrapStack extends TerraformStack {
     }
   }
 
-  private ciTargets(config: BootstrapConfig, environments: readonly EnvironmentConfig[]): CiStateTarget[] {
+  /** The fence of `env`: the state resources, the other environments' state keys and DNS names, the audit trail. */
+  private fence(config: BootstrapConfig, env: EnvironmentConfig, local: readonly EnvironmentConfig[], protectedArns: readonly string[]): FenceProps {
+    const others = local.filter((e) => e.name !== env.name);
+    const names = (e: EnvironmentConfig) => (e.edge.hostedZone ? [e.edge.domainName, ...(e.edge.alternativeNames ?? [])] : []);
+    return {
+      accountId: config.accountId,
+      region: config.region,
+      project: env.project,
+      environment: env.name,
+      stateBucketArn: this.storage.bucket.arn,
+      lockTableArn: this.storage.lockTable.arn,
+      stateKeyArn: this.storage.key.arn,
+      stateKey: stateKey(env),
+      otherStateKeys: [...others.map(stateKey), "bootstrap"],
+      protectedArns,
+      recordNames: names(env),
+      otherRecordNames: others.flatMap(names),
+    };
+  }
+
+  private ciTargets(config: BootstrapConfig, environments: readonly EnvironmentConfig[]): Omit<CiStateTarget, "fence">[] {
     const byName = new Map(environments.map((e) => [e.name, e]));
     return (config.ci?.environments ?? []).map((ci) => {
       const env = byName.get(ci.name);
