@@ -241,6 +241,8 @@ export const PLAN_READ_ACTIONS: readonly string[] = [
   "s3:GetReplicationConfiguration",
   "s3:ListAllMyBuckets",
   "s3:ListBucket",
+  // S3 Control's ListTagsForResource: the provider reads a bucket's tags through it.
+  "s3:ListTagsForResource",
   "secretsmanager:DescribeSecret",
   "secretsmanager:GetResourcePolicy",
   "secretsmanager:ListSecrets",
