@@ -37,8 +37,11 @@ export function bootstrapStackName(config: BootstrapConfig): string {
  */
 export const ROLLBACK_ALARMS = ["target-5xx-rate", "unhealthy-hosts", "boot-failures", "launch-abandoned"] as const;
 
-/** The oldest engine every stack works with: the S3 backend's `use_lockfile` arrived in Terraform 1.10. */
-export const REQUIRED_ENGINE_VERSION = ">= 1.10";
+/**
+ * The oldest engine every stack works with: the S3 backend takes the state key's alias ARN as `kms_key_id`
+ * from Terraform 1.11 (1.10 refuses it at init). OpenTofu checks the same constraint against its own version.
+ */
+export const REQUIRED_ENGINE_VERSION = ">= 1.11";
 
 /** States the engine version a stack needs, so an older engine stops at init instead of mid-apply. */
 function requireEngine(stack: TerraformStack): void {

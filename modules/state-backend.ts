@@ -34,7 +34,7 @@ export function stateKeyAlias(bucket: string): string {
 
 /**
  * The state key's alias ARN. Environment stacks name the key by it (no cross-stack reference); the S3
- * backend accepts an alias ARN as `kms_key_id` (Terraform >= 1.11, OpenTofu >= 1.10).
+ * backend accepts an alias ARN as `kms_key_id` (Terraform >= 1.11: every stack requires it).
  */
 export function stateKeyAliasArn(settings: RemoteStateSettings, stateAccountId: string): string {
   return `arn:aws:kms:${settings.region}:${stateAccountId}:alias/${stateKeyAlias(settings.bucket)}`;
