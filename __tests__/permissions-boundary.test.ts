@@ -6,6 +6,7 @@ import { bootstrap, ENVIRONMENTS } from "../environments";
 import { applyBoundaryName } from "../modules/ci-roles";
 import { recordNamePatterns } from "../modules/environment-fence";
 import { buildBootstrap } from "../modules/environment-stack";
+import { validateBootstrap } from "../environments/validate";
 import { PermissionsBoundaryAspect, workloadBoundaryArn } from "../modules/permissions-boundary";
 import { environment } from "./support/fixtures";
 import { Json, policy, resourceList, synth, synthConstruct, synthEnvironment } from "./support/synth";
@@ -70,6 +71,16 @@ describe("the bootstrap stack", () => {
     expect(boundary.RolesOnlyWithTheBoundary.Action).toEqual(grant?.Action);
     expect(boundary.KeepTheBoundary).toEqual(expect.objectContaining({ Effect: "Deny", Action: "iam:DeleteRolePermissionsBoundary" }));
     expect(boundary.IamOnlyOnOwnRoles).toEqual(expect.objectContaining({ Effect: "Deny", Action: "iam:*" }));
+  });
+
+  it("refuses, before anything is written, a boundary IAM would refuse: too many environments' fences in one account", () => {
+    const many = Array.from({ length: 12 }, (_, i) => environment({ name: `env${i}`, network: { vpcCidr: `10.${100 + i}.0.0/16` } }));
+    const all = [...ENVIRONMENTS, ...many];
+    const config = { ...bootstrap, ci: { ...bootstrap.ci!, environments: all.map((e) => ({ name: e.name })) } };
+    expect(validateBootstrap(config, all)).toContainEqual(
+      expect.stringMatching(/^bootstrap: environments = "\w+": webapp-ci-\w+-apply-boundary would be \d{4,} characters; IAM allows 6144/),
+    );
+    expect(validateBootstrap(bootstrap, ENVIRONMENTS)).toEqual([]);
   });
 
   it("creates no boundary for an environment in another account (it belongs to that account's bootstrap)", () => {

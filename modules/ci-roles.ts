@@ -102,6 +102,21 @@ export function ciRoleName(project: string, environment: string, kind: "plan" | 
   return `${project}-ci-${environment}-${kind}`;
 }
 
+/** The IAM actions that give a role permissions: the apply role may use them only with the workload boundary. */
+export const GRANT_ACTIONS: readonly string[] = [
+  "iam:CreateRole",
+  "iam:PutRolePermissionsBoundary",
+  "iam:PutRolePolicy",
+  "iam:DeleteRolePolicy",
+  "iam:AttachRolePolicy",
+  "iam:DetachRolePolicy",
+];
+
+/** The service-linked roles of an account, which the apply role may create. */
+export function serviceLinkedRolesArn(accountId: string): string {
+  return `arn:aws:iam::${accountId}:role/aws-service-role/*`;
+}
+
 /** Name of the apply role's permissions boundary. */
 export function applyBoundaryName(project: string, environment: string): string {
   return `${ciRoleName(project, environment, "apply")}-boundary`;
@@ -371,8 +386,8 @@ export class CiRoles extends Construct {
     const name = ciRoleName(props.project, target.name, "apply");
     const subject = githubSubject(props.githubRepository, githubEnvironment, props.applyWorkflow ?? "apply.yml", "refs/heads/main");
     const own = (kind: string) => `arn:aws:iam::${props.accountId}:${kind}/${target.namePrefix}-*`;
-    const serviceLinkedRoles = `arn:aws:iam::${props.accountId}:role/aws-service-role/*`;
-    const grantActions = ["iam:CreateRole", "iam:PutRolePermissionsBoundary", "iam:PutRolePolicy", "iam:DeleteRolePolicy", "iam:AttachRolePolicy", "iam:DetachRolePolicy"];
+    const serviceLinkedRoles = serviceLinkedRolesArn(props.accountId);
+    const grantActions = GRANT_ACTIONS;
     // What it may do; the boundary below says what it can never do, whatever is attached later.
     const policy = new IamPolicy(this, `${target.name}-apply-policy`, {
       name,
@@ -389,7 +404,7 @@ export class CiRoles extends Construct {
           // fence), so no role it makes can do more than the apply role itself.
           Sid: "GrantOnlyWithinTheBoundary",
           Effect: "Allow",
-          Action: grantActions,
+          Action: [...grantActions],
           Resource: own("role"),
           Condition: { StringEquals: { "iam:PermissionsBoundary": target.boundaryArn } },
         },

@@ -6,7 +6,7 @@ import { Construct } from "constructs";
 import { AwsProvider } from "@cdktf/provider-aws/lib/provider";
 import type { BootstrapConfig, EnvironmentConfig } from "../environments/types";
 import { Certificate } from "./certificate";
-import { ciRoleName, CiRoles, CiStateTarget, planKeyAlias } from "./ci-roles";
+import { applyBoundaryDocument, applyBoundaryName, ciRoleName, CiRoles, CiStateTarget, GRANT_ACTIONS, planKeyAlias, serviceLinkedRolesArn } from "./ci-roles";
 import { EncryptionKey, logsServiceGrant } from "./encryption-key";
 import { namePrefix, standardTags } from "./naming";
 import { authTokenSecretName, Cache } from "./cache";
@@ -18,9 +18,17 @@ import { Monitoring } from "./monitoring";
 import { Networking } from "./networking";
 import { Preflight } from "./preflight";
 import { environmentRolesArn, FenceProps } from "./environment-fence";
-import { KeyPolicyFenceAspect, otherEnvironmentsKeyDeny, PermissionsBoundaryAspect, WorkloadBoundary, workloadBoundaryArn } from "./permissions-boundary";
+import {
+  KeyPolicyFenceAspect,
+  otherEnvironmentsKeyDeny,
+  PermissionsBoundaryAspect,
+  WorkloadBoundary,
+  workloadBoundaryArn,
+  workloadBoundaryDocument,
+  workloadBoundaryName,
+} from "./permissions-boundary";
 import { Secrets } from "./secrets";
-import { StateStorage, stateKeyAlias, useRemoteState } from "./state-backend";
+import { auditBucketName, StateStorage, stateKeyAlias, useRemoteState } from "./state-backend";
 import { Waf } from "./waf";
 
 /** Stack name of the bootstrap stack (of the first account; a further account's is `bootstrap-<suffix>`). */
@@ -327,7 +335,12 @@ export class BootstrapStack extends TerraformStack {
 
     // Boundaries live in the account of the roles they bound: this stack creates those of its own account.
     const audit = this.storage.trail ? [this.storage.trail.arn, this.storage.auditBucketArn!, `${this.storage.auditBucketArn!}/*`] : [];
-    const fences = new Map(local.map((env) => [env.name, this.fence(config, env, local, audit)]));
+    const fences = environmentFences(config, environments, {
+      stateBucketArn: this.storage.bucket.arn,
+      lockTableArn: this.storage.lockTable.arn,
+      stateKeyArn: this.storage.key.arn,
+      protectedArns: audit,
+    });
     for (const env of local) new WorkloadBoundary(this, `boundary-${env.name}`, { fence: fences.get(env.name)! });
 
     if (config.ci) {
@@ -353,26 +366,6 @@ export class BootstrapStack extends TerraformStack {
     }
   }
 
-  /** The fence of `env`: the state resources, the other environments' state keys and DNS names, the audit trail. */
-  private fence(config: BootstrapConfig, env: EnvironmentConfig, local: readonly EnvironmentConfig[], protectedArns: readonly string[]): FenceProps {
-    const others = local.filter((e) => e.name !== env.name);
-    const names = (e: EnvironmentConfig) => (e.edge.hostedZone ? [e.edge.domainName, ...(e.edge.alternativeNames ?? [])] : []);
-    return {
-      accountId: config.accountId,
-      region: config.region,
-      project: env.project,
-      environment: env.name,
-      stateBucketArn: this.storage.bucket.arn,
-      lockTableArn: this.storage.lockTable.arn,
-      stateKeyArn: this.storage.key.arn,
-      stateKey: stateKey(env),
-      otherStateKeys: [...others.map(stateKey), "bootstrap"],
-      protectedArns,
-      recordNames: names(env),
-      otherRecordNames: others.flatMap(names),
-    };
-  }
-
   private ciTargets(config: BootstrapConfig, environments: readonly EnvironmentConfig[]): Omit<CiStateTarget, "fence">[] {
     const byName = new Map(environments.map((e) => [e.name, e]));
     return (config.ci?.environments ?? []).map((ci) => {
@@ -388,6 +381,65 @@ export class BootstrapStack extends TerraformStack {
       };
     });
   }
+}
+
+/** The bootstrap resources every fence names: state bucket, lock table, state key, the audit trail. */
+export type FenceArns = Pick<FenceProps, "stateBucketArn" | "lockTableArn" | "stateKeyArn" | "protectedArns">;
+
+/**
+ * The fence of every environment in the bootstrap's account: its state, the other environments' state keys
+ * and DNS names, the bootstrap resources.
+ */
+export function environmentFences(config: BootstrapConfig, environments: readonly EnvironmentConfig[], arns: FenceArns): Map<string, FenceProps> {
+  const local = environments.filter((e) => e.accountId === config.accountId);
+  const names = (e: EnvironmentConfig) => (e.edge.hostedZone ? [e.edge.domainName, ...(e.edge.alternativeNames ?? [])] : []);
+  return new Map(
+    local.map((env) => {
+      const others = local.filter((e) => e.name !== env.name);
+      const fence: FenceProps = {
+        ...arns,
+        accountId: config.accountId,
+        region: config.region,
+        project: env.project,
+        environment: env.name,
+        stateKey: stateKey(env),
+        otherStateKeys: [...others.map(stateKey), "bootstrap"],
+        recordNames: names(env),
+        otherRecordNames: others.flatMap(names),
+      };
+      return [env.name, fence];
+    }),
+  );
+}
+
+/** IAM's limit on a managed policy's document, in characters without whitespace. */
+export const MANAGED_POLICY_MAX_CHARS = 6144;
+
+/**
+ * The size of each permissions boundary the bootstrap stack writes, once its references are the ARNs they
+ * will be (a KMS key id is 36 characters), so a boundary IAM would refuse fails before anything is applied.
+ */
+export function boundarySizes(config: BootstrapConfig, environments: readonly EnvironmentConfig[]): Array<{ readonly environment: string; readonly policy: string; readonly chars: number }> {
+  const state = config.state;
+  const bucket = `arn:aws:s3:::${state.bucket}`;
+  const audit = config.stateAudit?.enabled === false ? [] : [`arn:aws:cloudtrail:${state.region}:${config.accountId}:trail/${state.bucket}-reads`, `arn:aws:s3:::${auditBucketName(state.bucket)}`, `arn:aws:s3:::${auditBucketName(state.bucket)}/*`];
+  const fences = environmentFences(config, environments, {
+    stateBucketArn: bucket,
+    lockTableArn: `arn:aws:dynamodb:${state.region}:${config.accountId}:table/${state.lockTable}`,
+    stateKeyArn: `arn:aws:kms:${state.region}:${config.accountId}:key/${"0".repeat(8)}-0000-0000-0000-${"0".repeat(12)}`,
+    protectedArns: audit,
+  });
+  const ci = new Set((config.ci?.environments ?? []).map((e) => e.name));
+  return [...fences.values()].flatMap((fence) => {
+    const env = environments.find((e) => e.name === fence.environment)!;
+    const sizes = [{ environment: env.name, policy: workloadBoundaryName(env.project, env.name), chars: workloadBoundaryDocument(fence).length }];
+    if (ci.has(env.name)) {
+      const target = { namePrefix: namePrefix(env.project, env.name), boundaryArn: workloadBoundaryArn(env.accountId, env.project, env.name), fence };
+      const document = applyBoundaryDocument(target, serviceLinkedRolesArn(config.accountId), GRANT_ACTIONS, config.accountId);
+      sizes.push({ environment: env.name, policy: applyBoundaryName(config.project, env.name), chars: document.length });
+    }
+    return sizes;
+  });
 }
 
 export function buildBootstrap(app: App, config: BootstrapConfig, environments: readonly EnvironmentConfig[]): BootstrapStack {
