@@ -9,8 +9,8 @@ import { validateBootstrap, validateBootstrapLayout } from "../environments/vali
 import { applyBoundaryName, ciRoleName } from "../modules/ci-roles";
 import { run } from "../main";
 import { environment } from "./support/fixtures";
-import { allowedBy } from "./support/policy-evaluator";
-import { policySets, StackIam } from "./support/iam";
+import { policySets, resourcePolicy, StackIam } from "./support/iam";
+import { simulate } from "./support/simulator";
 import { Json, resourceList } from "./support/synth";
 
 const PROD_ACCOUNT = "222222222222";
@@ -69,12 +69,19 @@ describe("prod in its own account", () => {
     expect(JSON.stringify(stack("prod"))).toContain(`arn:aws:iam::${PROD_ACCOUNT}:policy/${project}-boundary-prod`);
   });
 
-  it("lets prod's roles use prod's state only", () => {
+  it("lets prod's roles use prod's state only", async () => {
     const iam: StackIam = { json: stack("bootstrap-prod"), region, accountId: PROD_ACCOUNT };
     const object = `arn:aws:s3:::${prodBucket}/environments/prod/terraform.tfstate`;
-    expect(allowedBy({ action: "s3:GetObject", resource: object }, ...policySets(iam, ciRoleName(project, "prod", "plan")))).toBe(true);
-    expect(allowedBy({ action: "s3:PutObject", resource: object }, ...policySets(iam, ciRoleName(project, "prod", "apply")))).toBe(true);
-    expect(allowedBy({ action: "s3:GetObject", resource: `arn:aws:s3:::${prodBucket}/bootstrap-prod/terraform.tfstate` }, ...policySets(iam, ciRoleName(project, "prod", "plan")))).toBe(false);
+    const bucketPolicy = resourcePolicy(iam, resourceList(iam.json, "aws_s3_bucket_policy").find((p) => String(p.bucket).includes("state_bucket"))!.policy);
+    const can = async (kind: "plan" | "apply", action: string, resource: string) => {
+      const [identity, boundary] = policySets(iam, ciRoleName(project, "prod", kind));
+      const principal = `arn:aws:iam::${PROD_ACCOUNT}:role/${ciRoleName(project, "prod", kind)}`;
+      const context: Record<string, string> = action === "s3:PutObject" ? { "s3:x-amz-server-side-encryption": "aws:kms" } : {};
+      return (await simulate({ principal, action, resource, context }, { identity: identity!, boundary: boundary?.[0] }, bucketPolicy)) === "Allowed";
+    };
+    expect(await can("plan", "s3:GetObject", object)).toBe(true);
+    expect(await can("apply", "s3:PutObject", object)).toBe(true);
+    expect(await can("plan", "s3:GetObject", `arn:aws:s3:::${prodBucket}/bootstrap-prod/terraform.tfstate`)).toBe(false);
   });
 });
 
