@@ -78,7 +78,7 @@ describe("the bootstrap stack", () => {
     const all = [...ENVIRONMENTS, ...many];
     const config = { ...bootstrap, ci: { ...bootstrap.ci!, environments: all.map((e) => ({ name: e.name })) } };
     expect(validateBootstrap(config, all)).toContainEqual(
-      expect.stringMatching(/^bootstrap: environments = "\w+": webapp-ci-\w+-apply-boundary would be \d{4,} characters; IAM allows 6144/),
+      expect.stringMatching(new RegExp(`^bootstrap: environments = "\\w+": ${bootstrap.project}-ci-\\w+-apply-boundary would be \\d{4,} characters; IAM allows 6144`)),
     );
     expect(validateBootstrap(bootstrap, ENVIRONMENTS)).toEqual([]);
   });
