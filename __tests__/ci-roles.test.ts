@@ -174,4 +174,11 @@ describe("CI settings validation", () => {
   ])("rejects %j", (patch, message) => {
     expect(validateBootstrap({ ...bootstrap, ci: { ...bootstrap.ci!, ...patch } }, ENVIRONMENTS)).toContainEqual(expect.stringMatching(message));
   });
+
+  it("rejects a CI environment whose provider assumes another role: its CI roles may not assume it", () => {
+    const envs = ENVIRONMENTS.map((e, i) => (i === 0 ? { ...e, assumeRoleArn: `arn:aws:iam::${e.accountId}:role/deployer` } : e));
+    expect(validateBootstrap(bootstrap, envs)).toContainEqual(
+      expect.stringMatching(new RegExp(`^bootstrap: ci.environments\\[0\\].name = "${ENVIRONMENTS[0]!.name}": sets assumeRoleArn .*: they apply in the environment's own account`)),
+    );
+  });
 });

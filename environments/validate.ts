@@ -307,6 +307,15 @@ export function validateBootstrap(config: BootstrapConfig, environments: readonl
       // A CI role reads and writes its environment's state in this stack's bucket, in this stack's account.
       if (!ACCOUNT_ID.test(config.accountId) || !ACCOUNT_ID.test(env!.accountId)) return;
       if (!problems.check(env!.accountId === config.accountId, field, ci.name, `is in account ${env!.accountId}, this stack's is ${config.accountId}: list it in the bootstrap stack of its own account`)) return;
+      // The apply role may assume only the environment's own roles (the environment fence); the plan role none.
+      if (env!.assumeRoleArn !== undefined) {
+        problems.check(
+          false,
+          field,
+          ci.name,
+          `sets assumeRoleArn ${env!.assumeRoleArn}, which its CI roles may not assume: they apply in the environment's own account (remove assumeRoleArn, or leave the environment out of ci)`,
+        );
+      }
       problems.check(
         env!.state.bucket === config.state.bucket && env!.state.lockTable === config.state.lockTable,
         field,
