@@ -11,6 +11,7 @@ import { checkDatabaseSettings } from "../modules/database";
 import { checkFileSystemSettings } from "../modules/file-system";
 import { checkCacheSettings } from "../modules/cache";
 import { checkComputeSettings, refKind } from "../modules/compute";
+import { checkLinkedSettings } from "../modules/linked-settings";
 import { checkMonitoringSettings } from "../modules/monitoring";
 import { checkRemoteStateSettings, checkStateAuditSettings, S3_BUCKET_NAME } from "../modules/state-backend";
 import { checkWafSettings } from "../modules/waf";
@@ -155,6 +156,7 @@ function checkEnvironment(config: EnvironmentConfig, problems: Problems): void {
   checkWafSettings(config.edge.waf, problems.at("edge.waf"));
   checkComputeSettings(config.compute, problems.at("compute"));
   checkMonitoringSettings(config.monitoring, problems.at("monitoring"));
+  checkLinkedSettings(config, problems);
   problems.check(
     config.compute.appPort === config.edge.appPort,
     "compute.appPort",
