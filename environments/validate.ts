@@ -11,6 +11,7 @@ import { checkDatabaseSettings } from "../modules/database";
 import { checkFileSystemSettings } from "../modules/file-system";
 import { checkCacheSettings } from "../modules/cache";
 import { checkComputeSettings, refKind } from "../modules/compute";
+import { checkDerivedNames } from "../modules/aws-names";
 import { checkLinkedSettings } from "../modules/linked-settings";
 import { checkMonitoringSettings } from "../modules/monitoring";
 import { checkRemoteStateSettings, checkStateAuditSettings, S3_BUCKET_NAME } from "../modules/state-backend";
@@ -157,6 +158,8 @@ function checkEnvironment(config: EnvironmentConfig, problems: Problems): void {
   checkComputeSettings(config.compute, problems.at("compute"));
   checkMonitoringSettings(config.monitoring, problems.at("monitoring"));
   checkLinkedSettings(config, problems);
+  // Names made from the project and environment names: only once those are well formed (reported above otherwise).
+  if (NAME.test(config.name) && PROJECT.test(config.project)) checkDerivedNames(config, problems);
   problems.check(
     config.compute.appPort === config.edge.appPort,
     "compute.appPort",
