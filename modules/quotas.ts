@@ -40,7 +40,9 @@ function natZones(config: EnvironmentConfig): readonly string[] {
 
 /**
  * The quota warnings of `config`; `known` are all environments, since regional quotas are shared by the
- * environments in one account and region.
+ * environments in one account and region. Those count in `known`'s (promotion) order, and an environment
+ * warns where the count reaches past the quota with its own share: so dev, first, stays quiet when a later
+ * environment pushes the account over, and the environment that does (and every one after it) warns.
  */
 export function quotaWarnings(config: EnvironmentConfig, known: readonly EnvironmentConfig[] = [config]): LinkedWarning[] {
   const warnings: LinkedWarning[] = [];
@@ -48,19 +50,22 @@ export function quotaWarnings(config: EnvironmentConfig, known: readonly Environ
   if (names > QUOTAS.certificateNames.default) {
     warnings.push({ field: "edge.alternativeNames", message: over(QUOTAS.certificateNames, `give the certificate ${names} names with domainName`) });
   }
-  const neighbours = [config, ...known.filter((e) => e !== config && e.name !== config.name)].filter((e) => e.accountId === config.accountId && e.region === config.region);
-  const where = `environments ${neighbours.map((e) => e.name).join(", ")} in account ${config.accountId}, ${config.region}`;
+  const listed = known.some((e) => e === config) ? known : [...known.filter((e) => e.name !== config.name), config];
+  const neighbours = listed.filter((e) => e.accountId === config.accountId && e.region === config.region);
+  // The environments counted up to this one, in order.
+  const upTo = neighbours.slice(0, neighbours.indexOf(config) + 1);
+  const where = `environments ${upTo.map((e) => e.name).join(", ")} in account ${config.accountId}, ${config.region}`;
   // Most accounts keep their default VPC (and its internet gateway), which counts too.
-  const vpcs = neighbours.length + 1;
+  const vpcs = upTo.length + 1;
   if (vpcs > QUOTAS.vpcs.default) {
     warnings.push({ field: "network.vpcCidr", message: over(QUOTAS.vpcs, `makes ${vpcs} VPCs with the default VPC, for ${where}`) + `; the same holds for "${QUOTAS.internetGateways.name}"` });
   }
-  const ips = neighbours.reduce((n, e) => n + natZones(e).length, 0);
+  const ips = upTo.reduce((n, e) => n + natZones(e).length, 0);
   if (natZones(config).length > 0 && ips > QUOTAS.elasticIps.default) {
     warnings.push({ field: "network.natGateways", message: over(QUOTAS.elasticIps, `make ${ips} NAT gateway Elastic IPs for ${where}`) });
   }
   for (const zone of natZones(config)) {
-    const nats = neighbours.filter((e) => natZones(e).includes(zone)).length;
+    const nats = upTo.filter((e) => natZones(e).includes(zone)).length;
     if (nats > QUOTAS.natGatewaysPerZone.default) {
       warnings.push({ field: "network.natGateways", message: over(QUOTAS.natGatewaysPerZone, `make ${nats} NAT gateways in ${zone} for ${where}`) });
     }
