@@ -63,7 +63,7 @@ export function run(options: RunOptions = {}): number {
   // Stack traces in metadata would write this machine's paths into the output.
   const app = new App({ stackTraces: false, ...(options.outdir ? { outdir: options.outdir } : {}) });
   for (const bootstrap of bootstraps) buildBootstrap(app, bootstrap, known);
-  for (const config of selected) buildEnvironment(app, config);
+  for (const config of selected) buildEnvironment(app, config, known);
   app.synth();
   // Stacks of earlier runs (other environments, a stray cdk.tf) would otherwise be validated, scanned or applied.
   const written = app.node.children.filter((child) => TerraformStack.isStack(child)).map((stack) => stack.node.id);

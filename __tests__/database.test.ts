@@ -247,7 +247,7 @@ describe("Database rejects what AWS or the project would not accept", () => {
 
   it("storage autoscaling without headroom, or too little gp3 storage", () => {
     rejects({ allocatedStorageGib: 10 }, /allocatedStorageGib = 10: gp3 storage is 20 to 65536 GiB/);
-    rejects({ maxAllocatedStorageGib: 20 }, /maxAllocatedStorageGib = 20: must be more than allocatedStorageGib \(20\)/);
+    rejects({ maxAllocatedStorageGib: 20 }, /maxAllocatedStorageGib = 20: must be at least 10 % above allocatedStorageGib \(20\), so at least 22/);
   });
 
   it("unknown monitoring intervals, Performance Insights retention, class and names", () => {

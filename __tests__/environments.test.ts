@@ -86,7 +86,7 @@ describe("validateEnvironments rejects, one line per problem naming environment,
     [{ network: { interfaceEndpoints: ["s3" as never] } }, /^dev: network.interfaceEndpoints\[0\] = "s3": must be one of "secretsmanager", /],
     [{ network: { interfaceEndpoints: ["ssm", "ssm"] } }, /^dev: network.interfaceEndpoints\[1\] = "ssm": listed twice/],
     [{ waivers: { multiAz: "because" } }, /^dev: waivers.multiAz = "because": a waiver needs a written reason of at least 10 characters/],
-    [{ waivers: { backups: "we restore from elsewhere" } as never }, /^dev: waivers.backups = .*: unknown setting; known: deletionProtection, multiAz, backupRetention$/],
+    [{ waivers: { backups: "we restore from elsewhere" } as never }, /^dev: waivers.backups = .*: unknown setting; known: deletionProtection, multiAz, backupRetention, pinnedRef, alwaysOn$/],
   ])("%j", (patch, message) => {
     expect(problems(patch)).toContainEqual(expect.stringMatching(message));
   });
@@ -96,6 +96,31 @@ describe("validateEnvironments rejects, one line per problem naming environment,
       'prod: network.natGateways = "single": a production environment needs multiAz; fix it or add waivers.multiAz with a written reason',
     );
     expect(problems({ network: { natGateways: "single" }, waivers: { multiAz: "single-zone pilot until launch day" } }, prod)).toEqual([]);
+  });
+
+  it("requires production to run a pinned commit or tag unless waived with a reason", () => {
+    const branch = { compute: { repository: { ...prod.compute.repository, ref: "refs/heads/main", allowBranchRef: true } } };
+    expect(problems(branch, prod)).toEqual([
+      'prod: compute.repository.ref = "refs/heads/main": a production environment needs a pinned commit or tag (a branch\'s newest commit is fetched at each boot, so instances may run different code); fix it or add waivers.pinnedRef with a written reason',
+    ]);
+    expect(problems({ ...branch, waivers: { pinnedRef: "launch week: main is deployed on every merge" } }, prod)).toEqual([]);
+  });
+
+  it("requires production to keep an instance serving unless waived with a reason", () => {
+    const night = { name: "night", recurrence: "0 1 * * *", minCapacity: 0, maxCapacity: 0, desiredCapacity: 0, timeZone: "Europe/London" };
+    const message = "a production environment needs at least one instance serving at all times (this schedule scales the group to zero); fix it or add waivers.alwaysOn with a written reason";
+    expect(problems({ compute: { scheduledActions: [night] } }, prod)).toEqual([
+      `prod: compute.scheduledActions[0].minCapacity = 0: ${message}`,
+      `prod: compute.scheduledActions[0].maxCapacity = 0: ${message}`,
+      `prod: compute.scheduledActions[0].desiredCapacity = 0: ${message}`,
+    ]);
+    expect(problems({ compute: { minCapacity: 0 } }, prod)).toEqual([
+      "prod: compute.minCapacity = 0: a production environment needs at least one instance serving at all times; fix it or add waivers.alwaysOn with a written reason",
+    ]);
+    expect(problems({ compute: { scheduledActions: [night] }, waivers: { alwaysOn: "internal tool, nobody works at night" } }, prod)).toEqual([]);
+    // Not production: dev scales to zero every night.
+    expect(dev.compute.scheduledActions?.some((a) => a.maxCapacity === 0)).toBe(true);
+    expect(problems({}, dev)).toEqual([]);
   });
 
   it("reports every problem at once, not only the first", () => {

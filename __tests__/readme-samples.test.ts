@@ -32,3 +32,17 @@ it("the bad-input sample is the validator's output for the configs the README de
   expect(fs.existsSync(outdir)).toBe(false);
   expect(sampleAfter("Bad input stops the run")).toBe(`${lines.join("\n")}\n`);
 });
+
+it("the sample of what is refused before apply is the validator's output for the configs the README describes", () => {
+  const night = dev.compute.scheduledActions?.[0];
+  const environments = [
+    environment({ database: { maxAllocatedStorageGib: 21 }, compute: { scheduledActions: [{ ...night!, timeZone: "US/Eastern" }] } }, dev),
+    environment({ project: "shop-" }, staging),
+    environment({ compute: { repository: { ...prod.compute.repository, ref: "refs/heads/main", allowBranchRef: true } } }, prod),
+  ];
+  const lines: string[] = [];
+  const outdir = path.join(os.tmpdir(), "readme-sample-never-written");
+  expect(run({ environments, bootstrap: { ...bootstrap, ci: undefined }, outdir, log: (l) => lines.push(l) })).toBe(1);
+  expect(fs.existsSync(outdir)).toBe(false);
+  expect(sampleAfter("For example, a project named `shop-`")).toBe(`${lines.join("\n")}\n`);
+});

@@ -22,6 +22,8 @@ export const ENVIRONMENT_SHAPE: Shape = {
           "deletionProtection": {"optional": true, "shape": {"kind": "string"}},
           "multiAz": {"optional": true, "shape": {"kind": "string"}},
           "backupRetention": {"optional": true, "shape": {"kind": "string"}},
+          "pinnedRef": {"optional": true, "shape": {"kind": "string"}},
+          "alwaysOn": {"optional": true, "shape": {"kind": "string"}},
         },
       },
     },

@@ -11,7 +11,9 @@ import { checkDatabaseSettings } from "../modules/database";
 import { boundarySizes, MANAGED_POLICY_MAX_CHARS } from "../modules/environment-stack";
 import { checkFileSystemSettings } from "../modules/file-system";
 import { checkCacheSettings } from "../modules/cache";
-import { checkComputeSettings } from "../modules/compute";
+import { checkComputeSettings, refKind } from "../modules/compute";
+import { checkDerivedNames } from "../modules/aws-names";
+import { checkLinkedSettings } from "../modules/linked-settings";
 import { checkMonitoringSettings } from "../modules/monitoring";
 import { checkRemoteStateSettings, checkStateAuditSettings, S3_BUCKET_NAME } from "../modules/state-backend";
 import { checkWafSettings } from "../modules/waf";
@@ -29,10 +31,15 @@ const MIN_WAIVER_REASON = 10;
 /** Days of database backups a production environment keeps unless waived. */
 const PRODUCTION_BACKUP_DAYS = 14;
 
-/** One setting a safeguard watches: `off` returns the offending value, or undefined when the setting is safe. */
+/**
+ * One setting a safeguard watches: `off` returns the offending value, or undefined when the setting is safe;
+ * `field` may name a list (`compute.scheduledActions`), whose offending entries `each` returns by index.
+ */
 interface SafeguardRule {
   readonly field: string;
   readonly off: (c: EnvironmentConfig) => unknown;
+  /** The list's offending entries, each with its path under `field` (`[0].minCapacity`). */
+  readonly each?: (c: EnvironmentConfig) => readonly [path: string, value: unknown][];
   /** What production needs, when more than the safeguard's name says it. @default the safeguard's name */
   readonly need?: string;
 }
@@ -75,6 +82,29 @@ const SAFEGUARDS: Readonly<Record<ProductionSafeguard, readonly SafeguardRule[]>
       field: "database.backupRetentionDays",
       off: (c) => (c.database.backupRetentionDays >= PRODUCTION_BACKUP_DAYS ? undefined : c.database.backupRetentionDays),
       need: `database backups kept at least ${PRODUCTION_BACKUP_DAYS} days`,
+    },
+  ],
+  pinnedRef: [
+    {
+      field: "compute.repository.ref",
+      off: (c) => (refKind(c.compute.repository.ref) === "branch" ? c.compute.repository.ref : undefined),
+      need: "a pinned commit or tag (a branch's newest commit is fetched at each boot, so instances may run different code)",
+    },
+  ],
+  alwaysOn: [
+    {
+      field: "compute.minCapacity",
+      off: (c) => (c.compute.minCapacity > 0 ? undefined : c.compute.minCapacity),
+      need: "at least one instance serving at all times",
+    },
+    {
+      field: "compute.scheduledActions",
+      off: () => undefined,
+      each: (c) =>
+        (c.compute.scheduledActions ?? []).flatMap((a, i) =>
+          (["minCapacity", "maxCapacity", "desiredCapacity"] as const).filter((k) => a[k] === 0).map((k) => [`[${i}].${k}`, a[k]] as [string, unknown]),
+        ),
+      need: "at least one instance serving at all times (this schedule scales the group to zero)",
     },
   ],
 };
@@ -129,6 +159,9 @@ function checkEnvironment(config: EnvironmentConfig, problems: Problems): void {
   checkWafSettings(config.edge.waf, problems.at("edge.waf"));
   checkComputeSettings(config.compute, problems.at("compute"));
   checkMonitoringSettings(config.monitoring, problems.at("monitoring"));
+  checkLinkedSettings(config, problems);
+  // Names made from the project and environment names: only once those are well formed (reported above otherwise).
+  if (NAME.test(config.name) && PROJECT.test(config.project)) checkDerivedNames(config, problems);
   problems.check(
     config.compute.appPort === config.edge.appPort,
     "compute.appPort",
@@ -164,9 +197,11 @@ function checkEnvironment(config: EnvironmentConfig, problems: Problems): void {
     for (const [safeguard, rules] of Object.entries(SAFEGUARDS) as [ProductionSafeguard, readonly SafeguardRule[]][]) {
       if (waivers[safeguard]) continue;
       for (const rule of rules) {
+        const message = `a production environment needs ${rule.need ?? safeguard}; fix it or add waivers.${safeguard} with a written reason`;
+        for (const [path, value] of rule.each?.(config) ?? []) problems.add(`${rule.field}${path}`, value, message);
         const value = rule.off(config);
         if (value === undefined) continue;
-        problems.add(rule.field, value, `a production environment needs ${rule.need ?? safeguard}; fix it or add waivers.${safeguard} with a written reason`);
+        problems.add(rule.field, value, message);
       }
     }
   }

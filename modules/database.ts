@@ -153,11 +153,13 @@ export function checkDatabaseSettings(props: DatabaseSettings, problems: Problem
   }
   const storage = props.allocatedStorageGib;
   problems.check(Number.isInteger(storage) && storage >= 20 && storage <= 65536, "allocatedStorageGib", storage, "gp3 storage is 20 to 65536 GiB");
+  // RDS takes a storage ceiling at least 10 % above the allocated storage ("Invalid max storage size"):
+  // https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/USER_PIOPS.Autoscaling.html
   problems.check(
-    Number.isInteger(props.maxAllocatedStorageGib) && props.maxAllocatedStorageGib > storage && props.maxAllocatedStorageGib <= 65536,
+    Number.isInteger(props.maxAllocatedStorageGib) && props.maxAllocatedStorageGib * 10 >= storage * 11 && props.maxAllocatedStorageGib <= 65536,
     "maxAllocatedStorageGib",
     props.maxAllocatedStorageGib,
-    `must be more than allocatedStorageGib (${storage}) and at most 65536 for storage autoscaling`,
+    `must be at least 10 % above allocatedStorageGib (${storage}), so at least ${Math.ceil((storage * 11) / 10)}, and at most 65536 for storage autoscaling`,
   );
   const days = props.backupRetentionDays;
   problems.check(

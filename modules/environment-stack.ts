@@ -1,7 +1,7 @@
 // Composes one environment: provider, remote state, and the modules in dependency order, then the
 // cross-module security-group rules and grants last, so no module reaches into another.
 // Also the bootstrap stack that creates the state bucket and lock table.
-import { App, Aspects, LocalBackend, TerraformOutput, TerraformStack } from "cdktf";
+import { Annotations, App, Aspects, LocalBackend, TerraformOutput, TerraformStack } from "cdktf";
 import { Construct } from "constructs";
 import { AwsProvider } from "@cdktf/provider-aws/lib/provider";
 import type { BootstrapConfig, EnvironmentConfig } from "../environments/types";
@@ -18,6 +18,8 @@ import { Monitoring } from "./monitoring";
 import { Networking } from "./networking";
 import { Preflight } from "./preflight";
 import { environmentRolesArn, FenceProps } from "./environment-fence";
+import { linkedWarnings } from "./linked-settings";
+import { quotaWarnings, warningText } from "./quotas";
 import {
   KeyPolicyFenceAspect,
   otherEnvironmentsKeyDeny,
@@ -96,7 +98,8 @@ export class EnvironmentStack extends TerraformStack {
   readonly compute: Compute;
   readonly monitoring: Monitoring;
 
-  constructor(scope: Construct, config: EnvironmentConfig) {
+  /** `known`: every environment, for the quotas environments in one account and region share. */
+  constructor(scope: Construct, config: EnvironmentConfig, known: readonly EnvironmentConfig[] = [config]) {
     super(scope, config.name);
     requireEngine(this);
     this.config = config;
@@ -127,7 +130,9 @@ export class EnvironmentStack extends TerraformStack {
     });
 
     // What only the account knows (zones it has, types offered there) fails the plan, before any resource.
-    new Preflight(this, "preflight", { availabilityZones: config.network.availabilityZones, instanceType: config.compute.instanceType });
+    const preflight = new Preflight(this, "preflight", { availabilityZones: config.network.availabilityZones, instanceType: config.compute.instanceType });
+    // Combinations that are legal but risky, and default quotas the settings exceed (acknowledged as `preflight.<field>`).
+    for (const warning of [...linkedWarnings(config), ...quotaWarnings(config, known)]) Annotations.of(preflight).addWarning(warningText(warning));
 
     this.network = new Networking(this, "network", {
       ...config.network,
@@ -284,8 +289,8 @@ export class EnvironmentStack extends TerraformStack {
 }
 
 /** Builds one environment's stack without synthesizing, so tests and main.ts share the same path. */
-export function buildEnvironment(app: App, config: EnvironmentConfig): EnvironmentStack {
-  return new EnvironmentStack(app, config);
+export function buildEnvironment(app: App, config: EnvironmentConfig, known?: readonly EnvironmentConfig[]): EnvironmentStack {
+  return new EnvironmentStack(app, config, known);
 }
 
 export class BootstrapStack extends TerraformStack {

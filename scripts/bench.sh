@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Prints median wall time and peak memory for synthesizing every environment the way cdktf.json runs the
-# app, for the floor of loading cdktf alone, their ratio, and for the unit test suite.
-# Budgets (2 cores): synth <= 1.5 s and <= 200 MB; tests <= 30 s.
+# app, for the floor of loading cdktf alone, their ratio, and for the unit test suite; and the environment
+# validator's own time (scripts/bench-validate.mjs).
+# Budgets (2 cores): synth <= 1.5 s and <= 200 MB; the validator well under 1 s for every environment; tests <= 30 s.
 # Usage: npm run bench [-- RUNS]   (default 5 runs for synth, 3 for tests)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -39,6 +40,7 @@ synth=$MEDIAN
 measure "floor: node -e \"require('cdktf')\"" "$runs" "node -e \"require('cdktf')\""
 floor=$MEDIAN
 awk -v s="$synth" -v f="$floor" 'BEGIN { printf "%-42s %.1fx the floor (target <= 2.5x)\n", "synth / floor", s / f }'
+node scripts/build.mjs && node scripts/bench-validate.mjs
 if [ "${TEST_RUNS:-3}" -gt 0 ]; then
   measure "unit test suite (jest)" "${TEST_RUNS:-3}" "node_modules/.bin/jest --ci"
 fi

@@ -22,6 +22,7 @@ import { EncryptionKey } from "../encryption-key";
 import { checkLogRetention } from "../logs";
 import { policyDocument, serviceTrustPolicy, Statement } from "../policy";
 import { EC2_INSTANCE_TYPES } from "../aws-catalogue.generated";
+import { timeZoneProblem } from "../aws-rules";
 import { assertValid, catalogueMessage, Problems } from "../validation";
 import { renderUserData } from "./boot-script";
 import { cronProblem } from "./cron";
@@ -408,7 +409,8 @@ function checkScheduledActions(actions: readonly ScheduledActionSettings[], prob
       );
     }
     if (action.timeZone !== undefined) {
-      at.check(TIME_ZONE.test(action.timeZone), "timeZone", action.timeZone, "not an IANA time zone name (for example Europe/London)");
+      const zoneProblem = TIME_ZONE.test(action.timeZone) ? timeZoneProblem(action.timeZone) : "not an IANA time zone name (for example Europe/London)";
+      at.check(zoneProblem === undefined, "timeZone", action.timeZone, zoneProblem ?? "");
     }
   });
 }
