@@ -1190,6 +1190,51 @@ def _as_user(client: Callable[[str], Any], name: str, statements: list[dict[str,
 
 
 @extension(
+    "kms-key-policy-deny-conditions",
+    "moto refuses DescribeKey when any Deny statement of the key policy names the action (kms:*), ignoring the "
+    "statement's Principal and Condition; a deny that only applies to other principals (the environment keys' "
+    "'not the other environments' roles', by aws:PrincipalArn) then refuses every caller and the provider "
+    "cannot read the key it created. AWS applies a Deny only where its principal and conditions match; here "
+    "its conditions are evaluated like the identity policies' (iam-conditions).",
+    "https://docs.aws.amazon.com/kms/latest/developerguide/policy-evaluation.html ; "
+    "https://github.com/getmoto/moto/blob/5.2.5/moto/kms/policy_validator.py",
+    probe=lambda client: _probe_kms_deny_conditions(client),
+)
+def _kms_deny_conditions() -> None:
+    from moto.kms import policy_validator, responses
+    from moto.kms.exceptions import AccessDeniedException
+
+    def validate_policy(key: Any, action: str) -> None:
+        try:
+            policy = json.loads(key.policy)
+        except (ValueError, AttributeError):
+            return
+        for statement in policy.get("Statement", []):
+            if statement.get("Effect", "").lower() != "deny" or not policy_validator.check_statement(statement, key.arn, action):
+                continue
+            condition = statement.get("Condition")
+            if condition and condition_holds(condition, dict(SECURE_TRANSPORT)) is False:
+                continue
+            raise AccessDeniedException(message=f"Action {action} is now allowed by the given key policy")
+
+    responses.validate_policy = validate_policy  # type: ignore[assignment]
+
+
+def _probe_kms_deny_conditions(client: Callable[[str], Any]) -> None:
+    account = client("sts").get_caller_identity()["Account"]
+    policy = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {"Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{account}:root"}, "Action": "kms:*", "Resource": "*"},
+            {"Effect": "Deny", "Principal": "*", "Action": "kms:*", "Resource": "*", "Condition": {"ArnLike": {"aws:PrincipalArn": f"arn:aws:iam::{account}:role/other-*"}}},
+        ],
+    }
+    kms = client("kms")
+    key = kms.create_key(Policy=json.dumps(policy))["KeyMetadata"]["KeyId"]
+    kms.describe_key(KeyId=key)
+
+
+@extension(
     "iam-wildcards",
     "moto matches a policy's Action and Resource by turning '*' into the regex '.*' and leaving every other "
     "character to the regex engine: '?' becomes a quantifier (a resource such as a secret's "
