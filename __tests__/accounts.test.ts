@@ -6,11 +6,11 @@ import * as path from "node:path";
 import { bootstrap, ENVIRONMENTS } from "../environments";
 import type { BootstrapConfig, EnvironmentConfig } from "../environments/types";
 import { validateBootstrap, validateBootstrapLayout } from "../environments/validate";
-import { ciRoleName } from "../modules/ci-roles";
+import { applyBoundaryName, ciRoleName } from "../modules/ci-roles";
 import { run } from "../main";
 import { environment } from "./support/fixtures";
-import { allowedBy } from "./support/policy-evaluator";
-import { policySets, StackIam } from "./support/iam";
+import { policySets, resourcePolicy, StackIam } from "./support/iam";
+import { simulate } from "./support/simulator";
 import { Json, resourceList } from "./support/synth";
 
 const PROD_ACCOUNT = "222222222222";
@@ -51,9 +51,9 @@ describe("prod in its own account", () => {
     expect(resourceList(p, "aws_s3_bucket").map((x) => x.bucket).sort()).toEqual([prodBucket, `${prodBucket}-audit`]);
     expect(resourceList(p, "aws_kms_alias").map((x) => x.name)).toContain(`alias/${prodBucket}-state`);
     expect(resourceList(p, "aws_cloudtrail")).toHaveLength(1);
-    expect(resourceList(p, "aws_iam_policy").map((x) => x.name).sort()).toEqual([`${project}-boundary-prod`, ciRoleName(project, "prod", "apply")]);
+    expect(resourceList(p, "aws_iam_policy").map((x) => x.name).sort()).toEqual([`${project}-boundary-prod`, ciRoleName(project, "prod", "apply"), applyBoundaryName(project, "prod")]);
     expect(resourceList(b, "aws_iam_policy").map((x) => x.name).sort()).toEqual([
-      ...sharedNames.map((e) => `${project}-boundary-${e}`), ...sharedNames.map((e) => ciRoleName(project, e, "apply")),
+      ...sharedNames.map((e) => `${project}-boundary-${e}`), ...sharedNames.map((e) => ciRoleName(project, e, "apply")), ...sharedNames.map((e) => applyBoundaryName(project, e)),
     ].sort());
     expect(resourceList(p, "aws_iam_role").map((x) => x.name).sort()).toEqual([ciRoleName(project, "prod", "apply"), ciRoleName(project, "prod", "plan")]);
     expect(resourceList(p, "aws_iam_openid_connect_provider")).toHaveLength(1);
@@ -69,12 +69,19 @@ describe("prod in its own account", () => {
     expect(JSON.stringify(stack("prod"))).toContain(`arn:aws:iam::${PROD_ACCOUNT}:policy/${project}-boundary-prod`);
   });
 
-  it("lets prod's roles use prod's state only", () => {
+  it("lets prod's roles use prod's state only", async () => {
     const iam: StackIam = { json: stack("bootstrap-prod"), region, accountId: PROD_ACCOUNT };
     const object = `arn:aws:s3:::${prodBucket}/environments/prod/terraform.tfstate`;
-    expect(allowedBy({ action: "s3:GetObject", resource: object }, ...policySets(iam, ciRoleName(project, "prod", "plan")))).toBe(true);
-    expect(allowedBy({ action: "s3:PutObject", resource: object }, ...policySets(iam, ciRoleName(project, "prod", "apply")))).toBe(true);
-    expect(allowedBy({ action: "s3:GetObject", resource: `arn:aws:s3:::${prodBucket}/bootstrap-prod/terraform.tfstate` }, ...policySets(iam, ciRoleName(project, "prod", "plan")))).toBe(false);
+    const bucketPolicy = resourcePolicy(iam, resourceList(iam.json, "aws_s3_bucket_policy").find((p) => String(p.bucket).includes("state_bucket"))!.policy);
+    const can = async (kind: "plan" | "apply", action: string, resource: string) => {
+      const [identity, boundary] = policySets(iam, ciRoleName(project, "prod", kind));
+      const principal = `arn:aws:iam::${PROD_ACCOUNT}:role/${ciRoleName(project, "prod", kind)}`;
+      const context: Record<string, string> = action === "s3:PutObject" ? { "s3:x-amz-server-side-encryption": "aws:kms" } : {};
+      return (await simulate({ principal, action, resource, context }, { identity: identity!, boundary: boundary?.[0] }, bucketPolicy)) === "Allowed";
+    };
+    expect(await can("plan", "s3:GetObject", object)).toBe(true);
+    expect(await can("apply", "s3:PutObject", object)).toBe(true);
+    expect(await can("plan", "s3:GetObject", `arn:aws:s3:::${prodBucket}/bootstrap-prod/terraform.tfstate`)).toBe(false);
   });
 });
 

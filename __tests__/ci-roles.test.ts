@@ -2,7 +2,8 @@ import { Testing } from "cdktf";
 import { IamOpenidConnectProvider } from "@cdktf/provider-aws/lib/iam-openid-connect-provider";
 import { bootstrap, ENVIRONMENTS } from "../environments";
 import { validateBootstrap } from "../environments/validate";
-import { ciRoleName, planKeyAlias } from "../modules/ci-roles";
+import { applyBoundaryName, ciRoleName, planKeyAlias } from "../modules/ci-roles";
+import { resolve } from "./support/iam";
 import { buildBootstrap } from "../modules/environment-stack";
 import { Json, policy, resourceList, resources, synth } from "./support/synth";
 
@@ -104,13 +105,21 @@ describe("GitHub OIDC roles in the bootstrap stack", () => {
     expect(read.Action).not.toContainEqual(expect.stringMatching(/^s3:Get\*$|^s3:GetObject|^secretsmanager:GetSecretValue$|^ssm:|^sqs:|^\*/));
   });
 
-  it("gives apply roles one scoped policy, attached and as their boundary, under the managed-policy size limit", () => {
+  it("gives apply roles a scoped policy and a boundary, each under the managed-policy size limit once resolved", () => {
     const policies = resourceList(json, "aws_iam_policy").filter((p) => String(p.name).startsWith(`${project}-ci-`));
-    expect(policies.map((p) => p.name).sort()).toEqual(ciNames.map((e) => ciRoleName(project, e, "apply")).sort());
-    for (const p of policies) expect(p.policy.length).toBeLessThan(6144);
+    expect(policies.map((p) => p.name).sort()).toEqual(ciNames.flatMap((e) => [ciRoleName(project, e, "apply"), applyBoundaryName(project, e)]).sort());
+    // IAM counts the resolved document without whitespace: references become the ARNs they will be.
+    const iam = { json, region: bootstrap.region, accountId: account };
+    for (const p of resourceList(json, "aws_iam_policy")) {
+      const resolved = resolve(iam, p.policy).replace(/:key\/[A-Za-z0-9_-]+/g, `:key/${"0".repeat(36)}`);
+      const size = JSON.stringify(JSON.parse(resolved)).length;
+      expect({ policy: p.name, fits: size <= 6144 }).toEqual({ policy: p.name, fits: true });
+    }
     const apply = role(ciRoleName(project, "prod", "apply"));
-    expect(apply.permissions_boundary).toMatch(/^\$\{aws_iam_policy\.ci_prod-apply-policy_[A-Z0-9]+\.arn\}$/);
-    expect(resourceList(json, "aws_iam_role_policy_attachment").map((a) => a.policy_arn)).toContain(apply.permissions_boundary);
+    expect(apply.permissions_boundary).toMatch(/^\$\{aws_iam_policy\.ci_prod-apply-boundary_[A-Z0-9]+\.arn\}$/);
+    const attached = resourceList(json, "aws_iam_role_policy_attachment").map((a) => a.policy_arn);
+    expect(attached).toContainEqual(expect.stringMatching(/^\$\{aws_iam_policy\.ci_prod-apply-policy_[A-Z0-9]+\.arn\}$/));
+    expect(attached).not.toContain(apply.permissions_boundary);
     const doc = policy(policies.find((p) => p.name === ciRoleName(project, "prod", "apply"))!.policy);
     const manage = doc.Statement.find((s: Json) => s.Sid === "ManageOwnRolesAndProfiles");
     expect(manage.Resource).toEqual([`arn:aws:iam::${account}:role/${project}-prod-*`, `arn:aws:iam::${account}:instance-profile/${project}-prod-*`]);
@@ -164,5 +173,12 @@ describe("CI settings validation", () => {
     [{ applyWorkflow: "apply" }, /^bootstrap: ci.applyWorkflow = "apply": must be a workflow file name/],
   ])("rejects %j", (patch, message) => {
     expect(validateBootstrap({ ...bootstrap, ci: { ...bootstrap.ci!, ...patch } }, ENVIRONMENTS)).toContainEqual(expect.stringMatching(message));
+  });
+
+  it("rejects a CI environment whose provider assumes another role: its CI roles may not assume it", () => {
+    const envs = ENVIRONMENTS.map((e, i) => (i === 0 ? { ...e, assumeRoleArn: `arn:aws:iam::${e.accountId}:role/deployer` } : e));
+    expect(validateBootstrap(bootstrap, envs)).toContainEqual(
+      expect.stringMatching(new RegExp(`^bootstrap: ci.environments\\[0\\].name = "${ENVIRONMENTS[0]!.name}": sets assumeRoleArn .*: they apply in the environment's own account`)),
+    );
   });
 });

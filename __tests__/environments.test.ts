@@ -57,6 +57,7 @@ describe("validateEnvironments rejects, one line per problem naming environment,
   it.each<[Patch, RegExp]>([
     [{ name: "Dev" }, /^Dev: name = "Dev": must be 1-20 of a-z/],
     [{ project: "x" }, /^dev: project = "x": must be 2-20/],
+    [{ name: "ci" }, /^ci: name = "ci": reserved: the CI roles are named [a-z0-9-]+-ci-<env>-\*/],
     [{ region: "europe" }, /^dev: region = "europe": not an AWS region name/],
     [{ accountId: "12345" }, /^dev: accountId = "12345": must be 12 digits/],
     [{ assumeRoleArn: "arn:aws:iam::111111111111:user/me" }, /^dev: assumeRoleArn = .*: not an IAM role ARN/],
@@ -124,6 +125,14 @@ describe("validateEnvironments rejects, one line per problem naming environment,
 
   it("reports every problem at once, not only the first", () => {
     expect(problems({ accountId: "1", region: "x", logRetentionDays: 2 }).length).toBeGreaterThanOrEqual(3);
+  });
+
+  it("rejects a name whose roles' names would cover another environment's (the fence goes by role name)", () => {
+    const nested = environment({ name: "dev-eu", network: { vpcCidr: "10.98.0.0/16" } });
+    expect(validateEnvironments([dev], [dev, nested])).toContainEqual(
+      expect.stringMatching(new RegExp(`^dev: name = "dev": ${dev.project}-dev-\\* would also name dev-eu's roles \\(${dev.project}-dev-eu-\\*\\)`)),
+    );
+    expect(validateEnvironments([nested], [dev, nested]).filter((l) => l.includes("would also name"))).toEqual([]);
   });
 
   it("rejects two environments with the same name", () => {

@@ -47,6 +47,9 @@ describe("FileSystem", () => {
       lifecycle_policy: [{ transition_to_ia: "AFTER_1_DAY" }, { transition_to_primary_storage_class: "AFTER_1_ACCESS" }],
     });
     expect(withClient.text).toHaveResourceWithProperties(EfsBackupPolicy, { backup_policy: { status: "ENABLED" } });
+    expect(synthConstruct((scope) => new FileSystem(scope, "fs", { ...props, automaticBackups: false })).text).toHaveResourceWithProperties(EfsBackupPolicy, {
+      backup_policy: { status: "DISABLED" },
+    });
   });
 
   it("has a mount target per data subnet behind its own security group", () => {

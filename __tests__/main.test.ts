@@ -25,11 +25,11 @@ describe("run", () => {
     expect(fs.readFileSync(path.join(outdir, "manifest.json"), "utf8")).not.toContain(process.cwd());
   });
 
-  it("requires an engine with the S3 backend's lock file (>= 1.10) in every stack", () => {
+  it("requires an engine whose S3 backend takes the state key's alias ARN (>= 1.11) in every stack", () => {
     expect(run({ outdir, log })).toBe(0);
     for (const stack of fs.readdirSync(path.join(outdir, "stacks"))) {
       const json = JSON.parse(fs.readFileSync(path.join(outdir, "stacks", stack, "cdk.tf.json"), "utf8"));
-      expect([stack, json.terraform.required_version]).toEqual([stack, ">= 1.10"]);
+      expect([stack, json.terraform.required_version]).toEqual([stack, ">= 1.11"]);
     }
   });
 

@@ -8,7 +8,6 @@ import * as path from "node:path";
 import { load } from "js-yaml";
 import { ENVIRONMENTS } from "../environments";
 import { PLACEHOLDER, validateEnvironments } from "../environments/validate";
-import { planKeyAlias } from "../modules/ci-roles";
 import { environment } from "./support/fixtures";
 import type { Json } from "./support/synth";
 
@@ -71,8 +70,7 @@ describe(`npm run new-env -- ${name} --from staging`, () => {
     const expected = [...names.slice(0, names.indexOf("staging")), name, ...names.slice(names.indexOf("staging"))];
     expect(order).toEqual(expected);
     expect(ci).toEqual(expected);
-    const project = ENVIRONMENTS[0]!.project;
-    expect(matrix).toEqual(expected.map((e) => [e, `AWS_PLAN_ROLE_ARN_${e.toUpperCase()}`, `alias/${planKeyAlias(project, e)}`]));
+    expect(matrix).toEqual(expected.map((e) => [e, `AWS_PLAN_ROLE_ARN_${e.toUpperCase()}`, `AWS_PLAN_KEY_ALIAS_${e.toUpperCase()}`]));
     expect(runbook).toEqual([...expected.map((e) => `${e} main`), ...expected.map((e) => `${e}-plan any`)]);
   });
 
@@ -80,7 +78,7 @@ describe(`npm run new-env -- ${name} --from staging`, () => {
     expect(printed).toMatch(`new-env: wrote environments/${name}.ts from environments/staging.ts`);
     expect(printed).toContain(`${name}: edge.domainName = "${name}.fill-me-in.invalid": a placeholder from npm run new-env: set the real value`);
     expect(printed).toMatch(/Apply the bootstrap stack/);
-    expect(printed).toMatch(`AWS_PLAN_ROLE_ARN_${name.toUpperCase()} and AWS_APPLY_ROLE_ARN_${name.toUpperCase()}`);
+    expect(printed).toMatch(`AWS_PLAN_ROLE_ARN_${name.toUpperCase()}, AWS_PLAN_KEY_ALIAS_${name.toUpperCase()} and AWS_APPLY_ROLE_ARN_${name.toUpperCase()}`);
     expect(printed).toMatch(`Create its GitHub environments ${name} (deployments from main only) and ${name}-plan`);
   });
 

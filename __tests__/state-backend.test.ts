@@ -83,10 +83,14 @@ describe("bootstrap stack", () => {
     );
   });
 
-  it("limits each CI role to its own state object in the bucket policy as well", () => {
+  it("limits each environment's roles (its CI roles and every role its stack creates) to its own state object in the bucket policy as well", () => {
     const scopes = statePolicy().Statement.filter((s: Json) => String(s.Sid).startsWith("OneStateObjectOnly"));
     expect(scopes.map((s: Json) => s.Condition.ArnLike["aws:PrincipalArn"])).toEqual(
-      ciNames.map((e) => [`arn:aws:iam::${account}:role/${ciRoleName(project, e, "plan")}`, `arn:aws:iam::${account}:role/${ciRoleName(project, e, "apply")}`]),
+      ciNames.map((e) => [
+        `arn:aws:iam::${account}:role/${ciRoleName(project, e, "plan")}`,
+        `arn:aws:iam::${account}:role/${ciRoleName(project, e, "apply")}`,
+        `arn:aws:iam::${account}:role/${project}-${e}-*`,
+      ]),
     );
     const prod = scopes[ciNames.indexOf("prod")];
     expect(prod.NotResource).toEqual([
@@ -94,6 +98,19 @@ describe("bootstrap stack", () => {
       expect.stringMatching(/\/environments\/prod\/terraform\.tfstate\.tflock$/),
     ]);
     expect(prod).toEqual(expect.objectContaining({ Effect: "Deny", Principal: "*", Action: "s3:*Object*" }));
+  });
+
+  it("refuses the state key to every role an environment's stack creates (none needs it), in the key's own policy", () => {
+    const key = resourceList(json, "aws_kms_key").find((k) => String(k.description).startsWith("Terraform state"))!;
+    const denied = (policy(key.policy).Statement as Json[]).find((s) => s.Sid === "DeniedPrincipals");
+    expect(denied).toEqual({
+      Sid: "DeniedPrincipals",
+      Effect: "Deny",
+      Principal: "*",
+      Action: "kms:*",
+      Resource: "*",
+      Condition: { ArnLike: { "aws:PrincipalArn": ENVIRONMENTS.map((e) => `arn:aws:iam::${account}:role/${project}-${e.name}-*`) } },
+    });
   });
 
   it("records every state object read and write in a CloudTrail trail, into its own KMS-encrypted bucket", () => {

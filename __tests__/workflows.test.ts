@@ -5,7 +5,6 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { load } from "js-yaml";
 import { bootstrap, ENVIRONMENTS } from "../environments";
-import { planKeyAlias } from "../modules/ci-roles";
 import type { Json } from "./support/synth";
 
 const workflow = (name: string): Json => load(fs.readFileSync(path.join(__dirname, "..", ".github", "workflows", name), "utf8")) as Json;
@@ -20,18 +19,24 @@ describe("pull-request workflow", () => {
     expect(pullRequest.jobs.plan.needs).toBe("test");
   });
 
-  it("plans every environment with its own plan role, one run per environment at a time", () => {
+  it("plans every environment with its own plan role; plans wait on the state lock, not in a queue an apply shares", () => {
     const matrix = pullRequest.jobs.plan.strategy.matrix.include as Json[];
     expect(matrix.map((m) => m.environment)).toEqual(names);
     for (const entry of matrix) expect(entry.role).toBe(`AWS_PLAN_ROLE_ARN_${String(entry.environment).toUpperCase()}`);
-    expect(pullRequest.jobs.plan.concurrency).toEqual({ group: "terraform-${{ matrix.environment }}", "cancel-in-progress": false });
+    expect(pullRequest.jobs.plan.concurrency).toBeUndefined();
+    expect(pullRequest.concurrency).toEqual({ group: "pull-request-${{ github.event.pull_request.number }}", "cancel-in-progress": true });
+    expect(runs(pullRequest.jobs.plan)).toMatch(/terraform plan -input=false -lock-timeout=5m/);
   });
 
-  it("plans each environment in its own plan GitHub environment, with its own plan key", () => {
+  it("plans each environment in its own plan GitHub environment, with its own plan key from a repository variable", () => {
     expect(pullRequest.jobs.plan.environment).toBe("${{ matrix.environment }}-plan");
     for (const entry of pullRequest.jobs.plan.strategy.matrix.include as Json[]) {
-      expect(entry["plan-key"]).toBe(`alias/${planKeyAlias(bootstrap.project, String(entry.environment))}`);
+      expect(entry["plan-key"]).toBe(`AWS_PLAN_KEY_ALIAS_${String(entry.environment).toUpperCase()}`);
     }
+    const seal = (pullRequest.jobs.plan.steps as Json[]).find((s) => s.name === "Plan, summarize, seal")!;
+    expect(seal.env.PLAN_KEY).toBe("${{ vars[matrix.plan-key] }}");
+    // No name of the project's outside environments/: the workflow never spells a plan key's alias.
+    expect(fs.readFileSync(path.join(__dirname, "..", ".github", "workflows", "pull-request.yml"), "utf8")).not.toMatch(/alias\//);
   });
 
   it("uploads the plan only sealed, with the readable text, kept a week at most", () => {
@@ -59,7 +64,6 @@ describe("apply workflow", () => {
     expect((job.strategy.matrix.include as Json[]).map((m) => m.environment)).toEqual(["staging", "prod"]);
     expect(job.strategy["max-parallel"]).toBe(1);
     expect(job.environment).toBe("${{ matrix.environment }}");
-    expect(job.concurrency.group).toBe(pullRequest.jobs.plan.concurrency.group);
     for (const entry of job.strategy.matrix.include as Json[]) {
       expect(entry.role).toBe(`AWS_APPLY_ROLE_ARN_${String(entry.environment).toUpperCase()}`);
       expect(names).toContain(entry.environment);
@@ -85,6 +89,44 @@ describe("apply workflow", () => {
     expect(steps[open]!.run).toMatch(/aws kms decrypt --ciphertext-blob fileb:\/\/wrapped\.key/);
     expect(steps[open]!.run).toMatch(/plan-seal\.js"? open tfplan\.sealed tfplan|"\$seal" open tfplan\.sealed tfplan/);
     expect(apply.jobs["reviewed-plan"].outputs["head-sha"]).toBe("${{ steps.find.outputs.head-sha }}");
+  });
+});
+
+/** The concurrency groups a job runs in (its own and its workflow's), one per matrix entry, expressions expanded. */
+function groupsOf(file: Json, job: Json): string[] {
+  const entries: Json[] = (job.strategy?.matrix?.include as Json[] | undefined) ?? [{}];
+  const expand = (group: string, entry: Json) =>
+    group.replace(/\$\{\{\s*matrix\.([\w-]+)\s*\}\}/g, (_, key: string) => String(entry[key])).replace(/\$\{\{\s*github\.event\.pull_request\.number\s*\}\}/g, "<pr>");
+  const declared = [file.concurrency, job.concurrency].filter(Boolean).map((c: Json | string) => (typeof c === "string" ? c : String(c.group)));
+  return entries.flatMap((entry) => declared.map((g) => expand(g, entry).toLowerCase()));
+}
+const runs = (job: Json) => (job.steps as Json[]).map((s) => String(s.run ?? "")).join("\n");
+const jobsThat = (pattern: RegExp) =>
+  [pullRequest, apply].flatMap((file) => Object.values(file.jobs as Record<string, Json>).filter((j) => pattern.test(runs(j))).map((job) => ({ file, job })));
+
+describe("concurrency: no apply is ever dropped by a plan", () => {
+  it("plan and apply jobs share no concurrency group (GitHub cancels a group's pending job when another queues)", () => {
+    const planGroups = new Set(jobsThat(/terraform plan/).flatMap(({ file, job }) => groupsOf(file, job)));
+    const applyGroups = jobsThat(/terraform apply/).flatMap(({ file, job }) => groupsOf(file, job));
+    expect(applyGroups.length).toBeGreaterThan(0);
+    expect(applyGroups.filter((g) => planGroups.has(g))).toEqual([]);
+  });
+
+  it("applies queue per environment: nothing cancels a running or a pending apply", () => {
+    const job = apply.jobs.apply;
+    expect(apply.concurrency).toBeUndefined();
+    expect(job.concurrency).toEqual({ group: "apply-${{ matrix.environment }}", "cancel-in-progress": false, queue: "max" });
+  });
+
+  it("reports an apply that did not complete: a final job fails the run and opens or updates an issue", () => {
+    const report = apply.jobs.report;
+    expect(report.needs).toEqual(["reviewed-plan", "apply"]);
+    expect(report.if).toBe("${{ always() }}");
+    expect(report.permissions).toEqual({ actions: "read", issues: "write" });
+    const script = (report.steps as Json[]).map((s) => String(s.with?.script ?? "")).join("\n");
+    expect(script).toMatch(/listJobsForWorkflowRun/);
+    expect(script).toMatch(/issues\.create|issues\.createComment/);
+    expect(script).toMatch(/core\.setFailed/);
   });
 });
 

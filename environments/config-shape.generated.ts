@@ -138,6 +138,7 @@ export const ENVIRONMENT_SHAPE: Shape = {
           "posixUid": {"optional": true, "shape": {"kind": "number"}},
           "posixGid": {"optional": true, "shape": {"kind": "number"}},
           "rootDirectoryPermissions": {"optional": true, "shape": {"kind": "string"}},
+          "automaticBackups": {"optional": true, "shape": {"kind": "boolean"}},
         },
       },
     },

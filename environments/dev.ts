@@ -32,7 +32,8 @@ export const dev: EnvironmentConfig = {
     finalSnapshot: false,
     applyImmediately: true,
   },
-  fileSystem: { throughputMode: "bursting" },
+  // No automatic backups: dev's uploads are disposable, and recovery points would outlive a teardown by 35 days.
+  fileSystem: { throughputMode: "bursting", automaticBackups: false },
   cache: {
     engine: "valkey",
     engineVersion: "8.0",

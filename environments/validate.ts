@@ -8,6 +8,7 @@ import { checkLogRetention } from "../modules/logs";
 import { checkNetworkSettings } from "../modules/networking";
 import { checkSecretsSettings } from "../modules/secrets";
 import { checkDatabaseSettings } from "../modules/database";
+import { boundarySizes, MANAGED_POLICY_MAX_CHARS } from "../modules/environment-stack";
 import { checkFileSystemSettings } from "../modules/file-system";
 import { checkCacheSettings } from "../modules/cache";
 import { checkComputeSettings, refKind } from "../modules/compute";
@@ -127,6 +128,7 @@ function checkPlaceholders(value: unknown, path: string, problems: Problems): vo
 function checkEnvironment(config: EnvironmentConfig, problems: Problems): void {
   checkPlaceholders(config, "", problems);
   problems.check(NAME.test(config.name), "name", config.name, "must be 1-20 of a-z, 0-9 and -, starting with a letter");
+  problems.check(config.name !== "ci", "name", config.name, `reserved: the CI roles are named ${config.project}-ci-<env>-*, which an environment named ci would own`);
   problems.check(PROJECT.test(config.project), "project", config.project, "must be 2-20 of a-z, 0-9 and -, starting with a letter");
   problems.check(REGION.test(config.region), "region", config.region, "not an AWS region name (for example eu-west-2)");
   problems.check(ACCOUNT_ID.test(config.accountId), "accountId", config.accountId, "must be 12 digits");
@@ -285,6 +287,10 @@ export function validateEnvironments(
         problems.add("name", config.name, `another environment has the same name${where}`);
       }
       if (!wellFormed) continue;
+      // Roles are fenced by name (<project>-<env>-*): no environment's names may cover another's.
+      if (other.project === config.project && other.name.startsWith(`${config.name}-`)) {
+        problems.add("name", config.name, `${config.project}-${config.name}-* would also name ${who(other)}'s roles (${config.project}-${other.name}-*): the environment fence goes by role name`);
+      }
       const theirs = parseCidr(other.network.vpcCidr);
       if (mine && theirs && overlaps(mine, theirs)) {
         problems.add("network.vpcCidr", config.network.vpcCidr, `overlaps ${who(other)}'s network.vpcCidr ${other.network.vpcCidr}`);
@@ -336,6 +342,15 @@ export function validateBootstrap(config: BootstrapConfig, environments: readonl
       // A CI role reads and writes its environment's state in this stack's bucket, in this stack's account.
       if (!ACCOUNT_ID.test(config.accountId) || !ACCOUNT_ID.test(env!.accountId)) return;
       if (!problems.check(env!.accountId === config.accountId, field, ci.name, `is in account ${env!.accountId}, this stack's is ${config.accountId}: list it in the bootstrap stack of its own account`)) return;
+      // The apply role may assume only the environment's own roles (the environment fence); the plan role none.
+      if (env!.assumeRoleArn !== undefined) {
+        problems.check(
+          false,
+          field,
+          ci.name,
+          `sets assumeRoleArn ${env!.assumeRoleArn}, which its CI roles may not assume: they apply in the environment's own account (remove assumeRoleArn, or leave the environment out of ci)`,
+        );
+      }
       problems.check(
         env!.state.bucket === config.state.bucket && env!.state.lockTable === config.state.lockTable,
         field,
@@ -343,6 +358,17 @@ export function validateBootstrap(config: BootstrapConfig, environments: readonl
         `keeps its state in ${env!.state.bucket} (lock table ${env!.state.lockTable}); this stack's CI roles can only reach ${config.state.bucket} (${config.state.lockTable})`,
       );
     });
+  }
+  if (problems.list.length === 0) {
+    // Every boundary carries each environment's fence, which names the other environments' state and names.
+    for (const size of boundarySizes(config, environments.filter(isEnvironment))) {
+      problems.check(
+        size.chars <= MANAGED_POLICY_MAX_CHARS,
+        "environments",
+        size.environment,
+        `${size.policy} would be ${size.chars} characters; IAM allows ${MANAGED_POLICY_MAX_CHARS}: fewer environments in this account (README: "Prod in its own account"), or shorter names`,
+      );
+    }
   }
   return problems.list.map((p) => formatProblem(config.name ?? "bootstrap", p));
 }

@@ -211,7 +211,7 @@ export class Cache extends Construct implements Connectable, CacheRefs {
     this.primaryEndpointAddress = this.replicationGroup.primaryEndpointAddress;
 
     // The value is in state here as in the group: the write-only secret_string_wo would save this one copy
-    // but needs Terraform or OpenTofu 1.11 at apply, and the project supports OpenTofu 1.10. Rewritten when the
+    // of a value the group keeps in state anyway, and the plan reads it all the same. Rewritten when the
     // group is replaced (its id unknown in the plan), so a new group and the secret get the same new token.
     new SecretsmanagerSecretVersion(this, "auth-token-value", {
       secretId: this.authTokenSecret.id,

@@ -2,7 +2,7 @@
 // (the pull-request workflow's jobs in the environment's plan GitHub environment; reads configuration,
 // not data, and only its own state), an apply role (the apply workflow on main in the environment's GitHub
 // environment; changes only resources tagged with its environment, writes only its own state, bounded by
-// its own policy), and a KMS key that seals the reviewed plan so that only the apply role can open it.
+// a boundary that carries the environment's fence), and a KMS key that seals the reviewed plan so that only the apply role can open it.
 // No long-lived keys. It does not create the workflows (.github/workflows/) or the GitHub environments.
 import { Construct } from "constructs";
 import { IamOpenidConnectProvider } from "@cdktf/provider-aws/lib/iam-openid-connect-provider";
@@ -12,6 +12,7 @@ import { IamRolePolicy } from "@cdktf/provider-aws/lib/iam-role-policy";
 import { IamRolePolicyAttachment } from "@cdktf/provider-aws/lib/iam-role-policy-attachment";
 import { KmsAlias } from "@cdktf/provider-aws/lib/kms-alias";
 import { KmsKey } from "@cdktf/provider-aws/lib/kms-key";
+import { environmentFence, FenceProps, otherStateDenies } from "./environment-fence";
 import { policyDocument, Statement } from "./policy";
 import { assertValid, Problems } from "./validation";
 
@@ -62,6 +63,8 @@ export interface CiStateTarget extends CiEnvironmentSettings {
   readonly boundaryArn: string;
   /** Name of the secret holding the cache AUTH token, whose version a plan refreshes. */
   readonly cacheTokenSecretName: string;
+  /** The environment's fence (modules/environment-fence.ts), part of the apply role's boundary. */
+  readonly fence: FenceProps;
 }
 
 export interface CiRolesProps extends Omit<CiSettings, "environments"> {
@@ -71,8 +74,6 @@ export interface CiRolesProps extends Omit<CiSettings, "environments"> {
   readonly stateBucketArn: string;
   readonly lockTableArn: string;
   readonly stateKeyArn: string;
-  /** Further bootstrap resources no CI role may change (the audit trail and its bucket). @default [] */
-  readonly protectedArns?: readonly string[];
   readonly environments: readonly CiStateTarget[];
 }
 
@@ -99,6 +100,53 @@ export function checkCiSettings(props: CiSettings, problems: Problems): void {
 /** IAM name of an environment's CI role; outside the environment's own `<project>-<env>-*` names. */
 export function ciRoleName(project: string, environment: string, kind: "plan" | "apply"): string {
   return `${project}-ci-${environment}-${kind}`;
+}
+
+/** The IAM actions that give a role permissions: the apply role may use them only with the workload boundary. */
+export const GRANT_ACTIONS: readonly string[] = [
+  "iam:CreateRole",
+  "iam:PutRolePermissionsBoundary",
+  "iam:PutRolePolicy",
+  "iam:DeleteRolePolicy",
+  "iam:AttachRolePolicy",
+  "iam:DetachRolePolicy",
+];
+
+/** The service-linked roles of an account, which the apply role may create. */
+export function serviceLinkedRolesArn(accountId: string): string {
+  return `arn:aws:iam::${accountId}:role/aws-service-role/*`;
+}
+
+/** Name of the apply role's permissions boundary. */
+export function applyBoundaryName(project: string, environment: string): string {
+  return `${ciRoleName(project, environment, "apply")}-boundary`;
+}
+
+/**
+ * The apply role's boundary: everything but Organizations and account administration; IAM only on the
+ * environment's own roles and instance profiles (and service-linked roles), roles only with the workload
+ * boundary, which it may never remove; and the environment's fence.
+ */
+export function applyBoundaryDocument(
+  target: Pick<CiStateTarget, "namePrefix" | "boundaryArn" | "fence">,
+  serviceLinkedRoles: string,
+  grantActions: readonly string[],
+  accountId: string,
+): string {
+  const own = (kind: string) => `arn:aws:iam::${accountId}:${kind}/${target.namePrefix}-*`;
+  return policyDocument(
+    { Sid: "EverythingButOrganizationsAndAccount", Effect: "Allow", NotAction: ["organizations:*", "account:*"], Resource: "*" },
+    { Sid: "IamOnlyOnOwnRoles", Effect: "Deny", Action: "iam:*", NotResource: [own("role"), own("instance-profile"), serviceLinkedRoles] },
+    {
+      Sid: "RolesOnlyWithTheBoundary",
+      Effect: "Deny",
+      Action: [...grantActions],
+      Resource: own("role"),
+      Condition: { StringNotEquals: { "iam:PermissionsBoundary": target.boundaryArn } },
+    },
+    { Sid: "KeepTheBoundary", Effect: "Deny", Action: "iam:DeleteRolePermissionsBoundary", Resource: own("role") },
+    ...environmentFence(target.fence),
+  );
 }
 
 /** Alias (without `alias/`) of the key that seals an environment's reviewed plan. */
@@ -147,28 +195,6 @@ export function stateAccess(target: Pick<CiStateTarget, "stateKey">, props: Stat
       Effect: "Allow",
       Action: ["kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey"],
       Resource: props.stateKeyArn,
-    },
-  ];
-}
-
-/**
- * Explicit denies on every state object but `own` (each other key named, and anything else under the
- * bucket's prefixes that is not this environment's), so no policy attached later can open another's state.
- */
-export function otherStateDenies(own: string, otherKeys: readonly string[], props: StateArns): Statement[] {
-  return [
-    {
-      Sid: "DenyOtherEnvironmentsState",
-      Effect: "Deny",
-      Action: "s3:*",
-      Resource: otherKeys.map((key) => `${props.stateBucketArn}/${key}*`),
-    },
-    {
-      Sid: "DenyOtherLocks",
-      Effect: "Deny",
-      Action: ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:DeleteItem", "dynamodb:UpdateItem"],
-      Resource: props.lockTableArn,
-      Condition: { "ForAnyValue:StringNotLike": { "dynamodb:LeadingKeys": [`*/${own}*`] } },
     },
   ];
 }
@@ -230,6 +256,8 @@ export const PLAN_READ_ACTIONS: readonly string[] = [
   "s3:GetReplicationConfiguration",
   "s3:ListAllMyBuckets",
   "s3:ListBucket",
+  // S3 Control's ListTagsForResource: the provider reads a bucket's tags through it.
+  "s3:ListTagsForResource",
   "secretsmanager:DescribeSecret",
   "secretsmanager:GetResourcePolicy",
   "secretsmanager:ListSecrets",
@@ -269,6 +297,8 @@ export interface CiRoleRefs {
   readonly planKeyArn: string;
 }
 
+export { otherStateDenies };
+
 export class CiRoles extends Construct {
   readonly providerArn: string;
   readonly roles: Readonly<Record<string, CiRoleRefs>>;
@@ -284,9 +314,8 @@ export class CiRoles extends Construct {
 
     const roles: Record<string, CiRoleRefs> = {};
     for (const target of props.environments) {
-      const otherKeys = [...props.environments.filter((e) => e.name !== target.name).map((e) => e.stateKey), "bootstrap"];
-      const plan = this.planRole(props, target, otherKeys);
-      const apply = this.applyRole(props, target, otherKeys);
+      const plan = this.planRole(props, target, target.fence.otherStateKeys);
+      const apply = this.applyRole(props, target);
       const key = this.planKey(props, target, plan, apply);
       roles[target.name] = { planRoleArn: plan.arn, applyRoleArn: apply.arn, planKeyArn: key.arn };
     }
@@ -352,15 +381,14 @@ export class CiRoles extends Construct {
     return role;
   }
 
-  private applyRole(props: CiRolesProps, target: CiStateTarget, otherKeys: readonly string[]): IamRole {
+  private applyRole(props: CiRolesProps, target: CiStateTarget): IamRole {
     const githubEnvironment = target.githubEnvironment ?? target.name;
     const name = ciRoleName(props.project, target.name, "apply");
     const subject = githubSubject(props.githubRepository, githubEnvironment, props.applyWorkflow ?? "apply.yml", "refs/heads/main");
     const own = (kind: string) => `arn:aws:iam::${props.accountId}:${kind}/${target.namePrefix}-*`;
-    const stateResources = [props.stateBucketArn, `${props.stateBucketArn}/*`, props.lockTableArn, props.stateKeyArn];
-    const tag = "aws:ResourceTag/Environment";
-    const requestTag = "aws:RequestTag/Environment";
-    // One document, attached and set as the role's own boundary: whatever is attached later, these limits hold.
+    const serviceLinkedRoles = serviceLinkedRolesArn(props.accountId);
+    const grantActions = GRANT_ACTIONS;
+    // What it may do; the boundary below says what it can never do, whatever is attached later.
     const policy = new IamPolicy(this, `${target.name}-apply-policy`, {
       name,
       description: `What ${name} may do: resources tagged Environment=${target.name}, its own IAM roles, its own state`,
@@ -372,59 +400,11 @@ export class CiRoles extends Construct {
           Resource: "*",
         },
         {
-          Sid: "DenyOtherEnvironmentsResources",
-          Effect: "Deny",
-          Action: "*",
-          NotResource: stateResources,
-          Condition: { StringNotEquals: { [tag]: target.name }, Null: { [tag]: "false" } },
-        },
-        {
-          Sid: "DenyTaggingForOtherEnvironments",
-          Effect: "Deny",
-          Action: "*",
-          Resource: "*",
-          Condition: { StringNotEquals: { [requestTag]: target.name }, Null: { [requestTag]: "false" } },
-        },
-        {
-          Sid: "KeepTheEnvironmentTag",
-          Effect: "Deny",
-          Action: "*",
-          Resource: "*",
-          Condition: { "ForAnyValue:StringEquals": { "aws:TagKeys": ["Environment"] }, Null: { [requestTag]: "true" } },
-        },
-        {
-          Sid: "StateBucketObjectsOnly",
-          Effect: "Deny",
-          NotAction: ["s3:ListBucket", "s3:GetObject", "s3:PutObject", "s3:DeleteObject"],
-          Resource: [props.stateBucketArn, `${props.stateBucketArn}/*`],
-        },
-        { Sid: "LockItemsOnly", Effect: "Deny", NotAction: ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:DeleteItem", "dynamodb:DescribeTable"], Resource: props.lockTableArn },
-        { Sid: "StateKeyUseOnly", Effect: "Deny", NotAction: ["kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey", "kms:DescribeKey"], Resource: props.stateKeyArn },
-        {
-          // Plan keys (its own is tagged with its environment) may only be used to open a plan, never administered.
-          Sid: "PlanKeysUseOnly",
-          Effect: "Deny",
-          NotAction: ["kms:Decrypt", "kms:DescribeKey"],
-          Resource: `arn:aws:kms:${props.region}:${props.accountId}:key/*`,
-          Condition: { "ForAnyValue:StringLike": { "kms:ResourceAliases": [`alias/${props.project}-ci-*`] } },
-        },
-        ...(props.protectedArns && props.protectedArns.length > 0
-          ? [{ Sid: "AuditUntouched", Effect: "Deny" as const, Action: "*", Resource: [...props.protectedArns] }]
-          : []),
-        ...otherStateDenies(target.stateKey, otherKeys, props),
-        {
-          // Roles it creates or gives permissions to must carry the environment's boundary (no IAM at all),
-          // so no role it makes can do more than the apply role itself.
+          // Roles it creates or gives permissions to must carry the environment's boundary (no IAM, the same
+          // fence), so no role it makes can do more than the apply role itself.
           Sid: "GrantOnlyWithinTheBoundary",
           Effect: "Allow",
-          Action: [
-            "iam:CreateRole",
-            "iam:PutRolePermissionsBoundary",
-            "iam:PutRolePolicy",
-            "iam:DeleteRolePolicy",
-            "iam:AttachRolePolicy",
-            "iam:DetachRolePolicy",
-          ],
+          Action: [...grantActions],
           Resource: own("role"),
           Condition: { StringEquals: { "iam:PermissionsBoundary": target.boundaryArn } },
         },
@@ -452,13 +432,7 @@ export class CiRoles extends Construct {
           ],
           Resource: [own("role"), own("instance-profile")],
         },
-        { Sid: "KeepTheBoundary", Effect: "Deny", Action: "iam:DeleteRolePermissionsBoundary", Resource: own("role") },
-        {
-          Sid: "ServiceLinkedRoles",
-          Effect: "Allow",
-          Action: "iam:CreateServiceLinkedRole",
-          Resource: `arn:aws:iam::${props.accountId}:role/aws-service-role/*`,
-        },
+        { Sid: "ServiceLinkedRoles", Effect: "Allow", Action: "iam:CreateServiceLinkedRole", Resource: serviceLinkedRoles },
         ...stateAccess(target, props, true),
         {
           // Opens the sealed, reviewed plan of its own environment (the key's policy lets no one else decrypt).
@@ -473,12 +447,19 @@ export class CiRoles extends Construct {
         },
       ),
     });
+    // Its permissions boundary: IAM on its own roles only and only with the workload boundary, and the
+    // environment's fence, the same statements the workload boundary carries.
+    const boundary = new IamPolicy(this, `${target.name}-apply-boundary`, {
+      name: applyBoundaryName(props.project, target.name),
+      description: `Permissions boundary of ${name}: nothing outside ${target.name}, IAM only on its own roles and only with their boundary`,
+      policy: applyBoundaryDocument(target, serviceLinkedRoles, grantActions, props.accountId),
+    });
     const role = new IamRole(this, `${target.name}-apply`, {
       name,
       description: `Applies reviewed plans to ${target.namePrefix} from the ${githubEnvironment} environment on main`,
       assumeRolePolicy: githubTrustPolicy(this.providerArn, [subject]),
       maxSessionDuration: 3600,
-      permissionsBoundary: policy.arn,
+      permissionsBoundary: boundary.arn,
     });
     new IamRolePolicyAttachment(this, `${target.name}-apply-scoped`, { role: role.name, policyArn: policy.arn });
     return role;

@@ -38,6 +38,11 @@ export interface EncryptionKeyProps {
   readonly services?: readonly KeyServiceGrant[];
   /** IAM principals allowed to use the key through the key policy. @default [] */
   readonly principals?: readonly KeyPrincipalGrant[];
+  /**
+   * IAM principals (ARN patterns, matched against `aws:PrincipalArn`) refused every use of the key, whatever
+   * their IAM policies say. @default []
+   */
+  readonly deniedPrincipalArns?: readonly string[];
   /** Waiting period before a scheduled deletion, 7 to 30 days. @default 30 */
   readonly deletionWindowDays?: number;
 }
@@ -81,6 +86,18 @@ export class EncryptionKey extends Construct {
         Resource: "*",
         ...(grant.conditions ? { Condition: grant.conditions } : {}),
       })),
+      ...(props.deniedPrincipalArns && props.deniedPrincipalArns.length > 0
+        ? [
+            {
+              Sid: "DeniedPrincipals",
+              Effect: "Deny" as const,
+              Principal: "*" as const,
+              Action: "kms:*",
+              Resource: "*",
+              Condition: { ArnLike: { "aws:PrincipalArn": [...props.deniedPrincipalArns] } },
+            },
+          ]
+        : []),
     ];
 
     this.key = new KmsKey(this, "key", {

@@ -6,7 +6,7 @@ import { Construct } from "constructs";
 import { AwsProvider } from "@cdktf/provider-aws/lib/provider";
 import type { BootstrapConfig, EnvironmentConfig } from "../environments/types";
 import { Certificate } from "./certificate";
-import { ciRoleName, CiRoles, CiStateTarget, planKeyAlias } from "./ci-roles";
+import { applyBoundaryDocument, applyBoundaryName, ciRoleName, CiRoles, CiStateTarget, GRANT_ACTIONS, planKeyAlias, serviceLinkedRolesArn } from "./ci-roles";
 import { EncryptionKey, logsServiceGrant } from "./encryption-key";
 import { namePrefix, standardTags } from "./naming";
 import { authTokenSecretName, Cache } from "./cache";
@@ -17,11 +17,20 @@ import { LoadBalancer } from "./load-balancer";
 import { Monitoring } from "./monitoring";
 import { Networking } from "./networking";
 import { Preflight } from "./preflight";
+import { environmentRolesArn, FenceProps } from "./environment-fence";
 import { linkedWarnings } from "./linked-settings";
 import { quotaWarnings, warningText } from "./quotas";
-import { PermissionsBoundaryAspect, WorkloadBoundary, workloadBoundaryArn } from "./permissions-boundary";
+import {
+  KeyPolicyFenceAspect,
+  otherEnvironmentsKeyDeny,
+  PermissionsBoundaryAspect,
+  WorkloadBoundary,
+  workloadBoundaryArn,
+  workloadBoundaryDocument,
+  workloadBoundaryName,
+} from "./permissions-boundary";
 import { Secrets } from "./secrets";
-import { StateStorage, stateKeyAlias, useRemoteState } from "./state-backend";
+import { auditBucketName, StateStorage, stateKeyAlias, useRemoteState } from "./state-backend";
 import { Waf } from "./waf";
 
 /** Stack name of the bootstrap stack (of the first account; a further account's is `bootstrap-<suffix>`). */
@@ -38,8 +47,11 @@ export function bootstrapStackName(config: BootstrapConfig): string {
  */
 export const ROLLBACK_ALARMS = ["target-5xx-rate", "unhealthy-hosts", "boot-failures", "launch-abandoned"] as const;
 
-/** The oldest engine every stack works with: the S3 backend's `use_lockfile` arrived in Terraform 1.10. */
-export const REQUIRED_ENGINE_VERSION = ">= 1.10";
+/**
+ * The oldest engine every stack works with: the S3 backend takes the state key's alias ARN as `kms_key_id`
+ * from Terraform 1.11 (1.10 refuses it at init). OpenTofu checks the same constraint against its own version.
+ */
+export const REQUIRED_ENGINE_VERSION = ">= 1.11";
 
 /** States the engine version a stack needs, so an older engine stops at init instead of mid-apply. */
 function requireEngine(stack: TerraformStack): void {
@@ -107,6 +119,8 @@ export class EnvironmentStack extends TerraformStack {
     useRemoteState(this, config.state, stateKey(config), config.state.accountId ?? config.accountId);
     // Every role this stack creates carries the environment's boundary (created by the bootstrap stack).
     Aspects.of(this).add(new PermissionsBoundaryAspect(workloadBoundaryArn(config.accountId, config.project, config.name)));
+    // Every key's policy refuses the project's other environments' roles, whatever their IAM policies say.
+    Aspects.of(this).add(new KeyPolicyFenceAspect(otherEnvironmentsKeyDeny(config.accountId, config.project, config.name)));
 
     this.logsKey = new EncryptionKey(this, "logs-key", {
       description: `${prefix}: CloudWatch Logs`,
@@ -299,15 +313,23 @@ export class BootstrapStack extends TerraformStack {
       // why: outside cdktf.out, so re-synthesizing never touches the only copy of the bootstrap state.
       new LocalBackend(this, { path: `../../../terraform.${stackName}.tfstate` });
     }
+    const local = environments.filter((e) => e.accountId === config.accountId);
     const ciTargets = config.ci ? this.ciTargets(config, environments) : [];
     const roleArn = (env: string, kind: "plan" | "apply") => `arn:aws:iam::${config.accountId}:role/${ciRoleName(config.project, env, kind)}`;
+    const ciNames = new Set(ciTargets.map((t) => t.name));
     this.storage = new StateStorage(this, "state", {
       ...config.state,
       accountId: config.accountId,
       noncurrentVersionRetentionDays: config.noncurrentVersionRetentionDays,
       audit: config.stateAudit,
-      // Each CI role may use its own environment's state object and no other, by the bucket's own policy too.
-      objectScopes: ciTargets.map((t) => ({ principalArns: [roleArn(t.name, "plan"), roleArn(t.name, "apply")], key: t.stateKey })),
+      // Each environment's roles (CI and every role its stack creates, by name) may use its own state object
+      // and no other, by the bucket's own policy too.
+      objectScopes: local.map((env) => ({
+        principalArns: [...(ciNames.has(env.name) ? [roleArn(env.name, "plan"), roleArn(env.name, "apply")] : []), environmentRolesArn(env.accountId, env.project, env.name)],
+        key: stateKey(env),
+      })),
+      // No role an environment's stack creates needs the state key: its policy refuses them all.
+      keyDeniedPrincipalArns: local.map((env) => environmentRolesArn(env.accountId, env.project, env.name)),
     });
     new TerraformOutput(this, "state_bucket", { value: this.storage.bucket.bucket });
     new TerraformOutput(this, "lock_table", { value: this.storage.lockTable.name });
@@ -317,22 +339,25 @@ export class BootstrapStack extends TerraformStack {
     }
 
     // Boundaries live in the account of the roles they bound: this stack creates those of its own account.
-    for (const env of environments.filter((e) => e.accountId === config.accountId)) {
-      new WorkloadBoundary(this, `boundary-${env.name}`, { project: env.project, environment: env.name });
-    }
+    const audit = this.storage.trail ? [this.storage.trail.arn, this.storage.auditBucketArn!, `${this.storage.auditBucketArn!}/*`] : [];
+    const fences = environmentFences(config, environments, {
+      stateBucketArn: this.storage.bucket.arn,
+      lockTableArn: this.storage.lockTable.arn,
+      stateKeyArn: this.storage.key.arn,
+      protectedArns: audit,
+    });
+    for (const env of local) new WorkloadBoundary(this, `boundary-${env.name}`, { fence: fences.get(env.name)! });
 
     if (config.ci) {
-      const audit = this.storage.trail ? [this.storage.trail.arn, this.storage.auditBucketArn!, `${this.storage.auditBucketArn!}/*`] : [];
       const ci = new CiRoles(this, "ci", {
         ...config.ci,
-        environments: ciTargets,
+        environments: ciTargets.map((t) => ({ ...t, fence: fences.get(t.name)! })),
         accountId: config.accountId,
         region: config.region,
         project: config.project,
         stateBucketArn: this.storage.bucket.arn,
         lockTableArn: this.storage.lockTable.arn,
         stateKeyArn: this.storage.key.arn,
-        protectedArns: audit,
       });
       this.ci = ci;
       for (const [name, refs] of Object.entries(ci.roles)) {
@@ -346,7 +371,7 @@ export class BootstrapStack extends TerraformStack {
     }
   }
 
-  private ciTargets(config: BootstrapConfig, environments: readonly EnvironmentConfig[]): CiStateTarget[] {
+  private ciTargets(config: BootstrapConfig, environments: readonly EnvironmentConfig[]): Omit<CiStateTarget, "fence">[] {
     const byName = new Map(environments.map((e) => [e.name, e]));
     return (config.ci?.environments ?? []).map((ci) => {
       const env = byName.get(ci.name);
@@ -361,6 +386,65 @@ export class BootstrapStack extends TerraformStack {
       };
     });
   }
+}
+
+/** The bootstrap resources every fence names: state bucket, lock table, state key, the audit trail. */
+export type FenceArns = Pick<FenceProps, "stateBucketArn" | "lockTableArn" | "stateKeyArn" | "protectedArns">;
+
+/**
+ * The fence of every environment in the bootstrap's account: its state, the other environments' state keys
+ * and DNS names, the bootstrap resources.
+ */
+export function environmentFences(config: BootstrapConfig, environments: readonly EnvironmentConfig[], arns: FenceArns): Map<string, FenceProps> {
+  const local = environments.filter((e) => e.accountId === config.accountId);
+  const names = (e: EnvironmentConfig) => (e.edge.hostedZone ? [e.edge.domainName, ...(e.edge.alternativeNames ?? [])] : []);
+  return new Map(
+    local.map((env) => {
+      const others = local.filter((e) => e.name !== env.name);
+      const fence: FenceProps = {
+        ...arns,
+        accountId: config.accountId,
+        region: config.region,
+        project: env.project,
+        environment: env.name,
+        stateKey: stateKey(env),
+        otherStateKeys: [...others.map(stateKey), "bootstrap"],
+        recordNames: names(env),
+        otherRecordNames: others.flatMap(names),
+      };
+      return [env.name, fence];
+    }),
+  );
+}
+
+/** IAM's limit on a managed policy's document, in characters without whitespace. */
+export const MANAGED_POLICY_MAX_CHARS = 6144;
+
+/**
+ * The size of each permissions boundary the bootstrap stack writes, once its references are the ARNs they
+ * will be (a KMS key id is 36 characters), so a boundary IAM would refuse fails before anything is applied.
+ */
+export function boundarySizes(config: BootstrapConfig, environments: readonly EnvironmentConfig[]): Array<{ readonly environment: string; readonly policy: string; readonly chars: number }> {
+  const state = config.state;
+  const bucket = `arn:aws:s3:::${state.bucket}`;
+  const audit = config.stateAudit?.enabled === false ? [] : [`arn:aws:cloudtrail:${state.region}:${config.accountId}:trail/${state.bucket}-reads`, `arn:aws:s3:::${auditBucketName(state.bucket)}`, `arn:aws:s3:::${auditBucketName(state.bucket)}/*`];
+  const fences = environmentFences(config, environments, {
+    stateBucketArn: bucket,
+    lockTableArn: `arn:aws:dynamodb:${state.region}:${config.accountId}:table/${state.lockTable}`,
+    stateKeyArn: `arn:aws:kms:${state.region}:${config.accountId}:key/${"0".repeat(8)}-0000-0000-0000-${"0".repeat(12)}`,
+    protectedArns: audit,
+  });
+  const ci = new Set((config.ci?.environments ?? []).map((e) => e.name));
+  return [...fences.values()].flatMap((fence) => {
+    const env = environments.find((e) => e.name === fence.environment)!;
+    const sizes = [{ environment: env.name, policy: workloadBoundaryName(env.project, env.name), chars: workloadBoundaryDocument(fence).length }];
+    if (ci.has(env.name)) {
+      const target = { namePrefix: namePrefix(env.project, env.name), boundaryArn: workloadBoundaryArn(env.accountId, env.project, env.name), fence };
+      const document = applyBoundaryDocument(target, serviceLinkedRolesArn(config.accountId), GRANT_ACTIONS, config.accountId);
+      sizes.push({ environment: env.name, policy: applyBoundaryName(config.project, env.name), chars: document.length });
+    }
+    return sizes;
+  });
 }
 
 export function buildBootstrap(app: App, config: BootstrapConfig, environments: readonly EnvironmentConfig[]): BootstrapStack {

@@ -39,6 +39,12 @@ export interface FileSystemSettings {
   readonly posixGid?: number;
   /** Octal permissions of the access point's root directory when EFS creates it. @default "0750" */
   readonly rootDirectoryPermissions?: string;
+  /**
+   * EFS automatic backups (AWS Backup, daily, kept 35 days in the account's default vault). Their recovery
+   * points outlive the file system: after a teardown they keep billing until they expire or are deleted
+   * (docs/runbooks.md, "Tearing down dev cleanly"). @default true
+   */
+  readonly automaticBackups?: boolean;
 }
 
 export interface FileSystemProps extends FileSystemSettings {
@@ -140,7 +146,7 @@ export class FileSystem extends Construct implements Connectable, FileSystemRefs
 
     new EfsBackupPolicy(this, "backup", {
       fileSystemId: this.fileSystem.id,
-      backupPolicy: { status: "ENABLED" },
+      backupPolicy: { status: props.automaticBackups === false ? "DISABLED" : "ENABLED" },
     });
 
     ({ securityGroup: this.securityGroup, connections: this.connections } = ownSecurityGroup(this, {

@@ -1,12 +1,17 @@
 // The permissions boundary every workload role of an environment carries: whatever policies a role gets,
-// it can never touch IAM, Organizations or account settings. The bootstrap stack creates the boundary
-// policy per environment; each environment stack applies it to all of its roles with an aspect, so a role
-// added later is covered without anyone remembering. The CI apply role may only create roles that carry it.
+// it can never touch IAM, Organizations or account settings, and it stays inside its environment's fence
+// (modules/environment-fence.ts: other environments' resources, state, locks, keys and records, other roles,
+// commands and sessions). The bootstrap stack creates the boundary policy per environment; each environment
+// stack applies it to all of its roles with an aspect, so a role added later is covered without anyone
+// remembering. The CI apply role may only create roles that carry it. A second aspect gives every KMS key
+// of an environment a key-policy deny for the principals of the project's other environments.
 import { IAspect } from "cdktf";
 import { Construct, IConstruct } from "constructs";
 import { IamPolicy } from "@cdktf/provider-aws/lib/iam-policy";
 import { IamRole } from "@cdktf/provider-aws/lib/iam-role";
-import { policyDocument } from "./policy";
+import { KmsKey } from "@cdktf/provider-aws/lib/kms-key";
+import { environmentFence, FenceProps } from "./environment-fence";
+import { PolicyDocument, policyDocument, Statement } from "./policy";
 
 /** Name of an environment's workload boundary; outside the `<project>-<env>-*` names the apply role manages. */
 export function workloadBoundaryName(project: string, environment: string): string {
@@ -17,26 +22,30 @@ export function workloadBoundaryArn(accountId: string, project: string, environm
   return `arn:aws:iam::${accountId}:policy/${workloadBoundaryName(project, environment)}`;
 }
 
-/** Everything except identity and account administration. */
-export function workloadBoundaryDocument(): string {
-  return policyDocument({
-    Sid: "EverythingButIdentityAndAccountAdministration",
-    Effect: "Allow",
-    NotAction: ["iam:*", "organizations:*", "account:*"],
-    Resource: "*",
-  });
+/** Everything except identity and account administration, inside the environment's fence. */
+export function workloadBoundaryDocument(fence: FenceProps): string {
+  return policyDocument(
+    {
+      Sid: "EverythingButIdentityAndAccountAdministration",
+      Effect: "Allow",
+      NotAction: ["iam:*", "organizations:*", "account:*"],
+      Resource: "*",
+    },
+    ...environmentFence(fence),
+  );
 }
 
 /** The boundary policy itself (bootstrap stack). */
 export class WorkloadBoundary extends Construct {
   readonly policy: IamPolicy;
 
-  constructor(scope: Construct, id: string, props: { readonly project: string; readonly environment: string }) {
+  constructor(scope: Construct, id: string, props: { readonly fence: FenceProps }) {
     super(scope, id);
+    const { project, environment } = props.fence;
     this.policy = new IamPolicy(this, "policy", {
-      name: workloadBoundaryName(props.project, props.environment),
-      description: `Permissions boundary of every role in ${props.project}-${props.environment}: no IAM, Organizations or account administration`,
-      policy: workloadBoundaryDocument(),
+      name: workloadBoundaryName(project, environment),
+      description: `Permissions boundary of every role in ${project}-${environment}: no IAM, Organizations or account administration; nothing outside ${environment}`,
+      policy: workloadBoundaryDocument(props.fence),
     });
   }
 }
@@ -47,5 +56,41 @@ export class PermissionsBoundaryAspect implements IAspect {
 
   visit(node: IConstruct): void {
     if (node instanceof IamRole) node.permissionsBoundary = this.boundaryArn;
+  }
+}
+
+/**
+ * The key-policy statement that keeps the project's other environments' principals (workload and CI roles,
+ * by name) away from a key of `environment`, whatever their IAM policies say.
+ */
+export function otherEnvironmentsKeyDeny(accountId: string, project: string, environment: string): Statement {
+  const role = (name: string) => `arn:aws:iam::${accountId}:role/${name}`;
+  return {
+    Sid: "NoOtherEnvironmentsPrincipals",
+    Effect: "Deny",
+    Principal: "*",
+    Action: "kms:*",
+    Resource: "*",
+    Condition: {
+      ArnLike: { "aws:PrincipalArn": role(`${project}-*`) },
+      ArnNotLike: { "aws:PrincipalArn": [role(`${project}-${environment}-*`), role(`${project}-ci-${environment}-*`)] },
+    },
+  };
+}
+
+/**
+ * Adds `otherEnvironmentsKeyDeny` to the key policy of every KMS key in the scope it is added to (keys
+ * delegate to IAM through the account, so without it a key would rely on the IAM side alone).
+ */
+export class KeyPolicyFenceAspect implements IAspect {
+  constructor(private readonly statement: Statement) {}
+
+  visit(node: IConstruct): void {
+    if (!(node instanceof KmsKey)) return;
+    const text = node.policyInput;
+    if (text === undefined) throw new Error(`${node.node.path}: a KMS key without a key policy: give it one, the environment fence extends it`);
+    const document = JSON.parse(text) as PolicyDocument;
+    if (document.Statement.some((s) => s.Sid === this.statement.Sid)) return;
+    node.policy = JSON.stringify({ ...document, Statement: [...document.Statement, this.statement] });
   }
 }

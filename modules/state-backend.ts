@@ -34,7 +34,7 @@ export function stateKeyAlias(bucket: string): string {
 
 /**
  * The state key's alias ARN. Environment stacks name the key by it (no cross-stack reference); the S3
- * backend accepts an alias ARN as `kms_key_id` (Terraform >= 1.11, OpenTofu >= 1.10).
+ * backend accepts an alias ARN as `kms_key_id` (Terraform >= 1.11: every stack requires it).
  */
 export function stateKeyAliasArn(settings: RemoteStateSettings, stateAccountId: string): string {
   return `arn:aws:kms:${settings.region}:${stateAccountId}:alias/${stateKeyAlias(settings.bucket)}`;
@@ -88,14 +88,16 @@ export interface StateStorageProps extends RemoteStateSettings {
   /** The state read audit trail. @default enabled, 365 days */
   readonly audit?: StateAuditSettings;
   /**
-   * Principals limited to one state object each (the CI roles): the bucket policy denies them every
-   * other object, whatever their own policies say. @default []
+   * Principals limited to one state object each (an environment's CI roles and the roles its stack
+   * creates): the bucket policy denies them every other object, whatever their own policies say. @default []
    */
   readonly objectScopes?: readonly StateObjectScope[];
+  /** Principals (ARN patterns) the state key's policy refuses every use of (roles that never need state). @default [] */
+  readonly keyDeniedPrincipalArns?: readonly string[];
 }
 
 export interface StateObjectScope {
-  /** IAM principal ARNs (they need not exist yet: the policy matches `aws:PrincipalArn`). */
+  /** IAM principal ARNs or ARN patterns (they need not exist yet: the policy matches `aws:PrincipalArn`). */
   readonly principalArns: readonly string[];
   /** The one state object key they may use (its lock file included). */
   readonly key: string;
@@ -142,6 +144,7 @@ export class StateStorage extends Construct {
       description: `Terraform state in ${props.bucket} and lock table ${props.lockTable}`,
       alias: stateKeyAlias(props.bucket),
       accountId: props.accountId,
+      deniedPrincipalArns: props.keyDeniedPrincipalArns,
       // CloudTrail encrypts the audit trail's log files with this key too (SSE-KMS, its own trail only).
       services: auditEnabled
         ? [

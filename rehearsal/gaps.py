@@ -21,6 +21,7 @@ import datetime as dt
 import fnmatch
 import io
 import json
+import re
 from dataclasses import dataclass
 from typing import Any, Callable, Iterable
 
@@ -1032,9 +1033,10 @@ def _probe_dynamodb_arn(client: Callable[[str], Any]) -> None:
 
 @extension(
     "iam-rest-get-signature",
-    "When moto checks a signature it hashes the query parameters of a REST GET as if they were its body, so "
-    "every signed GET with a query string (EFS DescribeFileSystems?FileSystemId=...) fails with "
-    "SignatureDoesNotMatch. SigV4 hashes the (empty) payload of such a request.",
+    "When moto checks a signature it hashes the parameters it parsed from a REST GET (its query string, or "
+    "without one its headers) as if they were the body, so signed GETs such as EFS "
+    "DescribeFileSystems?FileSystemId=... and DescribeLifecycleConfiguration fail with SignatureDoesNotMatch. "
+    "SigV4 hashes the (empty) payload of such a request.",
     "https://docs.aws.amazon.com/IAM/latest/UserGuide/create-signed-request.html",
     probe=lambda client: _probe_rest_get_signature(client),
 )
@@ -1044,7 +1046,7 @@ def _rest_get_signature() -> None:
     original = ActionAuthenticatorMixin._authenticate_and_authorize_action
 
     def authorize(self: Any, iam_request_cls: type, resource: str = "*") -> None:
-        if self.method in ("GET", "HEAD", "DELETE") and not self.raw_body and self.data and "?" in getattr(self, "uri", ""):
+        if self.method in ("GET", "HEAD", "DELETE") and not self.raw_body and self.data:
             data = self.data
             self.data = {}
             try:
@@ -1062,10 +1064,12 @@ def _probe_rest_get_signature(client: Callable[[str], Any]) -> None:
     fs = client("efs").create_file_system(CreationToken="probe-sig")["FileSystemId"]
     iam = client("iam")
     iam.create_user(UserName="probe-efs")
-    iam.put_user_policy(UserName="probe-efs", PolicyName="p", PolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "elasticfilesystem:DescribeFileSystems", "Resource": "*"}]}))
+    iam.put_user_policy(UserName="probe-efs", PolicyName="p", PolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": ["elasticfilesystem:DescribeFileSystems", "elasticfilesystem:DescribeLifecycleConfiguration"], "Resource": "*"}]}))
     key = iam.create_access_key(UserName="probe-efs")["AccessKey"]
     _, endpoint = _enforcing_iam(client, user=None)
-    boto3.client("efs", region_name=REGION, endpoint_url=endpoint, aws_access_key_id=key["AccessKeyId"], aws_secret_access_key=key["SecretAccessKey"]).describe_file_systems(FileSystemId=fs)
+    efs = boto3.client("efs", region_name=REGION, endpoint_url=endpoint, aws_access_key_id=key["AccessKeyId"], aws_secret_access_key=key["SecretAccessKey"])
+    efs.describe_file_systems(FileSystemId=fs)
+    efs.describe_lifecycle_configuration(FileSystemId=fs)
 
 
 @extension(
@@ -1167,6 +1171,194 @@ def _probe_cbor_signature(client: Callable[[str], Any]) -> None:
             assert r.status == 200
     except urllib.error.HTTPError as e:
         raise AssertionError(f"HTTP {e.code}: {e.read()[:300]!r}") from None
+
+
+def _as_user(client: Callable[[str], Any], name: str, statements: list[dict[str, Any]]) -> Callable[..., Any]:
+    """A user with exactly `statements`, the emulator checking IAM from now on, and a client factory for it."""
+    import boto3
+
+    iam = client("iam")
+    iam.create_user(UserName=name)
+    iam.put_user_policy(UserName=name, PolicyName="p", PolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": statements}))
+    key = iam.create_access_key(UserName=name)["AccessKey"]
+    _, endpoint = _enforcing_iam(client, user=None)
+
+    def as_user(service: str, **kwargs: Any) -> Any:
+        return boto3.client(service, region_name=REGION, endpoint_url=kwargs.pop("endpoint_url", endpoint), aws_access_key_id=key["AccessKeyId"], aws_secret_access_key=key["SecretAccessKey"], **kwargs)
+
+    return as_user
+
+
+@extension(
+    "kms-key-policy-deny-conditions",
+    "moto refuses DescribeKey when any Deny statement of the key policy names the action (kms:*), ignoring the "
+    "statement's Principal and Condition; a deny that only applies to other principals (the environment keys' "
+    "'not the other environments' roles', by aws:PrincipalArn) then refuses every caller and the provider "
+    "cannot read the key it created. AWS applies a Deny only where its principal and conditions match; here "
+    "its conditions are evaluated like the identity policies' (iam-conditions).",
+    "https://docs.aws.amazon.com/kms/latest/developerguide/policy-evaluation.html ; "
+    "https://github.com/getmoto/moto/blob/5.2.5/moto/kms/policy_validator.py",
+    probe=lambda client: _probe_kms_deny_conditions(client),
+)
+def _kms_deny_conditions() -> None:
+    from moto.kms import policy_validator, responses
+    from moto.kms.exceptions import AccessDeniedException
+
+    def validate_policy(key: Any, action: str) -> None:
+        try:
+            policy = json.loads(key.policy)
+        except (ValueError, AttributeError):
+            return
+        for statement in policy.get("Statement", []):
+            if statement.get("Effect", "").lower() != "deny" or not policy_validator.check_statement(statement, key.arn, action):
+                continue
+            condition = statement.get("Condition")
+            if condition and condition_holds(condition, dict(SECURE_TRANSPORT)) is False:
+                continue
+            raise AccessDeniedException(message=f"Action {action} is now allowed by the given key policy")
+
+    responses.validate_policy = validate_policy  # type: ignore[assignment]
+
+
+def _probe_kms_deny_conditions(client: Callable[[str], Any]) -> None:
+    account = client("sts").get_caller_identity()["Account"]
+    policy = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {"Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{account}:root"}, "Action": "kms:*", "Resource": "*"},
+            {"Effect": "Deny", "Principal": "*", "Action": "kms:*", "Resource": "*", "Condition": {"ArnLike": {"aws:PrincipalArn": f"arn:aws:iam::{account}:role/other-*"}}},
+        ],
+    }
+    kms = client("kms")
+    key = kms.create_key(Policy=json.dumps(policy))["KeyMetadata"]["KeyId"]
+    kms.describe_key(KeyId=key)
+
+
+@extension(
+    "iam-wildcards",
+    "moto matches a policy's Action and Resource by turning '*' into the regex '.*' and leaving every other "
+    "character to the regex engine: '?' becomes a quantifier (a resource such as a secret's "
+    "'name-??????' crashes the request with HTTP 500) and '.' matches any character. AWS: '*' matches any "
+    "run of characters, '?' exactly one, everything else itself.",
+    "https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_resource.html#reference_policies_elements_resource_wildcards",
+    probe=lambda client: _probe_iam_wildcards(client),
+)
+def _iam_wildcards() -> None:
+    from moto.iam import access_control
+
+    def match(pattern: str, string: str) -> Any:
+        regex = "".join(".*" if c == "*" else "." if c == "?" else re.escape(c) for c in pattern)
+        return re.match(f"^{regex}$", string, re.DOTALL)
+
+    access_control.IAMPolicyStatement._match = staticmethod(match)  # type: ignore[method-assign]
+
+
+def _probe_iam_wildcards(client: Callable[[str], Any]) -> None:
+    s3 = client("s3")
+    s3.create_bucket(Bucket="probe-wild", CreateBucketConfiguration={"LocationConstraint": REGION})
+    s3.put_object(Bucket="probe-wild", Key="state-abc", Body=b"x")
+    as_user = _as_user(client, "probe-wild", [{"Effect": "Allow", "Action": "s3:GetObject", "Resource": "arn:aws:s3:::probe-wild/state-???"}])
+    as_user("s3").get_object(Bucket="probe-wild", Key="state-abc")
+
+
+@extension(
+    "secretsmanager-resource-arn",
+    "moto checks identity policies for Secrets Manager against resource '*', so a grant on a secret's ARN "
+    "(the CI plan role's GetSecretValue on its cache token's secret) never applies. AWS: the resource of a "
+    "secret operation is the secret's ARN.",
+    "https://docs.aws.amazon.com/service-authorization/latest/reference/list_awssecretsmanager.html#awssecretsmanager-resources-for-iam-policies",
+    probe=lambda client: _probe_secret_arn(client),
+)
+def _secretsmanager_resource_arn() -> None:
+    from moto.secretsmanager import responses
+
+    def determine_resource(self: Any) -> str:
+        try:
+            secret_id = json.loads(self.body or "{}").get("SecretId")
+        except (ValueError, AttributeError):
+            secret_id = None
+        if not secret_id:
+            return "*"
+        secret = self.backend.secrets.get(secret_id)
+        return secret.arn if secret is not None else secret_id if secret_id.startswith("arn:") else "*"
+
+    responses.SecretsManagerResponse._determine_resource = determine_resource  # type: ignore[attr-defined]
+
+
+def _probe_secret_arn(client: Callable[[str], Any]) -> None:
+    arn = client("secretsmanager").create_secret(Name="probe/token", SecretString="x")["ARN"]
+    as_user = _as_user(client, "probe-secret", [{"Effect": "Allow", "Action": "secretsmanager:GetSecretValue", "Resource": arn}])
+    as_user("secretsmanager").get_secret_value(SecretId="probe/token")
+
+
+@extension(
+    "ssm-parameter-resource-arn",
+    "moto checks identity policies for Systems Manager against resource '*', so a grant on a parameter's ARN "
+    "(the CI plan role's GetParameter on AWS's public parameters, arn:aws:ssm:<region>::parameter/aws/service/*) "
+    "never applies. AWS: the resource is the parameter's ARN, without an account for AWS's public "
+    "parameters. Requests naming one parameter are checked against its ARN; others keep moto's '*'.",
+    "https://docs.aws.amazon.com/service-authorization/latest/reference/list_awssystemsmanager.html#awssystemsmanager-resources-for-iam-policies ; "
+    "https://docs.aws.amazon.com/systems-manager/latest/userguide/parameter-store-finding-public-parameters.html",
+    probe=lambda client: _probe_ssm_arn(client),
+)
+def _ssm_parameter_resource_arn() -> None:
+    from moto.ssm import responses
+
+    def determine_resource(self: Any) -> str:
+        try:
+            body = json.loads(self.body or "{}")
+        except (ValueError, AttributeError):
+            return "*"
+        names = [body["Name"]] if isinstance(body.get("Name"), str) else body.get("Names") or []
+        if len(names) != 1:
+            return "*"
+        name = str(names[0]).split(":")[0] if not str(names[0]).startswith("arn:") else str(names[0])
+        if name.startswith("arn:"):
+            return name
+        account = "" if name.startswith("/aws/service/") else self.current_account
+        return f"arn:aws:ssm:{self.region}:{account}:parameter/{name.lstrip('/')}"
+
+    responses.SimpleSystemManagerResponse._determine_resource = determine_resource  # type: ignore[attr-defined]
+
+
+PUBLIC_AMI_PARAMETER = "/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-arm64"
+
+
+def _probe_ssm_arn(client: Callable[[str], Any]) -> None:
+    as_user = _as_user(client, "probe-ssm", [{"Effect": "Allow", "Action": "ssm:GetParameter", "Resource": f"arn:aws:ssm:{REGION}::parameter/aws/service/*"}])
+    as_user("ssm").get_parameter(Name=PUBLIC_AMI_PARAMETER)
+
+
+@extension(
+    "s3control-signature",
+    "S3 Control signs as service 's3', whose canonical request uses the path URI-encoded once (a bucket ARN "
+    "in ListTagsForResource's path keeps its '%3A'); moto recomputes the signature with the generic SigV4 "
+    "rule (each path segment encoded twice) and answers 403 SignatureDoesNotMatch.",
+    "https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_sigv-create-signed-request.html#create-canonical-request",
+    probe=lambda client: _probe_s3control_signature(client),
+)
+def _s3control_signature() -> None:
+    from botocore.auth import S3SigV4Auth
+    from moto.iam import access_control
+
+    original = access_control.IAMRequest._create_auth
+
+    def create_auth(self: Any, credentials: Any) -> Any:
+        return S3SigV4Auth(credentials, self._service, self._region) if self._service == "s3" else original(self, credentials)
+
+    access_control.IAMRequest._create_auth = create_auth  # type: ignore[method-assign]
+
+
+def _probe_s3control_signature(client: Callable[[str], Any]) -> None:
+    from botocore.config import Config
+
+    client("s3").create_bucket(Bucket="probe-control", CreateBucketConfiguration={"LocationConstraint": REGION})
+    endpoint = client("sts").meta.endpoint_url
+    account = client("sts").get_caller_identity()["Account"]
+    as_user = _as_user(client, "probe-control", [{"Effect": "Allow", "Action": "s3:ListTagsForResource", "Resource": "*"}])
+    # Host-prefixed (<account>.s3-control...): through the emulator as a proxy, as the rehearsal reaches it.
+    control = as_user("s3control", endpoint_url=f"http://s3-control.{REGION}.amazonaws.com", config=Config(proxies={"http": endpoint}))
+    control.list_tags_for_resource(AccountId=account, ResourceArn="arn:aws:s3:::probe-control")
 
 
 # ================================================================ leniency: checks AWS makes and moto does not

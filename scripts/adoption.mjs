@@ -1,8 +1,8 @@
 // The adoption check: does the template survive being made someone else's? Copies the working tree (tracked
 // files plus uncommitted changes and new files, never node_modules) to a temporary directory, rebrands it
 // the way a new team would (account, region and zones, domain and hosted zone, app repository and refs,
-// project name, CI repository) by editing the values in environments/*.ts and the plan keys the pull-request
-// workflow names after the project, adds a `qa` environment with `npm run new-env`, fills in what that
+// project name, CI repository) by editing the values in environments/*.ts alone (nothing outside it names the
+// project: the workflows take role ARNs and plan keys from repository variables), adds a `qa` environment with `npm run new-env`, fills in what that
 // command leaves, then type-checks, synthesizes and runs the whole jest suite there. All must pass. Prints each step's time; the copy is removed unless ADOPTION_KEEP=1.
 //
 // Usage: node scripts/adoption.mjs [--only account|rebrand] [--qa new-env|none]
@@ -98,11 +98,8 @@ const read = (file) => readFileSync(join(work, file), "utf8");
 t = Date.now();
 setValue("environments/base.ts", "accountId", team.accountId);
 if (only !== "account") {
-  const project = read("environments/base.ts").match(/\bproject\s*=\s*"([^"]+)"/)?.[1];
-  if (!project) throw new Error("adoption: environments/base.ts has no project string to change");
+  if (!/\bproject\s*=\s*"[^"]+"/.test(read("environments/base.ts"))) throw new Error("adoption: environments/base.ts has no project string to change");
   setValue("environments/base.ts", "project", team.project);
-  // The plan matrix names each environment's plan key, alias/<project>-ci-<env>-plan.
-  edit(".github/workflows/pull-request.yml", `alias/${project}-ci-`, `alias/${team.project}-ci-`);
   setValue("environments/base.ts", "region", team.region);
   setValue("environments/base.ts", "repository", team.infraRepository);
   setValue("environments/base.ts", "url", team.appUrl);

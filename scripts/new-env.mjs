@@ -35,7 +35,6 @@ const read = (rel) => readFileSync(file(rel), "utf8");
 execFileSync(process.execPath, [file("scripts/build.mjs")], { cwd: root, stdio: "inherit" });
 const { ENVIRONMENTS } = require(file("dist/environments/index.js"));
 const { overlaps, parseCidr } = require(file("dist/modules/cidr.js"));
-const { planKeyAlias } = require(file("dist/modules/ci-roles.js"));
 const names = ENVIRONMENTS.map((e) => e.name);
 const source = ENVIRONMENTS.find((e) => e.name === from);
 if (!source) fail(`--from ${JSON.stringify(from)}: no such environment; known: ${names.join(", ")}`);
@@ -107,7 +106,7 @@ bootstrap = replaceOne(
 const workflow = ".github/workflows/pull-request.yml";
 let pullRequest = read(workflow);
 const role = (env) => `AWS_PLAN_ROLE_ARN_${env.toUpperCase()}`;
-const planKey = (env) => `alias/${planKeyAlias(source.project, env)}`;
+const planKey = (env) => `AWS_PLAN_KEY_ALIAS_${env.toUpperCase()}`;
 pullRequest = replaceOne(
   pullRequest,
   new RegExp(`( +)- environment: ${from}\\n( +)role: ${role(from)}\\n( +)plan-key: ${planKey(from)}\\n`),
@@ -159,8 +158,8 @@ todo(
     `and the code it runs (compute.repository.ref ${JSON.stringify(created.compute.repository.ref)}).`,
 );
 todo(`npm run synth, then npm test.`);
-todo(`Apply the bootstrap stack: it creates ${name}'s permissions boundary and its CI plan and apply roles.`);
-todo(`Set the repository variables ${role(name)} and AWS_APPLY_ROLE_ARN_${name.toUpperCase()} from the bootstrap stack's outputs ci_${name}_plan_role_arn and ci_${name}_apply_role_arn.`);
+todo(`Apply the bootstrap stack: it creates ${name}'s permissions boundary and its CI plan and apply roles, and adds ${name}'s state and names to the other environments' fences.`);
+todo(`Set the repository variables ${role(name)}, ${planKey(name)} and AWS_APPLY_ROLE_ARN_${name.toUpperCase()} from the bootstrap stack's outputs ci_${name}_plan_role_arn, ci_${name}_plan_key_alias and ci_${name}_apply_role_arn.`);
 todo(
   `Create its GitHub environments ${name} (deployments from main only) and ${name}-plan, before any workflow runs: ` +
     `the github_environment lines for ${name} in ${runbook} ("First-time bootstrap of an account").`,

@@ -4,9 +4,9 @@
 # checks the result in the emulator and destroys everything. See README "Deploy rehearsal".
 # First the emulator's own tests (rehearsal/test_gaps.py). Working copies and logs go to a temporary
 # directory (kept, and named, when the rehearsal fails); the repository gets nothing but cdktf.out.
-# Knobs: REHEARSE_ONLY="dev staging" (environments; default all), REHEARSE_PLAN_ROLE=1 (also plan each
-# environment as its CI plan role with IAM enforced; off by default, see README), REHEARSE_KEEP=1 (keep the
-# working directory), REHEARSE_TIMEOUT (seconds, default 1800).
+# Knobs: REHEARSE_ONLY="dev staging" (environments; default all), REHEARSE_PLAN_ROLE=0 (skip planning each
+# environment as its CI plan role with IAM enforced; on by default), REHEARSE_KEEP=1 (keep the working
+# directory), REHEARSE_TIMEOUT (seconds, default 1800).
 # shellcheck source-path=SCRIPTDIR
 set -euo pipefail
 
@@ -60,7 +60,7 @@ if [ -n "${REHEARSE_ONLY:-}" ]; then
   read -r -a only <<<"$REHEARSE_ONLY"
   args+=(--only "${only[@]}")
 fi
-[ "${REHEARSE_PLAN_ROLE:-0}" = 1 ] || args+=(--no-plan-role)
+[ "${REHEARSE_PLAN_ROLE:-1}" = 1 ] || args+=(--no-plan-role)
 timeout "${REHEARSE_TIMEOUT:-1800}" "$MOTO_PYTHON" rehearsal/rehearse.py "${args[@]}"
 ok=1
 echo "rehearse: done in $((SECONDS - start)) s"

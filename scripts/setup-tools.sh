@@ -51,6 +51,9 @@ setup_engine() {
     return
   fi
   [ "$PLATFORM_ENGINE" = "terraform" ] && die "PLATFORM_ENGINE=terraform but no terraform >= $TERRAFORM_MIN_VERSION on PATH"
+  # The stacks state required_version >= 1.11, which OpenTofu checks against its own version.
+  platform_version_ge "${OPENTOFU_GO_VERSION#v}" "$TERRAFORM_MIN_VERSION" \
+    || die "no engine: put terraform >= $TERRAFORM_MIN_VERSION on PATH (the stacks require >= 1.11; the pinned OpenTofu $OPENTOFU_GO_VERSION is older)"
   local tofu="$PLATFORM_TOOLS_BIN/tofu"
   local stamp="$PLATFORM_TOOLS_DIR/opentofu.version"
   if [ -x "$tofu" ] && [ "$(cat "$stamp" 2>/dev/null)" = "$OPENTOFU_GO_VERSION" ]; then
