@@ -118,6 +118,7 @@ async function main() {
     EFS_ACCESS_POINT_ID: "fsap-0rehearsal000001",
     APP_ENV_SECRET_ARN: arns.appEnv,
     REPO_CREDENTIAL_SECRET_ARN: arns.repo,
+    TARGET_GROUP_ARN: "arn:aws:elasticloadbalancing:eu-west-2:111111111111:targetgroup/8080-rehearsal/0123456789abcdef",
   });
   if (header("DB_NAME") !== "app") throw new Error(`DB_NAME is ${header("DB_NAME")}, not app`);
 
@@ -129,7 +130,7 @@ async function main() {
   const fleetScenarios = ["boot", "uploads", "cron", "rotate", "cron-minute", "scale-in"];
   for (let i = 1; i <= (fleetScenarios.some(want) ? COUNT : 0); i++) {
     const instance = prepareInstance(work, i, filled, caPem);
-    instances[instance.address] = { id: instance.id, role: "webapp-dev-app" };
+    instances[instance.address] = { id: instance.id, role: "webapp-dev-app", metadata: { "autoscaling/target-lifecycle-state": "InService" } };
     fleet.push(instance);
   }
   for (const instance of fleet) bootInstance(instance, efs);
@@ -208,6 +209,8 @@ async function main() {
       }
       check(/environment changed/.test(readInside(i, "var/log/webapp-boot/refresh.log")), `instance ${i.index}: the refresh saw the rotated secret`);
       check(status.pid !== pidBefore && status.database?.ok === true, `instance ${i.index}: the restarted app connects with the rotated password`, JSON.stringify(status));
+      const moves = lifecycle.filter((l) => l.instance === i.id && /Targets$/.test(l.action)).map((l) => l.action);
+      check(moves.join(" ") === "DeregisterTargets RegisterTargets", `instance ${i.index}: the app restarted out of the target group (${moves.join(", ")})`);
     }
   }
 
@@ -249,7 +252,7 @@ async function main() {
     const userDataWithout = filled.replace(packed, zlib.gzipSync(Buffer.from(without)).toString("base64"));
     const bare = prepareInstance(work, 2, userDataWithout, caPem, "no-runtime");
     bare.id = "i-0rehearsalnoruntime";
-    instances[bare.address] = { id: bare.id, role: "webapp-dev-app" };
+    instances[bare.address] = { id: bare.id, role: "webapp-dev-app", metadata: { "autoscaling/target-lifecycle-state": "InService" } };
     bootInstance(bare, efs);
     const done = await waitHealthy(bare, lifecycle);
     const log = readInside(bare, "var/log/webapp-boot/build.log");
@@ -269,7 +272,7 @@ async function main() {
     execFileSync("git", ["-C", clone, "push", "-q", "origin", "HEAD:refs/heads/main"]);
     const broken = prepareInstance(work, 1, filled, caPem, "broken");
     broken.id = "i-0rehearsalbroken01";
-    instances[broken.address] = { id: broken.id, role: "webapp-dev-app" };
+    instances[broken.address] = { id: broken.id, role: "webapp-dev-app", metadata: { "autoscaling/target-lifecycle-state": "InService" } };
     bootInstance(broken, efs);
     const done = await waitHealthy(broken, lifecycle);
     check(done.result === "ABANDON", "a broken build abandons the launch (ABANDON recorded)", JSON.stringify(done));

@@ -124,11 +124,18 @@ async function startMoto() {
 }
 
 // Lifecycle actions: moto 5.2.5 has no CompleteLifecycleAction or RecordLifecycleActionHeartbeat, so the
-// HTTPS front answers those two (only for this group's launch hook) and records them.
+// HTTPS front answers those two (only for this group's launch hook) and records them. The target group the
+// instances leave and rejoin around a restart (RegisterTargets, DeregisterTargets) is no load balancer here:
+// those calls are recorded and answered too.
 function lifecycleStandIn(record, group, hook) {
   return (body) => {
     const form = new URLSearchParams(body);
     const action = form.get("Action");
+    if (action === "RegisterTargets" || action === "DeregisterTargets") {
+      record.push({ action, at: Date.now(), instance: form.get("Targets.member.1.Id"), targetGroup: form.get("TargetGroupArn") });
+      const ns = "http://elasticloadbalancing.amazonaws.com/doc/2015-12-01/";
+      return { status: 200, body: `<${action}Response xmlns="${ns}"><${action}Result/><ResponseMetadata><RequestId>rehearsal</RequestId></ResponseMetadata></${action}Response>` };
+    }
     if (action !== "CompleteLifecycleAction" && action !== "RecordLifecycleActionHeartbeat") return null;
     const entry = { action, at: Date.now(), group: form.get("AutoScalingGroupName"), hook: form.get("LifecycleHookName"), instance: form.get("InstanceId"), result: form.get("LifecycleActionResult") };
     record.push(entry);
@@ -148,7 +155,11 @@ function prepareInstance(work, index, userData, caPem, name = `i${index}`, names
   const dir = path.join(work, name);
   const root = path.join(dir, "root");
   for (const d of ["upper", "work", "root"]) fs.mkdirSync(path.join(dir, d), { recursive: true });
-  mount("-t", "overlay", "overlay", "-o", `lowerdir=${ROOTFS},upperdir=${dir}/upper,workdir=${dir}/work`, root);
+  // REHEARSAL_PACKAGES_LAYER (the fleet rehearsal): the Debian packages packages.tsv maps to, already unpacked
+  // over the rootfs, so the boot's dnf finds them installed (as on a warm instance) instead of unpacking npm's
+  // 400 packages per instance; the boot rehearsal installs them from scratch.
+  const lower = process.env.REHEARSAL_PACKAGES_LAYER ? `${process.env.REHEARSAL_PACKAGES_LAYER}:${ROOTFS}` : ROOTFS;
+  mount("-t", "overlay", "overlay", "-o", `lowerdir=${lower},upperdir=${dir}/upper,workdir=${dir}/work`, root);
   cleanups.push(() => {
     try {
       execFileSync("umount", ["-l", root]);

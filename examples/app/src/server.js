@@ -114,7 +114,11 @@ async function main() {
     // Once stopping, every response closes its connection, so no client keeps sending on it.
     if (closing) res.setHeader("connection", "close");
     inFlight.add(res);
-    res.once("close", () => inFlight.delete(res));
+    const started = process.hrtime.bigint();
+    res.once("close", () => {
+      inFlight.delete(res);
+      console.log(`${req.method} ${req.url} ${res.statusCode} ${Number(process.hrtime.bigint() - started) / 1e6} ms`);
+    });
     serve(req, res);
   });
   // Idle connections outlive the load balancer's idle timeout: the balancer, not the app, closes them.
