@@ -250,7 +250,8 @@ async function main() {
       check(setSecrets.code === 0, "the README's Secrets block sets the app's settings and the repository credential", setSecrets.output);
       // terraform apply full.tfplan: the group is created and launches its minimum, from template v1.
       group.setTemplate(fill(parts.userDataFromStack(stack)));
-      const first = group.setDesired(groupConfig.minSize) && group.active();
+      group.setDesired(groupConfig.minSize);
+      const first = group.active();
       entry.launched.push(...first);
       // Runbook 2, step 4: while the apply waits, the database user block runs in a second shell.
       const waiting = await until(

@@ -13,7 +13,7 @@
 "use strict";
 const { execFileSync } = require("node:child_process");
 const fs = require("node:fs");
-const { prepareInstance, bootInstance, stopInstance, leaderPid, say, sleep, stepTimes, bootLog } = require("./parts");
+const { prepareInstance, bootInstance, stopInstance, leaderPid, sleep, stepTimes, bootLog } = require("./parts");
 
 function only(resources, kind) {
   const all = Object.values(resources[kind] || {});
@@ -313,4 +313,4 @@ class Group {
   }
 }
 
-module.exports = { Group, groupSettings, say };
+module.exports = { Group, groupSettings };
