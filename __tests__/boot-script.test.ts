@@ -5,10 +5,10 @@ import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node
 import { tmpdir, userInfo } from "node:os";
 import { join } from "node:path";
 import { BOOT_FAILURE_PATTERN, expandUserData, LOCK_FAILURE_PATTERN, renderUserData, scriptPath, shellQuote } from "../modules/compute";
-import type { BootInfrastructure, BootSettings } from "../modules/compute/boot-script";
+import { stripComments, type BootInfrastructure, type BootSettings } from "../modules/compute/boot-script";
 import { requireTool } from "./support/tools";
 
-const SCRIPTS = ["boot.sh", "cron-lock.sh", "fetch-code.sh", "render-env.sh", "webapp-env.sh"];
+const SCRIPTS = ["boot.sh", "cron-lock.sh", "fetch-code.sh", "lifecycle.sh", "render-env.sh", "restart-app.sh", "webapp-env.sh"];
 const HOSTILE = "it's \"quoted\" $HOME ${PATH} `id` $(id) a=b=c  spaced \\ back\nsecond line\n\ttab; rm -rf / #";
 
 const infrastructure: BootInfrastructure = {
@@ -25,6 +25,7 @@ const infrastructure: BootInfrastructure = {
   accessPointId: "fsap-0123456789abcdef0",
   appEnvSecretArn: "arn:aws:secretsmanager:eu-west-2:111111111111:secret:webapp-dev/app-env-AbCdEf",
   repositoryCredentialSecretArn: "arn:aws:secretsmanager:eu-west-2:111111111111:secret:webapp-dev/repository-AbCdEf",
+  targetGroupArn: "arn:aws:elasticloadbalancing:eu-west-2:111111111111:targetgroup/8080-abc/0123456789abcdef",
 };
 
 const settings: BootSettings = {
@@ -32,6 +33,7 @@ const settings: BootSettings = {
   region: "eu-west-2",
   autoScalingGroupName: "webapp-dev-app",
   launchHookName: "boot",
+  terminateHookName: "drain",
   logGroupName: "/webapp-dev/app",
   appUser: "webapp",
   appPort: 8080,
@@ -55,6 +57,9 @@ const settings: BootSettings = {
     { name: "nightly-report", schedule: "15 2 * * *", command: "node jobs/report.js > /dev/null", ttlSeconds: 3600, maxRunSeconds: 1800 },
     { name: "purge", schedule: "*/10 * * * *", command: "node jobs/purge.js --older-than '30 days'", ttlSeconds: 300, maxRunSeconds: 120 },
   ],
+  deregistrationDelaySeconds: 30,
+  loadBalancerIdleTimeoutSeconds: 60,
+  targetHealthySeconds: 35,
 };
 
 const userData = renderUserData(infrastructure, settings);
@@ -77,7 +82,7 @@ describe("shellcheck", () => {
     expect(shellcheck(scriptPath(name))).toEqual({ status: 0, output: "" });
   });
 
-  test.each(["scripts/rehearse-boot.sh", "scripts/rehearsal/build-rootfs.sh", "scripts/rehearsal/dnf", "scripts/rehearsal/stand-ins/awscli", "scripts/rehearsal/stand-ins/crond", "scripts/rehearsal/stand-ins/efs", "scripts/rehearsal/stand-ins/cloudwatch-agent"])(
+  test.each(["scripts/rehearse-boot.sh", "scripts/rehearse-fleet.sh", "scripts/rehearsal/packages-layer.sh", "scripts/rehearsal/operator/aws", "scripts/rehearsal/operator/terraform", "scripts/rehearsal/build-rootfs.sh", "scripts/rehearsal/dnf", "scripts/rehearsal/stand-ins/awscli", "scripts/rehearsal/stand-ins/crond", "scripts/rehearsal/stand-ins/efs", "scripts/rehearsal/stand-ins/cloudwatch-agent"])(
     "the boot rehearsal's %s is clean",
     (file) => {
       expect(shellcheck(join(__dirname, "..", file))).toEqual({ status: 0, output: "" });
@@ -96,6 +101,27 @@ describe("shellcheck", () => {
       const file = join(work, name!);
       writeFileSync(file, text!);
       expect(shellcheck(file)).toEqual({ status: 0, output: "" });
+    }
+  });
+});
+
+describe("stripComments", () => {
+  test("drops full-line comments, keeps the shebang, shellcheck directives, code and trailing comments", () => {
+    const text = "#!/bin/bash\n# what it does\n  # indented note\n# shellcheck disable=SC2016\necho '#not a comment' # trailing\nx=1\n";
+    expect(stripComments(text)).toBe("#!/bin/bash\n# shellcheck disable=SC2016\necho '#not a comment' # trailing\nx=1\n");
+  });
+
+  test("no script in modules/compute has a line starting with # inside a here-document, which stripping would change", () => {
+    for (const name of SCRIPTS) {
+      let inside: string | undefined;
+      for (const line of readFileSync(scriptPath(name), "utf8").split("\n")) {
+        if (inside !== undefined) {
+          if (line.trim() === inside) inside = undefined;
+          else expect({ name, line: /^\s*#/.test(line) ? line : "" }).toEqual({ name, line: "" });
+        } else {
+          inside = /<<-?'?([A-Z_]+)'?\s*$/.exec(line)?.[1];
+        }
+      }
     }
   });
 });
@@ -389,9 +415,15 @@ const canSandbox =
     write(infrastructure.repositoryCredentialSecretArn, `${values.repository}\n`);
   }
 
-  function boot(ref: string, rotated?: typeof secretValues, patch: Partial<BootSettings> = {}): { status: number; calls: string[]; out: string } {
+  function boot(
+    ref: string,
+    rotated?: typeof secretValues,
+    patch: Partial<BootSettings> = {},
+    prepare?: (secrets: string) => void,
+  ): { status: number; calls: string[]; out: string } {
     const dir = mkdtempSync(join(work, "sandbox-"));
     writeSecrets(join(dir, "secrets"), secretValues);
+    prepare?.(join(dir, "secrets"));
     if (rotated) writeSecrets(join(dir, "secrets-rotated"), rotated);
     const script = renderUserData(infrastructure, {
       ...settings,
@@ -424,7 +456,7 @@ const canSandbox =
 
     const env = join(out, "app.env");
     expect(statSync(env).mode & 0o777).toBe(0o600);
-    const keys = ["APP_KEY", "FEATURE_FLAGS", "DATABASE_SSL_CA", "PGSSLMODE", "DATABASE_HOST", "DATABASE_USERNAME", "DATABASE_PASSWORD", "REDIS_HOST", "REDIS_TLS", "REDIS_AUTH_TOKEN", "UPLOADS_PATH", "APP_ENV"];
+    const keys = ["APP_KEY", "FEATURE_FLAGS", "DATABASE_SSL_CA", "PGSSLMODE", "DATABASE_HOST", "DATABASE_USERNAME", "DATABASE_PASSWORD", "REDIS_HOST", "REDIS_TLS", "REDIS_AUTH_TOKEN", "UPLOADS_PATH", "APP_ENV", "LOAD_BALANCER_IDLE_TIMEOUT_SECONDS", "LOAD_BALANCER_DEREGISTRATION_DELAY_SECONDS"];
     const values = execFileSync("bash", ["-c", `. '${env}'; for k in ${keys.join(" ")}; do printf '%s\\0' "\${!k}"; done`], { encoding: "utf8" }).split("\0");
     expect(Object.fromEntries(keys.map((k, i) => [k, values[i]]))).toEqual({
       APP_KEY: HOSTILE,
@@ -439,7 +471,12 @@ const canSandbox =
       REDIS_AUTH_TOKEN: secretValues.cacheToken,
       UPLOADS_PATH: "/mnt/uploads",
       APP_ENV: "dev",
+      LOAD_BALANCER_IDLE_TIMEOUT_SECONDS: "60",
+      LOAD_BALANCER_DEREGISTRATION_DELAY_SECONDS: "30",
     });
+    // The app's log belongs to the app user, so logrotate (running as that user) can truncate it.
+    expect(statSync(join(out, "app-logs", "app.log")).uid).toBe(Number(execFileSync("id", ["-u", "nobody"], { encoding: "utf8" })));
+    expect(statSync(join(out, "app-logs", "app.log")).mode & 0o777).toBe(0o640);
 
     // The database's CA bundle, downloaded over HTTPS only; the app's and the boot's logs rotated.
     expect(calls).toContainEqual(
@@ -460,12 +497,23 @@ const canSandbox =
     );
     expect(readFileSync(join(out, "cron", "purge.sh"), "utf8")).toBe(`${settings.cronJobs[1]!.command}\n`);
     expect(readFileSync(join(out, "webapp.service"), "utf8")).toMatch(/User=nobody\nExecStart=\/usr\/local\/bin\/webapp-env \/usr\/local\/lib\/webapp\/start\nRestart=on-failure/);
+    // SIGTERM, then the deregistration delay (30 s) plus 30 s before systemd kills the app.
+    expect(readFileSync(join(out, "webapp.service"), "utf8")).toMatch(/^TimeoutStopSec=60$/m);
+    // The lifecycle watcher: installed, enabled, started, with the settings it reads.
+    expect(readFileSync(join(out, "webapp-lifecycle.service"), "utf8")).toMatch(/ExecStart=\/usr\/local\/lib\/webapp\/lifecycle\nRestart=on-failure/);
+    expect(calls).toContain("systemctl enable webapp-lifecycle.service");
+    expect(calls).toContain("systemctl restart webapp-lifecycle.service");
+    expect(readFileSync(join(out, "lifecycle"), "utf8")).toBe(stripComments(readFileSync(scriptPath("lifecycle.sh"), "utf8")));
+    expect(readFileSync(join(out, "restart-app"), "utf8")).toBe(stripComments(readFileSync(scriptPath("restart-app.sh"), "utf8")));
+    const fleet = execFileSync("bash", ["-c", `. '${join(out, "fleet.conf")}'; echo "$ASG_NAME|$TERMINATE_HOOK_NAME|$TARGET_GROUP_ARN|$APP_PORT|$HEALTH_CHECK_PATH|$DEREGISTRATION_DELAY_SECONDS|$TARGET_HEALTHY_SECONDS|$TERMINATE_HOOK_TIMEOUT_SECONDS"`], { encoding: "utf8" }).trim();
+    expect(fleet).toBe(`webapp-dev-app|drain|${infrastructure.targetGroupArn}|8080|/healthz|30|35|60`);
     expect(calls).toContain("systemctl enable webapp-boot.service");
 
     const agent = JSON.parse(readFileSync(join(out, "agent.json"), "utf8"));
     const streams = agent.logs.logs_collected.files.collect_list.map((f: { log_stream_name: string; log_group_name: string }) => [f.log_group_name, f.log_stream_name]);
     expect(streams).toContainEqual(["/webapp-dev/app", "{instance_id}/code"]);
-    expect(streams).toHaveLength(13);
+    expect(streams).toContainEqual(["/webapp-dev/app", "{instance_id}/lifecycle"]);
+    expect(streams).toHaveLength(14);
     for (const step of ["install", "logging", "mount", "code", "env", "build", "app", "cron", "health", "complete"]) {
       expect(readFileSync(join(out, "logs", `${step}.log`), "utf8")).toMatch(/: done in \d+s \(boot at \d+s\)$/m);
     }
@@ -490,7 +538,7 @@ const canSandbox =
     }
   }, 60_000);
 
-  test("a rotated database password reaches the running app: the refresh re-renders the env file and restarts the app", () => {
+  test("a rotated database password reaches the running app: the refresh takes the fleet's restart turn, leaves the target group, restarts the app, rejoins", () => {
     const rotated = { ...secretValues, database: { username: "app_admin", password: "rotated-'$-password" } };
     const { status, calls, out } = boot("refs/tags/v2.0.0", rotated);
     expect(status).toBe(0);
@@ -499,10 +547,37 @@ const canSandbox =
     expect(password).toBe(rotated.database.password);
     expect(statSync(join(out, "app.env")).mode & 0o777).toBe(0o600);
     const afterRefresh = calls.slice(calls.indexOf("--- refresh-env"));
-    expect(afterRefresh).toContain("systemctl restart webapp.service");
+    const target = `--target-group-arn ${infrastructure.targetGroupArn} --targets Id=i-0123456789abcdef0,Port=8080`;
+    const order = [
+      (c: string) => /^redis-cli -h \S+ -p 6379 --tls SET webapp:restart-turn \S+ NX PX \d+$/.test(c),
+      (c: string) => c === `aws elbv2 deregister-targets --region eu-west-2 ${target}`,
+      (c: string) => c === "sleep 30",
+      (c: string) => c === "systemctl restart webapp.service",
+      (c: string) => c.includes("127.0.0.1:8080/healthz"),
+      (c: string) => c === `aws elbv2 register-targets --region eu-west-2 ${target}`,
+      (c: string) => c === "sleep 35",
+      (c: string) => /^redis-cli .* EVAL .* webapp:restart-turn /.test(c),
+    ].map((match) => afterRefresh.findIndex(match));
+    expect(order.every((at) => at >= 0)).toBe(true);
+    expect([...order].sort((a, b) => a - b)).toEqual(order);
+    // The cache token reaches redis-cli through its environment, never its command line.
+    expect(afterRefresh.join("\n")).not.toContain(secretValues.cacheToken);
     expect(afterRefresh.filter((c) => c.includes("complete-lifecycle-action"))).toEqual([]);
     expect(readFileSync(join(out, "webapp-env-refresh.timer"), "utf8")).toMatch(/OnUnitActiveSec=15min/);
     expect(readFileSync(join(out, "logs", "refresh.log"), "utf8")).toMatch(/environment changed/);
+  }, 60_000);
+
+  test("on a first deploy the boot waits for the app's database user's secret to get a value, then boots", () => {
+    const { status, calls, out } = boot("refs/tags/v2.0.0", undefined, {}, (secrets) => {
+      const file = join(secrets, infrastructure.databaseSecretArn.replace(/[^A-Za-z0-9]/g, "_"));
+      execFileSync("mv", [file, `${file}.later`]);
+    });
+    expect({ status, console: status === 0 ? "" : readFileSync(join(out, "console.log"), "utf8") }).toEqual({ status: 0, console: "" });
+    const env = readFileSync(join(out, "logs", "env.log"), "utf8");
+    expect(env).toMatch(/has no value yet: waiting for the app's database user/);
+    const password = execFileSync("bash", ["-c", `. '${join(out, "app.env")}'; printf '%s' "$DATABASE_PASSWORD"`], { encoding: "utf8" });
+    expect(password).toBe(secretValues.database.password);
+    expect(calls.filter((c) => c.includes("complete-lifecycle-action")).map((c) => c.split(" ").pop())).toEqual(["CONTINUE"]);
   }, 60_000);
 
   test("an unchanged environment does not restart the app", () => {

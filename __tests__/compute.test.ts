@@ -176,7 +176,7 @@ describe("instance role", () => {
     expect(resourceList(json, "aws_iam_role_policy_attachment").map((a) => a.policy_arn)).toEqual(["arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore"]);
   });
 
-  test("writes exactly its own log group and completes and heartbeats exactly its own group's lifecycle actions", () => {
+  test("writes exactly its own log group, completes and heartbeats exactly its own group's lifecycle actions, leaves and rejoins exactly its own target group", () => {
     const logGroup = expect.stringMatching(/^\$\{aws_cloudwatch_log_group\.compute_logs_\w+\.arn\}$/);
     const logGroupStreams = expect.stringMatching(/^\$\{aws_cloudwatch_log_group\.compute_logs_\w+\.arn\}:\*$/);
     expect(inline["own-resources"]).toEqual([
@@ -186,6 +186,12 @@ describe("instance role", () => {
         Effect: "Allow",
         Action: ["autoscaling:CompleteLifecycleAction", "autoscaling:RecordLifecycleActionHeartbeat"],
         Resource: "arn:aws:autoscaling:eu-west-2:111111111111:autoScalingGroup:*:autoScalingGroupName/webapp-test-app",
+      },
+      {
+        Sid: "OwnTargetGroupMembership",
+        Effect: "Allow",
+        Action: ["elasticloadbalancing:DeregisterTargets", "elasticloadbalancing:RegisterTargets"],
+        Resource: "arn:aws:elasticloadbalancing:eu-west-2:111111111111:targetgroup/app/abc",
       },
     ]);
   });

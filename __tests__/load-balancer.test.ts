@@ -10,16 +10,7 @@ import { S3BucketPublicAccessBlock } from "@cdktf/provider-aws/lib/s3-bucket-pub
 import { S3BucketServerSideEncryptionConfigurationA } from "@cdktf/provider-aws/lib/s3-bucket-server-side-encryption-configuration";
 import { S3BucketVersioningA } from "@cdktf/provider-aws/lib/s3-bucket-versioning";
 import { Connections } from "../modules/connections";
-import {
-  ACCESS_LOG_PREFIX,
-  DEFAULT_HSTS_MAX_AGE_SECONDS,
-  DEFAULT_TLS_POLICY,
-  ELB_LOG_DELIVERY_SERVICE,
-  elbLogDeliveryPrincipal,
-  isValidMatcher,
-  LoadBalancer,
-  LoadBalancerProps,
-} from "../modules/load-balancer";
+import { ACCESS_LOG_PREFIX, DEFAULT_HSTS_MAX_AGE_SECONDS, DEFAULT_TLS_POLICY, ELB_LOG_DELIVERY_SERVICE, elbLogDeliveryPrincipal, isValidMatcher, LoadBalancer, LoadBalancerProps, targetHealthySeconds } from "../modules/load-balancer";
 import { validateEnvironments } from "../environments/validate";
 import { ENVIRONMENTS } from "../environments";
 import { prod } from "../environments/prod";
@@ -352,5 +343,12 @@ describe("load balancer settings rejections", () => {
     const waived = environment({ edge: { deletionProtection: false }, waivers: { deletionProtection: "load test environment, recreated daily" } }, prod);
     expect(validateEnvironments([waived]).filter((l) => l.includes("edge.deletionProtection"))).toEqual([]);
     expect(validateEnvironments([environment({ edge: { deletionProtection: false } })])).toEqual([]);
+  });
+});
+
+describe("targetHealthySeconds", () => {
+  test("is the healthy threshold's checks at the interval, the last one taking up to the timeout", () => {
+    expect(targetHealthySeconds({ path: "/health" })).toBe(15 * 2 + 5);
+    expect(targetHealthySeconds({ path: "/health", intervalSeconds: 10, healthyThreshold: 3, timeoutSeconds: 4 })).toBe(34);
   });
 });

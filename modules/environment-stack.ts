@@ -13,7 +13,7 @@ import { authTokenSecretName, Cache } from "./cache";
 import { Compute } from "./compute";
 import { Database } from "./database";
 import { FileSystem } from "./file-system";
-import { LoadBalancer } from "./load-balancer";
+import { LoadBalancer, targetHealthySeconds } from "./load-balancer";
 import { Monitoring } from "./monitoring";
 import { Networking } from "./networking";
 import { Preflight } from "./preflight";
@@ -236,6 +236,8 @@ export class EnvironmentStack extends TerraformStack {
       targetGroup: loadBalancer.targetGroup,
       loadBalancer: loadBalancer.loadBalancer,
       deregistrationDelaySeconds: config.edge.deregistrationDelaySeconds ?? 30,
+      loadBalancerIdleTimeoutSeconds: config.edge.idleTimeoutSeconds ?? 60,
+      targetHealthySeconds: targetHealthySeconds(config.edge.healthCheck),
       database: this.database,
       cache: this.cache,
       fileSystem: this.fileSystem,

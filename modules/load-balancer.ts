@@ -171,6 +171,15 @@ export function healthCheckValues(settings: HealthCheckSettings): Required<Healt
   };
 }
 
+/**
+ * The longest the target group takes to find a newly registered target healthy: `healthyThreshold` passing
+ * checks, `intervalSeconds` apart, the last one taking up to `timeoutSeconds`.
+ */
+export function targetHealthySeconds(settings: HealthCheckSettings): number {
+  const health = healthCheckValues(settings);
+  return health.intervalSeconds * health.healthyThreshold + health.timeoutSeconds;
+}
+
 /** One year: long enough for browsers to keep using HTTPS, the usual HSTS preload minimum. */
 export const DEFAULT_HSTS_MAX_AGE_SECONDS = 31536000;
 

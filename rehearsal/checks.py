@@ -169,6 +169,8 @@ BOOT_ACTIONS = {
     "logs:DescribeLogStreams",
     "autoscaling:CompleteLifecycleAction",
     "autoscaling:RecordLifecycleActionHeartbeat",
+    "elasticloadbalancing:DeregisterTargets",
+    "elasticloadbalancing:RegisterTargets",
 }
 BOOT_MANAGED = {"arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore"}
 
@@ -202,6 +204,11 @@ def instance_role(client: Client, stack: Any) -> None:
             expect(not stray, f"{env}: instance role reads secrets that are not this environment's: {stray}")
         if any(a.startswith("autoscaling:") for a in acts):
             expect(all(r.endswith(f"autoScalingGroupName/webapp-{env}-app") for r in res), f"{env}: lifecycle action on {res}")
+        if any(a.startswith("elasticloadbalancing:") for a in acts):
+            elb = client("elbv2")
+            lb = elb.describe_load_balancers(Names=[f"webapp-{env}-alb"])["LoadBalancers"][0]["LoadBalancerArn"]
+            forwarded = {a["TargetGroupArn"] for listener in elb.describe_listeners(LoadBalancerArn=lb)["Listeners"] for a in listener["DefaultActions"] if a.get("TargetGroupArn")}
+            expect(len(forwarded) == 1 and res == sorted(forwarded), f"{env}: target registration on {res}, want exactly the app's target group {sorted(forwarded)}")
     expect(actions == BOOT_ACTIONS, f"{env}: instance role allows {sorted(actions)}; the boot needs exactly {sorted(BOOT_ACTIONS)}")
 
 

@@ -5,17 +5,21 @@
 # This script builds the namespaces and tears them down on every exit path; scripts/rehearsal/boot.js runs
 # inside the services namespace and does the rest. Needs root, systemd-nspawn and the cached rootfs
 # (scripts/setup-tools.sh). Usage: rehearse-boot.sh [scenario...]  (default: all)
+# The fleet rehearsal (scripts/rehearse-fleet.sh) runs through here with REHEARSAL_DRIVER=fleet.js: its
+# instances' namespaces are made as it launches them, named like these, and removed here all the same.
 # shellcheck source-path=SCRIPTDIR
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 # shellcheck source=tools-env.sh
 . "$ROOT/scripts/tools-env.sh"
 
-die() { echo "rehearse-boot: $*" >&2; exit 1; }
+name="${REHEARSAL_NAME:-rehearse-boot}"
+driver="${REHEARSAL_DRIVER:-boot.js}"
+die() { echo "$name: $*" >&2; exit 1; }
 # REHEARSAL_SKIP_UNAVAILABLE=1 (npm test): a machine that cannot run containers skips, and says so loudly.
 cannot() {
   if [ "${REHEARSAL_SKIP_UNAVAILABLE:-0}" = 1 ]; then
-    printf '\n!!!!!!!!!!\n!!! rehearse-boot: SKIPPED, this machine cannot run it: %s\n!!!!!!!!!!\n\n' "$*" >&2
+    printf '\n!!!!!!!!!!\n!!! %s: SKIPPED, this machine cannot run it: %s\n!!!!!!!!!!\n\n' "$name" "$*" >&2
     exit 0
   fi
   die "$*"
@@ -31,19 +35,20 @@ instances="${REHEARSAL_INSTANCES:-2}"
 tag="wbr$$"
 svc="$tag-svc"
 cleanup() {
-  local i
-  for ((i = 1; i <= instances; i++)); do ip netns del "$tag-i$i" 2>/dev/null || true; done
-  ip netns del "$svc" 2>/dev/null || true
+  local ns
+  for ns in $(ip netns list | awk -v p="$tag-" 'index($1, p) == 1 { print $1 }'); do ip netns del "$ns" 2>/dev/null || true; done
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
 ip netns add "$svc"
 ip -n "$svc" link set lo up
-ip -n "$svc" link add br0 type bridge
+# A fixed address: a bridge otherwise takes the lowest of its ports' addresses, so a port added later (the
+# fleet rehearsal launches instances as it goes) would change it under the other instances' ARP caches.
+ip -n "$svc" link add br0 address 02:00:0a:63:00:01 type bridge
 ip -n "$svc" link set br0 up
 ip -n "$svc" addr add 10.99.0.1/16 dev br0
-for a in 10 11 12 20 21; do ip -n "$svc" addr add "10.99.0.$a/16" dev br0; done
+for a in 10 11 12 20 21 30; do ip -n "$svc" addr add "10.99.0.$a/16" dev br0; done
 ip -n "$svc" addr add 169.254.169.254/32 dev br0
 for ((i = 1; i <= instances; i++)); do
   ns="$tag-i$i"
@@ -58,4 +63,4 @@ done
 
 export REHEARSAL_ROOTFS="$rootfs" REHEARSAL_NETNS_PREFIX="$tag" REHEARSAL_INSTANCES="$instances"
 # nsenter, not `ip netns exec`: that also remounts /sys, hiding the cgroup hierarchies systemd-nspawn needs.
-nsenter --net="/run/netns/$svc" node "$ROOT/scripts/rehearsal/boot.js" "$@"
+nsenter --net="/run/netns/$svc" node "$ROOT/scripts/rehearsal/$driver" "$@"

@@ -3,7 +3,8 @@
 # the engine (terraform >= 1.11 from PATH, else OpenTofu built from the Go module proxy), the AWS provider
 # built from its Go module and laid out as a filesystem mirror with a CLI config pointing only at it,
 # checkov in its own venv, moto[server] (the AWS API emulator) with boto3 and pytest in another,
-# actionlint, and the Debian packages shellcheck, redis-server, redis-tools, jq, openssl and postgresql
+# actionlint, vegeta (the fleet rehearsal's load generator), and the Debian packages shellcheck, redis-server,
+# redis-tools, jq, openssl, haproxy (the fleet rehearsal's load balancer) and postgresql
 # (the server binaries under /usr/lib/postgresql/<version>/bin, for the database role script's test and
 # the sample app's tests, which run real PostgreSQL and Redis).
 # Idempotent: a second run with everything cached only checks stamps.
@@ -240,11 +241,27 @@ setup_actionlint() {
   note actionlint built "$(elapsed "$t")" "actionlint $ACTIONLINT_GO_VERSION"
 }
 
+# ---------------------------------------------------------------- vegeta (the fleet rehearsal's load generator)
+setup_vegeta() {
+  local t; t="$(now)"
+  local bin="$PLATFORM_TOOLS_BIN/vegeta"
+  if [ -x "$bin" ] && [ "$(cat "$PLATFORM_TOOLS_DIR/vegeta.version" 2>/dev/null)" = "$VEGETA_GO_VERSION" ]; then
+    note vegeta cached "$(elapsed "$t")" "vegeta $VEGETA_GO_VERSION"
+    return
+  fi
+  GOBIN="$PLATFORM_TOOLS_BIN" GOFLAGS="-trimpath -buildvcs=false" \
+    "$(go_bin vegeta)" install -ldflags="-s -w" \
+    "github.com/tsenart/vegeta/v12@$VEGETA_GO_VERSION" >"$LOG_DIR/vegeta-build.log" 2>&1 \
+    || { tail -n 20 "$LOG_DIR/vegeta-build.log" >&2; die "vegeta build failed (log: $LOG_DIR/vegeta-build.log)"; }
+  echo "$VEGETA_GO_VERSION" >"$PLATFORM_TOOLS_DIR/vegeta.version"
+  note vegeta built "$(elapsed "$t")" "vegeta $VEGETA_GO_VERSION"
+}
+
 # ---------------------------------------------------------------- Debian packages
 setup_apt() {
   local t; t="$(now)"
   local missing=() pkg cmd
-  for pkg in shellcheck redis-server redis-tools jq openssl postgresql debootstrap systemd-container; do
+  for pkg in shellcheck redis-server redis-tools jq openssl postgresql debootstrap systemd-container haproxy; do
     case "$pkg" in
       redis-tools) cmd=redis-cli ;;
       systemd-container) cmd=systemd-nspawn ;;
@@ -307,6 +324,7 @@ setup_engine
 setup_checkov
 setup_moto
 setup_actionlint
+setup_vegeta
 setup_provider
 
 # Re-read the environment: TF_BIN may have changed (a tofu build).

@@ -17,6 +17,8 @@ export TERRAFORM_MIN_VERSION="1.11.0"
 export OPENTOFU_GO_VERSION="v1.10.10"
 export CHECKOV_VERSION="3.3.30"
 export ACTIONLINT_GO_VERSION="v1.7.12"
+# The fleet rehearsal's load generator (constant rate, keep-alive, every result recorded).
+export VEGETA_GO_VERSION="v12.13.0"
 # The AWS API emulator the deploy rehearsal applies the stacks to, and the clients its checks use.
 export MOTO_VERSION="5.2.5"
 export MOTO_BOTO3_VERSION="1.44.8"

@@ -37,13 +37,22 @@ stub curl 'case "$*" in
     while [ "$#" -gt 0 ]; do if [ "$1" = -o ]; then out="$2"; fi; shift; done
     printf -- "-----BEGIN CERTIFICATE-----\nMIIBsandbox\n-----END CERTIFICATE-----\n" >"$out" ;;
   *meta-data/instance-id*) echo i-0123456789abcdef0 ;;
+  *meta-data/autoscaling/target-lifecycle-state*) echo InService ;;
   *127.0.0.1*) [ -e /opt/webapp/app/started ] ;;
   *) exit 7 ;;
 esac'
+# A secret file named <name>.later has no value at the first read, and has one from the next read on.
 stub aws 'case "$*" in
-  *get-secret-value*) cat "$SANDBOX/secrets/$(printf "%s" "$*" | sed -n "s/.*--secret-id \([^ ]*\).*/\1/p" | tr -c "A-Za-z0-9\n" _)" ;;
+  *get-secret-value*)
+    f="$SANDBOX/secrets/$(printf "%s" "$*" | sed -n "s/.*--secret-id \([^ ]*\).*/\1/p" | tr -c "A-Za-z0-9\n" _)"
+    if [ -e "$f" ]; then cat "$f"; exit 0; fi
+    [ -e "$f.later" ] && mv "$f.later" "$f"
+    echo "An error occurred (ResourceNotFoundException) when calling the GetSecretValue operation: Secrets Manager can'"'"'t find the specified secret value for staging label: AWSCURRENT" >&2
+    exit 254 ;;
   *) exit 0 ;;
 esac'
+# The restart turn: always free.
+stub redis-cli 'case "$*" in *" SET "*) echo OK ;; *) echo 1 ;; esac'
 mkdir -p /opt/aws/amazon-cloudwatch-agent/bin /opt/aws/amazon-cloudwatch-agent/etc
 printf '#!/bin/bash\necho "amazon-cloudwatch-agent-ctl $*" >>"$CALLS"\n' >/opt/aws/amazon-cloudwatch-agent/bin/amazon-cloudwatch-agent-ctl
 chmod 0755 /opt/aws/amazon-cloudwatch-agent/bin/amazon-cloudwatch-agent-ctl
@@ -76,5 +85,11 @@ copy /opt/webapp/app app
 copy /usr/local/sbin/webapp-boot webapp-boot
 copy /etc/webapp/cron cron
 copy /etc/systemd/system/webapp-env-refresh.timer webapp-env-refresh.timer
+copy /etc/systemd/system/webapp-env-refresh.service webapp-env-refresh.service
+copy /etc/systemd/system/webapp-lifecycle.service webapp-lifecycle.service
+copy /etc/webapp/fleet.conf fleet.conf
+copy /usr/local/lib/webapp/lifecycle lifecycle
+copy /usr/local/lib/webapp/restart-app restart-app
+copy /var/log/webapp app-logs
 if [ -e /run/webapp-boot ]; then touch "$work/out/work-dir-left"; fi
 exit 0

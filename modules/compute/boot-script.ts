@@ -23,6 +23,8 @@ export interface BootInfrastructure {
   readonly accessPointId: string;
   readonly appEnvSecretArn: string;
   readonly repositoryCredentialSecretArn: string;
+  /** The app's target group: an instance leaves it before its app restarts for new secrets, and rejoins. */
+  readonly targetGroupArn: string;
 }
 
 export interface BootCronJob {
@@ -39,6 +41,8 @@ export interface BootSettings {
   readonly region: string;
   readonly autoScalingGroupName: string;
   readonly launchHookName: string;
+  /** The terminate hook the instance's lifecycle watcher completes once it has drained. */
+  readonly terminateHookName: string;
   readonly logGroupName: string;
   readonly appUser: string;
   readonly appPort: number;
@@ -64,13 +68,21 @@ export interface BootSettings {
   readonly buildCommands: readonly string[];
   readonly startCommand: string;
   readonly cronJobs: readonly BootCronJob[];
+  /** The target group's deregistration delay: how long the balancer drains a leaving instance. */
+  readonly deregistrationDelaySeconds: number;
+  /** How long the balancer keeps an idle connection to an instance (the app's keep-alive must be longer). */
+  readonly loadBalancerIdleTimeoutSeconds: number;
+  /** The longest the balancer takes to find a registered instance healthy (interval x healthy threshold + timeout). */
+  readonly targetHealthySeconds: number;
 }
 
 /** Shell scripts installed on instances, by the function name that writes each in the boot script. */
 export const HELPER_SCRIPTS: Readonly<Record<string, string>> = {
   write_helper_cron_lock: "cron-lock.sh",
   write_helper_fetch_code: "fetch-code.sh",
+  write_helper_lifecycle: "lifecycle.sh",
   write_helper_render_env: "render-env.sh",
+  write_helper_restart_app: "restart-app.sh",
   write_helper_webapp_env: "webapp-env.sh",
 };
 
@@ -106,9 +118,21 @@ function assignArray(name: string, values: readonly string[]): string {
 
 const HEREDOC_END = "WEBAPP_HELPER_EOF";
 
+/**
+ * The script without its full-line comments (the shebang and shellcheck directives stay): the sources in
+ * this folder carry the explanations, the user data only the code, so it fits the 16 KB user-data limit.
+ * A line inside a here-document or a multi-line string that starts with `#` would go too: the scripts have none.
+ */
+export function stripComments(text: string): string {
+  return text
+    .split("\n")
+    .filter((line, i) => !/^\s*#/.test(line) || (i === 0 && line.startsWith("#!")) || /^\s*# shellcheck /.test(line))
+    .join("\n");
+}
+
 /** The boot script with its settings header and helper scripts: plain text, no Terraform references. */
 export function renderBootScript(settings: BootSettings): string {
-  const body = readScript("boot.sh");
+  const body = stripComments(readScript("boot.sh"));
   const lines = body.split("\n");
   // The shebang and the file-wide shellcheck directive stay first.
   const head = lines.slice(0, 2);
@@ -119,6 +143,7 @@ export function renderBootScript(settings: BootSettings): string {
     assign("AWS_REGION_NAME", settings.region),
     assign("ASG_NAME", settings.autoScalingGroupName),
     assign("LAUNCH_HOOK_NAME", settings.launchHookName),
+    assign("TERMINATE_HOOK_NAME", settings.terminateHookName),
     assign("LOG_GROUP", settings.logGroupName),
     assign("APP_USER", settings.appUser),
     assign("APP_PORT", String(settings.appPort)),
@@ -143,6 +168,9 @@ export function renderBootScript(settings: BootSettings): string {
     assignArray("CRON_COMMANDS", jobs.map((j) => j.command)),
     assignArray("CRON_TTLS", jobs.map((j) => String(j.ttlSeconds))),
     assignArray("CRON_MAX_RUN", jobs.map((j) => String(j.maxRunSeconds))),
+    assign("DEREGISTRATION_DELAY_SECONDS", String(settings.deregistrationDelaySeconds)),
+    assign("LB_IDLE_TIMEOUT_SECONDS", String(settings.loadBalancerIdleTimeoutSeconds)),
+    assign("TARGET_HEALTHY_SECONDS", String(settings.targetHealthySeconds)),
   ];
   const header = [
     "# Settings, rendered at synth time: literal text, nothing in them expands here.",
@@ -154,7 +182,7 @@ export function renderBootScript(settings: BootSettings): string {
     "# Helper scripts installed by the install step (sources in modules/compute).",
   ];
   const helpers = Object.entries(HELPER_SCRIPTS).flatMap(([fn, file]) => {
-    const text = readScript(file).replace(/\n$/, "");
+    const text = stripComments(readScript(file)).replace(/\n$/, "");
     if (text.split("\n").includes(HEREDOC_END)) throw new Error(`${file} contains the line ${HEREDOC_END}`);
     return [`${fn}() {`, `  cat <<'${HEREDOC_END}'`, text, HEREDOC_END, "}"];
   });
@@ -176,6 +204,7 @@ const INFRASTRUCTURE_VARIABLES: readonly [string, keyof BootInfrastructure][] = 
   ["EFS_ACCESS_POINT_ID", "accessPointId"],
   ["APP_ENV_SECRET_ARN", "appEnvSecretArn"],
   ["REPO_CREDENTIAL_SECRET_ARN", "repositoryCredentialSecretArn"],
+  ["TARGET_GROUP_ARN", "targetGroupArn"],
 ];
 
 /** Where the user data unpacks the boot script. */

@@ -4,8 +4,11 @@
 # (values known at synth time, never a secret) and the helper scripts go in front of this file.
 # Runs from cloud-init on first boot and from webapp-boot.service on every later start (a reboot, or a
 # warm-pool instance entering service), so each start fetches the configured ref and the current secrets.
-# `webapp-boot refresh-env` (a timer, every 15 minutes) re-reads the secrets and restarts the app only if
-# its environment changed, so a rotated database password or cache token reaches running instances.
+# `webapp-boot refresh-env` (a timer, every 15 minutes) re-reads the secrets and, only if the app's
+# environment changed, restarts it out of service, one instance at a time (restart-app), so a rotated
+# database password or cache token reaches running instances without a failed request.
+# The app step also starts the lifecycle watcher (lifecycle.sh), which drains the instance when its group
+# terminates it and then completes the terminate lifecycle action.
 # Every step logs to /var/log/webapp-boot/<step>.log, shipped to CloudWatch Logs as stream
 # <instance-id>/<step>. Any failure abandons the launch lifecycle action, so the group replaces the instance.
 # Between steps (and between build commands) the boot records a lifecycle heartbeat, so the launch hook's
@@ -119,7 +122,10 @@ install_packages() {
   write_helper_fetch_code >/usr/local/lib/webapp/fetch-code
   write_helper_render_env >/usr/local/lib/webapp/render-env
   write_helper_webapp_env >/usr/local/bin/webapp-env
+  write_helper_lifecycle >/usr/local/lib/webapp/lifecycle
+  write_helper_restart_app >/usr/local/lib/webapp/restart-app
   chmod 0755 /usr/local/bin/cron-lock /usr/local/bin/webapp-env /usr/local/lib/webapp/fetch-code /usr/local/lib/webapp/render-env
+  chmod 0700 /usr/local/lib/webapp/lifecycle /usr/local/lib/webapp/restart-app
   # Later starts run this same script from a unit, so a restarted instance fetches code and secrets again.
   if [ ! "$0" -ef /usr/local/sbin/webapp-boot ]; then
     install -m 0700 "$0" /usr/local/sbin/webapp-boot
@@ -202,6 +208,7 @@ configure_logging() {
         logs_collected: { files: { collect_list: (
           [ $ARGS.positional[] | { file_path: "\($dir)/\(.).log", log_group_name: $group, log_stream_name: "{instance_id}/\(.)", timezone: "UTC" } ]
           + [ { file_path: "\($dir)/refresh.log", log_group_name: $group, log_stream_name: "{instance_id}/refresh", timezone: "UTC" },
+              { file_path: "\($dir)/lifecycle.log", log_group_name: $group, log_stream_name: "{instance_id}/lifecycle", timezone: "UTC" },
               { file_path: "\($app)/app.log", log_group_name: $group, log_stream_name: "{instance_id}/app", timezone: "UTC" },
               { file_path: "\($app)/cron-*.log", log_group_name: $group, log_stream_name: "{instance_id}/cron", timezone: "UTC" } ]
         ) } }
@@ -267,6 +274,23 @@ fetch_code() {
   mv "$APP_DIR.new" "$APP_DIR"
 }
 
+# The app's database user's secret. On an environment's first deploy it has no value until the operator has
+# created the role (docs/runbooks.md, "The app's database user", through this booting instance): the boot
+# waits for it, recording lifecycle heartbeats, within its budget.
+database_user_secret() {
+  local error
+  while ! secret "$DB_SECRET_ARN" 2>"$WORK_DIR/secret.err"; do
+    error="$(cat "$WORK_DIR/secret.err")"
+    if [ "$MODE" != boot ] || ! grep -q ResourceNotFoundException <<<"$error"; then
+      echo "$error" >&2
+      return 1
+    fi
+    echo "$DB_SECRET_ARN has no value yet: waiting for the app's database user (docs/runbooks.md, The app's database user) ${SECONDS}s into the boot" >&2
+    heartbeat >&2
+    sleep 15
+  done
+}
+
 # Writes the env file to $1 (default: the app's env file).
 render_env() {
   local output="${1:-/etc/webapp/app.env}" app_env="$WORK_DIR/app-env.json" database="$WORK_DIR/database.json" token="$WORK_DIR/cache-token" infra="$WORK_DIR/infra.json"
@@ -275,19 +299,21 @@ render_env() {
     umask 077
     secret "$APP_ENV_SECRET_ARN" >"$app_env"
     # The app's own database user (JSON username, password); the instances cannot read the master's.
-    secret "$DB_SECRET_ARN" >"$database"
+    database_user_secret >"$database"
     secret "$CACHE_TOKEN_SECRET_ARN" | jq -Rsj 'rtrimstr("\n") | (fromjson? // .)
       | if type == "object" then (.token // .authToken // .auth_token // .password // "") else tostring end' >"$token"
     jq -n --slurpfile database "$database" --rawfile cache_token "$token" \
       --arg environment "$ENVIRONMENT_NAME" --arg port "$APP_PORT" --arg uploads "$UPLOADS_PATH" \
       --arg db_host "$DB_HOST" --arg db_port "$DB_PORT" --arg db_name "$DB_NAME" --arg db_engine "$DB_ENGINE" --arg db_ca "$DB_CA_BUNDLE" \
       --arg cache_host "$CACHE_HOST" --arg cache_port "$CACHE_PORT" --arg cache_tls "$CACHE_TLS" \
+      --arg lb_idle "$LB_IDLE_TIMEOUT_SECONDS" --arg lb_delay "$DEREGISTRATION_DELAY_SECONDS" \
       '{
         APP_ENV: $environment, APP_PORT: $port, UPLOADS_PATH: $uploads,
         DATABASE_HOST: $db_host, DATABASE_PORT: $db_port, DATABASE_NAME: $db_name, DATABASE_ENGINE: $db_engine,
         DATABASE_USERNAME: $database[0].username, DATABASE_PASSWORD: $database[0].password,
         DATABASE_SSL_CA: $db_ca, PGSSLROOTCERT: $db_ca, PGSSLMODE: "verify-full",
-        REDIS_HOST: $cache_host, REDIS_PORT: $cache_port, REDIS_TLS: $cache_tls, REDIS_AUTH_TOKEN: $cache_token
+        REDIS_HOST: $cache_host, REDIS_PORT: $cache_port, REDIS_TLS: $cache_tls, REDIS_AUTH_TOKEN: $cache_token,
+        LOAD_BALANCER_IDLE_TIMEOUT_SECONDS: $lb_idle, LOAD_BALANCER_DEREGISTRATION_DELAY_SECONDS: $lb_delay
       }' >"$infra"
   )
   /usr/local/lib/webapp/render-env "$output" "$APP_USER" "$app_env" "$infra"
@@ -301,9 +327,8 @@ refresh_env() {
     echo "environment unchanged"
     return 0
   fi
-  mv -f "$WORK_DIR/app.env" /etc/webapp/app.env
-  echo "environment changed (a secret was rotated or edited); restarting the app"
-  systemctl restart webapp.service
+  echo "environment changed (a secret was rotated or edited); restarting the app out of service"
+  HEALTH_TIMEOUT_SECONDS="$HEALTH_TIMEOUT_SECONDS" /usr/local/lib/webapp/restart-app "$WORK_DIR/app.env"
 }
 
 run_build() {
@@ -317,8 +342,13 @@ run_build() {
 }
 
 start_app() {
+  # The app user owns its log (systemd would create it as root), so logrotate, running as that user, can rotate it.
+  touch "$APP_LOG_DIR/app.log"
+  chown "$APP_USER:$(id -gn "$APP_USER")" "$APP_LOG_DIR/app.log"
+  chmod 0640 "$APP_LOG_DIR/app.log"
   printf '#!/bin/bash\nset -euo pipefail\n%s\n' "$START_COMMAND" >/usr/local/lib/webapp/start
   chmod 0755 /usr/local/lib/webapp/start
+  # Stopping: SIGTERM, then the deregistration delay for in-flight requests, then 30 s more before KILL.
   cat >/etc/systemd/system/webapp.service <<UNIT
 [Unit]
 Description=The app
@@ -331,6 +361,7 @@ User=$APP_USER
 ExecStart=/usr/local/bin/webapp-env /usr/local/lib/webapp/start
 Restart=on-failure
 RestartSec=5
+TimeoutStopSec=$((DEREGISTRATION_DELAY_SECONDS + 30))
 StandardOutput=append:$APP_LOG_DIR/app.log
 StandardError=inherit
 NoNewPrivileges=true
@@ -345,6 +376,7 @@ After=webapp.service
 [Service]
 Type=oneshot
 ExecStart=/usr/local/sbin/webapp-boot refresh-env
+TimeoutStartSec=30min
 UNIT
   cat >/etc/systemd/system/webapp-env-refresh.timer <<UNIT
 [Unit]
@@ -361,6 +393,35 @@ UNIT
   systemctl daemon-reload
   systemctl restart webapp.service
   systemctl enable --now webapp-env-refresh.timer
+  install_lifecycle_watcher
+}
+
+# The settings the lifecycle watcher and restart-app read, and the watcher's unit.
+install_lifecycle_watcher() {
+  local name
+  for name in AWS_REGION_NAME ASG_NAME TERMINATE_HOOK_NAME TARGET_GROUP_ARN APP_PORT HEALTH_CHECK_PATH DEREGISTRATION_DELAY_SECONDS TARGET_HEALTHY_SECONDS; do
+    printf '%s=%q\n' "$name" "${!name}"
+  done >/etc/webapp/fleet.conf
+  echo "TERMINATE_HOOK_TIMEOUT_SECONDS=$((DEREGISTRATION_DELAY_SECONDS + 30))" >>/etc/webapp/fleet.conf
+  cat >/etc/systemd/system/webapp-lifecycle.service <<UNIT
+[Unit]
+Description=Drain the instance when its Auto Scaling group terminates it, then complete the terminate hook
+After=webapp.service
+
+[Service]
+ExecStart=/usr/local/lib/webapp/lifecycle
+Restart=on-failure
+RestartSec=5
+StandardOutput=append:$LOG_DIR/lifecycle.log
+StandardError=inherit
+
+[Install]
+WantedBy=multi-user.target
+UNIT
+  systemctl daemon-reload
+  systemctl enable webapp-lifecycle.service
+  systemctl restart webapp-lifecycle.service
+  echo "lifecycle watcher: webapp-lifecycle.service (drains on termination, completes $TERMINATE_HOOK_NAME)"
 }
 
 install_cron() {

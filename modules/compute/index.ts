@@ -235,6 +235,14 @@ export interface ComputeProps extends ComputeSettings {
   readonly loadBalancer: ComputeLoadBalancer;
   /** The target group's deregistration delay: the terminate hook waits at least this long. */
   readonly deregistrationDelaySeconds: number;
+  /** The load balancer's idle timeout, written into the app's environment (its keep-alive must outlast it). @default 60 */
+  readonly loadBalancerIdleTimeoutSeconds?: number;
+  /**
+   * The longest the target group takes to find a registered instance healthy (health-check interval x healthy
+   * threshold + timeout): an instance that restarts its app for new secrets waits this long after rejoining
+   * before the next one may leave. @default 35 (the ALB defaults: 15 s x 2 + 5 s)
+   */
+  readonly targetHealthySeconds?: number;
   readonly database: ComputeDatabase;
   readonly cache: ComputeCache;
   readonly fileSystem: ComputeFileSystem;
@@ -616,6 +624,13 @@ export class Compute extends Construct implements Connectable, ComputeRefs {
           Action: ["autoscaling:CompleteLifecycleAction", "autoscaling:RecordLifecycleActionHeartbeat"],
           Resource: this.autoScalingGroupArn,
         },
+        {
+          // An instance leaves the target group before its app restarts for new secrets, and rejoins after.
+          Sid: "OwnTargetGroupMembership",
+          Effect: "Allow",
+          Action: ["elasticloadbalancing:DeregisterTargets", "elasticloadbalancing:RegisterTargets"],
+          Resource: props.targetGroup.arn,
+        },
       ),
     });
     rolePolicies.push(ownResources);
@@ -663,12 +678,14 @@ export class Compute extends Construct implements Connectable, ComputeRefs {
         accessPointId: props.fileSystem.accessPointId,
         appEnvSecretArn: props.secrets.appEnvSecretArn,
         repositoryCredentialSecretArn: props.secrets.repositoryCredentialSecretArn,
+        targetGroupArn: props.targetGroup.arn,
       },
       {
         environmentName: props.environmentName,
         region: props.region,
         autoScalingGroupName: name,
         launchHookName: LAUNCH_HOOK_NAME,
+        terminateHookName: TERMINATE_HOOK_NAME,
         logGroupName: `/${props.namePrefix}/app`,
         appUser,
         appPort: props.appPort,
@@ -689,6 +706,9 @@ export class Compute extends Construct implements Connectable, ComputeRefs {
         buildCommands: props.buildCommands,
         startCommand: props.startCommand,
         cronJobs: props.cronJobs ?? [],
+        deregistrationDelaySeconds: props.deregistrationDelaySeconds,
+        loadBalancerIdleTimeoutSeconds: props.loadBalancerIdleTimeoutSeconds ?? 60,
+        targetHealthySeconds: props.targetHealthySeconds ?? 35,
       },
     );
     if (props.repository.credentialType === "ssh-key" && (props.repository.sshKnownHosts ?? []).length === 0) {

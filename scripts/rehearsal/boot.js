@@ -5,294 +5,40 @@
 // (records its configuration), the two lifecycle-action calls moto does not implement (answered and
 // recorded here), DNS (/etc/hosts), and the AWS CLI v1 for v2.
 "use strict";
-const { execFileSync, spawn } = require("node:child_process");
+const { execFileSync } = require("node:child_process");
 const zlib = require("node:zlib");
 const fs = require("node:fs");
-const http = require("node:http");
 const path = require("node:path");
 const { certificates, startPostgres, startRedis } = require("../../examples/app/test/services");
 const servers = require("./servers");
+const {
+  ROOT,
+  ROOTFS,
+  COUNT,
+  ADDRESSES,
+  serviceNames,
+  cleanups,
+  say,
+  sleep,
+  synthesizedStack,
+  userDataFromStack,
+  fillHeader,
+  secrets,
+  startMoto,
+  lifecycleStandIn,
+  prepareInstance,
+  bootInstance,
+  stopInstance,
+  insideAsync,
+  readInside,
+  filesHolding,
+  get,
+  put,
+  stepTimes,
+  waitHealthy,
+} = require("./parts");
 
-const ROOT = path.join(__dirname, "..", "..");
-const ROOTFS = process.env.REHEARSAL_ROOTFS;
-const NETNS = process.env.REHEARSAL_NETNS_PREFIX;
-const COUNT = Number(process.env.REHEARSAL_INSTANCES || 2);
-const TOOLS = process.env.PLATFORM_TOOLS_DIR;
-const MOTO = process.env.REHEARSAL_MOTO_SERVER || path.join(process.env.MOTO_VENV || path.join(TOOLS, "moto"), "bin", "moto_server");
-const REGION = "eu-west-2";
-const BOOT_LIMIT_SECONDS = Number(process.env.REHEARSAL_BOOT_LIMIT_SECONDS || 420);
-
-const ADDRESSES = { aws: "10.99.0.10", git: "10.99.0.11", truststore: "10.99.0.12", db: "10.99.0.20", cache: "10.99.0.21", imds: "169.254.169.254" };
-const NAMES = {
-  aws: ["secretsmanager", "autoscaling", "logs", "sts"].map((s) => `${s}.${REGION}.amazonaws.com`),
-  git: ["github.com"],
-  truststore: ["truststore.pki.rds.amazonaws.com"],
-  db: ["webapp-dev-db.rehearsal.eu-west-2.rds.amazonaws.com"],
-  cache: ["master.webapp-dev-cache.rehearsal.euw2.cache.amazonaws.com"],
-};
-
-const cleanups = [];
-const started = Date.now();
-const elapsed = () => ((Date.now() - started) / 1000).toFixed(1);
-const say = (text) => console.log(`[${elapsed().padStart(6)}s] ${text}`);
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-
-// ---------------------------------------------------------------- the user data, as the template carries it
-function launchTemplateUserData() {
-  execFileSync("npm", ["run", "-s", "synth"], { cwd: ROOT, env: { ...process.env, ENVIRONMENTS: "dev" }, stdio: "ignore" });
-  const stack = JSON.parse(fs.readFileSync(path.join(ROOT, "cdktf.out", "stacks", "dev", "cdk.tf.json"), "utf8"));
-  const templates = Object.values(stack.resource.aws_launch_template);
-  if (templates.length !== 1) throw new Error(`expected one launch template, found ${templates.length}`);
-  const expression = templates[0].user_data;
-  const match = /^\$\{base64encode\("([\s\S]*)"\)\}$/.exec(expression);
-  if (!match) throw new Error("user_data is not ${base64encode(\"...\")}");
-  // A Terraform string literal: the same escapes as JSON for what the renderer emits.
-  return JSON.parse(`"${match[1]}"`).replace(/\$\{(\d+)\}/g, "$1");
-}
-
-/** Replaces each infrastructure header value (a Terraform reference) with this rehearsal's. */
-function fillHeader(userData, values) {
-  let text = userData;
-  for (const [name, value] of Object.entries(values)) {
-    const line = new RegExp(`^${name}='[^'\\n]*'$`, "m");
-    if (!line.test(text)) throw new Error(`user data has no ${name}= line`);
-    text = text.replace(line, `${name}='${value}'`);
-  }
-  const left = /\$\{[^}]*\}/.exec(text);
-  if (left) throw new Error(`user data still holds a reference: ${left[0]}`);
-  return text;
-}
-
-// ---------------------------------------------------------------- the emulator
-function signedHeaders(service, target) {
-  return {
-    "content-type": "application/x-amz-json-1.1",
-    "x-amz-target": target,
-    authorization: `AWS4-HMAC-SHA256 Credential=AKIAREHEARSAL0000001/20260101/${REGION}/${service}/aws4_request, SignedHeaders=host, Signature=0`,
-  };
-}
-
-function moto(port, service, target, body) {
-  return new Promise((resolve, reject) => {
-    const req = http.request({ host: "127.0.0.1", port, method: "POST", path: "/", headers: signedHeaders(service, target) }, (res) => {
-      let data = "";
-      res.on("data", (c) => (data += c));
-      res.on("end", () => (res.statusCode < 300 ? resolve(JSON.parse(data || "{}")) : reject(new Error(`${target}: ${res.statusCode} ${data}`))));
-    });
-    req.on("error", reject);
-    req.end(JSON.stringify(body));
-  });
-}
-
-const secrets = {
-  create: (port, name, value) => moto(port, "secretsmanager", "secretsmanager.CreateSecret", { Name: name, SecretString: value }),
-  put: (port, id, value) => moto(port, "secretsmanager", "secretsmanager.PutSecretValue", { SecretId: id, SecretString: value }),
-};
-
-async function startMoto() {
-  const port = 5000;
-  const child = spawn(MOTO, ["-H", "127.0.0.1", "-p", String(port)], { stdio: ["ignore", "ignore", "pipe"] });
-  cleanups.push(() => child.exitCode === null && child.kill("SIGKILL"));
-  let err = "";
-  child.stderr.on("data", (c) => (err += c));
-  for (let i = 0; i < 100; i++) {
-    try {
-      await new Promise((resolve, reject) => http.get({ host: "127.0.0.1", port, path: "/moto-api/" }, (r) => r.resume().on("end", resolve)).on("error", reject));
-      return port;
-    } catch {
-      if (child.exitCode !== null) throw new Error(`moto_server exited: ${err}`);
-      await sleep(200);
-    }
-  }
-  throw new Error(`moto_server did not answer: ${err}`);
-}
-
-// Lifecycle actions: moto 5.2.5 has no CompleteLifecycleAction or RecordLifecycleActionHeartbeat, so the
-// HTTPS front answers those two (only for this group's launch hook) and records them.
-function lifecycleStandIn(record, group, hook) {
-  return (body) => {
-    const form = new URLSearchParams(body);
-    const action = form.get("Action");
-    if (action !== "CompleteLifecycleAction" && action !== "RecordLifecycleActionHeartbeat") return null;
-    const entry = { action, at: Date.now(), group: form.get("AutoScalingGroupName"), hook: form.get("LifecycleHookName"), instance: form.get("InstanceId"), result: form.get("LifecycleActionResult") };
-    record.push(entry);
-    if (entry.group !== group || entry.hook !== hook) {
-      return { status: 400, body: `<ErrorResponse><Error><Type>Sender</Type><Code>ValidationError</Code><Message>No lifecycle hook ${entry.hook} on ${entry.group}</Message></Error></ErrorResponse>` };
-    }
-    return { status: 200, body: `<${action}Response xmlns="http://autoscaling.amazonaws.com/doc/2011-01-01/"><${action}Result/><ResponseMetadata><RequestId>rehearsal</RequestId></ResponseMetadata></${action}Response>` };
-  };
-}
-
-// ---------------------------------------------------------------- instances
-function mount(...args) {
-  execFileSync("mount", args);
-}
-
-function prepareInstance(work, index, userData, caPem, name = `i${index}`) {
-  const dir = path.join(work, name);
-  const root = path.join(dir, "root");
-  for (const d of ["upper", "work", "root"]) fs.mkdirSync(path.join(dir, d), { recursive: true });
-  mount("-t", "overlay", "overlay", "-o", `lowerdir=${ROOTFS},upperdir=${dir}/upper,workdir=${dir}/work`, root);
-  cleanups.push(() => {
-    try {
-      execFileSync("umount", ["-l", root]);
-    } catch {
-      // already gone
-    }
-  });
-  const write = (file, text, mode = 0o644) => {
-    fs.mkdirSync(path.dirname(path.join(root, file)), { recursive: true });
-    fs.writeFileSync(path.join(root, file), text, { mode });
-  };
-  const hosts = ["127.0.0.1 localhost", `10.99.1.${index} ip-10-99-1-${index}`, ...Object.entries(NAMES).map(([k, names]) => `${ADDRESSES[k]} ${names.join(" ")}`)];
-  write("etc/hosts", `${hosts.join("\n")}\n`);
-  write("etc/hostname", `ip-10-99-1-${index}\n`);
-  // The instance trusts the rehearsal's CA, as an instance trusts the public roots its endpoints chain to.
-  fs.appendFileSync(path.join(root, "etc/ssl/certs/ca-certificates.crt"), caPem);
-  for (const bundle of execFileSync("find", [path.join(root, "opt/awscli"), "-name", "cacert.pem"], { encoding: "utf8" }).split("\n").filter(Boolean)) fs.appendFileSync(bundle, caPem);
-  // The dnf stand-in, its one table and its stand-ins.
-  write("usr/bin/dnf", fs.readFileSync(path.join(__dirname, "dnf")), 0o755);
-  write("usr/share/rehearsal/packages.tsv", fs.readFileSync(path.join(__dirname, "packages.tsv")));
-  for (const name of fs.readdirSync(path.join(__dirname, "stand-ins"))) write(`usr/share/rehearsal/stand-ins/${name}`, fs.readFileSync(path.join(__dirname, "stand-ins", name)), 0o755);
-  // cloud-init's part: run the user data once, at first boot, after the network is up.
-  write("var/lib/cloud/instance/user-data.txt", userData, 0o600);
-  write(
-    "etc/systemd/system/rehearsal-user-data.service",
-    "[Unit]\nDescription=Run the instance's user data (cloud-init's part)\nWants=network-online.target\nAfter=network-online.target\nConditionPathExists=!/var/lib/cloud/instance/boot-finished\n\n[Service]\nType=oneshot\nExecStart=/bin/bash /var/lib/cloud/instance/user-data.txt\nExecStartPost=/bin/touch /var/lib/cloud/instance/boot-finished\nStandardOutput=append:/var/log/cloud-init-output.log\nStandardError=inherit\nTimeoutStartSec=infinity\n\n[Install]\nWantedBy=multi-user.target\n",
-  );
-  fs.mkdirSync(path.join(root, "etc/systemd/system/multi-user.target.wants"), { recursive: true });
-  fs.symlinkSync("/etc/systemd/system/rehearsal-user-data.service", path.join(root, "etc/systemd/system/multi-user.target.wants/rehearsal-user-data.service"));
-  return { index, dir, root, address: `10.99.1.${index}`, id: `i-0rehearsal0000000${index}` };
-}
-
-function bootInstance(instance, efs) {
-  const console = fs.openSync(path.join(instance.dir, "console.log"), "a");
-  const child = spawn(
-    "systemd-nspawn",
-    ["--quiet", "--boot", "--register=no", "--keep-unit", "--console=pipe", `--directory=${instance.root}`, `--machine=rehearsal-i${instance.index}`, `--network-namespace-path=/run/netns/${NETNS}-i${instance.index}`, `--bind=${efs}:/srv/rehearsal-efs`],
-    { stdio: ["ignore", console, console] },
-  );
-  instance.child = child;
-  instance.bootedAt = Date.now();
-  cleanups.push(() => stopInstance(instance, 5000));
-  return instance;
-}
-
-/** Asks the container to shut down (systemd-nspawn turns SIGTERM into a clean poweroff); kills it after `ms`. */
-function stopInstance(instance, ms = 60000) {
-  const child = instance.child;
-  if (!child || child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
-  return new Promise((resolve) => {
-    const timer = setTimeout(() => child.kill("SIGKILL"), ms);
-    child.once("exit", () => {
-      clearTimeout(timer);
-      resolve();
-    });
-    child.kill("SIGTERM");
-  });
-}
-
-/** The container's init (systemd), the child of systemd-nspawn. */
-function leaderPid(instance) {
-  const children = fs.readFileSync(`/proc/${instance.child.pid}/task/${instance.child.pid}/children`, "utf8").trim().split(/\s+/).filter(Boolean);
-  if (children.length !== 1) throw new Error(`instance ${instance.index}: expected one child of systemd-nspawn, found ${children.length}`);
-  return children[0];
-}
-
-/**
- * Runs a command inside the instance (its mount, UTS, IPC, network and PID namespaces), as root. Never
- * synchronously: this process serves the instance's metadata and AWS endpoints meanwhile.
- */
-function insideAsync(instance, args) {
-  return new Promise((resolve) => {
-    const child = spawn("nsenter", ["-t", leaderPid(instance), "-m", "-u", "-i", "-n", "-p", "--", ...args], { stdio: ["ignore", "pipe", "pipe"] });
-    let output = "";
-    child.stdout.on("data", (c) => (output += c));
-    child.stderr.on("data", (c) => (output += c));
-    child.on("exit", (code) => resolve({ code, output }));
-  });
-}
-
-function readInside(instance, file) {
-  const at = path.join(instance.root, file);
-  return fs.existsSync(at) ? fs.readFileSync(at, "utf8") : "";
-}
-
-/** Every file under `dir` holding any of `values`, as paths relative to it. */
-function filesHolding(dir, values) {
-  const found = [];
-  const walk = (d) => {
-    for (const entry of fs.readdirSync(d, { withFileTypes: true })) {
-      const full = path.join(d, entry.name);
-      if (entry.isDirectory()) walk(full);
-      else if (entry.isFile() && fs.statSync(full).size < 8 * 1024 * 1024) {
-        const text = fs.readFileSync(full, "latin1");
-        if (values.some((v) => text.includes(v))) found.push(path.relative(dir, full));
-      }
-    }
-  };
-  walk(dir);
-  return found;
-}
-
-function get(url) {
-  return new Promise((resolve) => {
-    const req = http.get(url, { timeout: 3000 }, (res) => {
-      let body = "";
-      res.on("data", (c) => (body += c));
-      res.on("end", () => resolve({ status: res.statusCode, body }));
-    });
-    req.on("error", () => resolve({ status: 0, body: "" }));
-    req.on("timeout", () => req.destroy());
-  });
-}
-
-function put(url, body) {
-  return new Promise((resolve) => {
-    const req = http.request(url, { method: "PUT", timeout: 3000 }, (res) => {
-      let data = "";
-      res.on("data", (c) => (data += c));
-      res.on("end", () => resolve({ status: res.statusCode, body: data }));
-    });
-    req.on("error", () => resolve({ status: 0, body: "" }));
-    req.end(body);
-  });
-}
-
-/** Per-step durations from the instance's step logs ("done in Ns (boot at Ms)"). */
-function stepTimes(instance) {
-  const dir = path.join(instance.root, "var/log/webapp-boot");
-  const times = {};
-  for (const step of ["install", "logging", "mount", "code", "env", "build", "app", "cron", "health", "complete"]) {
-    const file = path.join(dir, `${step}.log`);
-    if (!fs.existsSync(file)) continue;
-    const done = [...fs.readFileSync(file, "utf8").matchAll(/webapp-boot\[\w+\]: done in (\d+)s \(boot at (\d+)s\)/g)].pop();
-    if (done) times[step] = Number(done[1]);
-  }
-  return times;
-}
-
-function bootLog(instance) {
-  const dir = path.join(instance.root, "var/log/webapp-boot");
-  if (!fs.existsSync(dir)) return "(no boot logs)";
-  return fs.readdirSync(dir).map((f) => `--- ${f}\n${fs.readFileSync(path.join(dir, f), "utf8").split("\n").slice(-15).join("\n")}`).join("\n");
-}
-
-async function waitHealthy(instance, lifecycle) {
-  const deadline = Date.now() + BOOT_LIMIT_SECONDS * 1000;
-  while (Date.now() < deadline) {
-    const health = await get(`http://${instance.address}:8080/health`);
-    if (health.status === 200 && !instance.healthyAt) instance.healthyAt = Date.now();
-    const done = lifecycle.find((l) => l.instance === instance.id && l.action === "CompleteLifecycleAction");
-    if (done) {
-      instance.completed = done;
-      return done;
-    }
-    if (instance.child.exitCode !== null) throw new Error(`instance ${instance.index} stopped:\n${bootLog(instance)}`);
-    await sleep(1000);
-  }
-  throw new Error(`instance ${instance.index} did not complete its launch within ${BOOT_LIMIT_SECONDS}s:\n${bootLog(instance)}`);
-}
+const NAMES = serviceNames("dev");
 
 // ---------------------------------------------------------------- checks
 const failures = [];
@@ -311,7 +57,7 @@ async function main() {
   });
   say(`work ${work}, rootfs ${ROOTFS}, ${COUNT} instance(s)`);
 
-  const userData = launchTemplateUserData();
+  const userData = userDataFromStack(synthesizedStack("dev"));
   const tls = certificates(path.join(work, "tls"), Object.values(NAMES).flat(), "webapp rehearsal CA");
   const caPem = fs.readFileSync(tls.ca, "utf8");
   fs.chmodSync(path.join(work, "tls"), 0o755);
@@ -372,6 +118,7 @@ async function main() {
     EFS_ACCESS_POINT_ID: "fsap-0rehearsal000001",
     APP_ENV_SECRET_ARN: arns.appEnv,
     REPO_CREDENTIAL_SECRET_ARN: arns.repo,
+    TARGET_GROUP_ARN: "arn:aws:elasticloadbalancing:eu-west-2:111111111111:targetgroup/8080-rehearsal/0123456789abcdef",
   });
   if (header("DB_NAME") !== "app") throw new Error(`DB_NAME is ${header("DB_NAME")}, not app`);
 
@@ -383,7 +130,7 @@ async function main() {
   const fleetScenarios = ["boot", "uploads", "cron", "rotate", "cron-minute", "scale-in"];
   for (let i = 1; i <= (fleetScenarios.some(want) ? COUNT : 0); i++) {
     const instance = prepareInstance(work, i, filled, caPem);
-    instances[instance.address] = { id: instance.id, role: "webapp-dev-app" };
+    instances[instance.address] = { id: instance.id, role: "webapp-dev-app", metadata: { "autoscaling/target-lifecycle-state": "InService" } };
     fleet.push(instance);
   }
   for (const instance of fleet) bootInstance(instance, efs);
@@ -462,6 +209,8 @@ async function main() {
       }
       check(/environment changed/.test(readInside(i, "var/log/webapp-boot/refresh.log")), `instance ${i.index}: the refresh saw the rotated secret`);
       check(status.pid !== pidBefore && status.database?.ok === true, `instance ${i.index}: the restarted app connects with the rotated password`, JSON.stringify(status));
+      const moves = lifecycle.filter((l) => l.instance === i.id && /Targets$/.test(l.action)).map((l) => l.action);
+      check(moves.join(" ") === "DeregisterTargets RegisterTargets", `instance ${i.index}: the app restarted out of the target group (${moves.join(", ")})`);
     }
   }
 
@@ -503,7 +252,7 @@ async function main() {
     const userDataWithout = filled.replace(packed, zlib.gzipSync(Buffer.from(without)).toString("base64"));
     const bare = prepareInstance(work, 2, userDataWithout, caPem, "no-runtime");
     bare.id = "i-0rehearsalnoruntime";
-    instances[bare.address] = { id: bare.id, role: "webapp-dev-app" };
+    instances[bare.address] = { id: bare.id, role: "webapp-dev-app", metadata: { "autoscaling/target-lifecycle-state": "InService" } };
     bootInstance(bare, efs);
     const done = await waitHealthy(bare, lifecycle);
     const log = readInside(bare, "var/log/webapp-boot/build.log");
@@ -523,7 +272,7 @@ async function main() {
     execFileSync("git", ["-C", clone, "push", "-q", "origin", "HEAD:refs/heads/main"]);
     const broken = prepareInstance(work, 1, filled, caPem, "broken");
     broken.id = "i-0rehearsalbroken01";
-    instances[broken.address] = { id: broken.id, role: "webapp-dev-app" };
+    instances[broken.address] = { id: broken.id, role: "webapp-dev-app", metadata: { "autoscaling/target-lifecycle-state": "InService" } };
     bootInstance(broken, efs);
     const done = await waitHealthy(broken, lifecycle);
     check(done.result === "ABANDON", "a broken build abandons the launch (ABANDON recorded)", JSON.stringify(done));

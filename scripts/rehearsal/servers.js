@@ -8,7 +8,10 @@ const fs = require("node:fs");
 const http = require("node:http");
 const https = require("node:https");
 
-/** IMDSv2: PUT /latest/api/token, then GETs with X-aws-ec2-metadata-token. `instances` maps source IP -> { id, role }. */
+/**
+ * IMDSv2: PUT /latest/api/token, then GETs with X-aws-ec2-metadata-token. `instances` maps source IP ->
+ * { id, role, metadata? }; `metadata` adds paths (a value, or a function; undefined answers 404).
+ */
 function imds({ host, instances, log }) {
   const tokens = new Map();
   const server = http.createServer((req, res) => {
@@ -43,9 +46,11 @@ function imds({ host, instances, log }) {
       [`iam/security-credentials/${instance.role}`]: credentials,
       "iam/info": () => JSON.stringify({ Code: "Success", InstanceProfileArn: `arn:aws:iam::111111111111:instance-profile/${instance.role}` }),
     };
-    const answer = answers[path];
-    if (answer === undefined) return reply(404, "");
-    return reply(200, typeof answer === "function" ? answer() : answer);
+    // More paths per instance (an Auto Scaling target lifecycle state, for example), current at each request.
+    const answer = path in (instance.metadata || {}) ? instance.metadata[path] : answers[path];
+    const value = typeof answer === "function" ? answer() : answer;
+    if (value === undefined) return reply(404, "");
+    return reply(200, value);
   });
   return listen(server, host, 80);
 }

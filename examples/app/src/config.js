@@ -9,12 +9,40 @@ function required(name) {
   return value;
 }
 
+function seconds(name, fallback) {
+  const raw = process.env[name];
+  if (raw === undefined || raw === "") return fallback;
+  const value = Number(raw);
+  if (!Number.isInteger(value) || value < 0) throw new Error(`${name} must be a whole number of seconds, not ${JSON.stringify(raw)}`);
+  return value;
+}
+
+/**
+ * The HTTP server's timeouts behind the load balancer. The balancer keeps an idle connection to the app open
+ * for its idle timeout and reuses it; an app that closes it first races the next request on it (a 502). So the
+ * app keeps idle connections longer than the balancer does, and waits for headers longer still. On SIGTERM it
+ * finishes what is in flight within the deregistration delay, the time the balancer gives a leaving target.
+ */
+function httpTimeouts() {
+  const idleSeconds = seconds("LOAD_BALANCER_IDLE_TIMEOUT_SECONDS", 60);
+  const keepAliveTimeoutMs = (idleSeconds + 5) * 1000;
+  const headersTimeoutMs = keepAliveTimeoutMs + 1000;
+  return {
+    idleSeconds,
+    keepAliveTimeoutMs,
+    headersTimeoutMs,
+    requestTimeoutMs: Math.max(300_000, headersTimeoutMs + 1000),
+    shutdownMs: seconds("LOAD_BALANCER_DEREGISTRATION_DELAY_SECONDS", 30) * 1000,
+  };
+}
+
 function load() {
   const caFile = required("DATABASE_SSL_CA");
   return {
     environment: process.env.APP_ENV || "local",
     instance: os.hostname(),
     port: Number(process.env.APP_PORT || 8080),
+    http: httpTimeouts(),
     uploads: required("UPLOADS_PATH"),
     database: {
       host: required("DATABASE_HOST"),
@@ -36,4 +64,4 @@ function load() {
   };
 }
 
-module.exports = { load };
+module.exports = { httpTimeouts, load };

@@ -106,16 +106,46 @@ async function main() {
     if (!checked[name].ok) throw new Error(`${name} check failed: ${checked[name].error}`);
   }
   console.log(`webapp-sample: database ${checked.database.user} (TLS ${checked.database.tls}), redis ok, uploads at ${config.uploads}`);
-  const server = http.createServer(handler(config));
-  server.listen(config.port, () => console.log(`webapp-sample: listening on ${config.port} (${config.environment}, ${config.instance})`));
-  // systemd stops the app with SIGTERM: finish in-flight requests, then exit 0.
+  const { http: timeouts } = config;
+  let closing = false;
+  const inFlight = new Set();
+  const serve = handler(config);
+  const server = http.createServer({ requestTimeout: timeouts.requestTimeoutMs }, (req, res) => {
+    // Once stopping, every response closes its connection, so no client keeps sending on it.
+    if (closing) res.setHeader("connection", "close");
+    inFlight.add(res);
+    const started = process.hrtime.bigint();
+    res.once("close", () => {
+      inFlight.delete(res);
+      console.log(`${req.method} ${req.url} ${res.statusCode} ${Number(process.hrtime.bigint() - started) / 1e6} ms`);
+    });
+    serve(req, res);
+  });
+  // Idle connections outlive the load balancer's idle timeout: the balancer, not the app, closes them.
+  server.keepAliveTimeout = timeouts.keepAliveTimeoutMs;
+  server.headersTimeout = timeouts.headersTimeoutMs;
+  server.listen(config.port, () =>
+    console.log(
+      `webapp-sample: listening on ${config.port} (${config.environment}, ${config.instance}); keep-alive ${timeouts.keepAliveTimeoutMs / 1000} s (load balancer idle timeout ${timeouts.idleSeconds} s)`,
+    ),
+  );
+  // systemd stops the app with SIGTERM: stop accepting, close idle connections, finish in-flight requests
+  // (their responses close their connections), then exit 0; whatever is still open after the
+  // deregistration delay is cut.
   process.on("SIGTERM", () => {
+    if (closing) return;
+    closing = true;
     console.log("webapp-sample: SIGTERM, closing");
     server.close(() => {
       console.log("webapp-sample: stopped cleanly");
       process.exit(0);
     });
-    setTimeout(() => process.exit(0), 10_000).unref();
+    server.closeIdleConnections();
+    for (const res of inFlight) if (!res.headersSent) res.setHeader("connection", "close");
+    setTimeout(() => {
+      console.log(`webapp-sample: requests still open ${timeouts.shutdownMs / 1000} s after SIGTERM; exiting`);
+      process.exit(0);
+    }, timeouts.shutdownMs).unref();
   });
 }
 

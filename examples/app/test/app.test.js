@@ -4,6 +4,7 @@
 const { execFileSync, spawn } = require("node:child_process");
 const assert = require("node:assert/strict");
 const fs = require("node:fs");
+const net = require("node:net");
 const os = require("node:os");
 const path = require("node:path");
 const { after, before, describe, test } = require("node:test");
@@ -92,6 +93,56 @@ function stop(app) {
   });
 }
 
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+/** A raw HTTP/1.1 connection: `send(text)` resolves with the next whole response; `closed` once the server closes it. */
+function connection(port) {
+  const socket = net.connect(port, "127.0.0.1");
+  let buffer = "";
+  let waiting = null;
+  const state = { closedAt: null };
+  const closed = new Promise((resolve) => socket.once("close", () => resolve((state.closedAt = Date.now()))));
+  const tryParse = () => {
+    const end = buffer.indexOf("\r\n\r\n");
+    if (!waiting || end < 0) return;
+    const head = buffer.slice(0, end);
+    let length;
+    if (/transfer-encoding: *chunked/i.test(head)) {
+      const last = buffer.indexOf("\r\n0\r\n\r\n", end + 2);
+      if (last < 0) return;
+      length = last + 7 - (end + 4);
+    } else {
+      length = Number(/content-length: *(\d+)/i.exec(head)?.[1] ?? 0);
+      if (buffer.length < end + 4 + length) return;
+    }
+    const body = buffer.slice(end + 4, end + 4 + length);
+    buffer = buffer.slice(end + 4 + length);
+    const [resolve] = waiting;
+    waiting = null;
+    resolve({ status: Number(head.split(" ")[1]), head, body });
+  };
+  socket.on("data", (c) => {
+    buffer += c;
+    tryParse();
+  });
+  socket.on("close", () => waiting?.[1](new Error("connection closed by the server")));
+  socket.on("error", () => {});
+  return {
+    state,
+    closed,
+    write: (text) => socket.write(text),
+    send(text) {
+      return new Promise((resolve, reject) => {
+        waiting = [resolve, reject];
+        socket.write(text);
+      });
+    },
+    destroy: () => socket.destroy(),
+  };
+}
+
+const GET_HEALTH = "GET /health HTTP/1.1\r\nHost: app\r\n\r\n";
+
 describe("the sample app", () => {
   test("checks its dependencies, answers the health path and its status, stores and serves uploads, stops cleanly on SIGTERM", async () => {
     const app = await start();
@@ -119,6 +170,52 @@ describe("the sample app", () => {
       assert.equal(await stop(app), 0);
     }
     assert.match(app.output(), /stopped cleanly/);
+  });
+
+  test("keeps an idle connection open longer than the load balancer's idle timeout, so the balancer closes it first", async () => {
+    const app = await start({ LOAD_BALANCER_IDLE_TIMEOUT_SECONDS: "6" });
+    assert.equal(app.listening, true, app.output());
+    const conn = connection(app.port);
+    try {
+      assert.equal((await conn.send(GET_HEALTH)).status, 200);
+      // Idle as long as the balancer may keep it (and past Node's 5 s default), then reused.
+      await sleep(6500);
+      assert.equal(conn.state.closedAt, null, "the app closed an idle connection the balancer may still reuse");
+      assert.equal((await conn.send(GET_HEALTH)).status, 200);
+      assert.match(app.output(), /keep-alive 11 s \(load balancer idle timeout 6 s\)/);
+    } finally {
+      conn.destroy();
+      assert.equal(await stop(app), 0);
+    }
+  });
+
+  test("on SIGTERM stops accepting, closes idle connections, finishes the request in flight with Connection: close, exits 0", async () => {
+    const app = await start({ LOAD_BALANCER_DEREGISTRATION_DELAY_SECONDS: "20" });
+    assert.equal(app.listening, true, app.output());
+    const idle = connection(app.port);
+    const busy = connection(app.port);
+    assert.equal((await idle.send(GET_HEALTH)).status, 200);
+    assert.equal((await busy.send(GET_HEALTH)).status, 200);
+    // A request in flight: an upload whose body is half sent when the stop comes.
+    const body = "0123456789";
+    const response = busy.send(`PUT /uploads/in-flight.txt HTTP/1.1\r\nHost: app\r\nContent-Length: ${body.length}\r\n\r\n${body.slice(0, 5)}`);
+    await sleep(200);
+    const signalled = Date.now();
+    const exited = new Promise((resolve) => app.child.once("exit", resolve));
+    app.child.kill("SIGTERM");
+    await idle.closed;
+    assert.ok(idle.state.closedAt - signalled < 2000, "the idle keep-alive connection was closed at once");
+    const late = connection(app.port);
+    const answer = await late.send(GET_HEALTH).then((r) => r.status, (err) => err.message);
+    assert.equal(answer, "connection closed by the server", "a new connection was served after SIGTERM");
+    await sleep(300);
+    busy.write(body.slice(5));
+    const done = await response;
+    assert.equal(done.status, 201, done.head);
+    assert.match(done.head, /connection: close/i);
+    assert.equal(await exited, 0);
+    assert.ok(Date.now() - signalled < 5000, "the app exited once its last request was done, not at the deregistration delay");
+    assert.match(app.output(), /SIGTERM, closing[\s\S]*stopped cleanly/);
   });
 
   test("refuses to start when the database's certificate is not from the configured CA", async () => {
