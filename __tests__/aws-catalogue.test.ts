@@ -65,6 +65,7 @@ describe("the catalogue file", () => {
   it("knows every name the shipped environments and the defaults use", () => {
     for (const e of ENVIRONMENTS) {
       expect(EC2_INSTANCE_TYPES).toContain(e.compute.instanceType);
+      for (const type of e.compute.purchaseMix?.instanceTypes ?? []) expect(EC2_INSTANCE_TYPE_FACTS[type]?.[0]).toBe(EC2_INSTANCE_TYPE_FACTS[e.compute.instanceType]?.[0]);
       expect(EC2_INSTANCE_TYPES).toContain(e.database.instanceClass.replace(/^db\./, ""));
       expect(ELASTICACHE_NODE_TYPES).toContain(e.cache.nodeType);
       for (const zone of e.network.availabilityZones) expect(AVAILABILITY_ZONES[e.region]).toContain(zone);
