@@ -6,6 +6,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { selectEnvironments } from "./environments";
 import { run } from "./main";
+import { matchingInstanceTypes, spotInstancesAt } from "./modules/compute/purchase-mix";
 
 type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
 
@@ -47,6 +48,7 @@ export function billOfMaterials(json: Json): BomLine[] {
         `${schedules ? `, ${plural(schedules, "scheduled action")}` : ""}`,
     );
   }
+  for (const asg of list(json, "aws_autoscaling_group")) add("purchase mix", purchaseMix(asg));
   for (const db of list(json, "aws_db_instance")) {
     add(
       "database",
@@ -72,6 +74,35 @@ export function billOfMaterials(json: Json): BomLine[] {
   add("secrets", String(list(json, "aws_secretsmanager_secret").length));
   add("alarms, dashboards", `${list(json, "aws_cloudwatch_metric_alarm").length}, ${list(json, "aws_cloudwatch_dashboard").length}`);
   return lines;
+}
+
+/** How the group buys its instances: the On-Demand base, the Spot share above it, the types. */
+function purchaseMix(asg: Json): string {
+  const policy = asg.mixed_instances_policy as Json | undefined;
+  if (!policy) return "On-Demand only, the launch template's type";
+  const d = (policy.instances_distribution ?? {}) as Json;
+  const base = (d.on_demand_base_capacity as number | undefined) ?? 0;
+  const percent = (d.on_demand_percentage_above_base_capacity as number | undefined) ?? 100;
+  const spot = spotInstancesAt(base, percent, asg.max_size as number);
+  const share =
+    spot === 0
+      ? `On-Demand only (base ${base})`
+      : `On-Demand base ${base}, Spot ${100 - percent}% above it (at most ${spot} of ${asg.max_size} instances, ${d.spot_allocation_strategy})`;
+  const overrides = (policy.launch_template?.override ?? []) as Json[];
+  const requirements = overrides[0]?.instance_requirements as Json | undefined;
+  if (!requirements) return `${share}; types ${overrides.map((o) => o.instance_type).join(", ")}`;
+  const range = (r: Json, unit: string) => (r.min === r.max ? `${r.min} ${unit}` : `${r.min}-${r.max} ${unit}`);
+  const architecture = (requirements.cpu_manufacturers as string[]).includes("amazon-web-services") ? "arm64" : "x86_64";
+  const matching = matchingInstanceTypes(
+    {
+      vcpuCount: requirements.vcpu_count,
+      memoryMiB: requirements.memory_mib,
+      architecture,
+      burstablePerformance: requirements.burstable_performance ?? "excluded",
+    },
+    spot > 0,
+  );
+  return `${share}; any current ${architecture} type of ${range(requirements.vcpu_count, "vCPUs")} and ${range(requirements.memory_mib, "MiB")} (${matching.length} types in the catalogue, for example ${matching.slice(0, 3).join(", ")})`;
 }
 
 /** The printed bill: a heading per stack, then one aligned line per item. */

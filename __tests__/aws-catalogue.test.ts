@@ -8,6 +8,7 @@ import {
   ALB_TLS_POLICIES,
   AVAILABILITY_ZONES,
   CATALOGUE_SOURCES,
+  EC2_INSTANCE_TYPE_FACTS,
   EC2_INSTANCE_TYPES,
   ELASTICACHE_NODE_TYPES,
   RDS_NAMED_CLASSES,
@@ -54,17 +55,31 @@ describe("the catalogue file", () => {
     }
     expect([...EC2_INSTANCE_TYPES]).toEqual([...EC2_INSTANCE_TYPES].sort());
     expect(Object.keys(AVAILABILITY_ZONES).length).toBeGreaterThan(20);
+    const facts = Object.keys(EC2_INSTANCE_TYPE_FACTS);
+    expect(facts.length).toBeGreaterThan(1000);
+    expect(facts).toEqual([...facts].sort());
+    expect(facts.filter((t) => !EC2_INSTANCE_TYPES.includes(t))).toEqual([]);
     expect(AVAILABILITY_ZONES["eu-west-2"]).toEqual(expect.arrayContaining(["eu-west-2a", "eu-west-2b", "eu-west-2c"]));
   });
 
   it("knows every name the shipped environments and the defaults use", () => {
     for (const e of ENVIRONMENTS) {
       expect(EC2_INSTANCE_TYPES).toContain(e.compute.instanceType);
+      for (const type of e.compute.purchaseMix?.instanceTypes ?? []) expect(EC2_INSTANCE_TYPE_FACTS[type]?.[0]).toBe(EC2_INSTANCE_TYPE_FACTS[e.compute.instanceType]?.[0]);
       expect(EC2_INSTANCE_TYPES).toContain(e.database.instanceClass.replace(/^db\./, ""));
       expect(ELASTICACHE_NODE_TYPES).toContain(e.cache.nodeType);
       for (const zone of e.network.availabilityZones) expect(AVAILABILITY_ZONES[e.region]).toContain(zone);
       expect(ALB_TLS_POLICIES).toContain(e.edge.tlsPolicy ?? DEFAULT_TLS_POLICY);
     }
+  });
+});
+
+describe("the instance type facts", () => {
+  it("are what AWS answers for the types the platform ships with", () => {
+    expect(EC2_INSTANCE_TYPE_FACTS["t4g.small"]).toEqual(["arm64", 2, 2048, "bcs"]);
+    expect(EC2_INSTANCE_TYPE_FACTS["m7g.large"]).toEqual(["arm64", 2, 8192, "cs"]);
+    expect(EC2_INSTANCE_TYPE_FACTS["c7i.large"]?.[0]).toBe("x86_64");
+    expect(EC2_INSTANCE_TYPE_FACTS["hpc7g.4xlarge"]?.[3]).not.toContain("s");
   });
 });
 

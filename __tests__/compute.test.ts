@@ -337,6 +337,27 @@ describe("auto scaling group", () => {
     expect(schedule).toMatchObject({ min_size: 1, max_size: 2, desired_capacity: -1 });
   });
 
+  test("a purchase mix replaces the launch_template block with a mixed_instances_policy over the same template", () => {
+    const mixed = synthCompute({ purchaseMix: { instanceTypes: ["t4g.small", "t4g.medium"], onDemandBaseCapacity: 2, onDemandPercentageAboveBaseCapacity: 0 } });
+    const asg = named(mixed.json, "aws_autoscaling_group", "group");
+    expect(asg.launch_template).toBeUndefined();
+    expect(asg.capacity_rebalance).toBe(true);
+    expect(asg.mixed_instances_policy.launch_template).toEqual({
+      launch_template_specification: { launch_template_id: group.launch_template.id, version: group.launch_template.version },
+      override: [{ instance_type: "t4g.small" }, { instance_type: "t4g.medium" }],
+    });
+    expect(resourceList(mixed.json, "aws_launch_template")).toHaveLength(1);
+    expect(mixed.compute.launchesSpot).toBe(true);
+    expect(compute.launchesSpot).toBe(false);
+    expect(compute.launchWindowSeconds).toBe(1800);
+  });
+
+  test("a group that buys Spot refuses a deregistration delay its two-minute notice cannot hold", () => {
+    const purchaseMix = { instanceTypes: ["t4g.small"], onDemandPercentageAboveBaseCapacity: 0 };
+    expect(() => synthCompute({ purchaseMix, deregistrationDelaySeconds: 100 })).toThrow(/test\/compute: deregistrationDelaySeconds = 100: compute\.purchaseMix buys Spot Instances, .* at most 90 s/);
+    expect(() => synthCompute({ purchaseMix, deregistrationDelaySeconds: 90 })).not.toThrow();
+  });
+
   test("optional warm pool of stopped instances, not reused on scale-in", () => {
     const warm = synthCompute({ warmPool: { minSize: 1 } });
     expect(warm.text).toHaveResourceWithProperties(AutoscalingGroup, {

@@ -86,7 +86,7 @@ describe("validateEnvironments rejects, one line per problem naming environment,
     [{ network: { interfaceEndpoints: ["s3" as never] } }, /^dev: network.interfaceEndpoints\[0\] = "s3": must be one of "secretsmanager", /],
     [{ network: { interfaceEndpoints: ["ssm", "ssm"] } }, /^dev: network.interfaceEndpoints\[1\] = "ssm": listed twice/],
     [{ waivers: { multiAz: "because" } }, /^dev: waivers.multiAz = "because": a waiver needs a written reason of at least 10 characters/],
-    [{ waivers: { backups: "we restore from elsewhere" } as never }, /^dev: waivers.backups = .*: unknown setting; known: deletionProtection, multiAz, backupRetention, pinnedRef, alwaysOn$/],
+    [{ waivers: { backups: "we restore from elsewhere" } as never }, /^dev: waivers.backups = .*: unknown setting; known: deletionProtection, multiAz, backupRetention, pinnedRef, alwaysOn, onDemandBase$/],
   ])("%j", (patch, message) => {
     expect(problems(patch)).toContainEqual(expect.stringMatching(message));
   });

@@ -115,6 +115,41 @@ describe("Monitoring", () => {
     });
   });
 
+  it("calls a shortfall of in-service against desired instances failed replacements once it outlasts a launch", () => {
+    const alarm = alarms["webapp-test-replacement-shortfall"];
+    expect(alarm?.treat_missing_data).toBe("notBreaching");
+    expect((alarm?.metric_query as Json[]).map((q) => q.metric?.metric_name ?? q.expression)).toEqual(["GroupInServiceInstances", "GroupDesiredCapacity", "IF(inservice < desired, 1, 0)"]);
+    // The default launch window, 1800 s, in 300 s periods, plus one.
+    expect(alarm?.evaluation_periods).toBe(7);
+    expect((alarm?.metric_query as Json[]).filter((q) => q.metric).map((q) => [q.metric.stat, q.metric.period])).toEqual([
+      ["Maximum", 300],
+      ["Minimum", 300],
+    ]);
+    const long = alarmsByName(build({ compute: { ...props.compute, launchWindowSeconds: 3600 } }).json);
+    expect(long["webapp-test-replacement-shortfall"]?.evaluation_periods).toBe(13);
+  });
+
+  it("counts Spot interruption warnings only for a group that buys Spot, routed like the others", () => {
+    expect(alarms["webapp-test-spot-interruptions"]).toBeUndefined();
+    const spot = build({ compute: { ...props.compute, launchesSpot: true }, thresholds: { spotInterruptionsPerHour: 4 } }).json;
+    const rule = resourceList(spot, "aws_cloudwatch_event_rule").find((r) => r.name === "webapp-test-spot-interruptions");
+    expect(JSON.parse(rule?.event_pattern)).toEqual({ source: ["aws.ec2"], "detail-type": ["EC2 Spot Instance Interruption Warning"] });
+    expect(alarmsByName(spot)["webapp-test-spot-interruptions"]).toEqual(
+      expect.objectContaining({
+        namespace: "AWS/Events",
+        metric_name: "MatchedEvents",
+        dimensions: { RuleName: expect.stringMatching(/aws_cloudwatch_event_rule\.monitoring_spot-interruption-warnings_[A-Z0-9]+\.name/) },
+        statistic: "Sum",
+        period: 3600,
+        evaluation_periods: 1,
+        threshold: 4,
+        comparison_operator: "GreaterThanThreshold",
+        alarm_actions: [topicRef],
+        ok_actions: [topicRef],
+      }),
+    );
+  });
+
   it("leaves out WAF, replication-lag and burst-credit alarms where they do not apply", () => {
     const lean = alarmsByName(build({ edge: { ...props.edge, webAclName: undefined }, cache: { replicationGroupId: "webapp-test", nodeCount: 1 }, fileSystem: { fileSystemId: "fs-1", throughputMode: "elastic" } }).json);
     expect(Object.keys(lean).filter((n) => /waf|replication-lag|burst/.test(n))).toEqual([]);
@@ -170,6 +205,7 @@ describe("checkMonitoringSettings", () => {
     [{ topic: true, thresholds: { cacheMemoryPercent: -1 } }, /^dev: monitoring.thresholds.cacheMemoryPercent = -1: a percentage must be between 0 and 100/],
     [{ topic: true, thresholds: { databaseConnections: -5 } }, /^dev: monitoring.thresholds.databaseConnections = -5: a count must be a whole number, 0 or more/],
     [{ topic: true, thresholds: { rejectedConnections: 1.5 } }, /rejectedConnections = 1.5: a count must be a whole number/],
+    [{ topic: true, thresholds: { spotInterruptionsPerHour: 0.5 } }, /spotInterruptionsPerHour = 0.5: a count must be a whole number/],
     [{ topic: true, thresholds: { targetResponseP95Seconds: 0 } }, /targetResponseP95Seconds = 0: must be greater than 0/],
     [{ topic: true, thresholds: { nonsense: 1 } as never }, /thresholds.nonsense = 1: unknown threshold/],
     [{ topic: true, alarmEmails: ["not-an-email"] }, /^dev: monitoring.alarmEmails\[0\] = "not-an-email": not an email address/],

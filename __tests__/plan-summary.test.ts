@@ -55,6 +55,70 @@ describe("plan summary", () => {
   });
 });
 
+describe("a change to the purchase mix", () => {
+  // As `terraform show -json` writes them: every nested block is a list.
+  const mixed = (distribution: object, override: object[], version = "7") => ({
+    launch_template: [],
+    mixed_instances_policy: [
+      {
+        instances_distribution: [{ on_demand_allocation_strategy: "prioritized", spot_allocation_strategy: "price-capacity-optimized", spot_instance_pools: 0, spot_max_price: "", ...distribution }],
+        launch_template: [{ launch_template_specification: [{ launch_template_id: "lt-1", launch_template_name: "webapp-staging-app", version }], override }],
+      },
+    ],
+  });
+  const types = (...names: string[]) => names.map((instance_type) => ({ instance_type, instance_requirements: [], launch_template_specification: [], weighted_capacity: "" }));
+  const group = (actions: string[], before: object | null, after: object | null) => ({
+    address: "aws_autoscaling_group.compute_group_ABCD1234",
+    type: "aws_autoscaling_group",
+    mode: "managed",
+    change: { actions, before, after },
+  });
+  const single = { launch_template: [{ id: "lt-1", version: "7" }], mixed_instances_policy: [] };
+
+  it("is called out, before and after, when a group starts buying Spot above its base", () => {
+    const after = mixed({ on_demand_base_capacity: 2, on_demand_percentage_above_base_capacity: 0 }, types("t4g.medium", "c7g.large"), "8");
+    const summary = summarize({ resource_changes: [group(["update"], single, after)] });
+    expect(summary.mixes).toEqual([
+      {
+        address: "aws_autoscaling_group.compute_group_ABCD1234",
+        before: "the launch template's type, On-Demand only",
+        after: "On-Demand base 2, 100% Spot above it (price-capacity-optimized); types t4g.medium, c7g.large",
+      },
+    ]);
+    const body: string = render("staging", summary);
+    expect(body).toContain(
+      [
+        "> [!IMPORTANT]",
+        "> This plan changes how `aws_autoscaling_group.compute_group_ABCD1234` buys its instances (the change starts an instance refresh):",
+        "> - before: the launch template's type, On-Demand only",
+        "> - after: On-Demand base 2, 100% Spot above it (price-capacity-optimized); types t4g.medium, c7g.large",
+      ].join("\n"),
+    );
+    expect(body.indexOf("IMPORTANT")).toBeLessThan(body.indexOf("0 to add, 1 to change"));
+  });
+
+  it("describes attribute-based requirements and an On-Demand-only share", () => {
+    const requirements = [{ instance_type: "", instance_requirements: [{ vcpu_count: [{ min: 2, max: 2 }], memory_mib: [{ min: 2048, max: 4096 }] }] }];
+    const before = mixed({ on_demand_base_capacity: 0, on_demand_percentage_above_base_capacity: 0 }, requirements);
+    const after = mixed({ on_demand_base_capacity: 1, on_demand_percentage_above_base_capacity: 100 }, requirements);
+    expect(summarize({ resource_changes: [group(["update"], before, after)] }).mixes).toEqual([
+      expect.objectContaining({
+        before: "On-Demand base 0, 100% Spot above it (price-capacity-optimized); any type of 2-2 vCPUs and 2048-4096 MiB",
+        after: "On-Demand only (base 1); any type of 2-2 vCPUs and 2048-4096 MiB",
+      }),
+    ]);
+  });
+
+  it("stays quiet when only the launch template version moves (every deploy), or when a group is new", () => {
+    const distribution = { on_demand_base_capacity: 2, on_demand_percentage_above_base_capacity: 0 };
+    const deploy = group(["update"], mixed(distribution, types("t4g.medium"), "7"), mixed(distribution, types("t4g.medium"), "8"));
+    const created = group(["create"], null, mixed(distribution, types("t4g.medium")));
+    const summary = summarize({ resource_changes: [deploy, created] });
+    expect(summary.mixes).toEqual([]);
+    expect(render("staging", summary)).not.toContain("IMPORTANT");
+  });
+});
+
 describe("upsertComment", () => {
   function fakeGithub(existing: { id: number; body: string; user: { type: string } }[]) {
     const calls: string[] = [];

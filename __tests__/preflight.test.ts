@@ -43,15 +43,24 @@ describe.each(ENVIRONMENTS.map((e) => [e.name, e] as const))("%s", (_name, confi
     expect(evaluate(withAnswer(check.condition, "names", zones.slice(1)))).toBe("false");
   });
 
-  it("fails the plan unless the instance type is offered in every configured zone", () => {
-    const data = only(json, "aws_ec2_instance_type_offerings");
+  // compute.instanceType first, then each other type the purchase mix may launch, each with its own message.
+  const types = [config.compute.instanceType, ...(config.compute.purchaseMix?.instanceTypes ?? []).filter((t) => t !== config.compute.instanceType)];
+  const offerings = Object.values((json.data?.aws_ec2_instance_type_offerings ?? {}) as Record<string, Json>);
+
+  it("checks one offering per instance type the group may launch", () => {
+    expect(offerings.map((o) => o.filter[0].values[0]).sort()).toEqual([...types].sort());
+  });
+
+  it.each(types.map((t) => [t]))("fails the plan unless %s is offered in every configured zone", (type) => {
+    const data = offerings.find((o) => o.filter[0].values[0] === type)!;
     expect(data.location_type).toBe("availability-zone");
     expect(data.filter).toEqual([
-      { name: "instance-type", values: [config.compute.instanceType] },
+      { name: "instance-type", values: [type] },
       { name: "location", values: zones },
     ]);
+    const field = type === config.compute.instanceType ? "compute\\.instanceType" : `compute\\.purchaseMix\\.instanceTypes\\[${config.compute.purchaseMix!.instanceTypes!.indexOf(type)}\\]`;
     const [check] = data.lifecycle.postcondition;
-    expect(check.error_message).toMatch(new RegExp(`^compute\\.instanceType = "${config.compute.instanceType.replace(".", "\\.")}": not offered in every zone`));
+    expect(check.error_message).toMatch(new RegExp(`^${field} = "${type.replace(".", "\\.")}": not offered in every zone`));
     expect(evaluate(withAnswer(check.condition, "locations", zones))).toBe("true");
     expect(evaluate(withAnswer(check.condition, "locations", zones.slice(0, -1)))).toBe("false");
   });

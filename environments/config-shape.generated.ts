@@ -24,6 +24,7 @@ export const ENVIRONMENT_SHAPE: Shape = {
           "backupRetention": {"optional": true, "shape": {"kind": "string"}},
           "pinnedRef": {"optional": true, "shape": {"kind": "string"}},
           "alwaysOn": {"optional": true, "shape": {"kind": "string"}},
+          "onDemandBase": {"optional": true, "shape": {"kind": "string"}},
         },
       },
     },
@@ -314,6 +315,66 @@ export const ENVIRONMENT_SHAPE: Shape = {
               },
             },
           },
+          "purchaseMix": {
+            "optional": true,
+            "shape": {
+              "kind": "object",
+              "fields": {
+                "instanceTypes": {"optional": true, "shape": {"kind": "array", "element": {"kind": "string"}}},
+                "instanceRequirements": {
+                  "optional": true,
+                  "shape": {
+                    "kind": "object",
+                    "fields": {
+                      "vcpuCount": {
+                        "optional": false,
+                        "shape": {
+                          "kind": "object",
+                          "fields": {
+                            "min": {"optional": false, "shape": {"kind": "number"}},
+                            "max": {"optional": false, "shape": {"kind": "number"}},
+                          },
+                        },
+                      },
+                      "memoryMiB": {
+                        "optional": false,
+                        "shape": {
+                          "kind": "object",
+                          "fields": {
+                            "min": {"optional": false, "shape": {"kind": "number"}},
+                            "max": {"optional": false, "shape": {"kind": "number"}},
+                          },
+                        },
+                      },
+                      "architecture": {"optional": true, "shape": {"kind": "enum", "values": ["arm64", "x86_64"]}},
+                      "burstablePerformance": {
+                        "optional": true,
+                        "shape": {"kind": "enum", "values": ["included", "excluded", "required"]},
+                      },
+                    },
+                  },
+                },
+                "onDemandBaseCapacity": {"optional": true, "shape": {"kind": "number"}},
+                "onDemandPercentageAboveBaseCapacity": {"optional": true, "shape": {"kind": "number"}},
+                "spotAllocationStrategy": {
+                  "optional": true,
+                  "shape": {
+                    "kind": "enum",
+                    "values": [
+                      "price-capacity-optimized",
+                      "capacity-optimized",
+                      "capacity-optimized-prioritized",
+                      "lowest-price",
+                    ],
+                  },
+                },
+                "onDemandAllocationStrategy": {
+                  "optional": true,
+                  "shape": {"kind": "enum", "values": ["lowest-price", "prioritized"]},
+                },
+              },
+            },
+          },
           "instanceRefreshMinHealthyPercent": {"optional": true, "shape": {"kind": "number"}},
           "rootVolumeGiB": {"optional": true, "shape": {"kind": "number"}},
           "bootTimeoutSeconds": {"optional": true, "shape": {"kind": "number"}},
@@ -353,6 +414,7 @@ export const ENVIRONMENT_SHAPE: Shape = {
                 "cacheReplicationLagSeconds": {"optional": true, "shape": {"kind": "number"}},
                 "fileSystemIoLimitPercent": {"optional": true, "shape": {"kind": "number"}},
                 "fileSystemBurstCreditGiB": {"optional": true, "shape": {"kind": "number"}},
+                "spotInterruptionsPerHour": {"optional": true, "shape": {"kind": "number"}},
               },
             },
           },

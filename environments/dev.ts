@@ -79,6 +79,12 @@ export const dev: EnvironmentConfig = {
       { name: "morning", recurrence: "0 7 * * 1-5", minCapacity: 1, maxCapacity: 2, timeZone: "Europe/London" },
     ],
     instanceRefreshMinHealthyPercent: 100,
+    // All Spot, from any current Graviton type of 2 vCPUs and 2-4 GiB: dev may wait a boot for a replacement.
+    purchaseMix: {
+      instanceRequirements: { vcpuCount: { min: 2, max: 2 }, memoryMiB: { min: 2048, max: 4096 }, architecture: "arm64", burstablePerformance: "included" },
+      onDemandBaseCapacity: 0,
+      onDemandPercentageAboveBaseCapacity: 0,
+    },
   },
   monitoring: {
     topic: true,

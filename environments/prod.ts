@@ -73,6 +73,12 @@ export const prod: EnvironmentConfig = {
     scaling: { targetCpuPercent: 50, requestsPerTarget: 1000 },
     instanceRefreshMinHealthyPercent: 100,
     rootVolumeGiB: 30,
+    // On-Demand only; a second type of the same size keeps scale-outs going when m7g capacity runs short.
+    purchaseMix: {
+      instanceTypes: ["m7g.large", "m6g.large"],
+      onDemandBaseCapacity: 2,
+      onDemandPercentageAboveBaseCapacity: 100,
+    },
   },
   monitoring: {
     topic: true,

@@ -68,6 +68,12 @@ export const staging: EnvironmentConfig = {
     cronJobs: app.cronJobs,
     scaling: { targetCpuPercent: 60, requestsPerTarget: 1000 },
     instanceRefreshMinHealthyPercent: 100,
+    // Prod's shape: the minimum On-Demand; what scaling adds above it is Spot, from three 2 vCPU / 4 GiB types.
+    purchaseMix: {
+      instanceTypes: ["t4g.medium", "c7g.large", "c6g.large"],
+      onDemandBaseCapacity: 2,
+      onDemandPercentageAboveBaseCapacity: 0,
+    },
   },
   monitoring: {
     topic: true,

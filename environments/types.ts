@@ -47,7 +47,7 @@ export interface EdgeSettings extends CertificateSettings, LoadBalancerSettings 
 }
 
 /** Settings that may be waived in a production environment, each waiver needing a written reason. */
-export type ProductionSafeguard = "deletionProtection" | "multiAz" | "backupRetention" | "pinnedRef" | "alwaysOn";
+export type ProductionSafeguard = "deletionProtection" | "multiAz" | "backupRetention" | "pinnedRef" | "alwaysOn" | "onDemandBase";
 
 export interface EnvironmentConfig {
   /** Environment name; also the stack name and the last part of every resource name prefix. Lowercase, `[a-z][a-z0-9-]*`. */

@@ -14,6 +14,7 @@ import { checkCacheSettings } from "../modules/cache";
 import { checkComputeSettings, refKind } from "../modules/compute";
 import { checkDerivedNames } from "../modules/aws-names";
 import { checkLinkedSettings } from "../modules/linked-settings";
+import { checkInterruptionDrain, largestMinimum, launchesSpot, resolvePurchaseMix } from "../modules/compute/purchase-mix";
 import { checkMonitoringSettings } from "../modules/monitoring";
 import { checkRemoteStateSettings, checkStateAuditSettings, S3_BUCKET_NAME } from "../modules/state-backend";
 import { checkWafSettings } from "../modules/waf";
@@ -107,6 +108,17 @@ const SAFEGUARDS: Readonly<Record<ProductionSafeguard, readonly SafeguardRule[]>
       need: "at least one instance serving at all times (this schedule scales the group to zero)",
     },
   ],
+  onDemandBase: [
+    {
+      field: "compute.purchaseMix.onDemandBaseCapacity",
+      off: (c) => {
+        const mix = resolvePurchaseMix(c.compute.purchaseMix, c.compute.instanceType);
+        if (!mix || !launchesSpot(mix, c.compute.maxCapacity)) return undefined;
+        return mix.onDemandBaseCapacity >= largestMinimum(c.compute) ? undefined : mix.onDemandBaseCapacity;
+      },
+      need: "an On-Demand base of at least its minimum size (compute.minCapacity, and any scheduled action's), since Spot Instances can all be reclaimed at once",
+    },
+  ],
 };
 
 /** Marks a value `npm run new-env` could not know (scripts/new-env.mjs); any string holding it is rejected. */
@@ -158,6 +170,8 @@ function checkEnvironment(config: EnvironmentConfig, problems: Problems): void {
   checkLoadBalancerSettings(config.edge, problems.at("edge"));
   checkWafSettings(config.edge.waf, problems.at("edge.waf"));
   checkComputeSettings(config.compute, problems.at("compute"));
+  // A Spot interruption takes the scale-in path: deregistration, then the drain, within the notice.
+  checkInterruptionDrain(config.compute, config.edge.deregistrationDelaySeconds ?? 30, "edge.deregistrationDelaySeconds", problems);
   checkMonitoringSettings(config.monitoring, problems.at("monitoring"));
   checkLinkedSettings(config, problems);
   // Names made from the project and environment names: only once those are well formed (reported above otherwise).

@@ -319,6 +319,7 @@ export function derivedNames(config: EnvironmentConfig): DerivedName[] {
   if (config.monitoring.topic) add("aws_sns_topic.name", `${P}-alarms`, "the alarm topic");
   add("aws_cloudwatch_dashboard.dashboard_name", `${P}-overview`, "the dashboard");
   add("aws_cloudwatch_event_rule.name", `${P}-launch-unsuccessful`, "the launch-failure rule");
+  add("aws_cloudwatch_event_rule.name", `${P}-spot-interruptions`, "the Spot interruption rule");
   for (const filter of ["boot-failures", "lock-failures"]) add("aws_cloudwatch_log_metric_filter.name", `${P}-${filter}`, `the ${filter} metric filter`);
   add("aws_cloudwatch_log_metric_filter.metric_transformation.namespace", `${P}/app`, "the app's metric namespace");
   add("aws_cloudwatch_metric_alarm.namespace", `${P}/app`, "the app's metric namespace");
@@ -341,7 +342,8 @@ function ALARMS(nodes: number): string[] {
   const cache = Array.from({ length: Math.max(1, Math.min(nodes, 6)) }, (_, i) => ["memory", "evictions", "cpu", "replication-lag"].map((m) => `cache-${i + 1}-${m}`)).flat();
   return [
     "alb-5xx-rate", "target-5xx-rate", "target-p95-latency", "unhealthy-hosts", "no-healthy-hosts", "rejected-connections", "waf-blocked-spike",
-    "certificate-expiry", "in-service-below-minimum", "boot-failures", "launch-abandoned", "group-cpu-high", "lock-failures", "database-cpu",
+    "certificate-expiry", "in-service-below-minimum", "replacement-shortfall", "spot-interruptions", "boot-failures", "launch-abandoned",
+    "group-cpu-high", "lock-failures", "database-cpu",
     "database-free-storage", "database-freeable-memory", "database-connections", "efs-io-limit", "efs-burst-credits", ...cache,
   ];
 }

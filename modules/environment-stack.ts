@@ -130,7 +130,11 @@ export class EnvironmentStack extends TerraformStack {
     });
 
     // What only the account knows (zones it has, types offered there) fails the plan, before any resource.
-    const preflight = new Preflight(this, "preflight", { availabilityZones: config.network.availabilityZones, instanceType: config.compute.instanceType });
+    const preflight = new Preflight(this, "preflight", {
+      availabilityZones: config.network.availabilityZones,
+      instanceType: config.compute.instanceType,
+      instanceTypes: config.compute.purchaseMix?.instanceTypes,
+    });
     // Combinations that are legal but risky, and default quotas the settings exceed (acknowledged as `preflight.<field>`).
     for (const warning of [...linkedWarnings(config), ...quotaWarnings(config, known)]) Annotations.of(preflight).addWarning(warningText(warning));
 

@@ -49,6 +49,8 @@ export interface AlarmThresholds {
   readonly fileSystemIoLimitPercent: number;
   /** EFS burst credits left, in GiB (bursting throughput only). @default 100 */
   readonly fileSystemBurstCreditGiB: number;
+  /** Spot interruption warnings in one hour before it is called a storm (groups that buy Spot only). @default 2 */
+  readonly spotInterruptionsPerHour: number;
 }
 
 export const DEFAULT_THRESHOLDS: AlarmThresholds = {
@@ -69,6 +71,7 @@ export const DEFAULT_THRESHOLDS: AlarmThresholds = {
   cacheReplicationLagSeconds: 30,
   fileSystemIoLimitPercent: 95,
   fileSystemBurstCreditGiB: 100,
+  spotInterruptionsPerHour: 2,
 };
 
 const PERCENT_FIELDS: readonly (keyof AlarmThresholds)[] = [
@@ -80,7 +83,7 @@ const PERCENT_FIELDS: readonly (keyof AlarmThresholds)[] = [
   "cacheCpuPercent",
   "fileSystemIoLimitPercent",
 ];
-const COUNT_FIELDS: readonly (keyof AlarmThresholds)[] = ["rejectedConnections", "wafBlockedRequests", "databaseConnections", "cacheEvictions"];
+const COUNT_FIELDS: readonly (keyof AlarmThresholds)[] = ["rejectedConnections", "wafBlockedRequests", "databaseConnections", "cacheEvictions", "spotInterruptionsPerHour"];
 
 export interface MonitoringSettings {
   /** Create the environment's alarm topic. */
@@ -113,6 +116,10 @@ export interface MonitoredCompute {
   readonly bootFailurePattern: string;
   /** Filter pattern matching the lock helper's "job not run" error lines. */
   readonly lockFailurePattern: string;
+  /** Whether the group may launch Spot Instances: their interruptions are counted. @default false */
+  readonly launchesSpot?: boolean;
+  /** The longest an instance may take from launch to in service (its boot budget). @default 1800 */
+  readonly launchWindowSeconds?: number;
 }
 
 export interface MonitoredDatabase {
@@ -265,6 +272,18 @@ export class Monitoring extends Construct {
       }),
     });
 
+    // EC2's interruption warning names the instance, not its group: the rule counts the account's in this region.
+    const spotInterruptions = compute.launchesSpot
+      ? new CloudwatchEventRule(this, "spot-interruption-warnings", {
+          name: name("spot-interruptions"),
+          description: "EC2 Spot interruption warnings (two minutes before EC2 reclaims an instance) in this account and region",
+          eventPattern: JSON.stringify({ source: ["aws.ec2"], "detail-type": ["EC2 Spot Instance Interruption Warning"] }),
+        })
+      : undefined;
+    // A shortfall lasting longer than any launch can take means replacements are failing, not just slow.
+    const shortfallPeriod = Math.max(period, 300);
+    const shortfallPeriods = Math.ceil((compute.launchWindowSeconds ?? 1800) / shortfallPeriod) + 1;
+
     const rate = (numerator: string, label: string): CloudwatchMetricAlarmMetricQuery[] => [
       { id: "errors", metric: { namespace: "AWS/ApplicationELB", metricName: numerator, dimensions: numerator.startsWith("HTTPCode_Target") ? tg : lb, stat: "Sum", period } },
       { id: "requests", metric: { namespace: "AWS/ApplicationELB", metricName: "RequestCount", dimensions: numerator.startsWith("HTTPCode_Target") ? tg : lb, stat: "Sum", period } },
@@ -373,6 +392,35 @@ export class Monitoring extends Construct {
         evaluationPeriods: 1,
         metric: { namespace: "AWS/Events", name: "MatchedEvents", dimensions: { RuleName: launchFailures.name }, statistic: "Sum" },
       },
+      {
+        id: "replacement-shortfall",
+        description:
+          "Fewer instances in service than the group wants, for longer than a launch can take: replacements (of interrupted Spot Instances, unhealthy instances, a scale-out) are failing. Look first at the group's activity history (no capacity for any listed type? a boot failing?), then the launch-abandoned and boot-failures alarms.",
+        comparison: "GreaterThanOrEqualToThreshold",
+        threshold: 1,
+        missing: "notBreaching",
+        evaluationPeriods: shortfallPeriods,
+        queries: [
+          { id: "inservice", metric: { namespace: "AWS/AutoScaling", metricName: "GroupInServiceInstances", dimensions: asg, stat: "Maximum", period: shortfallPeriod } },
+          { id: "desired", metric: { namespace: "AWS/AutoScaling", metricName: "GroupDesiredCapacity", dimensions: asg, stat: "Minimum", period: shortfallPeriod } },
+          { id: "short", expression: "IF(inservice < desired, 1, 0)", label: "In service below desired", returnData: true },
+        ],
+      },
+      ...(spotInterruptions
+        ? [
+            {
+              id: "spot-interruptions",
+              description:
+                "Spot Instances are interrupted often. The count is the account's EC2 Spot interruption warnings in this region (the event names no group): look first at this group's activity history for instances taken out of service, then widen compute.purchaseMix (more instance types, or a larger On-Demand share).",
+              comparison: "GreaterThanThreshold" as const,
+              threshold: t.spotInterruptionsPerHour,
+              missing: "notBreaching" as const,
+              evaluationPeriods: 1,
+              periodSeconds: 3600,
+              metric: { namespace: "AWS/Events", name: "MatchedEvents", dimensions: { RuleName: spotInterruptions.name }, statistic: "Sum" },
+            },
+          ]
+        : []),
       {
         id: "group-cpu-high",
         description: "CPU is high across the group: look first at whether scaling is at its maximum and at the target-tracking policy's activity.",

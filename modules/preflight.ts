@@ -10,6 +10,8 @@ export interface PreflightProps {
   readonly availabilityZones: readonly string[];
   /** The app instances' type (compute.instanceType). */
   readonly instanceType: string;
+  /** Every type the group may launch (compute.purchaseMix.instanceTypes); each is checked like instanceType. @default [] */
+  readonly instanceTypes?: readonly string[];
 }
 
 /** `${...}` over the configured zones missing from `list` (a Terraform expression). */
@@ -20,6 +22,8 @@ function missing(zones: readonly string[], list: string): string {
 export class Preflight extends Construct {
   readonly zones: DataAwsAvailabilityZones;
   readonly offerings: DataAwsEc2InstanceTypeOfferings;
+  /** One per listed type other than instanceType, in list order. */
+  readonly mixOfferings: readonly DataAwsEc2InstanceTypeOfferings[];
 
   constructor(scope: Construct, id: string, props: PreflightProps) {
     super(scope, id);
@@ -37,20 +41,26 @@ export class Preflight extends Construct {
         ],
       },
     });
-    this.offerings = new DataAwsEc2InstanceTypeOfferings(this, "instance-type", {
-      locationType: "availability-zone",
-      filter: [
-        { name: "instance-type", values: [props.instanceType] },
-        { name: "location", values: zones },
-      ],
-      lifecycle: {
-        postcondition: [
-          {
-            condition: `\${length(${missing(zones, "self.locations")}) == 0}`,
-            errorMessage: `compute.instanceType = "${props.instanceType}": not offered in every zone of network.availabilityZones ${JSON.stringify(zones)}; choose a type offered in all of them (aws ec2 describe-instance-type-offerings --location-type availability-zone).`,
-          },
+    const offered = (id: string, instanceType: string, field: string) =>
+      new DataAwsEc2InstanceTypeOfferings(this, id, {
+        locationType: "availability-zone",
+        filter: [
+          { name: "instance-type", values: [instanceType] },
+          { name: "location", values: zones },
         ],
-      },
-    });
+        lifecycle: {
+          postcondition: [
+            {
+              condition: `\${length(${missing(zones, "self.locations")}) == 0}`,
+              errorMessage: `${field} = "${instanceType}": not offered in every zone of network.availabilityZones ${JSON.stringify(zones)}; choose a type offered in all of them (aws ec2 describe-instance-type-offerings --location-type availability-zone).`,
+            },
+          ],
+        },
+      });
+    this.offerings = offered("instance-type", props.instanceType, "compute.instanceType");
+    // The purchase mix may launch any listed type in any zone: each must be offered in all of them.
+    this.mixOfferings = (props.instanceTypes ?? []).flatMap((type, i) =>
+      type === props.instanceType ? [] : [offered(`instance-type-${type.replace(/\./g, "-")}`, type, `compute.purchaseMix.instanceTypes[${i}]`)],
+    );
   }
 }

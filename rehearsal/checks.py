@@ -66,6 +66,7 @@ def after_apply(client: Client, stack: Any, backend: dict[str, Any]) -> None:
     state(client, stack.name, backend)
     security_groups(client, stack)
     lifecycle_hooks(client, stack)
+    purchase_mix(client, stack)
     instance_role(client, stack)
     secrets(client, stack)
 
@@ -155,6 +156,34 @@ def lifecycle_hooks(client: Client, stack: Any) -> None:
     hooks = client("autoscaling").describe_lifecycle_hooks(AutoScalingGroupName=group["name"])["LifecycleHooks"]
     got = {h["LifecycleHookName"]: (h["LifecycleTransition"], h["DefaultResult"], h["HeartbeatTimeout"]) for h in hooks}
     expect(got == want, f"{stack.name}: group {group['name']} has lifecycle hooks {got}, want {want}")
+
+
+def purchase_mix(client: Client, stack: Any) -> None:
+    """The group buys as declared: through its mixed instances policy over the stack's one launch template, or
+    from the template alone; Capacity Rebalancing on either way (README: what happens on a Spot interruption)."""
+    group = _one(stack, "aws_autoscaling_group")
+    template = _one(stack, "aws_launch_template")["name"]
+    got = client("autoscaling").describe_auto_scaling_groups(AutoScalingGroupNames=[group["name"]])["AutoScalingGroups"][0]
+    expect(got.get("CapacityRebalance") is True, f"{stack.name}: group {group['name']} has Capacity Rebalancing off")
+    declared = group.get("mixed_instances_policy")
+    if not declared:
+        expect("MixedInstancesPolicy" not in got and got.get("LaunchTemplate", {}).get("LaunchTemplateName") == template, f"{stack.name}: group {group['name']} launches from {got.get('LaunchTemplate') or got.get('MixedInstancesPolicy')}, want {template}")
+        return
+    policy = got.get("MixedInstancesPolicy") or {}
+    expect("LaunchTemplate" not in got, f"{stack.name}: group {group['name']} answers a launch template beside its mixed instances policy")
+    spec = policy.get("LaunchTemplate", {}).get("LaunchTemplateSpecification", {})
+    expect(spec.get("LaunchTemplateName") == template, f"{stack.name}: the mix launches from {spec}, want the stack's one template {template}")
+    d = declared["instances_distribution"]
+    want = (d["on_demand_base_capacity"], d["on_demand_percentage_above_base_capacity"], d["spot_allocation_strategy"], d["on_demand_allocation_strategy"])
+    gd = policy.get("InstancesDistribution", {})
+    have = (gd.get("OnDemandBaseCapacity"), gd.get("OnDemandPercentageAboveBaseCapacity"), gd.get("SpotAllocationStrategy"), gd.get("OnDemandAllocationStrategy"))
+    expect(have == want, f"{stack.name}: the group's distribution is {have}, want {want} (base, On-Demand % above it, Spot strategy, On-Demand strategy)")
+    overrides = policy["LaunchTemplate"].get("Overrides", [])
+    want_types = [o.get("instance_type") for o in declared["launch_template"]["override"]]
+    have_types = [o.get("InstanceType") for o in overrides]
+    want_ranges = [(r["vcpu_count"]["min"], r["vcpu_count"]["max"], r["memory_mib"]["min"], r["memory_mib"]["max"]) for o in declared["launch_template"]["override"] if (r := o.get("instance_requirements"))]
+    have_ranges = [(r["VCpuCount"]["Min"], r["VCpuCount"].get("Max"), r["MemoryMiB"]["Min"], r["MemoryMiB"].get("Max")) for o in overrides if (r := o.get("InstanceRequirements"))]
+    expect((have_types, have_ranges) == (want_types, want_ranges), f"{stack.name}: the group may launch {have_types} {have_ranges}, want {want_types} {want_ranges}")
 
 
 # What the boot script (modules/compute/boot.sh) and the running instance call, and nothing else.

@@ -755,6 +755,52 @@ def _probe_asg_warmup(client: Callable[[str], Any]) -> None:
 
 
 @extension(
+    "asg-mixed-instances-policy-update",
+    "moto 5.2.5 drops a group's MixedInstancesPolicy on any UpdateAutoScalingGroup that does not repeat it "
+    "(a new MaxSize, say: the provider sends only what changed, and the next plan adds the policy back, forever), "
+    "and a group updated from a launch template to a mixed instances policy still answers its old top-level "
+    "LaunchTemplate beside it. As documented: properties an update does not specify are not changed, and a group "
+    "launches from a launch template or from a mixed instances policy instead of it.",
+    "https://docs.aws.amazon.com/autoscaling/ec2/APIReference/API_UpdateAutoScalingGroup.html",
+    probe=lambda client: _probe_mixed_update(client),
+)
+def _asg_mixed_update() -> None:
+    from moto.autoscaling import models, responses
+
+    original = responses.AutoScalingResponse.update_auto_scaling_group
+
+    def update(self: Any) -> Any:
+        group = self.autoscaling_backend.autoscaling_groups.get(self._get_param("AutoScalingGroupName"))
+        kept = group.mixed_instances_policy if group is not None else None
+        sources = [self._get_param(p) for p in ("MixedInstancesPolicy", "LaunchTemplate", "LaunchConfigurationName")]
+        result = original(self)
+        if group is not None and not any(sources):
+            group.mixed_instances_policy = kept
+        return result
+
+    responses.AutoScalingResponse.update_auto_scaling_group = update  # type: ignore[method-assign]
+    # The template stays known to the group (moto launches from it); only the answer leaves it out.
+    template = models.FakeAutoScalingGroup.launch_template
+    models.FakeAutoScalingGroup.launch_template = property(lambda self: None if self.mixed_instances_policy else template.fget(self))  # type: ignore[method-assign,assignment]
+
+
+def _probe_mixed_update(client: Callable[[str], Any]) -> None:
+    _, subnets = _vpc_subnets(client)
+    ec2, asg = client("ec2"), client("autoscaling")
+    template = ec2.create_launch_template(LaunchTemplateName="mixed-probe", LaunchTemplateData={"ImageId": "ami-12c6146b", "InstanceType": "t4g.small"})
+    spec = {"LaunchTemplateId": template["LaunchTemplate"]["LaunchTemplateId"], "Version": "1"}
+    asg.create_auto_scaling_group(AutoScalingGroupName="probe", MinSize=0, MaxSize=2, VPCZoneIdentifier=",".join(subnets), LaunchTemplate=spec)
+    overrides = [{"InstanceType": "t4g.small"}, {"InstanceType": "t4g.medium"}]
+    policy = {"InstancesDistribution": {"OnDemandBaseCapacity": 1, "OnDemandPercentageAboveBaseCapacity": 0}, "LaunchTemplate": {"LaunchTemplateSpecification": spec, "Overrides": overrides}}
+    asg.update_auto_scaling_group(AutoScalingGroupName="probe", MixedInstancesPolicy=policy)
+    asg.update_auto_scaling_group(AutoScalingGroupName="probe", MaxSize=3)
+    group = asg.describe_auto_scaling_groups(AutoScalingGroupNames=["probe"])["AutoScalingGroups"][0]
+    assert "LaunchTemplate" not in group, group.get("LaunchTemplate")
+    mixed = group.get("MixedInstancesPolicy") or {}
+    assert mixed.get("InstancesDistribution", {}).get("OnDemandBaseCapacity") == 1 and mixed["LaunchTemplate"]["Overrides"] == overrides, mixed
+
+
+@extension(
     "asg-lifecycle-hook-read-back",
     "moto 5.2.5 answers every lifecycle hook with a made-up NotificationTargetARN and RoleARN (an SQS queue "
     "and a role in other accounts) and drops the ones sent. As documented: only those given are returned.",

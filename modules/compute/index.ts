@@ -26,8 +26,10 @@ import { timeZoneProblem } from "../aws-rules";
 import { assertValid, catalogueMessage, Problems } from "../validation";
 import { renderUserData } from "./boot-script";
 import { cronProblem } from "./cron";
+import { checkInterruptionDrain, checkPurchaseMix, launchesSpot, launchSource, PurchaseMixSettings, resolvePurchaseMix } from "./purchase-mix";
 
 export { cronProblem } from "./cron";
+export * from "./purchase-mix";
 export { renderBootScript, renderUserData, expandUserData, shellQuote, scriptPath, projectRoot } from "./boot-script";
 
 /** The app's source: where it lives, which ref to run, and how to authenticate. */
@@ -161,6 +163,8 @@ export interface ComputeSettings {
   readonly scheduledActions?: readonly ScheduledActionSettings[];
   /** @default no warm pool */
   readonly warmPool?: WarmPoolSettings;
+  /** Several instance types, an On-Demand base and Spot above it (./purchase-mix.ts). @default the template's type, On-Demand */
+  readonly purchaseMix?: PurchaseMixSettings;
   /** Share of capacity kept healthy while an instance refresh replaces instances, percent. @default 100 */
   readonly instanceRefreshMinHealthyPercent?: number;
   /** Root volume size, GiB. @default 20 */
@@ -472,6 +476,7 @@ export function checkComputeSettings(props: ComputeSettings, problems: Problems)
     problems.check(props.scaling.requestsPerTarget > 0, "scaling.requestsPerTarget", props.scaling.requestsPerTarget, "must be above 0");
   }
   checkScheduledActions(props.scheduledActions ?? [], problems);
+  checkPurchaseMix(props, problems);
 
   if (props.warmPool) {
     const min = props.warmPool.minSize ?? 0;
@@ -508,6 +513,7 @@ export function checkComputeSettings(props: ComputeSettings, problems: Problems)
 function checkComputeProps(props: ComputeProps, problems: Problems): void {
   checkComputeSettings(props, problems);
   checkLogRetention(problems, "logRetentionDays", props.logRetentionDays);
+  checkInterruptionDrain(props, props.deregistrationDelaySeconds, "deregistrationDelaySeconds", problems);
   problems.check(props.subnetIds.length > 0, "subnetIds", props.subnetIds, "needs at least one private app subnet");
   props.grants.forEach((grant, i) => {
     const resources = grant.Resource === undefined ? [] : typeof grant.Resource === "string" ? [grant.Resource] : grant.Resource;
@@ -555,6 +561,10 @@ export class Compute extends Construct implements Connectable, ComputeRefs {
   readonly lockFailurePattern = LOCK_FAILURE_PATTERN;
   /** The rendered user data (before base64), with Terraform references as tokens. */
   readonly userData: string;
+  /** Whether the purchase mix may launch Spot Instances (their interruptions are alarmed). */
+  readonly launchesSpot: boolean;
+  /** The longest an instance may take from launch to in service: the boot budget plus one step. */
+  readonly launchWindowSeconds: number;
 
   constructor(scope: Construct, id: string, props: ComputeProps) {
     super(scope, id);
@@ -568,6 +578,8 @@ export class Compute extends Construct implements Connectable, ComputeRefs {
     const appUser = props.appUser ?? DEFAULT_APP_USER;
     const uploadsPath = props.uploadsPath ?? DEFAULT_UPLOADS_PATH;
     this.autoScalingGroupName = name;
+    this.launchesSpot = launchesSpot(resolvePurchaseMix(props.purchaseMix, props.instanceType), props.maxCapacity);
+    this.launchWindowSeconds = bootTimeout + stepTimeout;
     // Built from parts, not from the group, so the role's policy does not depend on the group it launches into.
     this.autoScalingGroupArn = `arn:${partition}:autoscaling:${props.region}:${props.accountId}:autoScalingGroup:*:autoScalingGroupName/${name}`;
 
@@ -782,7 +794,8 @@ export class Compute extends Construct implements Connectable, ComputeRefs {
       vpcZoneIdentifier: [...props.subnetIds],
       minSize: props.minCapacity,
       maxSize: props.maxCapacity,
-      launchTemplate: { id: this.launchTemplate.id, version: Token.asString(this.launchTemplate.latestVersion) },
+      // The template, or the purchase mix over the same template (numbered version: auto rollback needs one).
+      ...launchSource(props, { id: this.launchTemplate.id, version: Token.asString(this.launchTemplate.latestVersion) }),
       targetGroupArns: [props.targetGroup.arn],
       healthCheckType: "ELB",
       healthCheckGracePeriod: props.healthCheckGraceSeconds ?? 120,

@@ -1,5 +1,6 @@
 // Summarizes `terraform show -json <plan>` for a pull-request comment: counts of adds, changes, destroys
-// and replacements, with replacements and deletions of stateful resources called out at the top.
+// and replacements, with replacements and deletions of stateful resources called out at the top, and a
+// change to how an Auto Scaling group buys its instances (its purchase mix) called out below them.
 // Usage: node scripts/ci/plan-summary.js <plan.json> <environment> [plan.txt]  (markdown on stdout)
 "use strict";
 const fs = require("node:fs");
@@ -31,10 +32,38 @@ function kind(actions) {
   return "none"; // no-op, read
 }
 
+const first = (blocks) => (Array.isArray(blocks) ? blocks[0] : blocks) || undefined;
+
+/** The parts of a group's mixed_instances_policy that say what it buys (not the template version, which every deploy moves). */
+function mixOf(values) {
+  const policy = first(values && values.mixed_instances_policy);
+  if (!policy) return undefined;
+  const overrides = (first(policy.launch_template) || {}).override || [];
+  return {
+    distribution: first(policy.instances_distribution) || {},
+    types: overrides.map((o) => o.instance_type).filter(Boolean),
+    requirements: overrides.map((o) => first(o.instance_requirements)).filter(Boolean),
+  };
+}
+
+/** One line: the On-Demand base, the Spot share above it, the types. */
+function describeMix(mix) {
+  if (!mix) return "the launch template's type, On-Demand only";
+  const d = mix.distribution;
+  const percent = d.on_demand_percentage_above_base_capacity ?? 100;
+  const share = percent === 100 ? `On-Demand only (base ${d.on_demand_base_capacity ?? 0})` : `On-Demand base ${d.on_demand_base_capacity ?? 0}, ${100 - percent}% Spot above it (${d.spot_allocation_strategy})`;
+  const range = (r, unit) => (r ? `${r.min}-${r.max ?? "any"} ${unit}` : `any ${unit}`);
+  const what = mix.types.length
+    ? `types ${mix.types.join(", ")}`
+    : mix.requirements.map((r) => `any type of ${range(first(r.vcpu_count), "vCPUs")} and ${range(first(r.memory_mib), "MiB")}`).join("; ") || "no types";
+  return `${share}; ${what}`;
+}
+
 /** Counts and notable changes of a plan (the parsed `terraform show -json` document). */
 function summarize(plan) {
   const counts = { add: 0, change: 0, destroy: 0, replace: 0 };
   const dangerous = [];
+  const mixes = [];
   for (const rc of plan.resource_changes || []) {
     if (rc.mode && rc.mode !== "managed") continue;
     const k = kind(rc.change.actions);
@@ -43,18 +72,32 @@ function summarize(plan) {
     if ((k === "destroy" || k === "replace") && STATEFUL_TYPES.has(rc.type)) {
       dangerous.push({ address: rc.address, action: k });
     }
+    if (rc.type === "aws_autoscaling_group" && (k === "change" || k === "replace")) {
+      const before = mixOf(rc.change.before);
+      const after = mixOf(rc.change.after);
+      if (JSON.stringify(before) !== JSON.stringify(after)) mixes.push({ address: rc.address, before: describeMix(before), after: describeMix(after) });
+    }
   }
-  return { counts, dangerous };
+  return { counts, dangerous, mixes };
 }
 
 /** The comment body; the first line is a marker so the comment can be found and updated in place. */
 function render(environment, summary, planText) {
-  const { counts, dangerous } = summary;
+  const { counts, dangerous, mixes = [] } = summary;
   const lines = [`${MARKER_PREFIX}${environment} -->`, `### Terraform plan: \`${environment}\``, ""];
   if (dangerous.length > 0) {
     lines.push(`> [!CAUTION]`, `> This plan replaces or destroys ${dangerous.length} stateful resource(s):`);
     for (const d of dangerous) lines.push(`> - **${d.action}** \`${d.address}\``);
     lines.push("");
+  }
+  for (const m of mixes) {
+    lines.push(
+      `> [!IMPORTANT]`,
+      `> This plan changes how \`${m.address}\` buys its instances (the change starts an instance refresh):`,
+      `> - before: ${m.before}`,
+      `> - after: ${m.after}`,
+      "",
+    );
   }
   const total = counts.add + counts.change + counts.destroy + counts.replace;
   lines.push(
@@ -70,7 +113,7 @@ function render(environment, summary, planText) {
   return lines.join("\n");
 }
 
-module.exports = { summarize, render, kind, STATEFUL_TYPES, MARKER_PREFIX };
+module.exports = { summarize, render, kind, describeMix, mixOf, STATEFUL_TYPES, MARKER_PREFIX };
 
 if (require.main === module) {
   const [planJson, environment, planTextFile] = process.argv.slice(2);
