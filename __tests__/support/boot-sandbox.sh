@@ -2,7 +2,8 @@
 # shellcheck disable=SC2016  # the stubs' sources are written literally
 # Runs an app instance's user data end to end inside a private mount namespace (`unshare -m`), with
 # copy-on-write overlays over every directory it writes, and stubs for what only an EC2 instance has
-# (dnf, systemd, the EFS mount, the AWS CLI, instance metadata, the CloudWatch agent).
+# (dnf, systemd, the EFS mount, the AWS CLI, instance metadata, the CloudWatch agent); the AWS CLI's S3
+# stand-in serves <work-dir>/bundle as the boot bundle.
 #   boot-sandbox.sh <work-dir> <user-data-file>
 # Stubs record their calls in <work-dir>/calls; results are copied to <work-dir>/out before the overlays go.
 # When <work-dir>/secrets-rotated exists, it then replaces the secrets and runs `webapp-boot refresh-env`.
@@ -41,6 +42,7 @@ stub curl 'case "$*" in
   *) exit 7 ;;
 esac'
 stub aws 'case "$*" in
+  *"s3api get-object"*) for out; do :; done; cp "$SANDBOX/bundle" "$out" ;;
   *get-secret-value*) cat "$SANDBOX/secrets/$(printf "%s" "$*" | sed -n "s/.*--secret-id \([^ ]*\).*/\1/p" | tr -c "A-Za-z0-9\n" _)" ;;
   *) exit 0 ;;
 esac'
@@ -76,5 +78,9 @@ copy /opt/webapp/app app
 copy /usr/local/sbin/webapp-boot webapp-boot
 copy /etc/webapp/cron cron
 copy /etc/systemd/system/webapp-env-refresh.timer webapp-env-refresh.timer
+copy /etc/webapp/jobs.json jobs.json
+copy /usr/local/bin/webapp-jobs webapp-jobs
+copy /etc/systemd/system/webapp-jobs-drain.service webapp-jobs-drain.service
+copy /run/webapp-jobs jobs-state
 if [ -e /run/webapp-boot ]; then touch "$work/out/work-dir-left"; fi
 exit 0
