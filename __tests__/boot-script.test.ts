@@ -94,7 +94,7 @@ describe("shellcheck", () => {
     expect(shellcheck(scriptPath(name))).toEqual({ status: 0, output: "" });
   });
 
-  test.each(["scripts/rehearse-boot.sh", "scripts/rehearsal/build-rootfs.sh", "scripts/rehearsal/dnf", "scripts/rehearsal/stand-ins/awscli", "scripts/rehearsal/stand-ins/crond", "scripts/rehearsal/stand-ins/efs", "scripts/rehearsal/stand-ins/cloudwatch-agent"])(
+  test.each(["scripts/rehearse-boot.sh", "scripts/rehearse-jobs.sh", "scripts/rehearsal/build-rootfs.sh", "scripts/rehearsal/dnf", "scripts/rehearsal/stand-ins/awscli", "scripts/rehearsal/stand-ins/crond", "scripts/rehearsal/stand-ins/efs", "scripts/rehearsal/stand-ins/cloudwatch-agent"])(
     "the boot rehearsal's %s is clean",
     (file) => {
       expect(shellcheck(join(__dirname, "..", file))).toEqual({ status: 0, output: "" });

@@ -470,11 +470,11 @@ describe("settings checks", () => {
     ["no start command", { startCommand: "" }, /compute\.startCommand/],
     ["health check path without /", { healthCheckPath: "healthz" }, /compute\.healthCheckPath: must be a URL path/],
     ["invalid cron schedule", { cronJobs: [{ ...settings.cronJobs![0]!, schedule: "61 * * * *" }] }, /compute\.cronJobs\[0\]\.schedule: not a valid cron schedule/],
-    ["a lease too short for two renewals before self-fencing", { cronJobs: [{ ...settings.cronJobs![0]!, leaseSeconds: 50 }] }, /^compute\.cronJobs\[0\]\.leaseSeconds: leaves the holder less than two renewals \(every 12\.5 s\) before it must stop its job \(lease - 20 s clock-skew margin - 10 s kill grace\); at least 60$/],
-    ["a lease from the defaults too short", { cronDefaults: { leaseSeconds: 40 } }, /^compute\.cronJobs\[0\]\.leaseSeconds: leaves the holder .* at least 60 \(from cronDefaults or the default\)$/],
+    ["a lease too short for two renewals before self-fencing", { cronJobs: [{ ...settings.cronJobs![0]!, leaseSeconds: 70 }] }, /^compute\.cronJobs\[0\]\.leaseSeconds: leaves the holder less than two renewals \(every 17\.5 s\) before it must stop its job \(lease - 30 s clock-skew margin - 10 s kill grace\); at least 80$/],
+    ["a lease from the defaults too short", { cronDefaults: { leaseSeconds: 40 } }, /^compute\.cronJobs\[0\]\.leaseSeconds: leaves the holder .* at least 80 \(from cronDefaults or the default\)$/],
     ["a run longer than the schedule's period", { cronJobs: [{ ...settings.cronJobs![0]!, schedule: "*/5 * * * *", maxRunSeconds: 295 }] }, /^compute\.cronJobs\[0\]\.maxRunSeconds: plus the 10 s kill grace is longer than the schedule's shortest period \(300 s\)/],
     ["a run equal to the period (no room for the kill grace)", { cronJobs: [{ ...settings.cronJobs![0]!, schedule: "0 * * * *", maxRunSeconds: 3600 }] }, /maxRunSeconds: plus the 10 s kill grace is longer than the schedule's shortest period \(3600 s\)/],
-    ["a backfill window shorter than a tick plus the skew margin", { cronJobs: [{ ...settings.cronJobs![0]!, backfillWindowSeconds: 70 }] }, /^compute\.cronJobs\[0\]\.backfillWindowSeconds: is shorter than the runner's tick \(60 s\) plus the clock-skew margin \(20 s\)/],
+    ["a backfill window shorter than a tick plus the skew margin", { cronJobs: [{ ...settings.cronJobs![0]!, backfillWindowSeconds: 85 }] }, /^compute\.cronJobs\[0\]\.backfillWindowSeconds: is shorter than the runner's tick \(60 s\) plus the clock-skew margin \(30 s\)/],
     ["a backfill window covering too many slots", { cronJobs: [{ ...settings.cronJobs![0]!, schedule: "* * * * *", maxRunSeconds: 30, backfillWindowSeconds: 3600 }] }, /^compute\.cronJobs\[0\]\.backfillWindowSeconds: with the retry span \(\d+ s: 3 attempts .*\) covers \d+ slots of a schedule whose shortest period is 60 s; each tick reads them all, so keep it at most 60/],
     ["retries out of range", { cronJobs: [{ ...settings.cronJobs![0]!, retries: 11 }] }, /^compute\.cronJobs\[0\]\.retries: must be a whole number from 0 to 10$/],
     ["a fractional backoff in the defaults", { cronDefaults: { retryBackoffSeconds: 2.5 } }, /^compute\.cronDefaults\.retryBackoffSeconds: must be a whole number from 1 to 3600$/],
@@ -629,7 +629,7 @@ describe("the timed jobs' slot table", () => {
       stateDir: "/run/webapp-jobs",
       logDir: "/var/log/webapp",
       recordRetentionDays: 30,
-      clockSkewMarginSeconds: 20,
+      clockSkewMarginSeconds: 30,
       killGraceSeconds: 10,
       jobs: [
         {

@@ -55,7 +55,7 @@ export interface JobTableSettings {
 /** Seconds between TERM and KILL when a job is stopped. */
 export const KILL_GRACE_SECONDS = 10;
 /** How far apart two instances' clocks may be while leases still exclude each other. */
-export const CLOCK_SKEW_MARGIN_SECONDS = 20;
+export const CLOCK_SKEW_MARGIN_SECONDS = 30;
 /** The runner's tick: cron runs `webapp-jobs tick` every minute. */
 export const TICK_SECONDS = 60;
 /** Slots of one job a tick reads at most (one BatchGetItem takes 100 keys). */

@@ -75,8 +75,11 @@ CURSOR = "~cursor"
 # Slots just older than a job's read span that every tick also reads, so the missed-slot cursor only needs
 # writing every few slots.
 TAIL_SLOTS = 4
-CURSOR_LAG_SLOTS = 2
+CURSOR_LAG_SLOTS = 3
 EX_USAGE = 64
+# A failed attempt whose backoff is at most this long is retried by its holder as the backoff ends (holding
+# the job's lock meanwhile); a longer one waits for the first tick after it.
+HOLD_RETRY_SECONDS = 300.0
 
 
 # ---------------------------------------------------------------- cron
@@ -449,6 +452,7 @@ class Redis:
 class Claim:
     def __init__(self, job: Job, slot: str, fence: int, attempt: int, lease_until: float):
         self.job, self.slot, self.fence, self.attempt, self.lease_until = job, slot, fence, attempt, lease_until
+        self.retry_at: Optional[float] = None
 
 
 def owner() -> str:
@@ -491,7 +495,8 @@ def claim(config: Config, job: Job, slot: str, item: Optional[Dict[str, Any]], k
     """Conditional claim of a slot seen as `kind`; None when another instance changed it first."""
     fence = int(item.get("fence", 0)) + 1 if item else 1
     attempt = int(item.get("attempt", 0)) + (0 if kind == "released" else 1) if item else 1
-    lease_until = now + job.lease
+    # The lease runs from when the claim is sent, whatever the tick spent before.
+    lease_until = config.clock.now() + job.lease
     sets = {"status": "running", "fence": fence, "attempt": attempt, "owner": owner(), "leaseUntil": lease_until, "claimedAt": now, "scheduledAt": slot_time(slot), "expiresAt": int(time.time() + job.read_span(config.tick_seconds) + config.retention)}
     if kind == "new":
         ok = update(config, job.name, slot, sets, "attribute_not_exists(#slot)")
@@ -557,12 +562,17 @@ def account(config: Config, job: Job, slots: List[str], items: Dict[Tuple[str, s
             items.update(read_items(config, [(job.name, s) for s in gap]))
             edge = gap
             newest = gap[-1]
-    pending = [s for s in edge if s > through]
-    for slot in pending:
-        if (job.name, slot) not in items:
-            settle(config, job, slot, None, "missed", now)
+    missed = [s for s in edge if s > through and (job.name, s) not in items]
     lag = len([s for s in slots if through < s <= newest])
-    if newest != edge[-1] or lag >= CURSOR_LAG_SLOTS or through < slots[0]:
+    advance = newest != edge[-1] or lag >= CURSOR_LAG_SLOTS or through < slots[0]
+    if not missed and not advance:
+        return
+    # One instance does the writing (the others' conditional writes would only fail); without Redis, all try.
+    if Redis().call("SET", f"accounting:{job.name}", owner(), "NX", "PX", str(int(config.clock.real(job.renew_every) * 1000) or 1)) == (True, ""):
+        return
+    for slot in missed:
+        settle(config, job, slot, None, "missed", now)
+    if advance:
         update(config, job.name, CURSOR, {"through": newest}, "#a0 = :old", {"old": through})
 
 
@@ -697,10 +707,12 @@ def start_next(config: Config, job: Job, slots: List[str], items: Dict[Tuple[str
         return
     if held is None:
         metric(config, "LockFailures", job.name)
-    spawn_supervisor(config, got, token if held else None)
+    # With more than one slot to catch up, the supervisor takes the next ones itself as each run ends.
+    backlog = sum(1 for s in slots if classify(config, job, s, items.get((job.name, s)), now) in ("new", "lapsed", "retry", "released")) > 1
+    spawn_supervisor(config, got, token if held else None, backlog)
 
 
-def spawn_supervisor(config: Config, first: Claim, token: Optional[str]) -> None:
+def spawn_supervisor(config: Config, first: Claim, token: Optional[str], backlog: bool) -> None:
     """Forks a detached supervisor for the claim (and the job's next slots, while it holds the lock)."""
     sys.stdout.flush()
     pid = os.fork()
@@ -719,7 +731,7 @@ def spawn_supervisor(config: Config, first: Claim, token: Optional[str]) -> None
             os.dup2(out, 1)
             os.dup2(out, 2)
         sys.argv[1:] = ["supervise", first.job.name]
-        code = supervise(config, first, token)
+        code = supervise(config, first, token, backlog)
     except BaseException as err:  # noqa: BLE001 - the child must never return into the tick
         log(f"supervisor failed: {err!r}", first.job.name, first.slot)
         code = 1
@@ -734,7 +746,7 @@ class Stop(Exception):
     pass
 
 
-def supervise(config: Config, claim_: Claim, token: Optional[str]) -> int:
+def supervise(config: Config, claim_: Claim, token: Optional[str], backlog: bool) -> int:
     job = claim_.job
     record = os.path.join(config.running_dir, f"{job.name}.json")
     stop = {"asked": False}
@@ -746,7 +758,10 @@ def supervise(config: Config, claim_: Claim, token: Optional[str]) -> int:
             if token and current is not claim_:
                 redis.renew(job, token, int(job.lease * 1000))
             outcome = run_one(config, current, token, redis, stop)
-            if outcome == "stopped" or stop["asked"] or not os.path.exists(config.gate):
+            if outcome == "failed" and current.retry_at and current.retry_at - config.clock.now() <= HOLD_RETRY_SECONDS:
+                current = retry_when_due(config, current, token, redis, stop)
+                continue
+            if not backlog or outcome == "stopped" or stop["asked"] or not os.path.exists(config.gate):
                 break
             # Next slot of the same job while holding its lock: a backlog drains as fast as runs finish.
             now = config.clock.now()
@@ -766,6 +781,26 @@ def supervise(config: Config, claim_: Claim, token: Optional[str]) -> int:
         except OSError:
             pass
     return 0
+
+
+def retry_when_due(config: Config, failed: Claim, token: Optional[str], redis: Redis, stop: Dict[str, bool]) -> Optional[Claim]:
+    """Waits out a failed attempt's backoff (keeping the job's lock), then claims the slot's retry; None when
+    stopped, drained, or another instance claimed it first."""
+    job = failed.job
+    next_lock = config.clock.now() + job.renew_every
+    while config.clock.now() < (failed.retry_at or 0):
+        if stop["asked"] or not os.path.exists(config.gate):
+            return None
+        if token and config.clock.now() >= next_lock:
+            redis.renew(job, token, int(job.lease * 1000))
+            next_lock = config.clock.now() + job.renew_every
+        config.clock.sleep(min(1.0, job.renew_every / 4))
+    seen = {"fence": failed.fence, "status": "failed", "attempt": failed.attempt, "retryAt": failed.retry_at}
+    try:
+        return claim(config, job, failed.slot, seen, "retry", config.clock.now())
+    except AwsError as err:
+        log(f"DynamoDB: {err}; the retry is left to the next tick", job.name, failed.slot)
+        return None
 
 
 def kill_group(proc: "subprocess.Popen[bytes]", config: Config, sig_first: int = signal.SIGTERM) -> None:
@@ -793,7 +828,8 @@ def run_one(config: Config, c: Claim, token: Optional[str], redis: Redis, stop: 
     started = clock.now()
     proc = subprocess.Popen(c.job.command, env=env, stdin=subprocess.DEVNULL, start_new_session=True)
     write_record(config, {"job": job.name, "slot": c.slot, "fence": c.fence, "pid": os.getpid(), "jobPid": proc.pid})
-    next_renew = started + job.renew_every
+    # Renewals every quarter lease from the claim (a claim that took long to start is renewed at once).
+    next_renew = c.lease_until - job.lease + job.renew_every
     fence_at = c.lease_until - config.skew - config.grace
     deadline = started + job.max_run
     outcome = ""
@@ -851,6 +887,7 @@ def run_one(config: Config, c: Claim, token: Optional[str], redis: Redis, stop: 
     if not final:
         sets["retryAt"] = now + job.backoff * 2 ** (c.attempt - 1)
     if record_outcome(config, c, sets):
+        c.retry_at = sets.get("retryAt")
         if final:
             log(f"failed with status {code} on its last attempt ({c.attempt} of {job.retries + 1}): final failure", job.name, c.slot)
             metric(config, "JobFailures", job.name)

@@ -1,11 +1,15 @@
 // The boot rehearsal, run by scripts/rehearse-boot.sh inside the services network namespace it built.
-// Takes the dev launch template's user data from the synthesized JSON, fills the infrastructure header
-// from this rehearsal's services, and boots instances from it on the cached clean rootfs with real systemd.
+// Takes the dev launch template's user data and its boot bundle from the synthesized JSON, serves the bundle
+// from the emulator's S3 (the user data's loader fetches it with the instance's AWS CLI), fills the
+// infrastructure header from this rehearsal's services, and boots instances on the cached clean rootfs with
+// real systemd. The timed jobs' runner claims its slots in the jobs table, created in the emulator as dev
+// synthesizes it.
 // Stand-ins, each named: dnf (packages.tsv), the EFS mount (a shared directory), the CloudWatch agent
 // (records its configuration), the two lifecycle-action calls moto does not implement (answered and
 // recorded here), DNS (/etc/hosts), and the AWS CLI v1 for v2.
 "use strict";
 const { execFileSync, spawn } = require("node:child_process");
+const crypto = require("node:crypto");
 const zlib = require("node:zlib");
 const fs = require("node:fs");
 const http = require("node:http");
@@ -24,7 +28,8 @@ const BOOT_LIMIT_SECONDS = Number(process.env.REHEARSAL_BOOT_LIMIT_SECONDS || 42
 
 const ADDRESSES = { aws: "10.99.0.10", git: "10.99.0.11", truststore: "10.99.0.12", db: "10.99.0.20", cache: "10.99.0.21", imds: "169.254.169.254" };
 const NAMES = {
-  aws: ["secretsmanager", "autoscaling", "logs", "sts"].map((s) => `${s}.${REGION}.amazonaws.com`),
+  // The boot bundle's bucket name (virtual-hosted S3) is added once read from the synthesized stack.
+  aws: ["secretsmanager", "autoscaling", "logs", "sts", "s3", "dynamodb", "monitoring"].map((s) => `${s}.${REGION}.amazonaws.com`),
   git: ["github.com"],
   truststore: ["truststore.pki.rds.amazonaws.com"],
   db: ["webapp-dev-db.rehearsal.eu-west-2.rds.amazonaws.com"],
@@ -37,17 +42,32 @@ const elapsed = () => ((Date.now() - started) / 1000).toFixed(1);
 const say = (text) => console.log(`[${elapsed().padStart(6)}s] ${text}`);
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
-// ---------------------------------------------------------------- the user data, as the template carries it
-function launchTemplateUserData() {
+// ---------------------------------------------------------------- the user data and bundle, as synthesized
+function synthesizedDev() {
   execFileSync("npm", ["run", "-s", "synth"], { cwd: ROOT, env: { ...process.env, ENVIRONMENTS: "dev" }, stdio: "ignore" });
-  const stack = JSON.parse(fs.readFileSync(path.join(ROOT, "cdktf.out", "stacks", "dev", "cdk.tf.json"), "utf8"));
-  const templates = Object.values(stack.resource.aws_launch_template);
-  if (templates.length !== 1) throw new Error(`expected one launch template, found ${templates.length}`);
-  const expression = templates[0].user_data;
+  return JSON.parse(fs.readFileSync(path.join(ROOT, "cdktf.out", "stacks", "dev", "cdk.tf.json"), "utf8"));
+}
+
+function only(stack, type) {
+  const found = Object.values(stack.resource[type] ?? {});
+  if (found.length !== 1) throw new Error(`expected one ${type}, found ${found.length}`);
+  return found[0];
+}
+
+function launchTemplateUserData(stack) {
+  const expression = only(stack, "aws_launch_template").user_data;
   const match = /^\$\{base64encode\("([\s\S]*)"\)\}$/.exec(expression);
   if (!match) throw new Error("user_data is not ${base64encode(\"...\")}");
   // A Terraform string literal: the same escapes as JSON for what the renderer emits.
   return JSON.parse(`"${match[1]}"`).replace(/\$\{(\d+)\}/g, "$1");
+}
+
+/** The boot bundle object and its bucket's name, as the stack writes them. */
+function bootBundle(stack) {
+  const object = only(stack, "aws_s3_object");
+  const bucket = Object.values(stack.resource.aws_s3_bucket).find((b) => /-boot-\d{12}$/.test(b.bucket));
+  if (!bucket) throw new Error("no boot bundle bucket in the stack");
+  return { bucket: bucket.bucket, key: object.key, content: Buffer.from(object.content_base64, "base64") };
 }
 
 /** Replaces each infrastructure header value (a Terraform reference) with this rehearsal's. */
@@ -88,6 +108,60 @@ const secrets = {
   create: (port, name, value) => moto(port, "secretsmanager", "secretsmanager.CreateSecret", { Name: name, SecretString: value }),
   put: (port, id, value) => moto(port, "secretsmanager", "secretsmanager.PutSecretValue", { SecretId: id, SecretString: value }),
 };
+
+/** S3's REST API on the emulator (path-style, as an operator's setup would): returns status, headers, body. */
+function s3(port, method, pathname, body = "") {
+  return new Promise((resolve, reject) => {
+    const headers = { authorization: `AWS4-HMAC-SHA256 Credential=AKIAREHEARSAL0000001/20260101/${REGION}/s3/aws4_request, SignedHeaders=host, Signature=0`, "x-amz-content-sha256": "UNSIGNED-PAYLOAD" };
+    const req = http.request({ host: "127.0.0.1", port, method, path: pathname, headers }, (res) => {
+      const chunks = [];
+      res.on("data", (c) => chunks.push(c));
+      res.on("end", () => (res.statusCode < 300 ? resolve({ headers: res.headers, body: Buffer.concat(chunks).toString() }) : reject(new Error(`S3 ${method} ${pathname}: ${res.statusCode} ${Buffer.concat(chunks)}`))));
+    });
+    req.on("error", reject);
+    req.end(body);
+  });
+}
+
+/** The bundle stored as the apply stores it (a versioned bucket); returns the object's version id. */
+async function storeBundle(port, bundle) {
+  await s3(port, "PUT", `/${bundle.bucket}`, `<CreateBucketConfiguration xmlns="http://s3.amazonaws.com/doc/2006-03-01/"><LocationConstraint>${REGION}</LocationConstraint></CreateBucketConfiguration>`);
+  await s3(port, "PUT", `/${bundle.bucket}?versioning`, '<VersioningConfiguration xmlns="http://s3.amazonaws.com/doc/2006-03-01/"><Status>Enabled</Status></VersioningConfiguration>');
+  const put = await s3(port, "PUT", `/${bundle.bucket}/${bundle.key}`, bundle.content);
+  const version = put.headers["x-amz-version-id"];
+  if (!version) throw new Error("the emulator gave the bundle no version id");
+  return version;
+}
+
+const dynamodb = (port, operation, body) => moto(port, "dynamodb", `DynamoDB_20120810.${operation}`, body);
+
+/** The jobs table as dev synthesizes it. */
+function createJobsTable(port, table) {
+  return dynamodb(port, "CreateTable", {
+    TableName: table.name,
+    BillingMode: "PAY_PER_REQUEST",
+    AttributeDefinitions: table.attribute.map((a) => ({ AttributeName: a.name, AttributeType: a.type })),
+    KeySchema: [
+      { AttributeName: table.hash_key, KeyType: "HASH" },
+      { AttributeName: table.range_key, KeyType: "RANGE" },
+    ],
+  });
+}
+
+/** The sum of a metric's datapoints (without dimensions) since `since`, from the emulator's CloudWatch. */
+function metricSum(port, namespace, name, since) {
+  const form = new URLSearchParams({ Action: "GetMetricStatistics", Version: "2010-08-01", Namespace: namespace, MetricName: name, StartTime: new Date(since).toISOString(), EndTime: new Date(Date.now() + 60000).toISOString(), Period: "86400", "Statistics.member.1": "Sum" });
+  return new Promise((resolve, reject) => {
+    const headers = { "content-type": "application/x-www-form-urlencoded", authorization: `AWS4-HMAC-SHA256 Credential=AKIAREHEARSAL0000001/20260101/${REGION}/monitoring/aws4_request, SignedHeaders=host, Signature=0` };
+    const req = http.request({ host: "127.0.0.1", port, method: "POST", path: "/", headers }, (res) => {
+      let data = "";
+      res.on("data", (c) => (data += c));
+      res.on("end", () => (res.statusCode < 300 ? resolve([...data.matchAll(/<Sum>([\d.]+)<\/Sum>/g)].reduce((a, m) => a + Number(m[1]), 0)) : reject(new Error(`GetMetricStatistics: ${res.statusCode} ${data}`))));
+    });
+    req.on("error", reject);
+    req.end(form.toString());
+  });
+}
 
 async function startMoto() {
   const port = 5000;
@@ -149,6 +223,9 @@ function prepareInstance(work, index, userData, caPem, name = `i${index}`) {
   write("etc/hostname", `ip-10-99-1-${index}\n`);
   // The instance trusts the rehearsal's CA, as an instance trusts the public roots its endpoints chain to.
   fs.appendFileSync(path.join(root, "etc/ssl/certs/ca-certificates.crt"), caPem);
+  // An AL2023 AMI ships the AWS CLI on PATH before user data runs (its loader fetches the boot bundle with it).
+  fs.mkdirSync(path.join(root, "usr/local/bin"), { recursive: true });
+  fs.symlinkSync("/opt/awscli/bin/aws", path.join(root, "usr/local/bin/aws"));
   for (const bundle of execFileSync("find", [path.join(root, "opt/awscli"), "-name", "cacert.pem"], { encoding: "utf8" }).split("\n").filter(Boolean)) fs.appendFileSync(bundle, caPem);
   // The dnf stand-in, its one table and its stand-ins.
   write("usr/bin/dnf", fs.readFileSync(path.join(__dirname, "dnf")), 0o755);
@@ -311,7 +388,11 @@ async function main() {
   });
   say(`work ${work}, rootfs ${ROOTFS}, ${COUNT} instance(s)`);
 
-  const userData = launchTemplateUserData();
+  const stack = synthesizedDev();
+  const userData = launchTemplateUserData(stack);
+  const bundle = bootBundle(stack);
+  NAMES.aws.push(`${bundle.bucket}.s3.${REGION}.amazonaws.com`);
+  const jobsTable = only(stack, "aws_dynamodb_table");
   const tls = certificates(path.join(work, "tls"), Object.values(NAMES).flat(), "webapp rehearsal CA");
   const caPem = fs.readFileSync(tls.ca, "utf8");
   fs.chmodSync(path.join(work, "tls"), 0o755);
@@ -338,6 +419,10 @@ async function main() {
     cache: (await secrets.create(motoPort, "webapp-dev/redis-auth-token", cacheToken)).ARN,
     db: (await secrets.create(motoPort, "webapp-dev/database-app-user", JSON.stringify(master))).ARN,
   };
+  // The apply's part: the boot bundle in its versioned bucket, the jobs table.
+  const bundleVersion = await storeBundle(motoPort, bundle);
+  await createJobsTable(motoPort, jobsTable);
+  say(`boot bundle s3://${bundle.bucket}/${bundle.key} (${bundle.content.length} bytes, version ${bundleVersion}); jobs table ${jobsTable.name}`);
   const lifecycle = [];
   const requests = [];
   const header = (name) => new RegExp(`^${name}='([^']*)'$`, "m").exec(userData)?.[1];
@@ -372,6 +457,8 @@ async function main() {
     EFS_ACCESS_POINT_ID: "fsap-0rehearsal000001",
     APP_ENV_SECRET_ARN: arns.appEnv,
     REPO_CREDENTIAL_SECRET_ARN: arns.repo,
+    BOOT_BUNDLE_BUCKET: bundle.bucket,
+    BOOT_BUNDLE_VERSION: bundleVersion,
   });
   if (header("DB_NAME") !== "app") throw new Error(`DB_NAME is ${header("DB_NAME")}, not app`);
 
@@ -422,29 +509,47 @@ async function main() {
     check(stored.status === 201 && read.body === `written through ${fleet[0].id}\n`, "an upload written through instance 1 is read through instance 2", JSON.stringify({ stored, read }));
   }
 
-  const runs = () => Number(postgres.psql("SELECT count(*) FROM cron_runs WHERE job = 'record-run'", "app") || 0);
-  const cronLine = (fleet.length ? readInside(fleet[0], "etc/cron.d/webapp") : "").split("\n").find((l) => /\/cron-lock record-run /.test(l)) || "";
+  // Timed jobs: one cron line runs the job runner every minute; each slot of record-run (*/5) runs once.
+  const slotId = (date) => `${date.toISOString().slice(0, 16)}Z`;
+  const rowsFor = (slot) => Number(postgres.psql(`SELECT count(*) FROM cron_runs WHERE job = 'record-run' AND slot = '${slot}'`, "app") || 0);
+  const slotItem = async (slot) => (await dynamodb(motoPort, "GetItem", { TableName: jobsTable.name, Key: { job: { S: "record-run" }, slot: { S: slot } }, ConsistentRead: true })).Item;
+  const settled = async (slot, seconds = 90) => {
+    for (let n = 0; n < seconds; n++) {
+      const item = await slotItem(slot);
+      if (item && ["done", "dead", "missed"].includes(item.status.S)) return item;
+      await sleep(1000);
+    }
+    return slotItem(slot);
+  };
+  const cronLine = (fleet.length ? readInside(fleet[0], "etc/cron.d/webapp") : "").split("\n").find((l) => /\/webapp-jobs tick /.test(l)) || "";
   const cronFields = cronLine.trim().split(/\s+/);
   const cronEntry = { schedule: cronFields.slice(0, 5).join(" "), user: cronFields[5], command: cronFields.slice(6).join(" ") };
   // The cron entry's own command line, started on every instance at the same moment.
   const cronEverywhere = () => Promise.all(fleet.map((i) => insideAsync(i, ["runuser", "-u", cronEntry.user, "--", "/bin/bash", "-c", cronEntry.command])));
+  const namespace = fleet.length ? JSON.parse(readInside(fleet[0], "etc/webapp/jobs.json") || "{}").namespace : "";
 
   if (want("cron")) {
-    check(cronEntry.schedule === "*/5 * * * *" && cronEntry.user === "webapp", `the cron entry is installed: ${cronLine}`);
-    const before = runs();
-    await cronEverywhere();
-    check(runs() === before + 1, `the cron entry started on ${fleet.length} instances at once ran the job exactly once (runs ${before} -> ${runs()})`);
-    redis.stop();
-    await cronEverywhere();
-    check(runs() === before + 1, "with Redis stopped the job ran on no instance");
+    check(cronEntry.schedule === "* * * * *" && cronEntry.user === "webapp", `the cron entry runs the job runner every minute: ${cronLine}`);
     for (const i of fleet) {
-      const log = readInside(i, "var/log/webapp/cron-record-run.log");
-      check(/cron-lock:.*not running record-run/.test(log), `instance ${i.index} logged the refusal the lock-failures alarm matches`, log);
+      // /run is the container's own tmpfs: looked at from inside.
+      check((await insideAsync(i, ["test", "-f", "/run/webapp-jobs/gate"])).code === 0, `instance ${i.index}: the jobs' gate opened after the health check`);
+      check((await insideAsync(i, ["systemctl", "is-active", "webapp-jobs-drain.service"])).output.trim() === "active", `instance ${i.index}: the shutdown drain is armed`);
     }
-    redis = await startRedis({ tls, password: cacheToken, host: ADDRESSES.cache, port: 6379 });
-    cleanups.push(() => redis.stop());
+    // The latest */5 minute is due (its backfill window is the period): whoever claims it, it runs once.
+    const now = new Date();
+    const slot = slotId(new Date(Math.floor(now.getTime() / 300000) * 300000));
+    await cronEverywhere();
+    const item = await settled(slot);
+    check(item?.status.S === "done" && rowsFor(slot) === 1, `the cron entry started on ${fleet.length} instances at once (and real cron every minute) ran slot ${slot} exactly once: record ${item?.status.S}, attempt ${item?.attempt?.N}, rows ${rowsFor(slot)}`);
+    await cronEverywhere();
+    await sleep(3000);
+    check(rowsFor(slot) === 1 && (await slotItem(slot))?.fence.N === item?.fence.N, `started everywhere again, slot ${slot} did not run again`);
+    const drained = await insideAsync(fleet[0], ["/usr/local/bin/webapp-jobs", "drain", "--timeout", "5"]);
+    const gateLeft = (await insideAsync(fleet[0], ["test", "-e", "/run/webapp-jobs/gate"])).code === 0;
+    check(drained.code === 0 && /drain: done \(\d+ finished, 0 given back, 0 killed\)/.test(drained.output) && !gateLeft, "webapp-jobs drain closes the gate and exits 0", drained.output);
+    // What the next boot's complete step does.
+    await insideAsync(fleet[0], ["install", "-m", "0644", "-o", "webapp", "/dev/null", "/run/webapp-jobs/gate"]);
   }
-
   if (want("rotate")) {
     const rotated = { ...master, password: "rotated $db' password" };
     postgres.psql(`ALTER ROLE ${master.username} PASSWORD '${rotated.password.replace(/'/g, "''")}'`);
@@ -466,20 +571,25 @@ async function main() {
   }
 
   if (want("cron-minute")) {
-    // Real cron at the entry's minute (every 5 minutes): exactly one run across the fleet. Counted from
-    // 15 s past a cron minute at the earliest, so no run of the previous minute is still in flight.
-    const past = ((new Date().getUTCMinutes() % 5) * 60 + new Date().getUTCSeconds()) * 1000 + new Date().getUTCMilliseconds();
-    if (past < 15000) await sleep(15000 - past);
-    const before = runs();
+    // Real cron at the job's minute (every 5 minutes), with Redis down: the slot runs once across the fleet on
+    // its claim alone, and the lock failure reaches CloudWatch. Started 25 s or more before the minute.
     const now = new Date();
-    const next = new Date(now);
-    next.setUTCSeconds(0, 0);
-    next.setUTCMinutes(Math.floor(now.getUTCMinutes() / 5) * 5 + 5);
-    const wait = next - now + 20000;
-    say(`waiting ${(wait / 1000).toFixed(0)}s for cron at ${next.toISOString().slice(11, 16)} UTC`);
-    await sleep(wait);
-    const logs = fleet.map((i) => readInside(i, "var/log/webapp/cron-record-run.log"));
-    check(runs() === before + 1, `at ${next.toISOString().slice(11, 16)} cron ran the job exactly once across ${fleet.length} instances (runs ${before} -> ${runs()})`, logs.join("\n---\n"));
+    let next = new Date(Math.floor(now.getTime() / 300000) * 300000 + 300000);
+    if (next - now < 25000) next = new Date(next.getTime() + 300000);
+    await sleep(next - now - 20000);
+    const since = Date.now();
+    redis.stop();
+    const slot = slotId(next);
+    say(`Redis stopped; waiting for cron at ${slot.slice(11, 16)} UTC`);
+    await sleep(next - Date.now() + 5000);
+    const item = await settled(slot);
+    const logs = fleet.map((i) => readInside(i, "var/log/webapp/cron-webapp-jobs.log") + readInside(i, "var/log/webapp/cron-record-run.log"));
+    check(item?.status.S === "done" && rowsFor(slot) === 1, `at ${slot.slice(11, 16)} cron ran slot ${slot} exactly once across ${fleet.length} instances with Redis down (record ${item?.status.S}, rows ${rowsFor(slot)})`, logs.join("\n---\n"));
+    check(logs.some((l) => /Redis lock lock:record-run not taken .*running on the DynamoDB claim alone/.test(l)), "the runner logged that it ran on the claim alone");
+    const failures = await metricSum(motoPort, namespace, "LockFailures", since);
+    check(failures >= 1, `the lock failure reached CloudWatch (${namespace} LockFailures = ${failures}), which the lock-failures alarm reads`);
+    redis = await startRedis({ tls, password: cacheToken, host: ADDRESSES.cache, port: 6379 });
+    cleanups.push(() => redis.stop());
   }
 
   if (want("scale-in")) {
@@ -496,11 +606,18 @@ async function main() {
   if (scenarios.includes("no-runtime")) {
     // The defect compute.runtime guards against, reintroduced past the validator: a boot script that
     // installs no runtime. The build's npm must then be missing and the launch abandoned.
-    const packed = /^BOOT_SCRIPT='([^']*)'$/m.exec(filled)[1];
-    const script = zlib.gunzipSync(Buffer.from(packed, "base64")).toString();
+    const script = zlib.gunzipSync(bundle.content).toString();
     const without = script.replace(/^  RUNTIME_PACKAGES=\(.*\)$/m, "  RUNTIME_PACKAGES=()");
     if (without === script) throw new Error("no RUNTIME_PACKAGES line in the boot script");
-    const userDataWithout = filled.replace(packed, zlib.gzipSync(Buffer.from(without)).toString("base64"));
+    // Another bundle, stored and named as the apply would: its own key, version and SHA-256 in the user data.
+    const other = zlib.gzipSync(Buffer.from(without));
+    const sha = crypto.createHash("sha256").update(other).digest("hex");
+    const key = `boot/${sha}.sh.gz`;
+    const version = (await s3(motoPort, "PUT", `/${bundle.bucket}/${key}`, other)).headers["x-amz-version-id"];
+    const userDataWithout = filled
+      .replace(/^BOOT_BUNDLE_KEY='[^']*'$/m, `BOOT_BUNDLE_KEY='${key}'`)
+      .replace(/^BOOT_BUNDLE_VERSION='[^']*'$/m, `BOOT_BUNDLE_VERSION='${version}'`)
+      .replace(/^BOOT_BUNDLE_SHA256='[^']*'$/m, `BOOT_BUNDLE_SHA256='${sha}'`);
     const bare = prepareInstance(work, 2, userDataWithout, caPem, "no-runtime");
     bare.id = "i-0rehearsalnoruntime";
     instances[bare.address] = { id: bare.id, role: "webapp-dev-app" };
