@@ -404,7 +404,8 @@ return 0"""
 
 
 class Redis:
-    def __init__(self) -> None:
+    def __init__(self, clock: Clock) -> None:
+        self.clock = clock
         self.host = os.environ.get("REDIS_HOST", "")
         self.port = os.environ.get("REDIS_PORT", "6379")
         self.cli = shutil.which("redis-cli") or shutil.which("redis6-cli") or shutil.which("valkey-cli")
@@ -432,14 +433,18 @@ class Redis:
 
     def acquire(self, job: Job, token: str) -> Optional[bool]:
         """True: taken; False: held by another run of the job; None: Redis unavailable."""
-        ok, reply = self.call("SET", f"lock:{job.name}", token, "NX", "PX", str(int(job.lease * 1000)))
+        ok, reply = self.call("SET", f"lock:{job.name}", token, "NX", "PX", self.ms(job.lease))
         if not ok:
             self.problem = reply
             return None
         return reply == "OK"
 
-    def renew(self, job: Job, token: str, lease_ms: int) -> Optional[int]:
-        ok, reply = self.call("EVAL", RENEW_LOCK, "1", f"lock:{job.name}", token, str(lease_ms))
+    def ms(self, seconds: float) -> str:
+        """A duration for Redis: real milliseconds, at least 1."""
+        return str(max(1, int(self.clock.real(seconds) * 1000)))
+
+    def renew(self, job: Job, token: str) -> Optional[int]:
+        ok, reply = self.call("EVAL", RENEW_LOCK, "1", f"lock:{job.name}", token, self.ms(job.lease))
         return int(reply) if ok and reply.isdigit() else None
 
     def release(self, job: Job, token: str) -> None:
@@ -568,7 +573,8 @@ def account(config: Config, job: Job, slots: List[str], items: Dict[Tuple[str, s
     if not missed and not advance:
         return
     # One instance does the writing (the others' conditional writes would only fail); without Redis, all try.
-    if Redis().call("SET", f"accounting:{job.name}", owner(), "NX", "PX", str(int(config.clock.real(job.renew_every) * 1000) or 1)) == (True, ""):
+    redis = Redis(config.clock)
+    if redis.call("SET", f"accounting:{job.name}", owner(), "NX", "PX", redis.ms(job.renew_every)) == (True, ""):
         return
     for slot in missed:
         settle(config, job, slot, None, "missed", now)
@@ -648,28 +654,25 @@ def tick(config: Config) -> int:
     if not os.path.exists(config.gate):
         return 0
     ensure_dirs(config)
-    with TickLock(config, exclusive=False):
-        if not os.path.exists(config.gate):
-            return 0
-        now = config.clock.now()
-        sets = {job.name: read_set(config, job, now) for job in config.jobs}
-        keys = [(job.name, s) for job in config.jobs for s in sets[job.name]] + [(job.name, CURSOR) for job in config.jobs]
+    now = config.clock.now()
+    sets = {job.name: read_set(config, job, now) for job in config.jobs}
+    keys = [(job.name, s) for job in config.jobs for s in sets[job.name]] + [(job.name, CURSOR) for job in config.jobs]
+    try:
+        items = read_items(config, keys)
+    except AwsError as err:
+        log(f"cannot read the jobs table {config.table}; claiming nothing this minute: {err}")
+        return 1
+    busy = running_here(config)
+    status = 0
+    for job in config.jobs:
         try:
-            items = read_items(config, keys)
+            account(config, job, sets[job.name], items, now)
+            if job.name not in busy:
+                start_next(config, job, sets[job.name], items, now)
         except AwsError as err:
-            log(f"cannot read the jobs table {config.table}; claiming nothing this minute: {err}")
-            return 1
-        busy = running_here(config)
-        status = 0
-        for job in config.jobs:
-            try:
-                account(config, job, sets[job.name], items, now)
-                if job.name not in busy:
-                    start_next(config, job, sets[job.name], items, now)
-            except AwsError as err:
-                log(f"DynamoDB: {err}", job.name)
-                status = 1
-        return status
+            log(f"DynamoDB: {err}", job.name)
+            status = 1
+    return status
 
 
 def next_claim(config: Config, job: Job, slots: List[str], items: Dict[Tuple[str, str], Dict[str, Any]], now: float) -> Optional[Tuple[str, Optional[Dict[str, Any]], str]]:
@@ -688,7 +691,7 @@ def start_next(config: Config, job: Job, slots: List[str], items: Dict[Tuple[str
     found = next_claim(config, job, slots, items, now)
     if not found:
         return
-    redis = Redis()
+    redis = Redis(config.clock)
     token = f"{owner()}:{random.getrandbits(64):016x}"
     held = redis.acquire(job, token)
     if held is False:
@@ -696,20 +699,19 @@ def start_next(config: Config, job: Job, slots: List[str], items: Dict[Tuple[str
     if held is None:
         log(f"Redis lock lock:{job.name} not taken ({redis.problem}): running on the DynamoDB claim alone", job.name)
     slot, item, kind = found
-    if not os.path.exists(config.gate):
-        if held:
-            redis.release(job, token)
-        return
-    got = claim(config, job, slot, item, kind, now)
+    # With more than one slot to catch up, the supervisor takes the next ones itself as each run ends.
+    backlog = sum(1 for s in slots if classify(config, job, s, items.get((job.name, s)), now) in ("new", "lapsed", "retry", "released")) > 1
+    # Held only from the gate's check to the supervisor's registration: a drain waits for this, no longer.
+    with TickLock(config, exclusive=False):
+        got = claim(config, job, slot, item, kind, now) if os.path.exists(config.gate) else None
+        if got is not None:
+            spawn_supervisor(config, got, token if held else None, backlog)
     if got is None:
         if held:
             redis.release(job, token)
         return
     if held is None:
         metric(config, "LockFailures", job.name)
-    # With more than one slot to catch up, the supervisor takes the next ones itself as each run ends.
-    backlog = sum(1 for s in slots if classify(config, job, s, items.get((job.name, s)), now) in ("new", "lapsed", "retry", "released")) > 1
-    spawn_supervisor(config, got, token if held else None, backlog)
 
 
 def spawn_supervisor(config: Config, first: Claim, token: Optional[str], backlog: bool) -> None:
@@ -751,25 +753,29 @@ def supervise(config: Config, claim_: Claim, token: Optional[str], backlog: bool
     record = os.path.join(config.running_dir, f"{job.name}.json")
     stop = {"asked": False}
     signal.signal(signal.SIGTERM, lambda *_: stop.update(asked=True))
-    redis = Redis()
+    redis = Redis(config.clock)
     try:
         current: Optional[Claim] = claim_
         while current is not None:
             if token and current is not claim_:
-                redis.renew(job, token, int(job.lease * 1000))
+                redis.renew(job, token)
             outcome = run_one(config, current, token, redis, stop)
             if outcome == "failed" and current.retry_at and current.retry_at - config.clock.now() <= HOLD_RETRY_SECONDS:
                 current = retry_when_due(config, current, token, redis, stop)
                 continue
             if not backlog or outcome == "stopped" or stop["asked"] or not os.path.exists(config.gate):
                 break
-            # Next slot of the same job while holding its lock: a backlog drains as fast as runs finish.
+            # Next slot of the same job while holding its lock: a backlog drains as fast as runs finish. The
+            # slot after this one, if due and never claimed, is claimed at once; otherwise the slots are read.
             now = config.clock.now()
-            slots = read_set(config, job, now)
             try:
-                items = read_items(config, [(job.name, s) for s in slots])
-                found = next_claim(config, job, slots, items, now)
-                current = claim(config, job, found[0], found[1], found[2], now) if found else None
+                following = [slot_id(t) for t in job.schedule.slots(slot_time(current.slot), now)]
+                current = claim(config, job, following[0], None, "new", now) if following and now - slot_time(following[0]) <= job.backfill else None
+                if current is None:
+                    slots = read_set(config, job, now)
+                    items = read_items(config, [(job.name, s) for s in slots])
+                    found = next_claim(config, job, slots, items, now)
+                    current = claim(config, job, found[0], found[1], found[2], now) if found else None
             except AwsError as err:
                 log(f"DynamoDB: {err}", job.name)
                 current = None
@@ -792,7 +798,7 @@ def retry_when_due(config: Config, failed: Claim, token: Optional[str], redis: R
         if stop["asked"] or not os.path.exists(config.gate):
             return None
         if token and config.clock.now() >= next_lock:
-            redis.renew(job, token, int(job.lease * 1000))
+            redis.renew(job, token)
             next_lock = config.clock.now() + job.renew_every
         config.clock.sleep(min(1.0, job.renew_every / 4))
     seen = {"fence": failed.fence, "status": "failed", "attempt": failed.attempt, "retryAt": failed.retry_at}
@@ -855,7 +861,7 @@ def run_one(config: Config, c: Claim, token: Optional[str], redis: Redis, stop: 
                     fence_at = c.lease_until - config.skew - config.grace
                     next_renew = sent + job.renew_every
                     renew_failed_since = None
-                    if token and redis.renew(job, token, int(job.lease * 1000)) == 2:
+                    if token and redis.renew(job, token) == 2:
                         log(f"Redis had lost lock:{job.name} (restart, failover or eviction): taken again", job.name, c.slot)
                 else:
                     log("claim lost (another instance holds the slot now): killing the job", job.name, c.slot)
