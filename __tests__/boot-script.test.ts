@@ -159,8 +159,8 @@ describe("rendered user data", () => {
   test("fetches the bundle by key and version with the AWS CLI, checks its SHA-256, then unpacks and runs it", () => {
     const sha = createHash("sha256").update(bundle).digest("hex");
     expect(userData).toContain(`BOOT_BUNDLE_SHA256='${sha}'`);
-    expect(userData).toContain(`BOOT_BUNDLE_KEY='boot/${sha}.sh.gz'`);
-    expect(userData).toMatch(/aws s3api get-object --region eu-west-2 --bucket \$BOOT_BUNDLE_BUCKET --key \$BOOT_BUNDLE_KEY --version-id \$BOOT_BUNDLE_VERSION \/usr\/local\/lib\/webapp\/boot\.sh\.gz/);
+    expect(userData).toContain(`BOOT_BUNDLE_OBJECT='boot/${sha}.sh.gz'`);
+    expect(userData).toMatch(/aws s3api get-object --region eu-west-2 --bucket \$BOOT_BUNDLE_BUCKET --key \$BOOT_BUNDLE_OBJECT --version-id \$BOOT_BUNDLE_VERSION \/usr\/local\/lib\/webapp\/boot\.sh\.gz/);
     const lines = userData.split("\n");
     const at = (re: RegExp) => lines.findIndex((l) => re.test(l));
     expect(at(/sha256sum --check/)).toBeGreaterThan(at(/get-object/));

@@ -149,7 +149,7 @@ describe("launch template", () => {
     const sha = createHash("sha256").update(bundle).digest("hex");
     expect(object).toEqual(expect.objectContaining({ key: `boot/${sha}.sh.gz`, server_side_encryption: "aws:kms", kms_key_id: expect.stringMatching(/aws_kms_key\.compute_boot-bundle_key/) }));
     expect(template.user_data).toContain(`BOOT_BUNDLE_SHA256='${sha}'`);
-    expect(template.user_data).toContain(`BOOT_BUNDLE_KEY='boot/${sha}.sh.gz'`);
+    expect(template.user_data).toContain(`BOOT_BUNDLE_OBJECT='boot/${sha}.sh.gz'`);
     expect(template.user_data).toMatch(/BOOT_BUNDLE_VERSION='\$\{aws_s3_object\.compute_boot-bundle_\w+\.version_id\}'/);
     const script = expandUserData(compute.userData, bundle);
     expect(script).toContain("REPO_REF='0123456789abcdef0123456789abcdef01234567'");

@@ -24,6 +24,7 @@ once, completed more than once, slots with overlapping runs, missed (recorded), 
 and the alarm metrics' datapoints that reached moto's CloudWatch. It fails unless every slot completed once
 or was recorded missed (and alarmed), and no two runs of a slot overlapped.
 
+`--runner FILE` runs another runner (a copy with a defect put in, to see the checks fail on it).
 `--wrapper cron-lock` runs the same phases against the wrapper this runner replaced (modules/compute/
 cron-lock.sh at OLD_WRAPPER_COMMIT): cron runs `cron-lock <job> <ttl> -- timeout ...` at each job's minute,
 as that boot installed it, with ElastiCache's default eviction policy. It prints its table and exits 0.
@@ -924,11 +925,15 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--minute-seconds", type=float, default=8.0)
     parser.add_argument("--stack", default=os.path.join(ROOT, "cdktf.out", "stacks", "dev", "cdk.tf.json"))
     parser.add_argument("--keep", action="store_true")
+    parser.add_argument("--runner", help="run this file instead of the bundle's webapp-jobs (to see a check fail on a defect put in it)")
     args = parser.parse_args(argv)
     if args.command == "instance":
         serve_instance(args)
         return 0
     product = synthesized(args.stack)
+    if args.runner:
+        product["runner"] = open(args.runner).read()
+        say(f"runner: {args.runner}, not the boot bundle's")
     rehearsal = Rehearsal(args, product)
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     started = time.monotonic()

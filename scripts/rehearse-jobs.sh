@@ -17,6 +17,10 @@ for tool in redis-server redis-cli openssl node git; do
   command -v "$tool" >/dev/null || die "no $tool on PATH (scripts/setup-tools.sh installs the Debian packages)"
 done
 cd "$ROOT"
-# dev's stack (the boot bundle, the jobs table, the cache's parameter group) and dist/ (the validator).
-ENVIRONMENTS=dev CHECKPOINT_DISABLE=1 npm run -s synth >/dev/null
-REHEARSAL_AWS_CLI="$AWSCLI_BIN" exec "$MOTO_PYTHON" "$ROOT/rehearsal/jobs.py" "$@"
+# dev's stack (the boot bundle, the jobs table, the cache's parameter group), synthesized into a folder of
+# its own (cdktf.out keeps what the other steps synthesized), and dist/ (the validator the jobs pass).
+out="$(mktemp -d /var/tmp/webapp-jobs-synth-XXXXXX)"
+trap 'rm -rf "$out"' EXIT
+node scripts/build.mjs
+CDKTF_OUTDIR="$out" ENVIRONMENTS=dev CHECKPOINT_DISABLE=1 node dist/main.js 2>"$out/synth.log" || { cat "$out/synth.log" >&2; exit 1; }
+REHEARSAL_AWS_CLI="$AWSCLI_BIN" "$MOTO_PYTHON" "$ROOT/rehearsal/jobs.py" --stack "$out/stacks/dev/cdk.tf.json" "$@"

@@ -615,7 +615,7 @@ async function main() {
     const key = `boot/${sha}.sh.gz`;
     const version = (await s3(motoPort, "PUT", `/${bundle.bucket}/${key}`, other)).headers["x-amz-version-id"];
     const userDataWithout = filled
-      .replace(/^BOOT_BUNDLE_KEY='[^']*'$/m, `BOOT_BUNDLE_KEY='${key}'`)
+      .replace(/^BOOT_BUNDLE_OBJECT='[^']*'$/m, `BOOT_BUNDLE_OBJECT='${key}'`)
       .replace(/^BOOT_BUNDLE_VERSION='[^']*'$/m, `BOOT_BUNDLE_VERSION='${version}'`)
       .replace(/^BOOT_BUNDLE_SHA256='[^']*'$/m, `BOOT_BUNDLE_SHA256='${sha}'`);
     const bare = prepareInstance(work, 2, userDataWithout, caPem, "no-runtime");
