@@ -604,11 +604,12 @@ class Rehearsal:
         self.note(phase, "clocks: i1 +29 s, i2 -29 s, i3 0 (58 s apart), until the end of the next phase")
 
     def evict(self, phase: str, start: float) -> None:
-        self.primary.cli("CONFIG", "SET", "maxmemory", "3mb")
+        """Memory over the limit: session-like keys (with a TTL) fill the cache, then its limit drops below
+        what it holds, and they keep coming. noeviction refuses every write that needs memory (a lock
+        too); volatile-lru evicts keys with a TTL (a lock too)."""
         stop = threading.Event()
 
         def fill() -> None:
-            # Session-like keys with a TTL, written steadily: memory stays full.
             n = 0
             while not stop.is_set():
                 pipe = "".join(f"SET filler:{n + k} {'x' * 2048} EX 3600\n" for k in range(200))
@@ -616,9 +617,13 @@ class Rehearsal:
                 n += 200
                 time.sleep(0.05)
 
+        self.primary.cli("CONFIG", "SET", "maxmemory", "4mb")
         thread = threading.Thread(target=fill, daemon=True)
         thread.start()
-        self.note(phase, f"maxmemory 3 MB, session-like keys with a TTL written steadily (policy {self.primary.policy})")
+        time.sleep(0.5)
+        used = int(re.search(r"used_memory:(\d+)", self.primary.cli("INFO", "memory")[1]).group(1))  # type: ignore[union-attr]
+        self.primary.cli("CONFIG", "SET", "maxmemory", str(int(used * 0.9)))
+        self.note(phase, f"memory over its limit ({used // 1024} KiB held, limit {int(used * 0.9) // 1024} KiB), session-like keys still written (policy {self.primary.policy})")
         self.sleep_until(start + 60 - 1)
         stop.set()
         thread.join()

@@ -503,6 +503,11 @@ async function main() {
     check(/runtime: nodejs22 nodejs22-npm/.test(runtime), `instance ${instance.index} installed the runtime through the boot's package step`);
   }
 
+  if (fleet.length) {
+    const fetched = requests.filter((r) => r.host?.startsWith(`${bundle.bucket}.s3.`)).length;
+    check(fetched >= fleet.length, `the user data's loader fetched the boot bundle from S3 on every instance (${fetched} requests to ${bundle.bucket})`);
+  }
+
   if (fleet.length >= 2 && want("uploads")) {
     const stored = await put(`http://${fleet[0].address}:8080/uploads/rehearsal.txt`, `written through ${fleet[0].id}\n`);
     const read = await get(`http://${fleet[1].address}:8080/uploads/rehearsal.txt`);
