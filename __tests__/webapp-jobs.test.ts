@@ -8,6 +8,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { cronFirings, jobsConfig, resolveCronJob, retrySpanSeconds, scriptPath, slotsRead } from "../modules/compute";
 import { JOB_ALARMS } from "../modules/monitoring";
+import { startRedis, TestRedis } from "./support/tools";
 
 const RUNNER = scriptPath("webapp-jobs.py");
 const SOURCE = readFileSync(RUNNER, "utf8");
@@ -159,4 +160,38 @@ describe("command line, gate and drain", () => {
 test("records exactly the metrics the alarms and the dashboard read", () => {
   const recorded = new Set([...SOURCE.matchAll(/metric\(config, "(\w+)"/g)].map((m) => m[1]));
   expect([...recorded].sort()).toEqual([...JOB_ALARMS.map((a) => a.metric), "JobRetries"].sort());
+});
+
+describe("the job's Redis lock (the runner's Lua, on real redis-server with TLS and AUTH)", () => {
+  // The scripts as the runner sends them (Python triple-quoted strings without escapes).
+  const lua = (name: string) => new RegExp(`^${name} = """([\\s\\S]*?)"""$`, "m").exec(SOURCE)![1]!;
+  let redis: TestRedis;
+  beforeAll(async () => {
+    redis = await startRedis();
+  });
+  afterAll(() => redis?.stop());
+
+  test("renewal keeps the holder's key, takes a lost key again, and leaves another holder's alone", () => {
+    const renew = lua("RENEW_LOCK");
+    expect(redis.cli("SET", "lock:a", "mine", "NX", "PX", "60000")).toBe("OK");
+    expect(redis.cli("EVAL", renew, "1", "lock:a", "mine", "120000")).toBe("1");
+    expect(Number(redis.cli("PTTL", "lock:a"))).toBeGreaterThan(60000);
+    // A restart, a failover or an eviction lost it: the holder takes it again.
+    redis.cli("DEL", "lock:a");
+    expect(redis.cli("EVAL", renew, "1", "lock:a", "mine", "120000")).toBe("2");
+    expect(redis.cli("GET", "lock:a")).toBe("mine");
+    // Someone else holds it now (it lapsed meanwhile): nothing changes.
+    redis.cli("SET", "lock:a", "theirs", "PX", "5000");
+    expect(redis.cli("EVAL", renew, "1", "lock:a", "mine", "120000")).toBe("0");
+    expect(redis.cli("GET", "lock:a")).toBe("theirs");
+  });
+
+  test("release is a compare-and-delete", () => {
+    const release = lua("RELEASE_LOCK");
+    redis.cli("SET", "lock:b", "theirs", "PX", "60000");
+    expect(redis.cli("EVAL", release, "1", "lock:b", "mine")).toBe("0");
+    expect(redis.cli("GET", "lock:b")).toBe("theirs");
+    expect(redis.cli("EVAL", release, "1", "lock:b", "theirs")).toBe("1");
+    expect(redis.cli("EXISTS", "lock:b")).toBe("0");
+  });
 });

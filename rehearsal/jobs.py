@@ -1,6 +1,6 @@
 """The timed jobs' fault rehearsal: exactly once per scheduled slot, under faults.
 
-    python rehearsal/jobs.py [--wrapper webapp-jobs|cron-lock] [--minute-seconds 6] [--keep]
+    python rehearsal/jobs.py [--wrapper webapp-jobs|cron-lock] [--minute-seconds 8] [--runner FILE] [--stack FILE] [--keep]
 
 Run by scripts/rehearse-jobs.sh (npm run rehearse:jobs) with the moto venv's python, after a synth of dev.
 Three processes stand in for instances. Each is a cron stand-in (named as such: the boot rehearsal runs real

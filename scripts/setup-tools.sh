@@ -3,9 +3,9 @@
 # the engine (terraform >= 1.11 from PATH, else OpenTofu built from the Go module proxy), the AWS provider
 # built from its Go module and laid out as a filesystem mirror with a CLI config pointing only at it,
 # checkov in its own venv, moto[server] (the AWS API emulator) with boto3 and pytest in another, the AWS
-# CLI in a third (the timed jobs' rehearsal), actionlint, and the Debian packages shellcheck, redis-server, redis-tools, jq, openssl and postgresql
-# (the server binaries under /usr/lib/postgresql/<version>/bin, for the database role script's test and
-# the sample app's tests, which run real PostgreSQL and Redis).
+# CLI in a third (the timed jobs' rehearsal), actionlint, and the Debian packages shellcheck, redis-server,
+# redis-tools, jq, openssl and postgresql (the server binaries under /usr/lib/postgresql/<version>/bin, for
+# the database role script's test and the sample app's tests, which run real PostgreSQL and Redis).
 # Idempotent: a second run with everything cached only checks stamps.
 # shellcheck source-path=SCRIPTDIR
 set -euo pipefail
