@@ -1,14 +1,16 @@
 // The instance scripts: shellcheck on every file and on the rendered user data, the env renderer with
-// hostile values, the clone step against a local bare repository, and the user data's shape and size.
+// hostile values, the clone step against a local bare repository, the user data's loader (shape, resolved
+// size, checksum) and the boot bundle it fetches.
 import { execFileSync, spawnSync } from "node:child_process";
+import { createHash } from "node:crypto";
 import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir, userInfo } from "node:os";
 import { join } from "node:path";
-import { BOOT_FAILURE_PATTERN, expandUserData, LOCK_FAILURE_PATTERN, renderUserData, scriptPath, shellQuote } from "../modules/compute";
-import { stripComments, type BootInfrastructure, type BootSettings } from "../modules/compute/boot-script";
+import { BOOT_FAILURE_PATTERN, expandUserData, jobsConfig, renderBootBundle, renderUserData, resolveCronJob, scriptPath, shellQuote } from "../modules/compute";
+import type { BootBundleLocation, BootInfrastructure, BootSettings } from "../modules/compute/boot-script";
 import { requireTool } from "./support/tools";
 
-const SCRIPTS = ["boot.sh", "cron-lock.sh", "fetch-code.sh", "lifecycle.sh", "render-env.sh", "restart-app.sh", "webapp-env.sh"];
+const SCRIPTS = ["boot.sh", "fetch-code.sh", "lifecycle.sh", "render-env.sh", "restart-app.sh", "webapp-env.sh"];
 const HOSTILE = "it's \"quoted\" $HOME ${PATH} `id` $(id) a=b=c  spaced \\ back\nsecond line\n\ttab; rm -rf / #";
 
 const infrastructure: BootInfrastructure = {
@@ -54,16 +56,31 @@ const settings: BootSettings = {
   buildCommands: ["npm ci --omit=dev", "npm run build -- --mode \"production\" && echo '$done'"],
   startCommand: HOSTILE,
   cronJobs: [
-    { name: "nightly-report", schedule: "15 2 * * *", command: "node jobs/report.js > /dev/null", ttlSeconds: 3600, maxRunSeconds: 1800 },
-    { name: "purge", schedule: "*/10 * * * *", command: "node jobs/purge.js --older-than '30 days'", ttlSeconds: 300, maxRunSeconds: 120 },
+    { name: "nightly-report", command: "node jobs/report.js > /dev/null" },
+    { name: "purge", command: "node jobs/purge.js --older-than '30 days'" },
   ],
+  jobsConfig: jobsConfig(
+    [
+      resolveCronJob({ name: "nightly-report", schedule: "15 2 * * *", command: "node jobs/report.js > /dev/null", maxRunSeconds: 1800 }),
+      resolveCronJob({ name: "purge", schedule: "*/10 * * * *", command: "node jobs/purge.js --older-than '30 days'", maxRunSeconds: 120 }),
+    ],
+    { table: "webapp-dev-jobs", region: "eu-west-2", namespace: "webapp-dev/app", recordRetentionDays: 30, logDir: "/var/log/webapp" },
+    "/etc/webapp/cron",
+  ),
   deregistrationDelaySeconds: 30,
   loadBalancerIdleTimeoutSeconds: 60,
   targetHealthySeconds: 35,
 };
 
-const userData = renderUserData(infrastructure, settings);
-const expanded = expandUserData(userData);
+/** Where a bundle would be stored: what BootBundle passes to the loader. */
+function location(bundle: Buffer, patch: Partial<BootBundleLocation> = {}): BootBundleLocation {
+  const sha256 = createHash("sha256").update(bundle).digest("hex");
+  return { region: "eu-west-2", bucket: "webapp-dev-boot-111111111111", key: `boot/${sha256}.sh.gz`, versionId: "3HL4kqtJlcpXroDTDmJ+rmSpXd3dIbrHY", sha256, ...patch };
+}
+
+const bundle = renderBootBundle(settings);
+const userData = renderUserData(infrastructure, location(bundle));
+const expanded = expandUserData(userData, bundle);
 
 let work: string;
 beforeAll(() => {
@@ -82,7 +99,7 @@ describe("shellcheck", () => {
     expect(shellcheck(scriptPath(name))).toEqual({ status: 0, output: "" });
   });
 
-  test.each(["scripts/rehearse-boot.sh", "scripts/rehearse-fleet.sh", "scripts/rehearsal/packages-layer.sh", "scripts/rehearsal/operator/aws", "scripts/rehearsal/operator/terraform", "scripts/rehearsal/build-rootfs.sh", "scripts/rehearsal/dnf", "scripts/rehearsal/stand-ins/awscli", "scripts/rehearsal/stand-ins/crond", "scripts/rehearsal/stand-ins/efs", "scripts/rehearsal/stand-ins/cloudwatch-agent"])(
+  test.each(["scripts/rehearse-boot.sh", "scripts/rehearse-fleet.sh", "scripts/rehearse-jobs.sh", "scripts/rehearsal/packages-layer.sh", "scripts/rehearsal/operator/aws", "scripts/rehearsal/operator/terraform", "scripts/rehearsal/build-rootfs.sh", "scripts/rehearsal/dnf", "scripts/rehearsal/stand-ins/awscli", "scripts/rehearsal/stand-ins/crond", "scripts/rehearsal/stand-ins/efs", "scripts/rehearsal/stand-ins/cloudwatch-agent"])(
     "the boot rehearsal's %s is clean",
     (file) => {
       expect(shellcheck(join(__dirname, "..", file))).toEqual({ status: 0, output: "" });
@@ -105,27 +122,6 @@ describe("shellcheck", () => {
   });
 });
 
-describe("stripComments", () => {
-  test("drops full-line comments, keeps the shebang, shellcheck directives, code and trailing comments", () => {
-    const text = "#!/bin/bash\n# what it does\n  # indented note\n# shellcheck disable=SC2016\necho '#not a comment' # trailing\nx=1\n";
-    expect(stripComments(text)).toBe("#!/bin/bash\n# shellcheck disable=SC2016\necho '#not a comment' # trailing\nx=1\n");
-  });
-
-  test("no script in modules/compute has a line starting with # inside a here-document, which stripping would change", () => {
-    for (const name of SCRIPTS) {
-      let inside: string | undefined;
-      for (const line of readFileSync(scriptPath(name), "utf8").split("\n")) {
-        if (inside !== undefined) {
-          if (line.trim() === inside) inside = undefined;
-          else expect({ name, line: /^\s*#/.test(line) ? line : "" }).toEqual({ name, line: "" });
-        } else {
-          inside = /<<-?'?([A-Z_]+)'?\s*$/.exec(line)?.[1];
-        }
-      }
-    }
-  });
-});
-
 describe("rendered user data", () => {
   test("settings round-trip through the header's quoting, whatever they hold", () => {
     const script = `${shellQuote(HOSTILE)}`;
@@ -139,8 +135,52 @@ describe("rendered user data", () => {
     expect(values).toEqual([HOSTILE, ...settings.buildCommands, ...settings.cronJobs.map((j) => j.command), infrastructure.databaseHost]);
   });
 
-  test("fits the 16 KB user-data limit", () => {
-    expect(Buffer.byteLength(userData)).toBeLessThan(16384);
+  test("is a small loader: resolved with the longest names and ARNs AWS allows, it stays far under the 16 KB limit", () => {
+    // Secret names up to 512 characters (Secrets Manager), RDS identifiers and ElastiCache group ids at
+    // their limits, a 63-character bucket and a 1024-byte S3 version id: the header grows, the loader does not.
+    const long = (n: number) => "a".repeat(n);
+    const secret = (name: string) => `arn:aws:secretsmanager:ap-southeast-4:111111111111:secret:${name}-AbCdEf`;
+    const longest: BootInfrastructure = {
+      databaseHost: `${long(63)}.${long(12)}.ap-southeast-4.rds.amazonaws.com`,
+      databasePort: "65535",
+      databaseName: long(63),
+      databaseEngine: "postgres",
+      databaseSecretArn: secret(long(512)),
+      cacheHost: `master.${long(40)}.${long(6)}.apse4.cache.amazonaws.com`,
+      cachePort: "65535",
+      cacheTls: "true",
+      cacheTokenSecretArn: secret(long(512)),
+      fileSystemId: "fs-0123456789abcdef0",
+      accessPointId: "fsap-0123456789abcdef0",
+      appEnvSecretArn: secret(long(512)),
+      repositoryCredentialSecretArn: secret(long(512)),
+      // A target group's name is at most 32 characters.
+      targetGroupArn: `arn:aws:elasticloadbalancing:ap-southeast-4:111111111111:targetgroup/${long(32)}/0123456789abcdef`,
+    };
+    const resolved = renderUserData(longest, location(bundle, { region: "ap-southeast-4", bucket: long(63), versionId: long(1024) }));
+    expect(Buffer.byteLength(resolved)).toBeLessThan(6 * 1024);
+    // The bundle carries what the user data used to: it may grow without nearing the limit.
+    expect(Buffer.byteLength(userData)).toBeLessThan(2.5 * 1024);
+  });
+
+  test("fetches the bundle by key and version with the AWS CLI, checks its SHA-256, then unpacks and runs it", () => {
+    const sha = createHash("sha256").update(bundle).digest("hex");
+    expect(userData).toContain(`BOOT_BUNDLE_SHA256='${sha}'`);
+    expect(userData).toContain(`BOOT_BUNDLE_OBJECT='boot/${sha}.sh.gz'`);
+    expect(userData).toMatch(/aws s3api get-object --region eu-west-2 --bucket \$BOOT_BUNDLE_BUCKET --key \$BOOT_BUNDLE_OBJECT --version-id \$BOOT_BUNDLE_VERSION \/usr\/local\/lib\/webapp\/boot\.sh\.gz/);
+    const lines = userData.split("\n");
+    const at = (re: RegExp) => lines.findIndex((l) => re.test(l));
+    expect(at(/sha256sum --check/)).toBeGreaterThan(at(/get-object/));
+    expect(at(/^gunzip -c/)).toBeGreaterThan(at(/sha256sum --check/));
+    expect(at(/^\. \/usr\/local\/lib\/webapp\/boot\.sh$/)).toBe(lines.length - 2);
+    // A Terraform string template: no double quotes, backslashes or ${ other than references.
+    expect(userData.replace(/\$\{aws_[^}]*\}/g, "")).not.toMatch(/["\\]|\$\{|%\{/);
+    expect(() => renderUserData(infrastructure, location(bundle, { sha256: "not-a-sha" }))).toThrow(/is not a hex SHA-256/);
+  });
+
+  test("the bundle is deterministic: the same settings give the same bytes", () => {
+    expect(renderBootBundle(settings).equals(bundle)).toBe(true);
+    expect(bundle[9]).toBe(255);
   });
 
   test("holds secret references, never secret values", () => {
@@ -176,27 +216,27 @@ describe("rendered user data", () => {
     expect(expanded).toMatch(/for attempt in \$\(seq 1 30\)/);
   });
 
-  test("cron entries are wrapped in the lock helper with the job's TTL and time limit", () => {
-    expect(expanded).toContain("/usr/local/bin/cron-lock %s %s -- timeout -k 10 %s");
-    expect(expanded).toContain("CRON_TTLS=('3600' '300')");
-    expect(expanded).toContain("CRON_MAX_RUN=('1800' '120')");
+  test("timed jobs: one cron line runs the job runner every minute with the app's environment; the runner's configuration is the rendered JSON", () => {
+    expect(expanded).toContain("'* * * * * %s /usr/local/bin/webapp-env /usr/local/bin/webapp-jobs tick >>%s/cron-webapp-jobs.log 2>&1\\n'");
+    expect(expanded).toContain(`write_jobs_config() {\n  cat <<'WEBAPP_HELPER_EOF'\n${settings.jobsConfig}\nWEBAPP_HELPER_EOF\n}`);
+    expect(expanded).toContain(`write_helper_webapp_jobs() {\n  cat <<'WEBAPP_HELPER_EOF'\n${readFileSync(scriptPath("webapp-jobs.py"), "utf8").replace(/\n$/, "")}\nWEBAPP_HELPER_EOF`);
+    // The gate opens in the complete step, after the health check, and not for a warm-pool instance.
+    expect(expanded).toMatch(/complete_continue\(\) \{\n  LAUNCH_PENDING=false\n  complete_launch CONTINUE[^\n]*\n  open_job_gate\n/);
+    expect(expanded).toMatch(/open_job_gate\(\) \{[\s\S]*imds autoscaling\/target-lifecycle-state[\s\S]*Warmed:\*\)/);
   });
 
   test("the app runs under systemd, restarted on failure, as the app user", () => {
     expect(expanded).toMatch(/User=\$APP_USER\nExecStart=\/usr\/local\/bin\/webapp-env \/usr\/local\/lib\/webapp\/start\nRestart=on-failure/);
   });
 
-  test("the failure lines match the filter patterns the alarms use", () => {
+  test("the failure line matches the filter pattern the boot-failures alarm uses", () => {
     const terms = (pattern: string) => [...pattern.matchAll(/"([^"]+)"/g)].map((m) => m[1]!);
     for (const term of terms(BOOT_FAILURE_PATTERN)) expect(readFileSync(scriptPath("boot.sh"), "utf8")).toContain(term);
-    const lock = readFileSync(scriptPath("cron-lock.sh"), "utf8");
-    const refusals = lock.split("\n").filter((line) => /exit "\$EX_UNAVAILABLE"/.test(line) || /not running \$job/.test(line));
-    expect(refusals.length).toBeGreaterThanOrEqual(4);
-    for (const line of refusals.filter((l) => l.includes("echo"))) for (const term of terms(LOCK_FAILURE_PATTERN)) expect(line).toContain(term);
   });
 
   test("an infrastructure value that could break out of its quotes is refused", () => {
-    expect(() => renderUserData({ ...infrastructure, databaseName: "app'; reboot; '" }, settings)).toThrow(/databaseName/);
+    expect(() => renderUserData({ ...infrastructure, databaseName: "app'; reboot; '" }, location(bundle))).toThrow(/databaseName/);
+    expect(() => renderUserData(infrastructure, location(bundle, { versionId: "v'; reboot; '" }))).toThrow(/bundle\.versionId/);
   });
 });
 
@@ -420,12 +460,13 @@ const canSandbox =
     rotated?: typeof secretValues,
     patch: Partial<BootSettings> = {},
     prepare?: (secrets: string) => void,
+    served?: Buffer,
   ): { status: number; calls: string[]; out: string } {
     const dir = mkdtempSync(join(work, "sandbox-"));
     writeSecrets(join(dir, "secrets"), secretValues);
     prepare?.(join(dir, "secrets"));
     if (rotated) writeSecrets(join(dir, "secrets-rotated"), rotated);
-    const script = renderUserData(infrastructure, {
+    const packed = renderBootBundle({
       ...settings,
       appUser: "nobody",
       repositoryUrl: `file://${bare}`,
@@ -434,8 +475,10 @@ const canSandbox =
       startCommand: 'printf "%s" "$APP_KEY" > seen-app-key\ntouch started',
       ...patch,
     });
+    // What S3 serves: the bundle, or (to show the check) other bytes under the expected SHA-256.
+    writeFileSync(join(dir, "bundle"), served ?? packed);
     const file = join(dir, "user-data.sh");
-    writeFileSync(file, script);
+    writeFileSync(file, renderUserData(infrastructure, location(packed)));
     execFileSync("unshare", ["-m", "--propagation", "private", "bash", sandbox, dir, file], { stdio: "pipe" });
     const out = join(dir, "out");
     return {
@@ -492,10 +535,17 @@ const canSandbox =
     expect(calls).toContainEqual(expect.stringMatching(/^mount -t efs -o tls,iam,accesspoint=fsap-0123456789abcdef0 fs-0123456789abcdef0:\/ \/mnt\/uploads$/));
     expect(readFileSync(join(out, "fstab"), "utf8")).toContain("fs-0123456789abcdef0:/ /mnt/uploads efs _netdev,noresvport,tls,iam,accesspoint=fsap-0123456789abcdef0 0 0");
     const crontab = readFileSync(join(out, "crontab"), "utf8");
-    expect(crontab).toContain(
-      "15 2 * * * nobody /usr/local/bin/webapp-env /usr/local/bin/cron-lock nightly-report 3600 -- timeout -k 10 1800 /bin/bash /etc/webapp/cron/nightly-report.sh >>/var/log/webapp/cron-nightly-report.log 2>&1",
+    expect(crontab).toBe(
+      "SHELL=/bin/bash\nPATH=/usr/local/bin:/usr/bin:/bin\n* * * * * nobody /usr/local/bin/webapp-env /usr/local/bin/webapp-jobs tick >>/var/log/webapp/cron-webapp-jobs.log 2>&1\n",
     );
     expect(readFileSync(join(out, "cron", "purge.sh"), "utf8")).toBe(`${settings.cronJobs[1]!.command}\n`);
+    expect(readFileSync(join(out, "jobs.json"), "utf8")).toBe(`${settings.jobsConfig}\n`);
+    expect(statSync(join(out, "webapp-jobs")).mode & 0o777).toBe(0o755);
+    expect(calls).toContain("systemctl enable --now crond.service webapp-jobs-drain.service");
+    expect(readFileSync(join(out, "webapp-jobs-drain.service"), "utf8")).toMatch(/After=network-online\.target crond\.service\n[\s\S]*ExecStop=\/usr\/local\/bin\/webapp-jobs drain --timeout 20\n/);
+    // The gate is open once healthy: the runner may claim; owned by the app user, in /run (gone at reboot).
+    expect(statSync(join(out, "jobs-state", "gate")).uid).toBe(Number(execFileSync("id", ["-u", "nobody"], { encoding: "utf8" })));
+    expect(readFileSync(join(out, "logs", "complete.log"), "utf8")).toMatch(/timed jobs: claiming from now on/);
     expect(readFileSync(join(out, "webapp.service"), "utf8")).toMatch(/User=nobody\nExecStart=\/usr\/local\/bin\/webapp-env \/usr\/local\/lib\/webapp\/start\nRestart=on-failure/);
     // SIGTERM, then the deregistration delay (30 s) plus 30 s before systemd kills the app.
     expect(readFileSync(join(out, "webapp.service"), "utf8")).toMatch(/^TimeoutStopSec=60$/m);
@@ -503,8 +553,10 @@ const canSandbox =
     expect(readFileSync(join(out, "webapp-lifecycle.service"), "utf8")).toMatch(/ExecStart=\/usr\/local\/lib\/webapp\/lifecycle\nRestart=on-failure/);
     expect(calls).toContain("systemctl enable webapp-lifecycle.service");
     expect(calls).toContain("systemctl restart webapp-lifecycle.service");
-    expect(readFileSync(join(out, "lifecycle"), "utf8")).toBe(stripComments(readFileSync(scriptPath("lifecycle.sh"), "utf8")));
-    expect(readFileSync(join(out, "restart-app"), "utf8")).toBe(stripComments(readFileSync(scriptPath("restart-app.sh"), "utf8")));
+    // The scripts on the instance are the sources, comments included.
+    expect(readFileSync(join(out, "lifecycle"), "utf8")).toBe(readFileSync(scriptPath("lifecycle.sh"), "utf8"));
+    expect(readFileSync(join(out, "restart-app"), "utf8")).toBe(readFileSync(scriptPath("restart-app.sh"), "utf8"));
+    expect(readFileSync(join(out, "webapp-jobs"), "utf8")).toBe(readFileSync(scriptPath("webapp-jobs.py"), "utf8"));
     const fleet = execFileSync("bash", ["-c", `. '${join(out, "fleet.conf")}'; echo "$ASG_NAME|$TERMINATE_HOOK_NAME|$TARGET_GROUP_ARN|$APP_PORT|$HEALTH_CHECK_PATH|$DEREGISTRATION_DELAY_SECONDS|$TARGET_HEALTHY_SECONDS|$TERMINATE_HOOK_TIMEOUT_SECONDS"`], { encoding: "utf8" }).trim();
     expect(fleet).toBe(`webapp-dev-app|drain|${infrastructure.targetGroupArn}|8080|/healthz|30|35|60`);
     expect(calls).toContain("systemctl enable webapp-boot.service");
@@ -609,6 +661,14 @@ const canSandbox =
     expect(readFileSync(join(out, "logs", "env.log"), "utf8")).toMatch(/wrote \/etc\/webapp\/app\.env/);
     expect(() => statSync(join(out, "app.env"))).toThrow();
     expect(calls.filter((c) => c.includes("complete-lifecycle-action"))).toEqual([expect.stringMatching(/--lifecycle-action-result ABANDON$/)]);
+  }, 60_000);
+
+  test("a bundle whose SHA-256 differs from the user data's is never run", () => {
+    const other = renderBootBundle({ ...settings, startCommand: "echo tampered" });
+    const { status, calls, out } = boot("refs/tags/v2.0.0", undefined, {}, undefined, other);
+    expect(status).toBe(1);
+    expect(readFileSync(join(out, "console.log"), "utf8")).toMatch(/boot bundle: SHA-256 mismatch/);
+    expect(calls.filter((c) => !c.startsWith("aws s3api get-object"))).toEqual([]);
   }, 60_000);
 
   test("a failing step abandons the launch: nothing after it runs, and CONTINUE is never sent", () => {

@@ -5,7 +5,7 @@ import { IamPolicy } from "@cdktf/provider-aws/lib/iam-policy";
 import { KmsKey } from "@cdktf/provider-aws/lib/kms-key";
 import { SecretsmanagerSecret } from "@cdktf/provider-aws/lib/secretsmanager-secret";
 import { SecurityGroup } from "@cdktf/provider-aws/lib/security-group";
-import { Cache, CacheProps } from "../modules/cache";
+import { Cache, cacheParameterFamily, CacheProps } from "../modules/cache";
 import { policyDocument } from "../modules/policy";
 import { ENVIRONMENTS } from "../environments";
 import { prod } from "../environments/prod";
@@ -144,6 +144,43 @@ describe("Cache", () => {
       expect(cache.tls).toBe(true);
       expect(cache.primaryEndpointAddress).toMatch(/TOKEN/);
     });
+  });
+});
+
+describe("Cache eviction", () => {
+  it("has its own parameter group whose policy never evicts (locks and sessions carry a TTL, which volatile-lru evicts)", () => {
+    const { json } = build({ parameters: { timeout: "300" } });
+    const [group] = resourceList(json, "aws_elasticache_parameter_group");
+    expect(group).toEqual(
+      expect.objectContaining({
+        name: "webapp-test-cache",
+        family: "valkey8",
+        parameter: [
+          { name: "maxmemory-policy", value: "noeviction" },
+          { name: "timeout", value: "300" },
+        ],
+      }),
+    );
+    expect(resourceList(json, "aws_elasticache_replication_group")[0]?.parameter_group_name).toMatch(/^\$\{aws_elasticache_parameter_group\.cache_parameters_\w+\.name\}$/);
+  });
+
+  it.each([
+    ["valkey", "7.2", "valkey7"],
+    ["valkey", "8.1", "valkey8"],
+    ["redis", "6.2", "redis6.x"],
+    ["redis", "7.1", "redis7"],
+  ] as const)("%s %s is parameter family %s", (engine, version, family) => {
+    expect(cacheParameterFamily(engine, version)).toBe(family);
+  });
+
+  it("rejects an eviction policy that may evict a lock, and parameters that are not one", () => {
+    expect(() => build({ parameters: { "maxmemory-policy": "volatile-lru" } })).toThrow(
+      /^test\/cache: parameters\.maxmemory-policy = "volatile-lru": must be noeviction: the cache holds the timed jobs' locks and the sessions, written with a TTL, which this policy may evict$/,
+    );
+    expect(() => build({ parameters: { "maxmemory-policy": "allkeys-lru" } })).toThrow(/maxmemory-policy = "allkeys-lru": must be noeviction/);
+    expect(() => build({ parameters: { "Max Memory": "1" } })).toThrow(/parameters\.Max Memory = "1": not an engine parameter name/);
+    expect(validateEnvironments([environment({ cache: { parameters: { "maxmemory-policy": "volatile-ttl" } } })])).toContainEqual(expect.stringMatching(/^dev: cache\.parameters\.maxmemory-policy = "volatile-ttl": must be noeviction/));
+    expect(() => build({ parameters: { "maxmemory-policy": "noeviction" } })).not.toThrow();
   });
 });
 

@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { TerraformStack, Testing } from "cdktf";
@@ -40,7 +41,7 @@ const settings: ComputeSettings = {
   buildCommands: ["npm ci --omit=dev"],
   startCommand: "exec node server.js",
   healthCheckPath: "/healthz",
-  cronJobs: [{ name: "nightly-report", schedule: "15 2 * * *", command: "node jobs/report.js", ttlSeconds: 3600, maxRunSeconds: 1800 }],
+  cronJobs: [{ name: "nightly-report", schedule: "15 2 * * *", command: "node jobs/report.js", maxRunSeconds: 1800 }],
   scaling: { targetCpuPercent: 55, requestsPerTarget: 800 },
   scheduledActions: [
     { name: "night", recurrence: "0 20 * * *", minCapacity: 0, maxCapacity: 0, desiredCapacity: 0, timeZone: "Europe/London" },
@@ -139,11 +140,18 @@ describe("launch template", () => {
     for (const spec of specs) expect(spec.tags).toEqual({ Project: "webapp", Environment: "test", Name: "webapp-test-app" });
   });
 
-  test("user data is the rendered boot script, base64-encoded by Terraform", () => {
+  test("user data is the loader of the boot bundle, base64-encoded by Terraform; the bundle is the rendered boot script", () => {
     expect(template.user_data).toMatch(/^\$\{base64encode\("#!\/bin\/bash\\n/);
     expect(template.user_data).toContain("DB_HOST='${aws_ssm_parameter.db.value}'");
     expect(template.user_data).toContain("EFS_ACCESS_POINT_ID='fsap-1'");
-    const script = expandUserData(compute.userData);
+    const [object] = resourceList(json, "aws_s3_object");
+    const bundle = Buffer.from(object!.content_base64, "base64");
+    const sha = createHash("sha256").update(bundle).digest("hex");
+    expect(object).toEqual(expect.objectContaining({ key: `boot/${sha}.sh.gz`, server_side_encryption: "aws:kms", kms_key_id: expect.stringMatching(/aws_kms_key\.compute_boot-bundle_key/) }));
+    expect(template.user_data).toContain(`BOOT_BUNDLE_SHA256='${sha}'`);
+    expect(template.user_data).toContain(`BOOT_BUNDLE_OBJECT='boot/${sha}.sh.gz'`);
+    expect(template.user_data).toMatch(/BOOT_BUNDLE_VERSION='\$\{aws_s3_object\.compute_boot-bundle_\w+\.version_id\}'/);
+    const script = expandUserData(compute.userData, bundle);
     expect(script).toContain("REPO_REF='0123456789abcdef0123456789abcdef01234567'");
     expect(script).toContain("LAUNCH_HOOK_NAME='boot'");
     expect(script).toContain("RUNTIME_PACKAGES=('nodejs22' 'nodejs22-npm')");
@@ -152,7 +160,7 @@ describe("launch template", () => {
   });
 
   test("the volume key lets the Auto Scaling service-linked role create encrypted volumes", () => {
-    const [key] = resourceList(json, "aws_kms_key");
+    const key = named(json, "aws_kms_key", "volume-key");
     const statements = policy(key!.policy).Statement as Json[];
     const role = "arn:aws:iam::111111111111:role/aws-service-role/autoscaling.amazonaws.com/AWSServiceRoleForAutoScaling";
     expect(statements).toContainEqual(expect.objectContaining({ Principal: { AWS: role }, Action: expect.arrayContaining(["kms:GenerateDataKey*", "kms:Decrypt"]) }));
@@ -193,6 +201,33 @@ describe("instance role", () => {
         Action: ["elasticloadbalancing:DeregisterTargets", "elasticloadbalancing:RegisterTargets"],
         Resource: "arn:aws:elasticloadbalancing:eu-west-2:111111111111:targetgroup/app/abc",
       },
+      {
+        Sid: "ReadBootBundles",
+        Effect: "Allow",
+        Action: ["s3:GetObject", "s3:GetObjectVersion"],
+        Resource: expect.stringMatching(/^\$\{aws_s3_bucket\.compute_boot-bundle_bucket_\w+\.arn\}\/boot\/\*$/),
+      },
+      {
+        Sid: "DecryptBootBundlesViaS3",
+        Effect: "Allow",
+        Action: "kms:Decrypt",
+        Resource: expect.stringMatching(/^\$\{aws_kms_key\.compute_boot-bundle_key_\w+\.arn\}$/),
+        Condition: { StringEquals: { "kms:ViaService": "s3.eu-west-2.amazonaws.com" } },
+      },
+      {
+        Sid: "JobSlots",
+        Effect: "Allow",
+        Action: ["dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:Query"],
+        Resource: expect.stringMatching(/^\$\{aws_dynamodb_table\.compute_jobs_table_\w+\.arn\}$/),
+      },
+      {
+        Sid: "JobSlotsKey",
+        Effect: "Allow",
+        Action: ["kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey*", "kms:ReEncrypt*", "kms:DescribeKey"],
+        Resource: expect.stringMatching(/^\$\{aws_kms_key\.compute_jobs_key_\w+\.arn\}$/),
+        Condition: { StringEquals: { "kms:ViaService": "dynamodb.eu-west-2.amazonaws.com" } },
+      },
+      { Sid: "OwnMetrics", Effect: "Allow", Action: "cloudwatch:PutMetricData", Resource: "*", Condition: { StringEquals: { "cloudwatch:namespace": "webapp-test/app" } } },
     ]);
   });
 
@@ -204,7 +239,9 @@ describe("instance role", () => {
     expect(Object.keys(inline).sort()).toEqual(["data-access", "own-resources"]);
     for (const statement of Object.values(inline).flat() as Json[]) {
       expect(statement.Effect).toBe("Allow");
-      expect([statement.Resource].flat()).not.toContain("*");
+      // PutMetricData has no resource: its namespace condition is what limits it.
+      if (statement.Sid === "OwnMetrics") expect(statement.Condition).toEqual({ StringEquals: { "cloudwatch:namespace": "webapp-test/app" } });
+      else expect([statement.Resource].flat()).not.toContain("*");
     }
   });
 
@@ -279,7 +316,8 @@ describe("auto scaling group", () => {
     expect(asg?.initial_lifecycle_hook[0]).toMatchObject({ name: "boot", heartbeat_timeout: 420 });
     expect(resourceList(custom, "aws_autoscaling_lifecycle_hook").find((h) => h.name === "boot")?.heartbeat_timeout).toBe(420);
     expect(asg?.wait_for_capacity_timeout).toBe("42m");
-    const script = expandUserData(c.userData);
+    const [object] = resourceList(custom, "aws_s3_object");
+    const script = expandUserData(c.userData, Buffer.from(object!.content_base64, "base64"));
     expect(script).toContain("BOOT_TIMEOUT_SECONDS='1800'");
     expect(script).toContain("BOOT_STEP_TIMEOUT_SECONDS='420'");
     expect(group.wait_for_capacity_timeout).toBe("35m");
@@ -459,8 +497,17 @@ describe("settings checks", () => {
     ["no start command", { startCommand: "" }, /compute\.startCommand/],
     ["health check path without /", { healthCheckPath: "healthz" }, /compute\.healthCheckPath: must be a URL path/],
     ["invalid cron schedule", { cronJobs: [{ ...settings.cronJobs![0]!, schedule: "61 * * * *" }] }, /compute\.cronJobs\[0\]\.schedule: not a valid cron schedule/],
-    ["TTL shorter than the max run time", { cronJobs: [{ ...settings.cronJobs![0]!, ttlSeconds: 600, maxRunSeconds: 900 }] }, /compute\.cronJobs\[0\]\.ttlSeconds: is shorter than the job's maximum run time/],
-    ["TTL inside the kill grace", { cronJobs: [{ ...settings.cronJobs![0]!, ttlSeconds: 905, maxRunSeconds: 900 }] }, /ttlSeconds: is shorter/],
+    ["a lease too short for two renewals before self-fencing", { cronJobs: [{ ...settings.cronJobs![0]!, leaseSeconds: 70 }] }, /^compute\.cronJobs\[0\]\.leaseSeconds: leaves the holder less than two renewals \(every 17\.5 s\) before it must stop its job \(lease - 30 s clock-skew margin - 10 s kill grace\); at least 80$/],
+    ["a lease from the defaults too short", { cronDefaults: { leaseSeconds: 40 } }, /^compute\.cronJobs\[0\]\.leaseSeconds: leaves the holder .* at least 80 \(from cronDefaults or the default\)$/],
+    ["a run longer than the schedule's period", { cronJobs: [{ ...settings.cronJobs![0]!, schedule: "*/5 * * * *", maxRunSeconds: 295 }] }, /^compute\.cronJobs\[0\]\.maxRunSeconds: plus the 10 s kill grace is longer than the schedule's shortest period \(300 s\)/],
+    ["a run equal to the period (no room for the kill grace)", { cronJobs: [{ ...settings.cronJobs![0]!, schedule: "0 * * * *", maxRunSeconds: 3600 }] }, /maxRunSeconds: plus the 10 s kill grace is longer than the schedule's shortest period \(3600 s\)/],
+    ["a backfill window shorter than a tick plus the skew margin", { cronJobs: [{ ...settings.cronJobs![0]!, backfillWindowSeconds: 85 }] }, /^compute\.cronJobs\[0\]\.backfillWindowSeconds: is shorter than the runner's tick \(60 s\) plus the clock-skew margin \(30 s\)/],
+    ["a backfill window covering too many slots", { cronJobs: [{ ...settings.cronJobs![0]!, schedule: "* * * * *", maxRunSeconds: 30, backfillWindowSeconds: 3600 }] }, /^compute\.cronJobs\[0\]\.backfillWindowSeconds: with the retry span \(\d+ s: 3 attempts .*\) covers \d+ slots of a schedule whose shortest period is 60 s; each tick reads them all, so keep it at most 60/],
+    ["retries out of range", { cronJobs: [{ ...settings.cronJobs![0]!, retries: 11 }] }, /^compute\.cronJobs\[0\]\.retries: must be a whole number from 0 to 10$/],
+    ["a fractional backoff in the defaults", { cronDefaults: { retryBackoffSeconds: 2.5 } }, /^compute\.cronDefaults\.retryBackoffSeconds: must be a whole number from 1 to 3600$/],
+    ["a schedule that never fires", { cronJobs: [{ ...settings.cronJobs![0]!, schedule: "0 0 30 2 *" }] }, /^compute\.cronJobs\[0\]\.schedule: never fires/],
+    ["the runner's own name", { cronJobs: [{ ...settings.cronJobs![0]!, name: "webapp-jobs" }] }, /^compute\.cronJobs\[0\]\.name: is the runner's own name/],
+    ["record retention out of range", { jobTable: { recordRetentionDays: 0 } }, /^compute\.jobTable\.recordRetentionDays: must be a whole number of days from 1 to 365$/],
     ["duplicate cron job", { cronJobs: [settings.cronJobs![0]!, settings.cronJobs![0]!] }, /compute\.cronJobs\[1\]\.name: another cron job/],
     ["bad cron job name", { cronJobs: [{ ...settings.cronJobs![0]!, name: "Nightly Report" }] }, /cronJobs\[0\]\.name/],
     ["privileged app port", { appPort: 80 }, /compute\.appPort/],
@@ -517,6 +564,7 @@ test("no resource outside the app tier's own set", () => {
       "aws_autoscaling_policy",
       "aws_autoscaling_schedule",
       "aws_cloudwatch_log_group",
+      "aws_dynamodb_table",
       "aws_iam_instance_profile",
       "aws_iam_role",
       "aws_iam_role_policy",
@@ -524,12 +572,106 @@ test("no resource outside the app tier's own set", () => {
       "aws_kms_alias",
       "aws_kms_key",
       "aws_launch_template",
+      "aws_s3_bucket",
+      "aws_s3_bucket_lifecycle_configuration",
+      "aws_s3_bucket_ownership_controls",
+      "aws_s3_bucket_policy",
+      "aws_s3_bucket_public_access_block",
+      "aws_s3_bucket_server_side_encryption_configuration",
+      "aws_s3_bucket_versioning",
+      "aws_s3_object",
       "aws_security_group",
       "aws_ssm_parameter",
       "aws_vpc_security_group_egress_rule",
     ].sort(),
   );
   expect(Object.keys(resources(json, "aws_autoscaling_group"))).toHaveLength(1);
+});
+
+describe("the boot bundle's bucket", () => {
+  test("private: SSE-KMS with its own key, versioned, public access blocked, objects owned by the bucket, TLS only, KMS-encrypted writes only", () => {
+    const [bucket] = resourceList(json, "aws_s3_bucket");
+    expect(bucket).toEqual(expect.objectContaining({ bucket: "webapp-test-boot-111111111111", force_destroy: true }));
+    const [encryption] = resourceList(json, "aws_s3_bucket_server_side_encryption_configuration");
+    expect(encryption?.rule).toEqual([
+      { apply_server_side_encryption_by_default: { sse_algorithm: "aws:kms", kms_master_key_id: expect.stringMatching(/aws_kms_key\.compute_boot-bundle_key/) }, bucket_key_enabled: true },
+    ]);
+    expect(resourceList(json, "aws_s3_bucket_versioning")[0]?.versioning_configuration).toEqual({ status: "Enabled" });
+    expect(resourceList(json, "aws_s3_bucket_public_access_block")[0]).toEqual(
+      expect.objectContaining({ block_public_acls: true, block_public_policy: true, ignore_public_acls: true, restrict_public_buckets: true }),
+    );
+    expect(resourceList(json, "aws_s3_bucket_ownership_controls")[0]?.rule).toEqual({ object_ownership: "BucketOwnerEnforced" });
+    const statements = policy(resourceList(json, "aws_s3_bucket_policy")[0]?.policy).Statement as Json[];
+    expect(statements.map((s) => [s.Sid, s.Effect, s.Condition])).toEqual([
+      ["DenyInsecureTransport", "Deny", { Bool: { "aws:SecureTransport": "false" } }],
+      ["DenyWritesNotEncryptedWithKms", "Deny", { StringNotEquals: { "s3:x-amz-server-side-encryption": "aws:kms" } }],
+    ]);
+    // Replaced bundles stay readable by version for a rollback, then expire.
+    expect(resourceList(json, "aws_s3_bucket_lifecycle_configuration")[0]?.rule[0]).toEqual(
+      expect.objectContaining({ status: "Enabled", noncurrent_version_expiration: [{ noncurrent_days: 90 }] }),
+    );
+  });
+
+  test("a new bundle is a new key and a new user data (so the instance refresh rolls it); the same settings give the same bundle", () => {
+    const again = synthCompute();
+    const key = (j: Json) => resourceList(j, "aws_s3_object")[0]?.key;
+    expect(key(again.json)).toBe(key(json));
+    const changed = synthCompute({ startCommand: "exec node other.js" });
+    expect(key(changed.json)).not.toBe(key(json));
+    expect(named(changed.json, "aws_launch_template", "template").user_data).not.toBe(template.user_data);
+  });
+});
+
+describe("the timed jobs' slot table", () => {
+  const table = named(json, "aws_dynamodb_table", "jobs_table");
+
+  test("on demand, key (job, slot), TTL on expiresAt, its own KMS key, point-in-time recovery, deletion protection by default", () => {
+    expect(table).toEqual(
+      expect.objectContaining({
+        name: "webapp-test-jobs",
+        billing_mode: "PAY_PER_REQUEST",
+        hash_key: "job",
+        range_key: "slot",
+        attribute: [
+          { name: "job", type: "S" },
+          { name: "slot", type: "S" },
+        ],
+        ttl: { attribute_name: "expiresAt", enabled: true },
+        server_side_encryption: { enabled: true, kms_key_arn: expect.stringMatching(/aws_kms_key\.compute_jobs_key/) },
+        point_in_time_recovery: { enabled: true },
+        deletion_protection_enabled: true,
+      }),
+    );
+    expect(named(synthCompute({ jobTable: { deletionProtection: false } }).json, "aws_dynamodb_table", "jobs_table").deletion_protection_enabled).toBe(false);
+  });
+
+  test("the runner's configuration in the bundle names the table, the namespace and each job's resolved timing", () => {
+    const [object] = resourceList(json, "aws_s3_object");
+    const script = expandUserData(compute.userData, Buffer.from(object!.content_base64, "base64"));
+    const config = JSON.parse(/^write_jobs_config\(\) \{\n  cat <<'WEBAPP_HELPER_EOF'\n([\s\S]*?)\nWEBAPP_HELPER_EOF$/m.exec(script)![1]!);
+    expect(config).toEqual({
+      table: "webapp-test-jobs",
+      region: "eu-west-2",
+      namespace: "webapp-test/app",
+      stateDir: "/run/webapp-jobs",
+      logDir: "/var/log/webapp",
+      recordRetentionDays: 30,
+      clockSkewMarginSeconds: 30,
+      killGraceSeconds: 10,
+      jobs: [
+        {
+          name: "nightly-report",
+          schedule: "15 2 * * *",
+          command: ["/bin/bash", "/etc/webapp/cron/nightly-report.sh"],
+          leaseSeconds: 120,
+          maxRunSeconds: 1800,
+          retries: 2,
+          retryBackoffSeconds: 30,
+          backfillWindowSeconds: 3600,
+        },
+      ],
+    });
+  });
 });
 
 describe("environment validation under compute.", () => {
@@ -547,8 +689,9 @@ describe("environment validation under compute.", () => {
     ["branch ref where a pinned ref is demanded", { repository: { ...dev.compute.repository, ref: "refs/heads/main", allowBranchRef: false } }, /^dev: compute\.repository\.ref = "refs\/heads\/main": is a branch/],
     ["no build command", { buildCommands: [] }, /^dev: compute\.buildCommands = \[\]: needs at least one build command/],
     ["no runtime for a node app", { runtime: undefined }, /^dev: compute\.runtime = \(unset\): the build, start or cron commands run node, npm, which Amazon Linux 2023 does not ship/],
-    ["invalid cron schedule", { cronJobs: [{ name: "x", schedule: "* * *", command: "true", ttlSeconds: 60, maxRunSeconds: 30 }] }, /^dev: compute\.cronJobs\[0\]\.schedule = "\* \* \*": not a valid cron schedule/],
-    ["TTL shorter than max run time", { cronJobs: [{ name: "x", schedule: "0 * * * *", command: "true", ttlSeconds: 60, maxRunSeconds: 120 }] }, /^dev: compute\.cronJobs\[0\]\.ttlSeconds = 60: is shorter than the job's maximum run time/],
+    ["invalid cron schedule", { cronJobs: [{ name: "x", schedule: "* * *", command: "true", maxRunSeconds: 30 }] }, /^dev: compute\.cronJobs\[0\]\.schedule = "\* \* \*": not a valid cron schedule/],
+    ["a lease equal to the period", { cronJobs: [{ name: "x", schedule: "* * * * *", command: "true", leaseSeconds: 60, maxRunSeconds: 70 }] }, /^dev: compute\.cronJobs\[0\]\.maxRunSeconds = 70: plus the 10 s kill grace is longer than the schedule's shortest period \(60 s\)/],
+    ["the old TTL setting", { cronJobs: [{ name: "x", schedule: "0 * * * *", command: "true", ttlSeconds: 60 } as never] }, /^dev: compute\.cronJobs\[0\]\.ttlSeconds = 60: unknown setting/],
     ["health check path", { healthCheckPath: "health" }, /^dev: compute\.healthCheckPath = "health": must be a URL path/],
     ["app port not the target group's", { appPort: 9090 }, /^dev: compute\.appPort = 9090: must equal edge\.appPort \(8080\)/],
     ["health check path not the target group's", { healthCheckPath: "/ready" }, /^dev: compute\.healthCheckPath = "\/ready": must equal edge\.healthCheck\.path \(\/health\)/],

@@ -13,7 +13,7 @@ const props: MonitoringProps = {
   topic: true,
   alarmEmails: ["oncall@example.com"],
   edge: { loadBalancerArnSuffix: "app/webapp-test/abc", targetGroupArnSuffix: "targetgroup/webapp-test/def", certificateArn: "arn:aws:acm:eu-west-2:111111111111:certificate/x", webAclName: "webapp-test" },
-  compute: { autoScalingGroupName: "webapp-test-app", logGroupName: "/webapp-test/app", bootFailurePattern: '"webapp-boot" "FAILED"', lockFailurePattern: '"cron-lock" "not running"' },
+  compute: { autoScalingGroupName: "webapp-test-app", logGroupName: "/webapp-test/app", bootFailurePattern: '"webapp-boot" "FAILED"', metricsNamespace: "webapp-test/app" },
   database: { identifier: "webapp-test" },
   cache: { replicationGroupId: "webapp-test", nodeCount: 2 },
   fileSystem: { fileSystemId: "fs-123", throughputMode: "bursting" },
@@ -64,7 +64,10 @@ describe("Monitoring", () => {
     ["webapp-test-boot-failures", { namespace: "webapp-test/app", metric_name: "BootFailures", statistic: "Sum", threshold: 0, evaluation_periods: 1 }],
     ["webapp-test-launch-abandoned", { namespace: "AWS/Events", metric_name: "MatchedEvents", statistic: "Sum", threshold: 0 }],
     ["webapp-test-group-cpu-high", { namespace: "AWS/EC2", metric_name: "CPUUtilization", statistic: "Average", threshold: 80, dimensions: { AutoScalingGroupName: "webapp-test-app" } }],
-    ["webapp-test-lock-failures", { namespace: "webapp-test/app", metric_name: "LockFailures", statistic: "Sum", threshold: 0 }],
+    ["webapp-test-lock-failures", { namespace: "webapp-test/app", metric_name: "LockFailures", statistic: "Sum", threshold: 0, evaluation_periods: 1 }],
+    ["webapp-test-job-failures", { namespace: "webapp-test/app", metric_name: "JobFailures", statistic: "Sum", threshold: 0, evaluation_periods: 1, treat_missing_data: "notBreaching" }],
+    ["webapp-test-jobs-missed", { namespace: "webapp-test/app", metric_name: "JobsMissed", statistic: "Sum", threshold: 0, evaluation_periods: 1 }],
+    ["webapp-test-job-leases-lost", { namespace: "webapp-test/app", metric_name: "JobLeasesLost", statistic: "Sum", threshold: 0, evaluation_periods: 1 }],
     ["webapp-test-database-cpu", { namespace: "AWS/RDS", metric_name: "CPUUtilization", threshold: 80, dimensions: { DBInstanceIdentifier: "webapp-test" } }],
     ["webapp-test-database-free-storage", { metric_name: "FreeStorageSpace", statistic: "Minimum", threshold: 5 * 1024 ** 3, comparison_operator: "LessThanThreshold" }],
     ["webapp-test-database-freeable-memory", { metric_name: "FreeableMemory", threshold: 256 * 1024 ** 2 }],
@@ -100,13 +103,13 @@ describe("Monitoring", () => {
     ]);
   });
 
-  it("counts boot and lock failures from the log group with metric filters, and unsuccessful launches from events", () => {
+  it("counts boot failures from the log group with a metric filter, and unsuccessful launches from events; the timed jobs' metrics come from their runner", () => {
     expect(text).toHaveResourceWithProperties(CloudwatchLogMetricFilter, {
       log_group_name: "/webapp-test/app",
       pattern: '"webapp-boot" "FAILED"',
       metric_transformation: expect.objectContaining({ name: "BootFailures", namespace: "webapp-test/app", value: "1" }),
     });
-    expect(text).toHaveResourceWithProperties(CloudwatchLogMetricFilter, { pattern: '"cron-lock" "not running"' });
+    expect(resourceList(json, "aws_cloudwatch_log_metric_filter")).toHaveLength(1);
     const rule = resourceList(json, "aws_cloudwatch_event_rule")[0];
     expect(JSON.parse(rule?.event_pattern)).toEqual({
       source: ["aws.autoscaling"],
@@ -175,6 +178,7 @@ describe("Monitoring", () => {
       "Errors",
       "Healthy hosts",
       "Group size and scaling",
+      "Timed jobs",
       "Database",
       "Cache",
       "File system",

@@ -119,11 +119,12 @@ describe("Networking", () => {
     expect(text).toHaveResourceWithProperties(DefaultSecurityGroup, { ingress: [], egress: [] });
   });
 
-  it("adds an S3 gateway endpoint on the app route tables and no interface endpoints by default", () => {
+  it("adds S3 and DynamoDB gateway endpoints on the app route tables and no interface endpoints by default", () => {
     expect(text).toHaveResourceWithProperties(VpcEndpoint, { service_name: "com.amazonaws.eu-west-2.s3", vpc_endpoint_type: "Gateway" });
+    expect(text).toHaveResourceWithProperties(VpcEndpoint, { service_name: "com.amazonaws.eu-west-2.dynamodb", vpc_endpoint_type: "Gateway" });
     const endpoints = resourceList(json, "aws_vpc_endpoint");
-    expect(endpoints).toHaveLength(1);
-    expect(endpoints[0]?.route_table_ids).toHaveLength(2);
+    expect(endpoints).toHaveLength(2);
+    for (const endpoint of endpoints) expect(endpoint.route_table_ids).toEqual([expect.stringMatching(/aws_route_table\.network_app-rt-/), expect.stringMatching(/aws_route_table\.network_app-rt-/)]);
   });
 
   it("adds interface endpoints with private DNS in the app subnets behind their own security group", () => {

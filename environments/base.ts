@@ -32,5 +32,6 @@ export const app = {
   buildCommands: ["npm ci --include=dev", "npm run build", "npm prune --omit=dev"],
   startCommand: "exec node dist/server.js",
   healthCheckPath: "/health",
-  cronJobs: [{ name: "record-run", schedule: "*/5 * * * *", command: "node dist/jobs/record-run.js", ttlSeconds: 300, maxRunSeconds: 120 }],
+  // Once per slot across the fleet; the job uses JOB_SLOT to be idempotent (examples/app/src/jobs/record-run.js).
+  cronJobs: [{ name: "record-run", schedule: "*/5 * * * *", command: "node dist/jobs/record-run.js", maxRunSeconds: 120 }],
 } as const;

@@ -72,6 +72,8 @@ export const dev: EnvironmentConfig = {
     startCommand: app.startCommand,
     healthCheckPath: app.healthCheckPath,
     cronJobs: app.cronJobs,
+    // Torn down freely: the slot records go with it.
+    jobTable: { deletionProtection: false },
     scaling: { targetCpuPercent: 70 },
     // Nobody uses dev at night or at weekends: scale to zero, back to one on weekday mornings (London time).
     scheduledActions: [

@@ -70,6 +70,7 @@ export const prod: EnvironmentConfig = {
     startCommand: app.startCommand,
     healthCheckPath: app.healthCheckPath,
     cronJobs: app.cronJobs,
+    jobTable: { deletionProtection: true },
     scaling: { targetCpuPercent: 50, requestsPerTarget: 1000 },
     instanceRefreshMinHealthyPercent: 100,
     rootVolumeGiB: 30,

@@ -66,6 +66,8 @@ export const staging: EnvironmentConfig = {
     startCommand: app.startCommand,
     healthCheckPath: app.healthCheckPath,
     cronJobs: app.cronJobs,
+    // Torn down freely: the slot records go with it.
+    jobTable: { deletionProtection: false },
     scaling: { targetCpuPercent: 60, requestsPerTarget: 1000 },
     instanceRefreshMinHealthyPercent: 100,
     // Prod's shape: the minimum On-Demand; what scaling adds above it is Spot, from three 2 vCPU / 4 GiB types.

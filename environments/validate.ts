@@ -72,6 +72,7 @@ const SAFEGUARDS: Readonly<Record<ProductionSafeguard, readonly SafeguardRule[]>
     { field: "edge.deletionProtection", off: (c) => (c.edge.deletionProtection ? undefined : c.edge.deletionProtection) },
     { field: "database.deletionProtection", off: (c) => (c.database.deletionProtection ? undefined : c.database.deletionProtection) },
     { field: "database.finalSnapshot", off: (c) => (c.database.finalSnapshot ? undefined : c.database.finalSnapshot), need: "a final snapshot" },
+    { field: "compute.jobTable.deletionProtection", off: (c) => (c.compute.jobTable?.deletionProtection ?? true ? undefined : false) },
     {
       field: "secrets.recoveryWindowDays",
       off: (c) => (c.secrets.recoveryWindowDays > 0 ? undefined : c.secrets.recoveryWindowDays),

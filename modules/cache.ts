@@ -1,10 +1,12 @@
 // Redis-compatible cache for locks and sessions: an ElastiCache replication group (Valkey or Redis OSS) in the
 // private data subnets, its own security group (6379), TLS required, encrypted at rest with its own KMS key,
-// an AUTH token kept in Secrets Manager, and slow-log delivery to a KMS-encrypted log group. Opens no port
-// by itself. AWS provider 6.25.0 has no write-only auth token argument, so the token is in Terraform state.
+// an AUTH token kept in Secrets Manager, its own parameter group (maxmemory-policy noeviction: nothing it
+// holds may be evicted), and slow-log delivery to a KMS-encrypted log group. Opens no port by itself. AWS
+// provider 6.25.0 has no write-only auth token argument, so the token is in Terraform state.
 import { Construct } from "constructs";
 import { CloudwatchLogGroup } from "@cdktf/provider-aws/lib/cloudwatch-log-group";
 import { DataAwsSecretsmanagerRandomPassword } from "@cdktf/provider-aws/lib/data-aws-secretsmanager-random-password";
+import { ElasticacheParameterGroup } from "@cdktf/provider-aws/lib/elasticache-parameter-group";
 import { ElasticacheReplicationGroup } from "@cdktf/provider-aws/lib/elasticache-replication-group";
 import { ElasticacheSubnetGroup } from "@cdktf/provider-aws/lib/elasticache-subnet-group";
 import { SecretsmanagerSecret } from "@cdktf/provider-aws/lib/secretsmanager-secret";
@@ -30,6 +32,19 @@ export const CACHE_ENGINE_VERSIONS: Readonly<Record<CacheEngine, readonly string
 /** Nodes per replication group without cluster mode: a primary and up to five replicas. */
 export const MAX_CACHE_NODES = 6;
 
+/**
+ * The only eviction policy the cache may have: it holds the timed jobs' locks and the sessions, all written
+ * with a TTL, which every other policy may evict (`volatile-*` picks among keys with a TTL, `allkeys-*` among
+ * all). When memory is full, writes fail instead (the memory alarm warns first).
+ */
+export const CACHE_EVICTION_POLICY = "noeviction";
+
+/** The parameter group family of an engine version ElastiCache takes. */
+export function cacheParameterFamily(engine: CacheEngine, version: string): string {
+  const major = version.split(".")[0] ?? "";
+  return engine === "redis" && major === "6" ? "redis6.x" : `${engine}${major}`;
+}
+
 /** The cache settings an environment chooses. */
 export interface CacheSettings {
   readonly engine: CacheEngine;
@@ -51,6 +66,11 @@ export interface CacheSettings {
   readonly maintenanceWindow: string;
   /** Apply changes at once instead of in the next maintenance window. @default false */
   readonly applyImmediately?: boolean;
+  /**
+   * More engine parameters for the cache's own parameter group (family from the engine and version), for
+   * example `{ timeout: "300" }`. `maxmemory-policy` may only be `noeviction`. @default {}
+   */
+  readonly parameters?: Readonly<Record<string, string>>;
 }
 
 export interface CacheProps extends CacheSettings {
@@ -99,6 +119,19 @@ export function checkCacheSettings(props: CacheSettings, problems: Problems): vo
   const days = props.snapshotRetentionDays;
   problems.check(Number.isInteger(days) && days >= 0 && days <= 35, "snapshotRetentionDays", days, "ElastiCache keeps snapshots 0 to 35 days");
   checkWindows(problems, { field: "snapshotWindow", value: props.snapshotWindow }, { field: "maintenanceWindow", value: props.maintenanceWindow }, 60);
+  for (const [name, value] of Object.entries(props.parameters ?? {})) {
+    const field = `parameters.${name}`;
+    if (!problems.check(/^[a-z][a-z0-9-]{0,99}$/.test(name), field, value, "not an engine parameter name (lowercase letters, digits and -)")) continue;
+    problems.check(typeof value === "string" && value.length > 0, field, value, "must be a non-empty string");
+    if (name === "maxmemory-policy") {
+      problems.check(
+        value === CACHE_EVICTION_POLICY,
+        field,
+        value,
+        `must be ${CACHE_EVICTION_POLICY}: the cache holds the timed jobs' locks and the sessions, written with a TTL, which this policy may evict`,
+      );
+    }
+  }
 }
 
 /** The cache as the composing stack and the compute layer consume it. */
@@ -174,6 +207,18 @@ export class Cache extends Construct implements Connectable, CacheRefs {
     });
     this.authTokenSecretArn = this.authTokenSecret.arn;
 
+    // Its own group, so the eviction policy is ours: the engine's default group (volatile-lru) evicts keys
+    // with a TTL, which is every lock.
+    const parameters = new ElasticacheParameterGroup(this, "parameters", {
+      name: name("cache"),
+      family: cacheParameterFamily(props.engine, props.engineVersion),
+      description: `${props.namePrefix}: locks and sessions, never evicted`,
+      parameter: Object.entries({ ...(props.parameters ?? {}), "maxmemory-policy": CACHE_EVICTION_POLICY })
+        .sort(([a], [b]) => a.localeCompare(b))
+        .map(([parameter, value]) => ({ name: parameter, value })),
+      tags: { Name: name("cache") },
+    });
+
     const slowLog = new CloudwatchLogGroup(this, "slow-log", {
       name: `/elasticache/${props.namePrefix}/slow-log`,
       retentionInDays: props.logRetentionDays,
@@ -188,6 +233,7 @@ export class Cache extends Construct implements Connectable, CacheRefs {
       nodeType: props.nodeType,
       numCacheClusters: props.nodeCount,
       port: CACHE_PORT,
+      parameterGroupName: parameters.name,
       subnetGroupName: subnetGroup.name,
       securityGroupIds: [this.securityGroup.id],
       multiAzEnabled: props.multiAz,

@@ -110,12 +110,12 @@ export interface MonitoredEdge {
 /** What the alarms read from the app tier. */
 export interface MonitoredCompute {
   readonly autoScalingGroupName: string;
-  /** Log group that receives the boot script's and the lock helper's lines. */
+  /** Log group that receives the boot script's lines. */
   readonly logGroupName: string;
   /** CloudWatch Logs filter pattern matching the boot script's failure line. */
   readonly bootFailurePattern: string;
-  /** Filter pattern matching the lock helper's "job not run" error lines. */
-  readonly lockFailurePattern: string;
+  /** Namespace of the app tier's own metrics (boot failures, and what the timed jobs' runner records). */
+  readonly metricsNamespace: string;
   /** Whether the group may launch Spot Instances: their interruptions are counted. @default false */
   readonly launchesSpot?: boolean;
   /** The longest an instance may take from launch to in service (its boot budget). @default 1800 */
@@ -180,6 +180,30 @@ export function checkMonitoringSettings(props: MonitoringSettings, problems: Pro
   }
 }
 
+/** Alarms on the metrics the timed jobs' runner records (each datapoint is one slot or one claim). */
+export const JOB_ALARMS: readonly { readonly id: string; readonly metric: string; readonly description: string }[] = [
+  {
+    id: "job-failures",
+    metric: "JobFailures",
+    description: "A timed job's slot failed on its last attempt (or its holder died on it) and will not run again by itself: look first at the `<instance>/cron` log stream and `webapp-jobs status` (docs/runbooks.md, 11).",
+  },
+  {
+    id: "jobs-missed",
+    metric: "JobsMissed",
+    description: "A timed job's slot passed its backfill window with no instance claiming it (no instance in service, or the jobs table unreachable): look first at the group's in-service count and the `<instance>/cron` log stream (docs/runbooks.md, 11).",
+  },
+  {
+    id: "job-leases-lost",
+    metric: "JobLeasesLost",
+    description: "A timed job's holder stopped renewing its claim (instance lost, killed, or cut off from DynamoDB) and another instance took the slot over, so its work may have run twice: look first at the group's activity history, then the `<instance>/cron` log stream (docs/runbooks.md, 11).",
+  },
+  {
+    id: "lock-failures",
+    metric: "LockFailures",
+    description: "A timed job ran on its slot claim alone because Redis was unreachable or refused its lock: each slot still ran once, but two slots of one job could overlap. Look first at the cache alarms (memory: the cache refuses writes when full) and the `<instance>/cron` log stream (docs/runbooks.md, 11).",
+  },
+];
+
 type Comparison = "GreaterThanThreshold" | "GreaterThanOrEqualToThreshold" | "LessThanThreshold" | "LessThanOrEqualToThreshold";
 type MissingData = "missing" | "notBreaching" | "breaching" | "ignore";
 
@@ -221,7 +245,7 @@ export class Monitoring extends Construct {
     const tg = { LoadBalancer: edge.loadBalancerArnSuffix, TargetGroup: edge.targetGroupArnSuffix };
     const asg = { AutoScalingGroupName: compute.autoScalingGroupName };
     const db = { DBInstanceIdentifier: database.identifier };
-    const appNamespace = `${props.namePrefix}/app`;
+    const appNamespace = compute.metricsNamespace;
 
     if (props.topic) {
       const key = new EncryptionKey(this, "key", {
@@ -255,12 +279,6 @@ export class Monitoring extends Construct {
       logGroupName: compute.logGroupName,
       pattern: compute.bootFailurePattern,
       metricTransformation: { name: "BootFailures", namespace: appNamespace, value: "1", defaultValue: "0" },
-    });
-    new CloudwatchLogMetricFilter(this, "lock-failures-filter", {
-      name: name("lock-failures"),
-      logGroupName: compute.logGroupName,
-      pattern: compute.lockFailurePattern,
-      metricTransformation: { name: "LockFailures", namespace: appNamespace, value: "1", defaultValue: "0" },
     });
     const launchFailures = new CloudwatchEventRule(this, "launch-unsuccessful", {
       name: name("launch-unsuccessful"),
@@ -429,15 +447,16 @@ export class Monitoring extends Construct {
         missing: "notBreaching",
         metric: { namespace: "AWS/EC2", name: "CPUUtilization", dimensions: asg, statistic: "Average" },
       },
-      {
-        id: "lock-failures",
-        description: "A timed job did not run because its lock could not be taken (Redis unreachable or refusing): look first at the cache alarms and the `<instance>/cron` log stream.",
-        comparison: "GreaterThanThreshold",
+      // The timed jobs' runner records these itself (webapp-jobs, put-metric-data); docs/runbooks.md, 11.
+      ...JOB_ALARMS.map((alarm) => ({
+        id: alarm.id,
+        description: alarm.description,
+        comparison: "GreaterThanThreshold" as const,
         threshold: 0,
-        missing: "notBreaching",
+        missing: "notBreaching" as const,
         evaluationPeriods: 1,
-        metric: { namespace: appNamespace, name: "LockFailures", dimensions: {}, statistic: "Sum" },
-      },
+        metric: { namespace: appNamespace, name: alarm.metric, dimensions: {}, statistic: "Sum" },
+      })),
       {
         id: "database-cpu",
         description: "Database CPU is high: look first at Performance Insights' top SQL.",
@@ -623,6 +642,7 @@ export function dashboardBody(input: DashboardInput): { widgets: unknown[] } {
         metric(input.appNamespace, "BootFailures", {}, { stat: "Sum" }),
       ],
     ],
+    ["Timed jobs", ["JobFailures", "JobsMissed", "JobRetries", "JobLeasesLost", "LockFailures"].map((m) => metric(input.appNamespace, m, {}, { stat: "Sum" }))],
     [
       "Database",
       [

@@ -1,6 +1,6 @@
 // The network: a VPC with three subnet tiers per availability zone (public for the load balancer and NAT,
 // private app for instances, private data with no route out), NAT per the chosen mode, flow logs, the
-// default security group stripped, an S3 gateway endpoint and optional interface endpoints.
+// default security group stripped, S3 and DynamoDB gateway endpoints and optional interface endpoints.
 // It does not create the application's security groups: each module owns its own.
 import { Annotations } from "cdktf";
 import { Construct } from "constructs";
@@ -384,12 +384,21 @@ export class Networking extends Construct implements NetworkRefs {
       new RouteTableAssociation(this, `data-rta-${zoneKey(zones[i] ?? "")}`, { subnetId: subnet.id, routeTableId: dataRoutes.id });
     });
 
+    // Gateway endpoints cost nothing: the boot bundle (S3) and the timed jobs' slot table (DynamoDB) are
+    // reached without NAT, from the app subnets' route tables.
     new VpcEndpoint(this, "s3-endpoint", {
       vpcId: this.vpc.id,
       serviceName: `com.amazonaws.${props.region}.s3`,
       vpcEndpointType: "Gateway",
       routeTableIds: appRouteTables.map((t) => t.id),
       tags: { Name: name("s3") },
+    });
+    new VpcEndpoint(this, "dynamodb-endpoint", {
+      vpcId: this.vpc.id,
+      serviceName: `com.amazonaws.${props.region}.dynamodb`,
+      vpcEndpointType: "Gateway",
+      routeTableIds: appRouteTables.map((t) => t.id),
+      tags: { Name: name("dynamodb") },
     });
 
     const services = props.interfaceEndpoints ?? [];

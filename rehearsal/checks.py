@@ -69,6 +69,43 @@ def after_apply(client: Client, stack: Any, backend: dict[str, Any]) -> None:
     purchase_mix(client, stack)
     instance_role(client, stack)
     secrets(client, stack)
+    boot_bundle(client, stack)
+    jobs_table(client, stack)
+
+
+def boot_bundle(client: Client, stack: Any) -> None:
+    """The launch template's user data names an object that exists, encrypted with KMS, whose bytes have the
+    SHA-256 the loader checks: what a launching instance fetches."""
+    import base64
+    import hashlib
+    import re
+
+    env = stack.name
+    ec2, s3 = client("ec2"), client("s3")
+    template = _one(stack, "aws_launch_template")["name"]
+    version = ec2.describe_launch_template_versions(LaunchTemplateName=template, Versions=["$Latest"])["LaunchTemplateVersions"][0]
+    user_data = base64.b64decode(version["LaunchTemplateData"]["UserData"]).decode()
+    value = lambda name: re.search(rf"^{name}='([^']*)'$", user_data, re.M).group(1)  # noqa: E731
+    bucket, key, object_version, sha = value("BOOT_BUNDLE_BUCKET"), value("BOOT_BUNDLE_OBJECT"), value("BOOT_BUNDLE_VERSION"), value("BOOT_BUNDLE_SHA256")
+    expect(bucket.startswith(f"webapp-{env}-boot-") and key == f"boot/{sha}.sh.gz", f"{env}: the user data's bundle is s3://{bucket}/{key}")
+    got = s3.get_object(Bucket=bucket, Key=key, VersionId=object_version)
+    body = got["Body"].read()
+    expect(hashlib.sha256(body).hexdigest() == sha, f"{env}: the bundle s3://{bucket}/{key} (version {object_version}) does not hash to the user data's SHA-256")
+    expect(got.get("ServerSideEncryption") == "aws:kms", f"{env}: the bundle is encrypted with {got.get('ServerSideEncryption')}, want aws:kms")
+
+
+def jobs_table(client: Client, stack: Any) -> None:
+    """The timed jobs' slot table: its key, TTL and encryption as the runner and the design expect."""
+    env = stack.name
+    ddb = client("dynamodb")
+    name = f"webapp-{env}-jobs"
+    table = ddb.describe_table(TableName=name)["Table"]
+    keys = {k["AttributeName"]: k["KeyType"] for k in table["KeySchema"]}
+    expect(keys == {"job": "HASH", "slot": "RANGE"}, f"{env}: table {name} has key {keys}")
+    ttl = ddb.describe_time_to_live(TableName=name)["TimeToLiveDescription"]
+    expect(ttl.get("AttributeName") == "expiresAt" and ttl.get("TimeToLiveStatus") in ("ENABLED", "ENABLING"), f"{env}: table {name} TTL {ttl}")
+    sse = table.get("SSEDescription", {})
+    expect(sse.get("SSEType") == "KMS" and sse.get("KMSMasterKeyArn"), f"{env}: table {name} encryption {sse}")
 
 
 def lock_released(client: Client, env: str, backend: dict[str, Any]) -> None:
@@ -186,11 +223,24 @@ def purchase_mix(client: Client, stack: Any) -> None:
     expect((have_types, have_ranges) == (want_types, want_ranges), f"{stack.name}: the group may launch {have_types} {have_ranges}, want {want_types} {want_ranges}")
 
 
-# What the boot script (modules/compute/boot.sh) and the running instance call, and nothing else.
+# What the boot script (modules/compute/boot.sh), its loader and the running instance (the timed jobs'
+# runner) call, and nothing else.
 BOOT_ACTIONS = {
     "secretsmanager:GetSecretValue",
     "secretsmanager:DescribeSecret",
     "kms:Decrypt",
+    "kms:Encrypt",
+    "kms:GenerateDataKey*",
+    "kms:ReEncrypt*",
+    "kms:DescribeKey",
+    "s3:GetObject",
+    "s3:GetObjectVersion",
+    "dynamodb:GetItem",
+    "dynamodb:BatchGetItem",
+    "dynamodb:PutItem",
+    "dynamodb:UpdateItem",
+    "dynamodb:Query",
+    "cloudwatch:PutMetricData",
     "elasticfilesystem:ClientMount",
     "elasticfilesystem:ClientWrite",
     "logs:CreateLogStream",
@@ -226,8 +276,16 @@ def instance_role(client: Client, stack: Any) -> None:
         expect(st["Effect"] == "Allow", f"{env}: instance role statement {st.get('Sid')} is not an Allow")
         acts = st["Action"] if isinstance(st["Action"], list) else [st["Action"]]
         res = st["Resource"] if isinstance(st["Resource"], list) else [st["Resource"]]
-        expect("*" not in res, f"{env}: instance role statement {st.get('Sid')} grants {acts} on *")
+        if acts == ["cloudwatch:PutMetricData"]:
+            # PutMetricData takes no resource: only its namespace condition can limit it.
+            expect(st.get("Condition") == {"StringEquals": {"cloudwatch:namespace": f"webapp-{env}/app"}}, f"{env}: metrics allowed with {st.get('Condition')}")
+        else:
+            expect("*" not in res, f"{env}: instance role statement {st.get('Sid')} grants {acts} on *")
         actions |= set(acts)
+        if any(a.startswith("s3:") for a in acts):
+            expect(all(r.startswith(f"arn:aws:s3:::webapp-{env}-boot-") and r.endswith("/boot/*") for r in res), f"{env}: instance role reads objects {res}")
+        if any(a.startswith("dynamodb:") for a in acts):
+            expect(all(r.endswith(f":table/webapp-{env}-jobs") for r in res), f"{env}: instance role writes table items of {res}")
         if any(a.startswith("secretsmanager:") for a in acts):
             stray = [r for r in res if r not in own_secrets]
             expect(not stray, f"{env}: instance role reads secrets that are not this environment's: {stray}")

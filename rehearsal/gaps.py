@@ -637,6 +637,132 @@ def _elasticache_delete_subnet_group() -> None:
     responses.ElastiCacheResponse.delete_cache_subnet_group = delete_response  # type: ignore[attr-defined]
 
 
+def _probe_cache_parameter_group(client: Callable[[str], Any]) -> None:
+    ec = client("elasticache")
+    created = ec.create_cache_parameter_group(CacheParameterGroupName="probe", CacheParameterGroupFamily="valkey8", Description="probe", Tags=[{"Key": "Name", "Value": "probe"}])
+    arn = created["CacheParameterGroup"]["ARN"]
+    ec.modify_cache_parameter_group(CacheParameterGroupName="probe", ParameterNameValues=[{"ParameterName": "maxmemory-policy", "ParameterValue": "noeviction"}])
+    group = ec.describe_cache_parameter_groups(CacheParameterGroupName="probe")["CacheParameterGroups"][0]
+    assert (group["CacheParameterGroupFamily"], group["Description"], group["ARN"]) == ("valkey8", "probe", arn), group
+    user = ec.describe_cache_parameters(CacheParameterGroupName="probe", Source="user")["Parameters"]
+    assert [(p["ParameterName"], p["ParameterValue"]) for p in user] == [("maxmemory-policy", "noeviction")], user
+    assert ec.list_tags_for_resource(ResourceName=arn)["TagList"] == [{"Key": "Name", "Value": "probe"}]
+    ec.reset_cache_parameter_group(CacheParameterGroupName="probe", ResetAllParameters=True)
+    assert ec.describe_cache_parameters(CacheParameterGroupName="probe", Source="user")["Parameters"] == []
+    ec.delete_cache_parameter_group(CacheParameterGroupName="probe")
+    try:
+        ec.describe_cache_parameter_groups(CacheParameterGroupName="probe")
+    except ec.exceptions.CacheParameterGroupNotFoundFault:
+        return
+    raise AssertionError("the deleted parameter group is still there")
+
+
+@extension(
+    "elasticache-parameter-groups",
+    "moto 5.2.5 has no cache parameter groups (CreateCacheParameterGroup answers HTTP 500); the cache's own "
+    "group (maxmemory-policy noeviction) needs them. As documented: create (with tags), describe, modify and "
+    "reset user parameters, describe parameters by Source, delete; CacheParameterGroupNotFound for an unknown "
+    "name, CacheParameterGroupAlreadyExists, InvalidCacheParameterGroupState while a cluster uses the group; "
+    "the group's ARN takes tags.",
+    "https://docs.aws.amazon.com/AmazonElastiCache/latest/APIReference/API_CreateCacheParameterGroup.html",
+    probe=_probe_cache_parameter_group,
+)
+def _elasticache_parameter_groups() -> None:
+    from moto.core.responses import ActionResult, EmptyResult
+    from moto.elasticache import models, responses
+    from moto.elasticache.exceptions import ElastiCacheException
+    from moto.utilities.utils import get_partition
+
+    class NotFound(ElastiCacheException):
+        code = "CacheParameterGroupNotFound"
+
+        def __init__(self, name: str):
+            super().__init__(f"CacheParameterGroup {name} not found.")
+
+    class AlreadyExists(ElastiCacheException):
+        code = "CacheParameterGroupAlreadyExists"
+
+    class InUse(ElastiCacheException):
+        code = "InvalidCacheParameterGroupState"
+
+    original_init = models.ElastiCacheBackend.__init__
+
+    def init(self: Any, *args: Any, **kwargs: Any) -> None:
+        original_init(self, *args, **kwargs)
+        import re
+
+        self.arn_regex = re.compile(r"^arn:aws:elasticache:.*:[0-9]*:(cluster|snapshot|subnetgroup|replicationgroup|user|parametergroup):.*$")
+        self.cache_parameter_groups = {}
+
+    def group(self: Any, name: str) -> dict[str, Any]:
+        if name not in self.cache_parameter_groups:
+            raise NotFound(name)
+        return self.cache_parameter_groups[name]
+
+    def public(g: dict[str, Any]) -> dict[str, Any]:
+        return {k: v for k, v in g.items() if k != "Parameters"}
+
+    class Responses:
+        def create_cache_parameter_group(self: Any) -> Any:
+            backend, name = self.elasticache_backend, self._get_param("CacheParameterGroupName")
+            if name in backend.cache_parameter_groups:
+                raise AlreadyExists(f"Parameter group {name} already exists.")
+            arn = f"arn:{get_partition(self.region)}:elasticache:{self.region}:{self.current_account}:parametergroup:{name}"
+            backend.cache_parameter_groups[name] = {
+                "CacheParameterGroupName": name,
+                "CacheParameterGroupFamily": self._get_param("CacheParameterGroupFamily"),
+                "Description": self._get_param("Description"),
+                "IsGlobal": False,
+                "ARN": arn,
+                "Parameters": {},
+            }
+            if self._get_param("Tags"):
+                backend.add_tags_to_resource(arn, self._get_param("Tags"))
+            return ActionResult({"CacheParameterGroup": public(backend.cache_parameter_groups[name])})
+
+        def describe_cache_parameter_groups(self: Any) -> Any:
+            backend, name = self.elasticache_backend, self._get_param("CacheParameterGroupName")
+            groups = [group(backend, name)] if name else list(backend.cache_parameter_groups.values())
+            return ActionResult({"CacheParameterGroups": [public(g) for g in groups]})
+
+        def modify_cache_parameter_group(self: Any) -> Any:
+            name = self._get_param("CacheParameterGroupName")
+            g = group(self.elasticache_backend, name)
+            for p in self._get_param("ParameterNameValues", []):
+                g["Parameters"][p["ParameterName"]] = p["ParameterValue"]
+            return ActionResult({"CacheParameterGroupName": name})
+
+        def reset_cache_parameter_group(self: Any) -> Any:
+            name = self._get_param("CacheParameterGroupName")
+            g = group(self.elasticache_backend, name)
+            if self._get_bool_param("ResetAllParameters"):
+                g["Parameters"].clear()
+            for p in self._get_param("ParameterNameValues", []):
+                g["Parameters"].pop(p["ParameterName"], None)
+            return ActionResult({"CacheParameterGroupName": name})
+
+        def describe_cache_parameters(self: Any) -> Any:
+            g = group(self.elasticache_backend, self._get_param("CacheParameterGroupName"))
+            # Only what was set here: the engine defaults (Source "system") are not modelled.
+            source = self._get_param("Source")
+            parameters = [] if source not in (None, "user") else [
+                {"ParameterName": k, "ParameterValue": v, "Source": "user", "DataType": "string", "IsModifiable": True, "ChangeType": "immediate"} for k, v in sorted(g["Parameters"].items())
+            ]
+            return ActionResult({"Parameters": parameters})
+
+        def delete_cache_parameter_group(self: Any) -> Any:
+            backend, name = self.elasticache_backend, self._get_param("CacheParameterGroupName")
+            group(backend, name)
+            if any(getattr(c, "cache_parameter_group_name", None) == name for c in backend.cache_clusters.values()):
+                raise InUse(f"Cannot delete parameter group {name}: it is in use by a cache cluster.")
+            del backend.cache_parameter_groups[name]
+            return EmptyResult()
+
+    models.ElastiCacheBackend.__init__ = init  # type: ignore[method-assign]
+    for name in ("create_cache_parameter_group", "describe_cache_parameter_groups", "modify_cache_parameter_group", "reset_cache_parameter_group", "describe_cache_parameters", "delete_cache_parameter_group"):
+        setattr(responses.ElastiCacheResponse, name, getattr(Responses, name))
+
+
 @extension(
     "s3-create-bucket-tags",
     "The provider tags a new bucket in CreateBucket (CreateBucketConfiguration.Tags) and reads the tags back "
@@ -1486,6 +1612,7 @@ KNOWN_TYPES: set[str] = {
     "aws_efs_file_system_policy",
     "aws_efs_mount_target",
     "aws_eip",
+    "aws_elasticache_parameter_group",
     "aws_elasticache_replication_group",
     "aws_elasticache_subnet_group",
     "aws_flow_log",
@@ -1514,6 +1641,7 @@ KNOWN_TYPES: set[str] = {
     "aws_s3_bucket_public_access_block",
     "aws_s3_bucket_server_side_encryption_configuration",
     "aws_s3_bucket_versioning",
+    "aws_s3_object",
     "aws_secretsmanager_secret",
     "aws_secretsmanager_secret_version",
     "aws_security_group",

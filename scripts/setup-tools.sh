@@ -2,11 +2,11 @@
 # Installs, pinned and cached outside the repository, the tools that prove the synthesized output:
 # the engine (terraform >= 1.11 from PATH, else OpenTofu built from the Go module proxy), the AWS provider
 # built from its Go module and laid out as a filesystem mirror with a CLI config pointing only at it,
-# checkov in its own venv, moto[server] (the AWS API emulator) with boto3 and pytest in another,
-# actionlint, vegeta (the fleet rehearsal's load generator), and the Debian packages shellcheck, redis-server,
-# redis-tools, jq, openssl, haproxy (the fleet rehearsal's load balancer) and postgresql
-# (the server binaries under /usr/lib/postgresql/<version>/bin, for the database role script's test and
-# the sample app's tests, which run real PostgreSQL and Redis).
+# checkov in its own venv, moto[server] (the AWS API emulator) with boto3 and pytest in another, the AWS
+# CLI in a third (the timed jobs' rehearsal), actionlint, vegeta (the fleet rehearsal's load generator), and
+# the Debian packages shellcheck, redis-server, redis-tools, jq, openssl, haproxy (the fleet rehearsal's load
+# balancer) and postgresql (the server binaries under /usr/lib/postgresql/<version>/bin, for the database
+# role script's test and the sample app's tests, which run real PostgreSQL and Redis).
 # Idempotent: a second run with everything cached only checks stamps.
 # shellcheck source-path=SCRIPTDIR
 set -euo pipefail
@@ -226,6 +226,25 @@ setup_moto() {
   note moto installed "$(elapsed "$t")" "moto $MOTO_VERSION, boto3 $MOTO_BOTO3_VERSION, pytest $MOTO_PYTEST_VERSION ($MOTO_VENV)"
 }
 
+# ---------------------------------------------------------------- AWS CLI (the timed jobs' rehearsal)
+setup_awscli() {
+  local t; t="$(now)"
+  local stamp="$AWSCLI_VENV/.complete"
+  if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$AWSCLI_VERSION" ] && [ -x "$AWSCLI_BIN" ]; then
+    note awscli cached "$(elapsed "$t")" "awscli $AWSCLI_VERSION ($AWSCLI_VENV)"
+    return
+  fi
+  local py; py="$(pick_python)"
+  echo "setup-tools: installing awscli $AWSCLI_VERSION into $AWSCLI_VENV ($py) ..."
+  rm -rf "$AWSCLI_VENV"
+  "$py" -m venv "$AWSCLI_VENV"
+  "$AWSCLI_VENV/bin/python" -m pip install --disable-pip-version-check --no-input -q "awscli==$AWSCLI_VERSION" >"$LOG_DIR/awscli-install.log" 2>&1 \
+    || { tail -n 20 "$LOG_DIR/awscli-install.log" >&2; die "awscli install failed (log: $LOG_DIR/awscli-install.log)"; }
+  "$AWSCLI_BIN" --version >>"$LOG_DIR/awscli-install.log" 2>&1 || die "awscli does not run (log: $LOG_DIR/awscli-install.log)"
+  echo "$AWSCLI_VERSION" >"$stamp"
+  note awscli installed "$(elapsed "$t")" "awscli $AWSCLI_VERSION ($AWSCLI_VENV)"
+}
+
 # ---------------------------------------------------------------- actionlint
 setup_actionlint() {
   local t; t="$(now)"
@@ -323,6 +342,7 @@ setup_rootfs
 setup_engine
 setup_checkov
 setup_moto
+setup_awscli
 setup_actionlint
 setup_vegeta
 setup_provider

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The whole test suite, in the order a failure is cheapest to find: tools, lint, types, workflow lint,
 # unit tests, the adoption check (a rebranded copy with one more environment), synth, then the real
-# engine's validate and the security scan on every synthesized stack, the deploy rehearsal (every stack
-# applied to an AWS API emulator, planned again, destroyed), the boot rehearsal and the fleet rehearsal.
+# engine's validate and the security scan on every synthesized stack, the timed jobs' fault rehearsal (a slot
+# runs once through Redis and instance faults), the deploy rehearsal (every stack applied to an AWS API
+# emulator, planned again, destroyed), the boot rehearsal and the fleet rehearsal.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export CHECKPOINT_DISABLE=1
@@ -34,6 +35,7 @@ step "sample app" bash -c 'cd examples/app && node --test test/app.test.js'
 step "synth" npm run -s synth
 step "validate" bash scripts/validate.sh
 step "scan" bash scripts/scan.sh
+step "jobs rehearsal" bash scripts/rehearse-jobs.sh
 step "rehearse" bash scripts/rehearse.sh
 step "boot rehearsal" env REHEARSAL_SKIP_UNAVAILABLE=1 bash scripts/rehearse-boot.sh
 step "fleet rehearsal" env REHEARSAL_SKIP_UNAVAILABLE=1 bash scripts/rehearse-fleet.sh

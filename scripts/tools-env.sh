@@ -23,7 +23,8 @@ export VEGETA_GO_VERSION="v12.13.0"
 export MOTO_VERSION="5.2.5"
 export MOTO_BOTO3_VERSION="1.44.8"
 export MOTO_PYTEST_VERSION="9.2.0"
-# The boot rehearsal: the AWS CLI its instances run (PyPI), and the Debian release of its clean rootfs.
+# The boot rehearsal: the AWS CLI its instances run (PyPI), and the Debian release of its clean rootfs. The
+# timed jobs' rehearsal runs the same AWS CLI on this machine, from its own venv.
 export AWSCLI_VERSION="1.46.2"
 export REHEARSAL_DEBIAN_SUITE="bookworm"
 
@@ -41,6 +42,8 @@ export CHECKOV_BIN="$CHECKOV_VENV/bin/checkov"
 # moto[server] + boto3 + pytest in their own venv (not on PATH); run its python directly.
 export MOTO_VENV="$PLATFORM_TOOLS_DIR/moto-$MOTO_VERSION"
 export MOTO_PYTHON="$MOTO_VENV/bin/python"
+export AWSCLI_VENV="$PLATFORM_TOOLS_DIR/awscli-$AWSCLI_VERSION"
+export AWSCLI_BIN="$AWSCLI_VENV/bin/aws"
 
 # Go: module and build caches live in the tools cache too, so "cold" means an empty PLATFORM_TOOLS_DIR.
 export GOMODCACHE="${PLATFORM_GOMODCACHE:-$PLATFORM_TOOLS_DIR/go/mod}"

@@ -2,7 +2,8 @@
 # shellcheck disable=SC2016  # the stubs' sources are written literally
 # Runs an app instance's user data end to end inside a private mount namespace (`unshare -m`), with
 # copy-on-write overlays over every directory it writes, and stubs for what only an EC2 instance has
-# (dnf, systemd, the EFS mount, the AWS CLI, instance metadata, the CloudWatch agent).
+# (dnf, systemd, the EFS mount, the AWS CLI, instance metadata, the CloudWatch agent); the AWS CLI's S3
+# stand-in serves <work-dir>/bundle as the boot bundle.
 #   boot-sandbox.sh <work-dir> <user-data-file>
 # Stubs record their calls in <work-dir>/calls; results are copied to <work-dir>/out before the overlays go.
 # When <work-dir>/secrets-rotated exists, it then replaces the secrets and runs `webapp-boot refresh-env`.
@@ -43,6 +44,7 @@ stub curl 'case "$*" in
 esac'
 # A secret file named <name>.later has no value at the first read, and has one from the next read on.
 stub aws 'case "$*" in
+  *"s3api get-object"*) for out; do :; done; cp "$SANDBOX/bundle" "$out" ;;
   *get-secret-value*)
     f="$SANDBOX/secrets/$(printf "%s" "$*" | sed -n "s/.*--secret-id \([^ ]*\).*/\1/p" | tr -c "A-Za-z0-9\n" _)"
     if [ -e "$f" ]; then cat "$f"; exit 0; fi
@@ -91,5 +93,9 @@ copy /etc/webapp/fleet.conf fleet.conf
 copy /usr/local/lib/webapp/lifecycle lifecycle
 copy /usr/local/lib/webapp/restart-app restart-app
 copy /var/log/webapp app-logs
+copy /etc/webapp/jobs.json jobs.json
+copy /usr/local/bin/webapp-jobs webapp-jobs
+copy /etc/systemd/system/webapp-jobs-drain.service webapp-jobs-drain.service
+copy /run/webapp-jobs jobs-state
 if [ -e /run/webapp-boot ]; then touch "$work/out/work-dir-left"; fi
 exit 0

@@ -32,7 +32,7 @@ export interface TestRedis {
   readonly tls: boolean;
   /** CA certificate that signed the server certificate (TLS only). */
   readonly caFile?: string;
-  /** Environment for the lock helper and redis-cli. */
+  /** Environment for the job runner and redis-cli. */
   readonly env: Record<string, string>;
   cli(...args: string[]): string;
   stop(): Promise<void>;
@@ -46,7 +46,7 @@ function makeCertificates(dir: string): { ca: string; cert: string; key: string 
   const csr = join(dir, "server.csr");
   const ext = join(dir, "server.ext");
   const quiet = { stdio: "pipe" as const };
-  execFileSync("openssl", ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", caKey, "-out", ca, "-days", "1", "-subj", "/CN=cron-lock test CA"], quiet);
+  execFileSync("openssl", ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", caKey, "-out", ca, "-days", "1", "-subj", "/CN=webapp-jobs test CA"], quiet);
   execFileSync("openssl", ["req", "-newkey", "rsa:2048", "-nodes", "-keyout", key, "-out", csr, "-subj", "/CN=localhost"], quiet);
   writeFileSync(ext, "subjectAltName=IP:127.0.0.1,DNS:localhost\n");
   execFileSync("openssl", ["x509", "-req", "-in", csr, "-CA", ca, "-CAkey", caKey, "-CAcreateserial", "-out", cert, "-days", "1", "-extfile", ext], quiet);
@@ -65,7 +65,7 @@ export async function startRedis(): Promise<TestRedis> {
   requireTool("redis-server", "redis-server");
   requireTool("redis-cli", "redis-tools");
   requireTool("openssl", "openssl");
-  const dir = mkdtempSync(join(tmpdir(), "cron-lock-redis-"));
+  const dir = mkdtempSync(join(tmpdir(), "webapp-jobs-redis-"));
   const port = await freePort();
   const password = `pw-${Math.random().toString(36).slice(2)}`;
   const certs = makeCertificates(dir);

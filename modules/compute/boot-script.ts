@@ -1,7 +1,8 @@
-// Renders an app instance's user data from the shell files in this folder: a short header of
-// infrastructure values (Terraform references, resolved at apply), then the boot script with its settings
-// and helper scripts, gzipped and base64-encoded so it fits the 16 KB user-data limit and so no settings
-// text ever passes through Terraform's string templating. Holds no secret value: secrets are fetched at boot.
+// Renders an app instance's boot: the boot bundle (the boot script with its settings and helper scripts,
+// gzipped; stored in S3 by BootBundle, since together they outgrow the 16 KB user-data limit) and the user
+// data, a small loader: a header of infrastructure values (Terraform references, resolved at apply) and the
+// bundle's bucket, key, version and SHA-256; it fetches the bundle with the AWS CLI, checks it, unpacks and
+// runs it. No settings text passes through Terraform's string templating. Holds no secret value.
 import { existsSync, readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { gunzipSync, gzipSync } from "node:zlib";
@@ -27,12 +28,10 @@ export interface BootInfrastructure {
   readonly targetGroupArn: string;
 }
 
+/** A timed job as the boot installs it: its command goes to /etc/webapp/cron/<name>.sh. */
 export interface BootCronJob {
   readonly name: string;
-  readonly schedule: string;
   readonly command: string;
-  readonly ttlSeconds: number;
-  readonly maxRunSeconds: number;
 }
 
 /** Values known at synth time. */
@@ -68,6 +67,8 @@ export interface BootSettings {
   readonly buildCommands: readonly string[];
   readonly startCommand: string;
   readonly cronJobs: readonly BootCronJob[];
+  /** The job runner's configuration (JSON text, `jobsConfig()`), written to /etc/webapp/jobs.json. */
+  readonly jobsConfig: string;
   /** The target group's deregistration delay: how long the balancer drains a leaving instance. */
   readonly deregistrationDelaySeconds: number;
   /** How long the balancer keeps an idle connection to an instance (the app's keep-alive must be longer). */
@@ -78,7 +79,7 @@ export interface BootSettings {
 
 /** Shell scripts installed on instances, by the function name that writes each in the boot script. */
 export const HELPER_SCRIPTS: Readonly<Record<string, string>> = {
-  write_helper_cron_lock: "cron-lock.sh",
+  write_helper_webapp_jobs: "webapp-jobs.py",
   write_helper_fetch_code: "fetch-code.sh",
   write_helper_lifecycle: "lifecycle.sh",
   write_helper_render_env: "render-env.sh",
@@ -118,21 +119,9 @@ function assignArray(name: string, values: readonly string[]): string {
 
 const HEREDOC_END = "WEBAPP_HELPER_EOF";
 
-/**
- * The script without its full-line comments (the shebang and shellcheck directives stay): the sources in
- * this folder carry the explanations, the user data only the code, so it fits the 16 KB user-data limit.
- * A line inside a here-document or a multi-line string that starts with `#` would go too: the scripts have none.
- */
-export function stripComments(text: string): string {
-  return text
-    .split("\n")
-    .filter((line, i) => !/^\s*#/.test(line) || (i === 0 && line.startsWith("#!")) || /^\s*# shellcheck /.test(line))
-    .join("\n");
-}
-
 /** The boot script with its settings header and helper scripts: plain text, no Terraform references. */
 export function renderBootScript(settings: BootSettings): string {
-  const body = stripComments(readScript("boot.sh"));
+  const body = readScript("boot.sh");
   const lines = body.split("\n");
   // The shebang and the file-wide shellcheck directive stay first.
   const head = lines.slice(0, 2);
@@ -164,10 +153,7 @@ export function renderBootScript(settings: BootSettings): string {
     assignArray("BUILD_COMMANDS", settings.buildCommands),
     assign("START_COMMAND", settings.startCommand),
     assignArray("CRON_NAMES", jobs.map((j) => j.name)),
-    assignArray("CRON_SCHEDULES", jobs.map((j) => j.schedule)),
     assignArray("CRON_COMMANDS", jobs.map((j) => j.command)),
-    assignArray("CRON_TTLS", jobs.map((j) => String(j.ttlSeconds))),
-    assignArray("CRON_MAX_RUN", jobs.map((j) => String(j.maxRunSeconds))),
     assign("DEREGISTRATION_DELAY_SECONDS", String(settings.deregistrationDelaySeconds)),
     assign("LB_IDLE_TIMEOUT_SECONDS", String(settings.loadBalancerIdleTimeoutSeconds)),
     assign("TARGET_HEALTHY_SECONDS", String(settings.targetHealthySeconds)),
@@ -181,11 +167,14 @@ export function renderBootScript(settings: BootSettings): string {
     "",
     "# Helper scripts installed by the install step (sources in modules/compute).",
   ];
-  const helpers = Object.entries(HELPER_SCRIPTS).flatMap(([fn, file]) => {
-    const text = stripComments(readScript(file)).replace(/\n$/, "");
-    if (text.split("\n").includes(HEREDOC_END)) throw new Error(`${file} contains the line ${HEREDOC_END}`);
+  const heredoc = (fn: string, what: string, text: string) => {
+    if (text.split("\n").includes(HEREDOC_END)) throw new Error(`${what} contains the line ${HEREDOC_END}`);
     return [`${fn}() {`, `  cat <<'${HEREDOC_END}'`, text, HEREDOC_END, "}"];
-  });
+  };
+  const helpers = [
+    ...Object.entries(HELPER_SCRIPTS).flatMap(([fn, file]) => heredoc(fn, file, readScript(file).replace(/\n$/, ""))),
+    ...heredoc("write_jobs_config", "the jobs configuration", settings.jobsConfig),
+  ];
   return [...head, ...header, ...helpers, ...rest].join("\n");
 }
 
@@ -214,44 +203,84 @@ export const BOOT_SCRIPT_PATH = "/usr/local/lib/webapp/boot.sh";
 // bash string or a Terraform template would treat specially.
 const INFRASTRUCTURE_VALUE = /^(?:[A-Za-z0-9._:/@+=,!-]|\$\{[^'"\\]*\})*$/;
 
-function infrastructureHeader(infrastructure: BootInfrastructure): string[] {
-  return INFRASTRUCTURE_VARIABLES.map(([name, key]) => {
-    const value = infrastructure[key];
-    if (!INFRASTRUCTURE_VALUE.test(value)) throw new Error(`boot script: ${key} = ${JSON.stringify(value)} holds characters a header value may not`);
-    return `${name}='${value}'`;
-  });
+function headerLine(name: string, what: string, value: string): string {
+  if (!INFRASTRUCTURE_VALUE.test(value)) throw new Error(`boot script: ${what} = ${JSON.stringify(value)} holds characters a header value may not`);
+  return `${name}='${value}'`;
 }
 
+function infrastructureHeader(infrastructure: BootInfrastructure): string[] {
+  return INFRASTRUCTURE_VARIABLES.map(([name, key]) => headerLine(name, key, infrastructure[key]));
+}
+
+/** The boot bundle: the boot script with its settings and helpers, gzipped (stored in S3). */
+export function renderBootBundle(settings: BootSettings): Buffer {
+  const packed = gzipSync(Buffer.from(renderBootScript(settings)), { level: 9 });
+  // The same script gives the same bytes (hence key) on every machine: no mtime (Node writes none) and the
+  // header's OS byte set to "unknown" (zlib writes the build platform's).
+  packed[9] = 255;
+  return packed;
+}
+
+/** Where the loader fetches the bundle from, and what it must hash to. */
+export interface BootBundleLocation {
+  readonly region: string;
+  readonly bucket: string;
+  readonly key: string;
+  /** The object's version (a rollback to an older template version reads its own bundle). */
+  readonly versionId: string;
+  /** Hex SHA-256 of the gzipped bundle. */
+  readonly sha256: string;
+}
+
+/** Attempts to fetch the bundle (IAM and the endpoint may lag a new instance by seconds). */
+export const BUNDLE_FETCH_ATTEMPTS = 10;
+
 /**
- * The user data: infrastructure header, then the gzipped boot script unpacked and sourced.
- * Contains Terraform references (as cdktf tokens) when `infrastructure` does.
+ * The user data: infrastructure header, the bundle's location and checksum, and a loader that fetches the
+ * bundle, checks its SHA-256, unpacks and sources it. Contains Terraform references (as cdktf tokens) when
+ * `infrastructure` or `bundle` do.
  */
-export function renderUserData(infrastructure: BootInfrastructure, settings: BootSettings): string {
-  const packed = gzipSync(Buffer.from(renderBootScript(settings)), { level: 9 }).toString("base64");
+export function renderUserData(infrastructure: BootInfrastructure, bundle: BootBundleLocation): string {
+  if (!/^[0-9a-f]{64}$/.test(bundle.sha256)) throw new Error(`boot bundle: sha256 ${JSON.stringify(bundle.sha256)} is not a hex SHA-256`);
+  const packed = "/usr/local/lib/webapp/boot.sh.gz";
+  // No double quotes, backslashes or dollar-brace here: this text is a Terraform string template.
   return [
     "#!/bin/bash",
-    "# shellcheck disable=SC2034  # the variables are read by the boot script sourced at the end",
-    "# App instance boot. The boot script is gzip+base64 below: decode with base64 -d | gunzip.",
+    "# shellcheck disable=SC2034,SC2086  # the variables are read by the boot script; the values hold no spaces",
+    "# App instance boot: fetches the boot bundle (the boot script, its settings and helpers, gzipped) from S3,",
+    "# checks its SHA-256 against the one below, unpacks and runs it.",
     "set -euo pipefail",
     "# Infrastructure values, resolved by Terraform.",
     ...infrastructureHeader(infrastructure),
-    `BOOT_SCRIPT='${packed}'`,
+    headerLine("BOOT_BUNDLE_BUCKET", "bundle.bucket", bundle.bucket),
+    // Not "..._KEY": a long value after KEY= reads as an AWS secret key to secret scanners (checkov CKV_AWS_46).
+    headerLine("BOOT_BUNDLE_OBJECT", "bundle.key", bundle.key),
+    headerLine("BOOT_BUNDLE_VERSION", "bundle.versionId", bundle.versionId),
+    headerLine("BOOT_BUNDLE_SHA256", "bundle.sha256", bundle.sha256),
     "install -d -m 0755 /usr/local/lib/webapp",
-    // No double quotes or backslashes here: this text is a Terraform string template.
-    `base64 -d <<<$BOOT_SCRIPT | gunzip >${BOOT_SCRIPT_PATH}`,
+    `for attempt in $(seq 1 ${BUNDLE_FETCH_ATTEMPTS}); do`,
+    `  aws s3api get-object --region ${headerValue(bundle.region)} --bucket $BOOT_BUNDLE_BUCKET --key $BOOT_BUNDLE_OBJECT --version-id $BOOT_BUNDLE_VERSION ${packed} >/dev/null && break`,
+    `  [ $attempt -lt ${BUNDLE_FETCH_ATTEMPTS} ] || { echo 'boot bundle: not readable; the launch hook abandons the launch' >&2; exit 1; }`,
+    "  sleep $((attempt * 3))",
+    "done",
+    `echo $BOOT_BUNDLE_SHA256 ${packed} | sed 's/ /  /' | sha256sum --check --quiet - || { echo 'boot bundle: SHA-256 mismatch' >&2; exit 1; }`,
+    `gunzip -c ${packed} >${BOOT_SCRIPT_PATH}`,
     "# shellcheck source=/dev/null  # unpacked above; linted as modules/compute/boot.sh",
     `. ${BOOT_SCRIPT_PATH}`,
     "",
   ].join("\n");
 }
 
-/** What an instance runs, as one script: the header followed by the unpacked boot script (for tests and review). */
-export function expandUserData(userData: string): string {
-  const match = /^BOOT_SCRIPT='([A-Za-z0-9+/=]*)'$/m.exec(userData);
-  if (!match?.[1]) throw new Error("user data has no BOOT_SCRIPT line");
-  const script = gunzipSync(Buffer.from(match[1], "base64")).toString("utf8");
-  const header = userData.slice(0, match.index).split("\n").slice(1);
+function headerValue(value: string): string {
+  if (!/^[a-z0-9-]+$/.test(value)) throw new Error(`boot script: region ${JSON.stringify(value)} is not a region name`);
+  return value;
+}
+
+/** What an instance runs, as one script: the user data's header followed by the unpacked bundle (for tests and review). */
+export function expandUserData(userData: string, bundle: Buffer): string {
+  const script = gunzipSync(bundle).toString("utf8");
+  const lines = userData.split("\n");
+  const header = lines.slice(1, lines.findIndex((l) => l.startsWith("install -d")));
   const scriptLines = script.split("\n");
   return [...scriptLines.slice(0, 2), ...header, ...scriptLines.slice(2)].join("\n");
 }
-

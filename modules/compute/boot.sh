@@ -1,7 +1,8 @@
 #!/bin/bash
 # shellcheck disable=SC2154  # the rendered header above this line sets the configuration variables
-# Boot script of an app instance. Rendered by modules/compute/boot-script.ts: a header of shell variables
-# (values known at synth time, never a secret) and the helper scripts go in front of this file.
+# Boot script of an app instance. Rendered by modules/compute/boot-script.ts into the boot bundle: a header of
+# shell variables (values known at synth time, never a secret) and the helper scripts go in front of this
+# file; the user data fetches the bundle from S3, checks it and sources it after its infrastructure values.
 # Runs from cloud-init on first boot and from webapp-boot.service on every later start (a reboot, or a
 # warm-pool instance entering service), so each start fetches the configured ref and the current secrets.
 # `webapp-boot refresh-env` (a timer, every 15 minutes) re-reads the secrets and, only if the app's
@@ -118,13 +119,13 @@ install_packages() {
   install -d -m 0755 /usr/local/lib/webapp /etc/webapp
   install -d -m 0750 -o root -g "$(id -gn "$APP_USER")" /etc/webapp/cron
   install_database_ca
-  write_helper_cron_lock >/usr/local/bin/cron-lock
+  write_helper_webapp_jobs >/usr/local/bin/webapp-jobs
   write_helper_fetch_code >/usr/local/lib/webapp/fetch-code
   write_helper_render_env >/usr/local/lib/webapp/render-env
   write_helper_webapp_env >/usr/local/bin/webapp-env
   write_helper_lifecycle >/usr/local/lib/webapp/lifecycle
   write_helper_restart_app >/usr/local/lib/webapp/restart-app
-  chmod 0755 /usr/local/bin/cron-lock /usr/local/bin/webapp-env /usr/local/lib/webapp/fetch-code /usr/local/lib/webapp/render-env
+  chmod 0755 /usr/local/bin/webapp-jobs /usr/local/bin/webapp-env /usr/local/lib/webapp/fetch-code /usr/local/lib/webapp/render-env
   chmod 0700 /usr/local/lib/webapp/lifecycle /usr/local/lib/webapp/restart-app
   # Later starts run this same script from a unit, so a restarted instance fetches code and secrets again.
   if [ ! "$0" -ef /usr/local/sbin/webapp-boot ]; then
@@ -424,20 +425,61 @@ UNIT
   echo "lifecycle watcher: webapp-lifecycle.service (drains on termination, completes $TERMINATE_HOOK_NAME)"
 }
 
+# Timed jobs: one cron line runs the job runner every minute; it claims each due slot in the jobs table
+# (once across the fleet) and runs the job's script. It claims only while its gate exists, which the complete
+# step creates once the instance is healthy; /run is empty after a reboot, so a restart waits for health too.
 install_cron() {
-  local crontab="$WORK_DIR/crontab" i
+  local crontab="$WORK_DIR/crontab" state=/run/webapp-jobs i
   printf 'SHELL=/bin/bash\nPATH=/usr/local/bin:/usr/bin:/bin\n' >"$crontab"
   rm -f /etc/webapp/cron/*.sh
   for i in "${!CRON_NAMES[@]}"; do
     printf '%s\n' "${CRON_COMMANDS[$i]}" >"/etc/webapp/cron/${CRON_NAMES[$i]}.sh"
-    printf '%s %s /usr/local/bin/webapp-env /usr/local/bin/cron-lock %s %s -- timeout -k 10 %s /bin/bash /etc/webapp/cron/%s.sh >>%s/cron-%s.log 2>&1\n' \
-      "${CRON_SCHEDULES[$i]}" "$APP_USER" "${CRON_NAMES[$i]}" "${CRON_TTLS[$i]}" "${CRON_MAX_RUN[$i]}" \
-      "${CRON_NAMES[$i]}" "$APP_LOG_DIR" "${CRON_NAMES[$i]}" >>"$crontab"
   done
   chmod 0644 /etc/webapp/cron/*.sh 2>/dev/null || true
+  write_jobs_config >/etc/webapp/jobs.json
+  chmod 0644 /etc/webapp/jobs.json
+  install -d -m 0750 -o "$APP_USER" -g "$(id -gn "$APP_USER")" "$state" "$state/running"
+  rm -f "$state/gate"
+  if [ "${#CRON_NAMES[@]}" -gt 0 ]; then
+    printf '* * * * * %s /usr/local/bin/webapp-env /usr/local/bin/webapp-jobs tick >>%s/cron-webapp-jobs.log 2>&1\n' "$APP_USER" "$APP_LOG_DIR" >>"$crontab"
+  fi
   install -m 0644 "$crontab" /etc/cron.d/webapp
-  systemctl enable --now crond.service
-  echo "installed ${#CRON_NAMES[@]} cron job(s)"
+  # On shutdown (scale-in, a warm-pool stop, a reboot) the runner drains: running jobs get a moment to
+  # finish, then give their slots back, so another instance runs them without waiting for the lease.
+  cat >/etc/systemd/system/webapp-jobs-drain.service <<UNIT
+[Unit]
+Description=Give the timed jobs' slots back on shutdown (webapp-jobs drain)
+Wants=network-online.target
+After=network-online.target crond.service
+
+[Service]
+Type=oneshot
+RemainAfterExit=yes
+ExecStart=/bin/true
+ExecStop=/usr/local/bin/webapp-jobs drain --timeout 20
+TimeoutStopSec=90
+
+[Install]
+WantedBy=multi-user.target
+UNIT
+  systemctl daemon-reload
+  systemctl enable --now crond.service webapp-jobs-drain.service
+  echo "installed ${#CRON_NAMES[@]} timed job(s): webapp-jobs tick every minute, claiming once the instance is healthy"
+}
+
+# Opens the timed jobs' gate, unless the instance is going into the warm pool (it opens at its next start).
+open_job_gate() {
+  local state
+  state="$(imds autoscaling/target-lifecycle-state 2>/dev/null || true)"
+  case "$state" in
+    Warmed:*)
+      echo "timed jobs: not claiming while $state"
+      return 0
+      ;;
+  esac
+  [ "${#CRON_NAMES[@]}" -gt 0 ] || return 0
+  install -m 0644 -o "$APP_USER" /dev/null /run/webapp-jobs/gate
+  echo "timed jobs: claiming from now on"
 }
 
 wait_healthy() {
@@ -457,6 +499,7 @@ wait_healthy() {
 complete_continue() {
   LAUNCH_PENDING=false
   complete_launch CONTINUE || echo "no launch lifecycle action is waiting (a restart outside a launch)"
+  open_job_gate
   echo "healthy ${SECONDS}s after the boot started"
 }
 

@@ -59,3 +59,104 @@ export function cronProblem(expression: string): string | undefined {
   }
   return undefined;
 }
+
+/** A parsed five-field expression: the values each field allows. */
+export interface CronSchedule {
+  readonly minutes: readonly number[];
+  readonly hours: readonly number[];
+  readonly days: ReadonlySet<number>;
+  readonly months: ReadonlySet<number>;
+  /** 0-6, Sunday 0 (7 is folded into 0). */
+  readonly weekdays: ReadonlySet<number>;
+  /** cronie's rule: when either day field starts with `*`, a day must match both; otherwise either. */
+  readonly anyDay: boolean;
+}
+
+function fieldValues(text: string, field: CronField): number[] {
+  const values = new Set<number>();
+  for (const part of text.split(",")) {
+    const [range = "", stepText] = part.split("/");
+    const step = stepText === undefined ? 1 : Number(stepText);
+    let first: number;
+    let last: number;
+    if (range === "*") {
+      [first, last] = [field.min, field.max];
+    } else {
+      const [from = "", to] = range.split("-");
+      first = value(from, field) as number;
+      last = to === undefined ? first : (value(to, field) as number);
+    }
+    for (let n = first; n <= last; n += step) values.add(field.name === "day of week" && n === 7 ? 0 : n);
+  }
+  return [...values].sort((a, b) => a - b);
+}
+
+/** The expression parsed; throws on an expression `cronProblem` rejects. */
+export function parseCron(expression: string): CronSchedule {
+  const problem = cronProblem(expression);
+  if (problem) throw new Error(`cron "${expression}": ${problem}`);
+  const parts = expression.trim().split(/\s+/);
+  const [minutes, hours, days, months, weekdays] = parts.map((p, i) => fieldValues(p, FIELDS[i] as CronField));
+  return {
+    minutes: minutes ?? [],
+    hours: hours ?? [],
+    days: new Set(days),
+    months: new Set(months),
+    weekdays: new Set(weekdays),
+    anyDay: (parts[2] ?? "").startsWith("*") || (parts[4] ?? "").startsWith("*"),
+  };
+}
+
+const DAY = 86400;
+
+function dayMatches(schedule: CronSchedule, dayStart: number): boolean {
+  const date = new Date(dayStart * 1000);
+  if (!schedule.months.has(date.getUTCMonth() + 1)) return false;
+  const dom = schedule.days.has(date.getUTCDate());
+  const dow = schedule.weekdays.has(date.getUTCDay());
+  return schedule.anyDay ? dom && dow : dom || dow;
+}
+
+/** Seconds into a matching day at which the expression fires, ascending. */
+function timesOfDay(schedule: CronSchedule): number[] {
+  return schedule.hours.flatMap((h) => schedule.minutes.map((m) => h * 3600 + m * 60));
+}
+
+/** Firing times (epoch seconds, UTC) in (after, until], ascending: the slots of a timed job. */
+export function cronFirings(expression: string, after: number, until: number): number[] {
+  const schedule = parseCron(expression);
+  const times = timesOfDay(schedule);
+  const out: number[] = [];
+  for (let day = Math.floor(after / DAY) * DAY; day <= until; day += DAY) {
+    if (!dayMatches(schedule, day)) continue;
+    for (const t of times) if (day + t > after && day + t <= until) out.push(day + t);
+  }
+  return out;
+}
+
+/** Years over which `cronPeriod` looks at an expression: long enough for leap days. */
+export const CRON_HORIZON_YEARS = 8;
+
+/**
+ * The shortest time between two firings over the horizon (from 2024-01-01 UTC), in seconds, and whether the
+ * expression fires at all in it (`0 0 30 2 *` never does; cronie accepts it silently).
+ */
+export function cronPeriod(expression: string): { fires: boolean; shortestSeconds?: number } {
+  const schedule = parseCron(expression);
+  const times = timesOfDay(schedule);
+  const start = Date.UTC(2024, 0, 1) / 1000;
+  const end = Date.UTC(2024 + CRON_HORIZON_YEARS, 0, 1) / 1000;
+  let within = Infinity;
+  for (let i = 1; i < times.length; i++) within = Math.min(within, (times[i] as number) - (times[i - 1] as number));
+  let shortest = Infinity;
+  let previousLast: number | undefined;
+  let fires = false;
+  for (let day = start; day < end; day += DAY) {
+    if (!dayMatches(schedule, day)) continue;
+    if (previousLast !== undefined) shortest = Math.min(shortest, day + (times[0] as number) - previousLast);
+    if (times.length > 1) shortest = Math.min(shortest, within);
+    fires = true;
+    previousLast = day + (times[times.length - 1] as number);
+  }
+  return { fires, shortestSeconds: Number.isFinite(shortest) ? shortest : undefined };
+}

@@ -1,7 +1,8 @@
-// The app tier: a launch template (Amazon Linux 2023, IMDSv2, encrypted gp3, no public IP, boot script as
-// user data), a least-privilege instance role, the app security group, and an Auto Scaling group with a
-// boot-gate launch hook, a draining terminate hook, target tracking, optional schedules and warm pool, and
-// rolling instance refresh. It creates no data store: it consumes the data and edge modules' refs.
+// The app tier: a launch template (Amazon Linux 2023, IMDSv2, encrypted gp3, no public IP, a user data loader
+// for the boot bundle), the boot bundle's bucket, the timed jobs' slot table, a least-privilege instance role,
+// the app security group, and an Auto Scaling group with a boot-gate launch hook, a draining terminate hook,
+// target tracking, optional schedules and warm pool, and rolling instance refresh. It creates no data store
+// of the app's: it consumes the data and edge modules' refs.
 import { Annotations, Fn, TerraformResource, Token } from "cdktf";
 import { Construct } from "constructs";
 import { AutoscalingGroup } from "@cdktf/provider-aws/lib/autoscaling-group";
@@ -24,13 +25,29 @@ import { policyDocument, serviceTrustPolicy, Statement } from "../policy";
 import { EC2_INSTANCE_TYPES } from "../aws-catalogue.generated";
 import { timeZoneProblem } from "../aws-rules";
 import { assertValid, catalogueMessage, Problems } from "../validation";
-import { renderUserData } from "./boot-script";
+import { BootBundle } from "./boot-bundle";
 import { cronProblem } from "./cron";
 import { checkInterruptionDrain, checkPurchaseMix, launchesSpot, launchSource, PurchaseMixSettings, resolvePurchaseMix } from "./purchase-mix";
+import { renderBootBundle, renderUserData } from "./boot-script";
+import { checkCronJobs, CronJobSettings, CronJobTiming, DEFAULT_RECORD_RETENTION_DAYS, JobTable, JobTableSettings, jobsConfig, resolveCronJob } from "./jobs";
 
-export { cronProblem } from "./cron";
+export { cronFirings, cronPeriod, cronProblem } from "./cron";
 export * from "./purchase-mix";
-export { renderBootScript, renderUserData, expandUserData, shellQuote, scriptPath, projectRoot } from "./boot-script";
+export { renderBootBundle, renderBootScript, renderUserData, expandUserData, shellQuote, scriptPath, projectRoot } from "./boot-script";
+export { BootBundle, bootBucketName } from "./boot-bundle";
+export {
+  checkCronJobs,
+  CLOCK_SKEW_MARGIN_SECONDS,
+  JOBS_CONFIG_PATH,
+  JOBS_STATE_DIR,
+  jobsConfig,
+  JobTable,
+  KILL_GRACE_SECONDS,
+  resolveCronJob,
+  retrySpanSeconds,
+  slotsRead,
+} from "./jobs";
+export type { CronJobSettings, CronJobTiming, JobTableSettings, ResolvedCronJob } from "./jobs";
 
 /** The app's source: where it lives, which ref to run, and how to authenticate. */
 export interface RepositorySettings {
@@ -81,20 +98,6 @@ export interface RuntimeSettings {
 export function runtimePackages(runtime: RuntimeSettings | undefined): string[] {
   const preset = runtime?.preset !== undefined && runtime.preset in RUNTIME_PRESETS ? RUNTIME_PRESETS[runtime.preset].packages : [];
   return [...new Set([...preset, ...(runtime?.packages ?? [])])];
-}
-
-/** A timed job run by cron on every instance, and by the lock helper on exactly one of them. */
-export interface CronJobSettings {
-  /** Lowercase letters, digits and `-`; also the lock key (`lock:<name>`) and the log file name. */
-  readonly name: string;
-  /** Five-field cron expression, in UTC. */
-  readonly schedule: string;
-  /** Shell command, run in the app's directory with the app's environment, as the app user. */
-  readonly command: string;
-  /** How long the lock is held at most; must outlast `maxRunSeconds` plus the kill grace. */
-  readonly ttlSeconds: number;
-  /** The job is stopped (TERM, then KILL 10 s later) after this long. */
-  readonly maxRunSeconds: number;
 }
 
 /** A recurring change of the group's size (for example dev scaled to zero at night). */
@@ -156,8 +159,12 @@ export interface ComputeSettings {
   readonly healthCheckPath: string;
   /** Where the EFS access point is mounted. @default "/mnt/uploads" */
   readonly uploadsPath?: string;
-  /** @default [] */
+  /** Timed jobs, each run once per scheduled slot across the fleet (README, Timed jobs). @default [] */
   readonly cronJobs?: readonly CronJobSettings[];
+  /** Timing every cron job takes unless it sets its own. @default the built-in defaults (CronJobTiming) */
+  readonly cronDefaults?: CronJobTiming;
+  /** The slot table of the timed jobs. @default deletion protection on, records kept 30 days */
+  readonly jobTable?: JobTableSettings;
   readonly scaling: ScalingSettings;
   /** @default [] */
   readonly scheduledActions?: readonly ScheduledActionSettings[];
@@ -269,16 +276,12 @@ export const DEFAULT_BOOT_TIMEOUT_SECONDS = 1200;
  */
 export const RDS_CA_BUNDLE_URL = "https://truststore.pki.rds.amazonaws.com/global/global-bundle.pem";
 export const DEFAULT_BOOT_STEP_TIMEOUT_SECONDS = 600;
-/** The lock must outlast the job's maximum run time by the kill grace (10 s) plus clock slack. */
-export const LOCK_MARGIN_SECONDS = 15;
 /** The lowest CPU target accepted: below it target tracking only ever scales out. */
 export const MIN_TARGET_CPU_PERCENT = 10;
 
 export const LAUNCH_HOOK_NAME = "boot";
 /** CloudWatch Logs filter pattern matching the boot script's failure line (`... FAILED with status N at line L ...`). */
 export const BOOT_FAILURE_PATTERN = '"FAILED with status"';
-/** Filter pattern matching the lock helper's refusals to run a job (Redis unreachable or refusing the lock). */
-export const LOCK_FAILURE_PATTERN = '"cron-lock:" "not running"';
 export const TERMINATE_HOOK_NAME = "drain";
 const AL2023_PARAMETER = "/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default";
 
@@ -381,27 +384,6 @@ function checkRuntime(props: ComputeSettings, problems: Problems): void {
   );
 }
 
-function checkCronJobs(jobs: readonly CronJobSettings[], problems: Problems): void {
-  jobs.forEach((job, i) => {
-    const at = problems.at(`cronJobs[${i}]`);
-    at.check(NAME.test(job.name), "name", job.name, "must be 1-63 of a-z, 0-9 and -, starting with a letter or digit");
-    at.check(jobs.findIndex((j) => j.name === job.name) === i, "name", job.name, "another cron job has the same name");
-    const problem = cronProblem(job.schedule);
-    at.check(problem === undefined, "schedule", job.schedule, `not a valid cron schedule: ${problem}`);
-    at.check(job.command.trim().length > 0, "command", job.command, "must not be empty");
-    const ttlOk = at.check(isIntegerBetween(job.ttlSeconds, 1, 604800), "ttlSeconds", job.ttlSeconds, "must be a whole number of seconds, 1 to 604800");
-    const runOk = at.check(isIntegerBetween(job.maxRunSeconds, 1, 604800), "maxRunSeconds", job.maxRunSeconds, "must be a whole number of seconds, 1 to 604800");
-    if (ttlOk && runOk) {
-      at.check(
-        job.ttlSeconds >= job.maxRunSeconds + LOCK_MARGIN_SECONDS,
-        "ttlSeconds",
-        job.ttlSeconds,
-        `is shorter than the job's maximum run time (maxRunSeconds ${job.maxRunSeconds} + ${LOCK_MARGIN_SECONDS} s kill grace): the lock could expire while the job runs, and another instance would run it too`,
-      );
-    }
-  });
-}
-
 function checkScheduledActions(actions: readonly ScheduledActionSettings[], problems: Problems): void {
   actions.forEach((action, i) => {
     const at = problems.at(`scheduledActions[${i}]`);
@@ -464,7 +446,7 @@ export function checkComputeSettings(props: ComputeSettings, problems: Problems)
   const uploads = props.uploadsPath ?? DEFAULT_UPLOADS_PATH;
   problems.check(UPLOADS_PATH.test(uploads) && !uploads.split("/").includes(".."), "uploadsPath", uploads, "must be an absolute directory path other than /");
 
-  checkCronJobs(props.cronJobs ?? [], problems);
+  checkCronJobs(props.cronJobs ?? [], props.cronDefaults, props.jobTable, problems);
 
   problems.check(
     props.scaling.targetCpuPercent >= MIN_TARGET_CPU_PERCENT && props.scaling.targetCpuPercent <= 100,
@@ -537,8 +519,8 @@ export interface ComputeRefs {
   readonly securityGroupId: string;
   /** Filter pattern for the boot script's failure line in the log group. */
   readonly bootFailurePattern: string;
-  /** Filter pattern for the lock helper's "job not run" lines in the log group. */
-  readonly lockFailurePattern: string;
+  /** CloudWatch namespace of the app's metrics: boot failures, and the timed jobs' (JobFailures, ...). */
+  readonly metricsNamespace: string;
 }
 
 export class Compute extends Construct implements Connectable, ComputeRefs {
@@ -558,13 +540,15 @@ export class Compute extends Construct implements Connectable, ComputeRefs {
   readonly logGroupName: string;
   readonly securityGroupId: string;
   readonly bootFailurePattern = BOOT_FAILURE_PATTERN;
-  readonly lockFailurePattern = LOCK_FAILURE_PATTERN;
+  readonly metricsNamespace: string;
   /** The rendered user data (before base64), with Terraform references as tokens. */
   readonly userData: string;
   /** Whether the purchase mix may launch Spot Instances (their interruptions are alarmed). */
   readonly launchesSpot: boolean;
   /** The longest an instance may take from launch to in service: the boot budget plus one step. */
   readonly launchWindowSeconds: number;
+  readonly bootBundle: BootBundle;
+  readonly jobTable: JobTable;
 
   constructor(scope: Construct, id: string, props: ComputeProps) {
     super(scope, id);
@@ -606,6 +590,66 @@ export class Compute extends Construct implements Connectable, ComputeRefs {
       kmsKeyId: props.logsKeyArn,
     });
     this.logGroupName = this.logGroup.name;
+    this.metricsNamespace = `${props.namePrefix}/app`;
+
+    // Timed jobs: the slot table, and the runner's configuration the boot writes.
+    this.jobTable = new JobTable(this, "jobs", {
+      ...props.jobTable,
+      namePrefix: props.namePrefix,
+      region: props.region,
+      accountId: props.accountId,
+    });
+    const cronJobs = (props.cronJobs ?? []).map((job) => resolveCronJob(job, props.cronDefaults));
+    const runnerConfig = jobsConfig(
+      cronJobs,
+      {
+        // The name, not the resource's attribute: the bundle's content (and key) is known at synth time.
+        table: `${props.namePrefix}-jobs`,
+        region: props.region,
+        namespace: this.metricsNamespace,
+        recordRetentionDays: props.jobTable?.recordRetentionDays ?? DEFAULT_RECORD_RETENTION_DAYS,
+        logDir: "/var/log/webapp",
+      },
+      "/etc/webapp/cron",
+    );
+
+    // The boot bundle: everything the boot needs that is known at synth time, in S3 (user data is 16 KB).
+    this.bootBundle = new BootBundle(this, "boot-bundle", {
+      namePrefix: props.namePrefix,
+      region: props.region,
+      accountId: props.accountId,
+      content: renderBootBundle({
+        environmentName: props.environmentName,
+        region: props.region,
+        autoScalingGroupName: name,
+        launchHookName: LAUNCH_HOOK_NAME,
+        terminateHookName: TERMINATE_HOOK_NAME,
+        logGroupName: `/${props.namePrefix}/app`,
+        appUser,
+        appPort: props.appPort,
+        uploadsPath,
+        healthCheckPath: props.healthCheckPath,
+        databaseCaBundleUrl: RDS_CA_BUNDLE_URL,
+        healthCheckWaitSeconds: props.healthCheckWaitSeconds ?? 300,
+        bootTimeoutSeconds: bootTimeout,
+        bootStepTimeoutSeconds: stepTimeout,
+        repositoryUrl: props.repository.url,
+        repositoryRef: props.repository.ref,
+        repositoryDirectory: props.repository.directory ?? "",
+        allowBranchRef: props.repository.allowBranchRef ?? false,
+        credentialType: props.repository.credentialType,
+        httpsUsername: props.repository.httpsUsername ?? "x-access-token",
+        sshKnownHosts: props.repository.sshKnownHosts ?? [],
+        runtimePackages: runtimePackages(props.runtime),
+        buildCommands: props.buildCommands,
+        startCommand: props.startCommand,
+        cronJobs: cronJobs.map((j) => ({ name: j.name, command: j.command })),
+        jobsConfig: runnerConfig,
+        deregistrationDelaySeconds: props.deregistrationDelaySeconds,
+        loadBalancerIdleTimeoutSeconds: props.loadBalancerIdleTimeoutSeconds ?? 60,
+        targetHealthySeconds: props.targetHealthySeconds ?? 35,
+      }),
+    });
 
     this.role = new IamRole(this, "role", {
       name,
@@ -642,6 +686,16 @@ export class Compute extends Construct implements Connectable, ComputeRefs {
           Effect: "Allow",
           Action: ["elasticloadbalancing:DeregisterTargets", "elasticloadbalancing:RegisterTargets"],
           Resource: props.targetGroup.arn,
+        },
+        ...this.bootBundle.grantRead(),
+        ...this.jobTable.grantRunner(),
+        {
+          // PutMetricData takes no resource; the namespace condition keeps it to the app's own metrics.
+          Sid: "OwnMetrics",
+          Effect: "Allow",
+          Action: "cloudwatch:PutMetricData",
+          Resource: "*",
+          Condition: { StringEquals: { "cloudwatch:namespace": this.metricsNamespace } },
         },
       ),
     });
@@ -693,34 +747,11 @@ export class Compute extends Construct implements Connectable, ComputeRefs {
         targetGroupArn: props.targetGroup.arn,
       },
       {
-        environmentName: props.environmentName,
         region: props.region,
-        autoScalingGroupName: name,
-        launchHookName: LAUNCH_HOOK_NAME,
-        terminateHookName: TERMINATE_HOOK_NAME,
-        logGroupName: `/${props.namePrefix}/app`,
-        appUser,
-        appPort: props.appPort,
-        uploadsPath,
-        healthCheckPath: props.healthCheckPath,
-        databaseCaBundleUrl: RDS_CA_BUNDLE_URL,
-        healthCheckWaitSeconds: props.healthCheckWaitSeconds ?? 300,
-        bootTimeoutSeconds: bootTimeout,
-        bootStepTimeoutSeconds: stepTimeout,
-        repositoryUrl: props.repository.url,
-        repositoryRef: props.repository.ref,
-        repositoryDirectory: props.repository.directory ?? "",
-        allowBranchRef: props.repository.allowBranchRef ?? false,
-        credentialType: props.repository.credentialType,
-        httpsUsername: props.repository.httpsUsername ?? "x-access-token",
-        sshKnownHosts: props.repository.sshKnownHosts ?? [],
-        runtimePackages: runtimePackages(props.runtime),
-        buildCommands: props.buildCommands,
-        startCommand: props.startCommand,
-        cronJobs: props.cronJobs ?? [],
-        deregistrationDelaySeconds: props.deregistrationDelaySeconds,
-        loadBalancerIdleTimeoutSeconds: props.loadBalancerIdleTimeoutSeconds ?? 60,
-        targetHealthySeconds: props.targetHealthySeconds ?? 35,
+        bucket: this.bootBundle.bucket.bucket,
+        key: this.bootBundle.objectKey,
+        versionId: this.bootBundle.object.versionId,
+        sha256: this.bootBundle.sha256,
       },
     );
     if (props.repository.credentialType === "ssh-key" && (props.repository.sshKnownHosts ?? []).length === 0) {

@@ -1,11 +1,15 @@
 // The boot rehearsal, run by scripts/rehearse-boot.sh inside the services network namespace it built.
-// Takes the dev launch template's user data from the synthesized JSON, fills the infrastructure header
-// from this rehearsal's services, and boots instances from it on the cached clean rootfs with real systemd.
+// Takes the dev launch template's user data and its boot bundle from the synthesized JSON, serves the bundle
+// from the emulator's S3 (the user data's loader fetches it with the instance's AWS CLI), fills the
+// infrastructure header from this rehearsal's services, and boots instances on the cached clean rootfs with
+// real systemd. The timed jobs' runner claims its slots in the jobs table, created in the emulator as dev
+// synthesizes it.
 // Stand-ins, each named: dnf (packages.tsv), the EFS mount (a shared directory), the CloudWatch agent
 // (records its configuration), the two lifecycle-action calls moto does not implement (answered and
 // recorded here), DNS (/etc/hosts), and the AWS CLI v1 for v2.
 "use strict";
 const { execFileSync } = require("node:child_process");
+const crypto = require("node:crypto");
 const zlib = require("node:zlib");
 const fs = require("node:fs");
 const path = require("node:path");
@@ -21,9 +25,15 @@ const {
   say,
   sleep,
   synthesizedStack,
-  userDataFromStack,
+  bootFromStack,
   fillHeader,
   secrets,
+  s3,
+  storeBundle,
+  createJobsTable,
+  slotRecord,
+  slotId,
+  metricSum,
   startMoto,
   lifecycleStandIn,
   prepareInstance,
@@ -37,8 +47,6 @@ const {
   stepTimes,
   waitHealthy,
 } = require("./parts");
-
-const NAMES = serviceNames("dev");
 
 // ---------------------------------------------------------------- checks
 const failures = [];
@@ -57,7 +65,8 @@ async function main() {
   });
   say(`work ${work}, rootfs ${ROOTFS}, ${COUNT} instance(s)`);
 
-  const userData = userDataFromStack(synthesizedStack("dev"));
+  const { userData, bundle, jobsTable } = bootFromStack(synthesizedStack("dev"));
+  const NAMES = serviceNames("dev", bundle.bucket);
   const tls = certificates(path.join(work, "tls"), Object.values(NAMES).flat(), "webapp rehearsal CA");
   const caPem = fs.readFileSync(tls.ca, "utf8");
   fs.chmodSync(path.join(work, "tls"), 0o755);
@@ -84,6 +93,10 @@ async function main() {
     cache: (await secrets.create(motoPort, "webapp-dev/redis-auth-token", cacheToken)).ARN,
     db: (await secrets.create(motoPort, "webapp-dev/database-app-user", JSON.stringify(master))).ARN,
   };
+  // The apply's part: the boot bundle in its versioned bucket, the jobs table.
+  const bundleVersion = await storeBundle(motoPort, bundle);
+  await createJobsTable(motoPort, jobsTable);
+  say(`boot bundle s3://${bundle.bucket}/${bundle.key} (${bundle.content.length} bytes, version ${bundleVersion}); jobs table ${jobsTable.name}`);
   const lifecycle = [];
   const requests = [];
   const header = (name) => new RegExp(`^${name}='([^']*)'$`, "m").exec(userData)?.[1];
@@ -119,6 +132,8 @@ async function main() {
     APP_ENV_SECRET_ARN: arns.appEnv,
     REPO_CREDENTIAL_SECRET_ARN: arns.repo,
     TARGET_GROUP_ARN: "arn:aws:elasticloadbalancing:eu-west-2:111111111111:targetgroup/8080-rehearsal/0123456789abcdef",
+    BOOT_BUNDLE_BUCKET: bundle.bucket,
+    BOOT_BUNDLE_VERSION: bundleVersion,
   });
   if (header("DB_NAME") !== "app") throw new Error(`DB_NAME is ${header("DB_NAME")}, not app`);
 
@@ -163,33 +178,55 @@ async function main() {
     check(/runtime: nodejs22 nodejs22-npm/.test(runtime), `instance ${instance.index} installed the runtime through the boot's package step`);
   }
 
+  if (fleet.length) {
+    const fetched = requests.filter((r) => r.host?.startsWith(`${bundle.bucket}.s3.`)).length;
+    check(fetched >= fleet.length, `the user data's loader fetched the boot bundle from S3 on every instance (${fetched} requests to ${bundle.bucket})`);
+  }
+
   if (fleet.length >= 2 && want("uploads")) {
     const stored = await put(`http://${fleet[0].address}:8080/uploads/rehearsal.txt`, `written through ${fleet[0].id}\n`);
     const read = await get(`http://${fleet[1].address}:8080/uploads/rehearsal.txt`);
     check(stored.status === 201 && read.body === `written through ${fleet[0].id}\n`, "an upload written through instance 1 is read through instance 2", JSON.stringify({ stored, read }));
   }
 
-  const runs = () => Number(postgres.psql("SELECT count(*) FROM cron_runs WHERE job = 'record-run'", "app") || 0);
-  const cronLine = (fleet.length ? readInside(fleet[0], "etc/cron.d/webapp") : "").split("\n").find((l) => /\/cron-lock record-run /.test(l)) || "";
+  // Timed jobs: one cron line runs the job runner every minute; each slot of record-run (*/5) runs once.
+  const rowsFor = (slot) => Number(postgres.psql(`SELECT count(*) FROM cron_runs WHERE job = 'record-run' AND slot = '${slot}'`, "app") || 0);
+  const slotItem = (slot) => slotRecord(motoPort, jobsTable.name, "record-run", slot);
+  const settled = async (slot, seconds = 90) => {
+    for (let n = 0; n < seconds; n++) {
+      const item = await slotItem(slot);
+      if (item && ["done", "dead", "missed"].includes(item.status)) return item;
+      await sleep(1000);
+    }
+    return slotItem(slot);
+  };
+  const cronLine = (fleet.length ? readInside(fleet[0], "etc/cron.d/webapp") : "").split("\n").find((l) => /\/webapp-jobs tick /.test(l)) || "";
   const cronFields = cronLine.trim().split(/\s+/);
   const cronEntry = { schedule: cronFields.slice(0, 5).join(" "), user: cronFields[5], command: cronFields.slice(6).join(" ") };
   // The cron entry's own command line, started on every instance at the same moment.
   const cronEverywhere = () => Promise.all(fleet.map((i) => insideAsync(i, ["runuser", "-u", cronEntry.user, "--", "/bin/bash", "-c", cronEntry.command])));
+  const namespace = fleet.length ? JSON.parse(readInside(fleet[0], "etc/webapp/jobs.json") || "{}").namespace : "";
 
   if (want("cron")) {
-    check(cronEntry.schedule === "*/5 * * * *" && cronEntry.user === "webapp", `the cron entry is installed: ${cronLine}`);
-    const before = runs();
-    await cronEverywhere();
-    check(runs() === before + 1, `the cron entry started on ${fleet.length} instances at once ran the job exactly once (runs ${before} -> ${runs()})`);
-    redis.stop();
-    await cronEverywhere();
-    check(runs() === before + 1, "with Redis stopped the job ran on no instance");
+    check(cronEntry.schedule === "* * * * *" && cronEntry.user === "webapp", `the cron entry runs the job runner every minute: ${cronLine}`);
     for (const i of fleet) {
-      const log = readInside(i, "var/log/webapp/cron-record-run.log");
-      check(/cron-lock:.*not running record-run/.test(log), `instance ${i.index} logged the refusal the lock-failures alarm matches`, log);
+      // /run is the container's own tmpfs: looked at from inside.
+      check((await insideAsync(i, ["test", "-f", "/run/webapp-jobs/gate"])).code === 0, `instance ${i.index}: the jobs' gate opened after the health check`);
+      check((await insideAsync(i, ["systemctl", "is-active", "webapp-jobs-drain.service"])).output.trim() === "active", `instance ${i.index}: the shutdown drain is armed`);
     }
-    redis = await startRedis({ tls, password: cacheToken, host: ADDRESSES.cache, port: 6379 });
-    cleanups.push(() => redis.stop());
+    // The latest */5 minute is due (its backfill window is the period): whoever claims it, it runs once.
+    const slot = slotId(Math.floor(Date.now() / 300000) * 300000);
+    await cronEverywhere();
+    const item = await settled(slot);
+    check(item?.status === "done" && rowsFor(slot) === 1, `the cron entry started on ${fleet.length} instances at once (and real cron every minute) ran slot ${slot} exactly once: record ${item?.status}, attempt ${item?.attempt}, rows ${rowsFor(slot)}`);
+    await cronEverywhere();
+    await sleep(3000);
+    check(rowsFor(slot) === 1 && (await slotItem(slot))?.fence === item?.fence, `started everywhere again, slot ${slot} did not run again`);
+    const drained = await insideAsync(fleet[0], ["/usr/local/bin/webapp-jobs", "drain", "--timeout", "5"]);
+    const gateLeft = (await insideAsync(fleet[0], ["test", "-e", "/run/webapp-jobs/gate"])).code === 0;
+    check(drained.code === 0 && /drain: done \(\d+ finished, 0 given back, 0 killed\)/.test(drained.output) && !gateLeft, "webapp-jobs drain closes the gate and exits 0", drained.output);
+    // What the next boot's complete step does.
+    await insideAsync(fleet[0], ["install", "-m", "0644", "-o", "webapp", "/dev/null", "/run/webapp-jobs/gate"]);
   }
 
   if (want("rotate")) {
@@ -215,20 +252,25 @@ async function main() {
   }
 
   if (want("cron-minute")) {
-    // Real cron at the entry's minute (every 5 minutes): exactly one run across the fleet. Counted from
-    // 15 s past a cron minute at the earliest, so no run of the previous minute is still in flight.
-    const past = ((new Date().getUTCMinutes() % 5) * 60 + new Date().getUTCSeconds()) * 1000 + new Date().getUTCMilliseconds();
-    if (past < 15000) await sleep(15000 - past);
-    const before = runs();
-    const now = new Date();
-    const next = new Date(now);
-    next.setUTCSeconds(0, 0);
-    next.setUTCMinutes(Math.floor(now.getUTCMinutes() / 5) * 5 + 5);
-    const wait = next - now + 20000;
-    say(`waiting ${(wait / 1000).toFixed(0)}s for cron at ${next.toISOString().slice(11, 16)} UTC`);
-    await sleep(wait);
-    const logs = fleet.map((i) => readInside(i, "var/log/webapp/cron-record-run.log"));
-    check(runs() === before + 1, `at ${next.toISOString().slice(11, 16)} cron ran the job exactly once across ${fleet.length} instances (runs ${before} -> ${runs()})`, logs.join("\n---\n"));
+    // Real cron at the job's minute (every 5 minutes), with Redis down: the slot runs once across the fleet on
+    // its claim alone, and the lock failure reaches CloudWatch. Started 25 s or more before the minute.
+    const now = Date.now();
+    let next = Math.floor(now / 300000) * 300000 + 300000;
+    if (next - now < 25000) next += 300000;
+    await sleep(next - now - 20000);
+    const since = Date.now();
+    redis.stop();
+    const slot = slotId(next);
+    say(`Redis stopped; waiting for cron at ${slot.slice(11, 16)} UTC`);
+    await sleep(next - Date.now() + 5000);
+    const item = await settled(slot);
+    const logs = fleet.map((i) => readInside(i, "var/log/webapp/cron-webapp-jobs.log") + readInside(i, "var/log/webapp/cron-record-run.log"));
+    check(item?.status === "done" && rowsFor(slot) === 1, `at ${slot.slice(11, 16)} cron ran slot ${slot} exactly once across ${fleet.length} instances with Redis down (record ${item?.status}, rows ${rowsFor(slot)})`, logs.join("\n---\n"));
+    check(logs.some((l) => /Redis lock lock:record-run not taken .*running on the DynamoDB claim alone/.test(l)), "the runner logged that it ran on the claim alone");
+    const failures = await metricSum(motoPort, namespace, "LockFailures", since);
+    check(failures >= 1, `the lock failure reached CloudWatch (${namespace} LockFailures = ${failures}), which the lock-failures alarm reads`);
+    redis = await startRedis({ tls, password: cacheToken, host: ADDRESSES.cache, port: 6379 });
+    cleanups.push(() => redis.stop());
   }
 
   if (want("scale-in")) {
@@ -245,11 +287,18 @@ async function main() {
   if (scenarios.includes("no-runtime")) {
     // The defect compute.runtime guards against, reintroduced past the validator: a boot script that
     // installs no runtime. The build's npm must then be missing and the launch abandoned.
-    const packed = /^BOOT_SCRIPT='([^']*)'$/m.exec(filled)[1];
-    const script = zlib.gunzipSync(Buffer.from(packed, "base64")).toString();
+    const script = bundle.script;
     const without = script.replace(/^  RUNTIME_PACKAGES=\(.*\)$/m, "  RUNTIME_PACKAGES=()");
     if (without === script) throw new Error("no RUNTIME_PACKAGES line in the boot script");
-    const userDataWithout = filled.replace(packed, zlib.gzipSync(Buffer.from(without)).toString("base64"));
+    // Another bundle, stored and named as the apply would: its own key, version and SHA-256 in the user data.
+    const other = zlib.gzipSync(Buffer.from(without));
+    const sha = crypto.createHash("sha256").update(other).digest("hex");
+    const key = `boot/${sha}.sh.gz`;
+    const version = (await s3(motoPort, "PUT", `/${bundle.bucket}/${key}`, other)).headers["x-amz-version-id"];
+    const userDataWithout = filled
+      .replace(/^BOOT_BUNDLE_OBJECT='[^']*'$/m, `BOOT_BUNDLE_OBJECT='${key}'`)
+      .replace(/^BOOT_BUNDLE_VERSION='[^']*'$/m, `BOOT_BUNDLE_VERSION='${version}'`)
+      .replace(/^BOOT_BUNDLE_SHA256='[^']*'$/m, `BOOT_BUNDLE_SHA256='${sha}'`);
     const bare = prepareInstance(work, 2, userDataWithout, caPem, "no-runtime");
     bare.id = "i-0rehearsalnoruntime";
     instances[bare.address] = { id: bare.id, role: "webapp-dev-app", metadata: { "autoscaling/target-lifecycle-state": "InService" } };

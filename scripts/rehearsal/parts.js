@@ -1,12 +1,15 @@
-// The parts the boot and fleet rehearsals share: the synthesized stack and its launch template's user data,
-// the AWS API emulator (moto) and the lifecycle calls it lacks, instances (an overlay of the cached rootfs
-// booted by systemd-nspawn in its own network namespace), and small HTTP helpers. Both run inside the
-// services network namespace that scripts/rehearse-boot.sh builds.
+// The parts the boot and fleet rehearsals share: the synthesized stack, its launch template's user data and
+// the boot bundle that user data loads; the AWS API emulator (moto), the lifecycle calls it lacks, and what
+// the apply leaves in it for a boot (the bundle in its versioned bucket, the timed jobs' table); instances
+// (an overlay of the cached rootfs booted by systemd-nspawn in its own network namespace), and small HTTP
+// helpers. Both run inside the services network namespace that scripts/rehearse-boot.sh builds.
 "use strict";
 const { execFileSync, spawn } = require("node:child_process");
+const crypto = require("node:crypto");
 const fs = require("node:fs");
 const http = require("node:http");
 const path = require("node:path");
+const zlib = require("node:zlib");
 
 const ROOT = path.join(__dirname, "..", "..");
 const ROOTFS = process.env.REHEARSAL_ROOTFS;
@@ -18,10 +21,13 @@ const REGION = "eu-west-2";
 const BOOT_LIMIT_SECONDS = Number(process.env.REHEARSAL_BOOT_LIMIT_SECONDS || 420);
 
 const ADDRESSES = { aws: "10.99.0.10", git: "10.99.0.11", truststore: "10.99.0.12", db: "10.99.0.20", cache: "10.99.0.21", imds: "169.254.169.254" };
-/** The names an environment's instances resolve (/etc/hosts), by service. */
-function serviceNames(env) {
+/**
+ * The names an environment's instances resolve (/etc/hosts), by service. `bucket`: the boot bundle's bucket,
+ * reached by its virtual-hosted name as the AWS CLI does.
+ */
+function serviceNames(env, bucket) {
   return {
-    aws: ["secretsmanager", "autoscaling", "elasticloadbalancing", "logs", "sts"].map((s) => `${s}.${REGION}.amazonaws.com`),
+    aws: [...["secretsmanager", "autoscaling", "elasticloadbalancing", "logs", "sts", "s3", "dynamodb", "monitoring"].map((s) => `${s}.${REGION}.amazonaws.com`), ...(bucket ? [`${bucket}.s3.${REGION}.amazonaws.com`] : [])],
     git: ["github.com"],
     truststore: ["truststore.pki.rds.amazonaws.com"],
     db: [`webapp-${env}-db.rehearsal.eu-west-2.rds.amazonaws.com`],
@@ -55,15 +61,31 @@ function synthesizedStack(env, { compute, outdir } = {}) {
   return JSON.parse(fs.readFileSync(path.join(outdir, "stacks", env, "cdk.tf.json"), "utf8"));
 }
 
-/** The launch template's user data, decoded from the synthesized JSON: the one place the rehearsals read it. */
-function userDataFromStack(stack) {
-  const templates = Object.values(stack.resource.aws_launch_template);
-  if (templates.length !== 1) throw new Error(`expected one launch template, found ${templates.length}`);
-  const expression = templates[0].user_data;
-  const match = /^\$\{base64encode\("([\s\S]*)"\)\}$/.exec(expression);
+function only(stack, type) {
+  const found = Object.values(stack.resource[type] ?? {});
+  if (found.length !== 1) throw new Error(`expected one ${type}, found ${found.length}`);
+  return found[0];
+}
+
+/**
+ * What an instance boots from, read from the synthesized JSON (the one place the rehearsals read it): the
+ * launch template's user data (the loader), the boot bundle it fetches (bucket, key, gzipped content, and the
+ * boot script unpacked), and the timed jobs' table the runner claims slots in.
+ */
+function bootFromStack(stack) {
+  const match = /^\$\{base64encode\("([\s\S]*)"\)\}$/.exec(only(stack, "aws_launch_template").user_data);
   if (!match) throw new Error("user_data is not ${base64encode(\"...\")}");
   // A Terraform string literal: the same escapes as JSON for what the renderer emits.
-  return JSON.parse(`"${match[1]}"`).replace(/\$\{(\d+)\}/g, "$1");
+  const userData = JSON.parse(`"${match[1]}"`).replace(/\$\{(\d+)\}/g, "$1");
+  const object = only(stack, "aws_s3_object");
+  const bucket = Object.values(stack.resource.aws_s3_bucket).find((b) => /-boot-\d{12}$/.test(b.bucket));
+  if (!bucket) throw new Error("no boot bundle bucket in the stack");
+  const content = Buffer.from(object.content_base64, "base64");
+  const sha256 = crypto.createHash("sha256").update(content).digest("hex");
+  const pinned = /^BOOT_BUNDLE_SHA256='([0-9a-f]{64})'$/m.exec(userData)?.[1];
+  if (pinned !== sha256) throw new Error(`the user data pins bundle SHA-256 ${pinned}, the stack's bundle is ${sha256}`);
+  const bundle = { bucket: bucket.bucket, key: object.key, content, sha256, script: zlib.gunzipSync(content).toString() };
+  return { userData, bundle, jobsTable: only(stack, "aws_dynamodb_table") };
 }
 
 /** Replaces each infrastructure header value (a Terraform reference) with this rehearsal's. */
@@ -104,6 +126,75 @@ const secrets = {
   create: (port, name, value) => moto(port, "secretsmanager", "secretsmanager.CreateSecret", { Name: name, SecretString: value }),
   put: (port, id, value) => moto(port, "secretsmanager", "secretsmanager.PutSecretValue", { SecretId: id, SecretString: value }),
 };
+
+/** S3's REST API on the emulator (path-style, as an operator's setup would): returns status, headers, body. */
+function s3(port, method, pathname, body = "") {
+  return new Promise((resolve, reject) => {
+    const headers = { authorization: `AWS4-HMAC-SHA256 Credential=AKIAREHEARSAL0000001/20260101/${REGION}/s3/aws4_request, SignedHeaders=host, Signature=0`, "x-amz-content-sha256": "UNSIGNED-PAYLOAD" };
+    const req = http.request({ host: "127.0.0.1", port, method, path: pathname, headers }, (res) => {
+      const chunks = [];
+      res.on("data", (c) => chunks.push(c));
+      res.on("end", () => (res.statusCode < 300 ? resolve({ headers: res.headers, body: Buffer.concat(chunks).toString() }) : reject(new Error(`S3 ${method} ${pathname}: ${res.statusCode} ${Buffer.concat(chunks)}`))));
+    });
+    req.on("error", reject);
+    req.end(body);
+  });
+}
+
+const buckets = new Set();
+/**
+ * A boot bundle stored as the apply stores it: in its versioned bucket (created at the first call) under its
+ * own key. Returns the object's version id, which the user data pins.
+ */
+async function storeBundle(port, bundle) {
+  if (!buckets.has(bundle.bucket)) {
+    await s3(port, "PUT", `/${bundle.bucket}`, `<CreateBucketConfiguration xmlns="http://s3.amazonaws.com/doc/2006-03-01/"><LocationConstraint>${REGION}</LocationConstraint></CreateBucketConfiguration>`);
+    await s3(port, "PUT", `/${bundle.bucket}?versioning`, '<VersioningConfiguration xmlns="http://s3.amazonaws.com/doc/2006-03-01/"><Status>Enabled</Status></VersioningConfiguration>');
+    buckets.add(bundle.bucket);
+  }
+  const version = (await s3(port, "PUT", `/${bundle.bucket}/${bundle.key}`, bundle.content)).headers["x-amz-version-id"];
+  if (!version) throw new Error("the emulator gave the bundle no version id");
+  return version;
+}
+
+const dynamodb = (port, operation, body) => moto(port, "dynamodb", `DynamoDB_20120810.${operation}`, body);
+
+/** The jobs table as the stack synthesizes it. */
+function createJobsTable(port, table) {
+  return dynamodb(port, "CreateTable", {
+    TableName: table.name,
+    BillingMode: "PAY_PER_REQUEST",
+    AttributeDefinitions: table.attribute.map((a) => ({ AttributeName: a.name, AttributeType: a.type })),
+    KeySchema: [
+      { AttributeName: table.hash_key, KeyType: "HASH" },
+      { AttributeName: table.range_key, KeyType: "RANGE" },
+    ],
+  });
+}
+
+/** A slot's record in the jobs table (strongly consistent read), unmarshalled; undefined if none. */
+async function slotRecord(port, table, job, slot) {
+  const item = (await dynamodb(port, "GetItem", { TableName: table, Key: { job: { S: job }, slot: { S: slot } }, ConsistentRead: true })).Item;
+  return item && Object.fromEntries(Object.entries(item).map(([k, v]) => [k, v.N !== undefined ? Number(v.N) : (v.S ?? v.BOOL)]));
+}
+
+/** The slot id the runner gives a scheduled time: the minute, UTC (YYYY-MM-DDTHH:MMZ). */
+const slotId = (ms) => `${new Date(ms).toISOString().slice(0, 16)}Z`;
+
+/** The sum of a metric's datapoints (without dimensions) since `since`, from the emulator's CloudWatch. */
+function metricSum(port, namespace, name, since) {
+  const form = new URLSearchParams({ Action: "GetMetricStatistics", Version: "2010-08-01", Namespace: namespace, MetricName: name, StartTime: new Date(since).toISOString(), EndTime: new Date(Date.now() + 60000).toISOString(), Period: "86400", "Statistics.member.1": "Sum" });
+  return new Promise((resolve, reject) => {
+    const headers = { "content-type": "application/x-www-form-urlencoded", authorization: `AWS4-HMAC-SHA256 Credential=AKIAREHEARSAL0000001/20260101/${REGION}/monitoring/aws4_request, SignedHeaders=host, Signature=0` };
+    const req = http.request({ host: "127.0.0.1", port, method: "POST", path: "/", headers }, (res) => {
+      let data = "";
+      res.on("data", (c) => (data += c));
+      res.on("end", () => (res.statusCode < 300 ? resolve([...data.matchAll(/<Sum>([\d.]+)<\/Sum>/g)].reduce((a, m) => a + Number(m[1]), 0)) : reject(new Error(`GetMetricStatistics: ${res.statusCode} ${data}`))));
+    });
+    req.on("error", reject);
+    req.end(form.toString());
+  });
+}
 
 async function startMoto() {
   const port = 5000;
@@ -176,6 +267,9 @@ function prepareInstance(work, index, userData, caPem, name = `i${index}`, names
   write("etc/hostname", `ip-10-99-1-${index}\n`);
   // The instance trusts the rehearsal's CA, as an instance trusts the public roots its endpoints chain to.
   fs.appendFileSync(path.join(root, "etc/ssl/certs/ca-certificates.crt"), caPem);
+  // An AL2023 AMI ships the AWS CLI on PATH before user data runs (its loader fetches the boot bundle with it).
+  fs.mkdirSync(path.join(root, "usr/local/bin"), { recursive: true });
+  if (!fs.existsSync(path.join(root, "usr/local/bin/aws"))) fs.symlinkSync("/opt/awscli/bin/aws", path.join(root, "usr/local/bin/aws"));
   for (const bundle of execFileSync("find", [path.join(root, "opt/awscli"), "-name", "cacert.pem"], { encoding: "utf8" }).split("\n").filter(Boolean)) fs.appendFileSync(bundle, caPem);
   // The dnf stand-in, its one table and its stand-ins.
   write("usr/bin/dnf", fs.readFileSync(path.join(__dirname, "dnf")), 0o755);
@@ -334,10 +428,17 @@ module.exports = {
   say,
   sleep,
   synthesizedStack,
-  userDataFromStack,
+  bootFromStack,
   fillHeader,
   moto,
   secrets,
+  s3,
+  storeBundle,
+  dynamodb,
+  createJobsTable,
+  slotRecord,
+  slotId,
+  metricSum,
   startMoto,
   lifecycleStandIn,
   prepareInstance,

@@ -247,12 +247,36 @@ describe("the sample app", () => {
     assert.match(app.output(), /redis check failed: redis: NOAUTH/);
   });
 
-  test("the cron job records one run per invocation", () => {
-    const before = Number(postgres.psql("SELECT count(*) FROM cron_runs", "app") || 0);
-    for (let i = 0; i < 2; i++) {
-      const out = execFileSync(process.execPath, ["dist/jobs/record-run.js"], { cwd: APP, env: environment(), encoding: "utf8" });
-      assert.match(out, /^record-run: run \d+ on /);
-    }
+  test("the timed job records each slot once: a retry or a second run of a slot changes nothing, a stale fencing token is refused", () => {
+    const run = (env) => execFileSync(process.execPath, ["dist/jobs/record-run.js"], { cwd: APP, env: environment(env), encoding: "utf8" });
+    const row = (slot) => postgres.psql(`SELECT attempt || ',' || fencing_token || ',' || count(*) OVER () FROM cron_runs WHERE job = 'record-run' AND slot = '${slot}'`, "app");
+    const slot = "2027-03-01T10:05Z";
+    assert.match(run({ JOB_SLOT: slot, JOB_ATTEMPT: "1", JOB_FENCING_TOKEN: "1" }), new RegExp(`^record-run: slot ${slot} recorded as run \\d+, attempt 1, on `));
+    assert.equal(row(slot), "1,1,1");
+    // The same claim again (a duplicate start): nothing changes.
+    assert.match(run({ JOB_SLOT: slot, JOB_ATTEMPT: "1", JOB_FENCING_TOKEN: "1" }), /already recorded by a claim with fencing token 1 or later; nothing to do/);
+    assert.equal(row(slot), "1,1,1");
+    // Its holder died; another instance runs the slot again under a newer claim: still one row, now attempt 2.
+    assert.match(run({ JOB_SLOT: slot, JOB_ATTEMPT: "2", JOB_FENCING_TOKEN: "2" }), /recorded again \(an earlier attempt was cut short\) as run \d+, attempt 2/);
+    assert.equal(row(slot), "2,2,1");
+    // The first holder, still alive somewhere, finishes late: its stale token changes nothing.
+    assert.match(run({ JOB_SLOT: slot, JOB_ATTEMPT: "1", JOB_FENCING_TOKEN: "1" }), /already recorded by a claim with fencing token 1 or later/);
+    assert.equal(row(slot), "2,2,1");
+    // Another slot is its own row; two runs by hand are two rows.
+    run({ JOB_SLOT: "2027-03-01T10:10Z", JOB_ATTEMPT: "1", JOB_FENCING_TOKEN: "1" });
+    const before = Number(postgres.psql("SELECT count(*) FROM cron_runs WHERE job = 'record-run'", "app"));
+    run({});
+    run({});
     assert.equal(Number(postgres.psql("SELECT count(*) FROM cron_runs WHERE job = 'record-run'", "app")), before + 2);
+    assert.equal(Number(postgres.psql("SELECT count(DISTINCT slot) FROM cron_runs WHERE job = 'record-run' AND slot LIKE '2027-03-01T%'", "app")), 2);
+  });
+
+  test("the timed job upgrades a table an older version created (the server creates it at start)", () => {
+    postgres.psql("DROP TABLE IF EXISTS cron_runs", "app");
+    postgres.psql("CREATE TABLE cron_runs (id bigserial PRIMARY KEY, job text NOT NULL, instance text NOT NULL, ran_at timestamptz NOT NULL DEFAULT now())", "app");
+    postgres.psql("ALTER TABLE cron_runs OWNER TO app", "app");
+    postgres.psql("INSERT INTO cron_runs (job, instance) VALUES ('record-run', 'old')", "app");
+    execFileSync(process.execPath, ["dist/jobs/record-run.js"], { cwd: APP, env: environment({ JOB_SLOT: "2027-03-01T11:00Z", JOB_ATTEMPT: "1", JOB_FENCING_TOKEN: "1" }), encoding: "utf8" });
+    assert.equal(postgres.psql("SELECT count(*) || ',' || count(slot) FROM cron_runs", "app"), "2,1");
   });
 });
