@@ -67,6 +67,7 @@ const settings: BootSettings = {
     { table: "webapp-dev-jobs", region: "eu-west-2", namespace: "webapp-dev/app", recordRetentionDays: 30, logDir: "/var/log/webapp" },
     "/etc/webapp/cron",
   ),
+  jobsDrainTimeoutSeconds: 15,
   deregistrationDelaySeconds: 30,
   loadBalancerIdleTimeoutSeconds: 60,
   targetHealthySeconds: 35,
@@ -557,8 +558,12 @@ const canSandbox =
     expect(readFileSync(join(out, "lifecycle"), "utf8")).toBe(readFileSync(scriptPath("lifecycle.sh"), "utf8"));
     expect(readFileSync(join(out, "restart-app"), "utf8")).toBe(readFileSync(scriptPath("restart-app.sh"), "utf8"));
     expect(readFileSync(join(out, "webapp-jobs"), "utf8")).toBe(readFileSync(scriptPath("webapp-jobs.py"), "utf8"));
-    const fleet = execFileSync("bash", ["-c", `. '${join(out, "fleet.conf")}'; echo "$ASG_NAME|$TERMINATE_HOOK_NAME|$TARGET_GROUP_ARN|$APP_PORT|$HEALTH_CHECK_PATH|$DEREGISTRATION_DELAY_SECONDS|$TARGET_HEALTHY_SECONDS|$TERMINATE_HOOK_TIMEOUT_SECONDS"`], { encoding: "utf8" }).trim();
-    expect(fleet).toBe(`webapp-dev-app|drain|${infrastructure.targetGroupArn}|8080|/healthz|30|35|60`);
+    const fleet = execFileSync(
+      "bash",
+      ["-c", `. '${join(out, "fleet.conf")}'; echo "$ASG_NAME|$TERMINATE_HOOK_NAME|$TARGET_GROUP_ARN|$APP_PORT|$HEALTH_CHECK_PATH|$DEREGISTRATION_DELAY_SECONDS|$TARGET_HEALTHY_SECONDS|$TERMINATE_HOOK_TIMEOUT_SECONDS|$JOBS_DRAIN_TIMEOUT_SECONDS"`],
+      { encoding: "utf8" },
+    ).trim();
+    expect(fleet).toBe(`webapp-dev-app|drain|${infrastructure.targetGroupArn}|8080|/healthz|30|35|60|15`);
     expect(calls).toContain("systemctl enable webapp-boot.service");
 
     const agent = JSON.parse(readFileSync(join(out, "agent.json"), "utf8"));

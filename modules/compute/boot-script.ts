@@ -69,6 +69,8 @@ export interface BootSettings {
   readonly cronJobs: readonly BootCronJob[];
   /** The job runner's configuration (JSON text, `jobsConfig()`), written to /etc/webapp/jobs.json. */
   readonly jobsConfig: string;
+  /** The `--timeout` of the timed jobs' drain when the group terminates the instance (`jobsDrainTimeoutSeconds()`). */
+  readonly jobsDrainTimeoutSeconds: number;
   /** The target group's deregistration delay: how long the balancer drains a leaving instance. */
   readonly deregistrationDelaySeconds: number;
   /** How long the balancer keeps an idle connection to an instance (the app's keep-alive must be longer). */
@@ -154,6 +156,7 @@ export function renderBootScript(settings: BootSettings): string {
     assign("START_COMMAND", settings.startCommand),
     assignArray("CRON_NAMES", jobs.map((j) => j.name)),
     assignArray("CRON_COMMANDS", jobs.map((j) => j.command)),
+    assign("JOBS_DRAIN_TIMEOUT_SECONDS", String(settings.jobsDrainTimeoutSeconds)),
     assign("DEREGISTRATION_DELAY_SECONDS", String(settings.deregistrationDelaySeconds)),
     assign("LB_IDLE_TIMEOUT_SECONDS", String(settings.loadBalancerIdleTimeoutSeconds)),
     assign("TARGET_HEALTHY_SECONDS", String(settings.targetHealthySeconds)),

@@ -400,7 +400,7 @@ UNIT
 # The settings the lifecycle watcher and restart-app read, and the watcher's unit.
 install_lifecycle_watcher() {
   local name
-  for name in AWS_REGION_NAME ASG_NAME TERMINATE_HOOK_NAME TARGET_GROUP_ARN APP_PORT HEALTH_CHECK_PATH DEREGISTRATION_DELAY_SECONDS TARGET_HEALTHY_SECONDS; do
+  for name in AWS_REGION_NAME ASG_NAME TERMINATE_HOOK_NAME TARGET_GROUP_ARN APP_PORT HEALTH_CHECK_PATH DEREGISTRATION_DELAY_SECONDS TARGET_HEALTHY_SECONDS JOBS_DRAIN_TIMEOUT_SECONDS; do
     printf '%s=%q\n' "$name" "${!name}"
   done >/etc/webapp/fleet.conf
   echo "TERMINATE_HOOK_TIMEOUT_SECONDS=$((DEREGISTRATION_DELAY_SECONDS + 30))" >>/etc/webapp/fleet.conf

@@ -29,7 +29,7 @@ import { BootBundle } from "./boot-bundle";
 import { cronProblem } from "./cron";
 import { checkInterruptionDrain, checkPurchaseMix, launchesSpot, launchSource, PurchaseMixSettings, resolvePurchaseMix } from "./purchase-mix";
 import { renderBootBundle, renderUserData } from "./boot-script";
-import { checkCronJobs, CronJobSettings, CronJobTiming, DEFAULT_RECORD_RETENTION_DAYS, JobTable, JobTableSettings, jobsConfig, resolveCronJob } from "./jobs";
+import { checkCronJobs, CronJobSettings, CronJobTiming, DEFAULT_RECORD_RETENTION_DAYS, JobTable, JobTableSettings, jobsConfig, jobsDrainTimeoutSeconds, resolveCronJob } from "./jobs";
 
 export { cronFirings, cronPeriod, cronProblem } from "./cron";
 export * from "./purchase-mix";
@@ -41,6 +41,7 @@ export {
   JOBS_CONFIG_PATH,
   JOBS_STATE_DIR,
   jobsConfig,
+  jobsDrainTimeoutSeconds,
   JobTable,
   KILL_GRACE_SECONDS,
   resolveCronJob,
@@ -645,6 +646,7 @@ export class Compute extends Construct implements Connectable, ComputeRefs {
         startCommand: props.startCommand,
         cronJobs: cronJobs.map((j) => ({ name: j.name, command: j.command })),
         jobsConfig: runnerConfig,
+        jobsDrainTimeoutSeconds: jobsDrainTimeoutSeconds(props.deregistrationDelaySeconds),
         deregistrationDelaySeconds: props.deregistrationDelaySeconds,
         loadBalancerIdleTimeoutSeconds: props.loadBalancerIdleTimeoutSeconds ?? 60,
         targetHealthySeconds: props.targetHealthySeconds ?? 35,

@@ -72,6 +72,18 @@ export const DEFAULT_RECORD_RETENTION_DAYS = 30;
 export const JOBS_STATE_DIR = "/run/webapp-jobs";
 /** Where the boot writes the runner's configuration. */
 export const JOBS_CONFIG_PATH = "/etc/webapp/jobs.json";
+/** What a drain needs, after its timeout, to stop a job still running and give its slot back: the kill grace and one write. */
+export const GIVE_BACK_SECONDS = KILL_GRACE_SECONDS + 5;
+
+/**
+ * The `--timeout` of the drain the lifecycle watcher runs when the group terminates an instance. The drain
+ * runs while the watcher waits out the balancer's drain (the deregistration delay, at least 10 s), and must
+ * be over by then, so the terminate hook (and a Spot notice) is not kept waiting: jobs running here get the
+ * wait less the give-back, then are stopped and their slots given back (0: given back at once).
+ */
+export function jobsDrainTimeoutSeconds(deregistrationDelaySeconds: number): number {
+  return Math.max(0, Math.max(deregistrationDelaySeconds, 10) - GIVE_BACK_SECONDS);
+}
 
 /** A job with every timing resolved. */
 export interface ResolvedCronJob {

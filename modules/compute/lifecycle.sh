@@ -4,8 +4,9 @@
 # for an instance to learn it is being terminated) and for a Spot interruption notice
 # (`spot/instance-action`, logged). When the target state is Terminated (scale-in, an instance refresh, a
 # health replacement), it drains the instance before the group terminates it:
-#   1. timed jobs stop starting (`webapp-jobs drain --timeout S` where the job runner provides it, else cron
-#      stops), and the secrets refresh stops (it could put the instance back into the target group);
+#   1. the timed jobs drain (`webapp-jobs drain --timeout S`: no new claims; jobs running here get S seconds,
+#      then are stopped and give their slots back, all within step 2's wait), and the secrets refresh stops
+#      (it could put the instance back into the target group);
 #   2. it waits out the target group's deregistration delay: the group deregistered the instance when it
 #      began terminating, and the balancer sends it nothing new and finishes what is in flight meanwhile;
 #   3. it stops the app (SIGTERM: the app finishes what is left and exits);
@@ -34,15 +35,17 @@ drain_seconds() {
   echo $((delay > 10 ? delay : 10))
 }
 
-stop_jobs() {
-  local timeout="$1"
-  if command -v webapp-jobs >/dev/null 2>&1; then
-    log "timed jobs: webapp-jobs drain --timeout $timeout"
-    webapp-jobs drain --timeout "$timeout" || log "webapp-jobs drain exited $?"
-  else
-    log "timed jobs: stopping cron (a job already running finishes within its own time limit)"
-    systemctl stop crond.service || log "could not stop crond.service"
-  fi
+# Exit 0: nothing of this instance runs any more; 1: a job had to be killed, its lease lapses and another
+# instance runs its slot again after leaseSeconds.
+drain_jobs() {
+  local timeout="${JOBS_DRAIN_TIMEOUT_SECONDS:-0}" status=0
+  log "timed jobs: webapp-jobs drain --timeout $timeout"
+  /usr/local/bin/webapp-jobs drain --timeout "$timeout" || status=$?
+  case "$status" in
+    0) log "timed jobs: drained (nothing of this instance runs any more)" ;;
+    1) log "timed jobs: a job was killed without giving its slot back; its lease lapses and another instance runs the slot" ;;
+    *) log "timed jobs: webapp-jobs drain exited $status" ;;
+  esac
 }
 
 complete_terminate() {
@@ -65,7 +68,7 @@ drain() {
   wait="$(drain_seconds)"
   log "target lifecycle state $state: draining (${wait}s for the balancer, then the app)"
   systemctl stop webapp-env-refresh.timer webapp-env-refresh.service 2>/dev/null || true
-  stop_jobs "$wait" &
+  drain_jobs &
   jobs_pid=$!
   sleep "$wait"
   wait "$jobs_pid"
