@@ -8,7 +8,7 @@ import { BOOT_FAILURE_PATTERN, expandUserData, LOCK_FAILURE_PATTERN, renderUserD
 import { stripComments, type BootInfrastructure, type BootSettings } from "../modules/compute/boot-script";
 import { requireTool } from "./support/tools";
 
-const SCRIPTS = ["boot.sh", "cron-lock.sh", "fetch-code.sh", "lifecycle.sh", "render-env.sh", "restart-app.sh", "webapp-env.sh"];
+const SCRIPTS = ["boot.sh", "cron-lock.sh", "fetch-code.sh", "jobs-switch.sh", "lifecycle.sh", "render-env.sh", "restart-app.sh", "webapp-env.sh"];
 const HOSTILE = "it's \"quoted\" $HOME ${PATH} `id` $(id) a=b=c  spaced \\ back\nsecond line\n\ttab; rm -rf / #";
 
 const infrastructure: BootInfrastructure = {
@@ -57,6 +57,7 @@ const settings: BootSettings = {
     { name: "nightly-report", schedule: "15 2 * * *", command: "node jobs/report.js > /dev/null", ttlSeconds: 3600, maxRunSeconds: 1800 },
     { name: "purge", schedule: "*/10 * * * *", command: "node jobs/purge.js --older-than '30 days'", ttlSeconds: 300, maxRunSeconds: 120 },
   ],
+  timedJobsParameter: "/webapp-dev/timed-jobs",
   deregistrationDelaySeconds: 30,
   loadBalancerIdleTimeoutSeconds: 60,
   targetHealthySeconds: 35,
@@ -176,8 +177,9 @@ describe("rendered user data", () => {
     expect(expanded).toMatch(/for attempt in \$\(seq 1 30\)/);
   });
 
-  test("cron entries are wrapped in the lock helper with the job's TTL and time limit", () => {
-    expect(expanded).toContain("/usr/local/bin/cron-lock %s %s -- timeout -k 10 %s");
+  test("cron entries go through the timed-jobs switch, then the lock helper with the job's TTL and time limit", () => {
+    expect(expanded).toContain("/usr/local/bin/jobs-switch %s -- /usr/local/bin/cron-lock %s %s -- timeout -k 10 %s");
+    expect(expanded).toContain("TIMED_JOBS_PARAMETER='/webapp-dev/timed-jobs'");
     expect(expanded).toContain("CRON_TTLS=('3600' '300')");
     expect(expanded).toContain("CRON_MAX_RUN=('1800' '120')");
   });
@@ -493,7 +495,7 @@ const canSandbox =
     expect(readFileSync(join(out, "fstab"), "utf8")).toContain("fs-0123456789abcdef0:/ /mnt/uploads efs _netdev,noresvport,tls,iam,accesspoint=fsap-0123456789abcdef0 0 0");
     const crontab = readFileSync(join(out, "crontab"), "utf8");
     expect(crontab).toContain(
-      "15 2 * * * nobody /usr/local/bin/webapp-env /usr/local/bin/cron-lock nightly-report 3600 -- timeout -k 10 1800 /bin/bash /etc/webapp/cron/nightly-report.sh >>/var/log/webapp/cron-nightly-report.log 2>&1",
+      "15 2 * * * nobody /usr/local/bin/webapp-env /usr/local/bin/jobs-switch nightly-report -- /usr/local/bin/cron-lock nightly-report 3600 -- timeout -k 10 1800 /bin/bash /etc/webapp/cron/nightly-report.sh >>/var/log/webapp/cron-nightly-report.log 2>&1",
     );
     expect(readFileSync(join(out, "cron", "purge.sh"), "utf8")).toBe(`${settings.cronJobs[1]!.command}\n`);
     expect(readFileSync(join(out, "webapp.service"), "utf8")).toMatch(/User=nobody\nExecStart=\/usr\/local\/bin\/webapp-env \/usr\/local\/lib\/webapp\/start\nRestart=on-failure/);
@@ -505,8 +507,8 @@ const canSandbox =
     expect(calls).toContain("systemctl restart webapp-lifecycle.service");
     expect(readFileSync(join(out, "lifecycle"), "utf8")).toBe(stripComments(readFileSync(scriptPath("lifecycle.sh"), "utf8")));
     expect(readFileSync(join(out, "restart-app"), "utf8")).toBe(stripComments(readFileSync(scriptPath("restart-app.sh"), "utf8")));
-    const fleet = execFileSync("bash", ["-c", `. '${join(out, "fleet.conf")}'; echo "$ASG_NAME|$TERMINATE_HOOK_NAME|$TARGET_GROUP_ARN|$APP_PORT|$HEALTH_CHECK_PATH|$DEREGISTRATION_DELAY_SECONDS|$TARGET_HEALTHY_SECONDS|$TERMINATE_HOOK_TIMEOUT_SECONDS"`], { encoding: "utf8" }).trim();
-    expect(fleet).toBe(`webapp-dev-app|drain|${infrastructure.targetGroupArn}|8080|/healthz|30|35|60`);
+    const fleet = execFileSync("bash", ["-c", `. '${join(out, "fleet.conf")}'; echo "$ASG_NAME|$TERMINATE_HOOK_NAME|$TARGET_GROUP_ARN|$APP_PORT|$HEALTH_CHECK_PATH|$DEREGISTRATION_DELAY_SECONDS|$TARGET_HEALTHY_SECONDS|$TERMINATE_HOOK_TIMEOUT_SECONDS|$TIMED_JOBS_PARAMETER"`], { encoding: "utf8" }).trim();
+    expect(fleet).toBe(`webapp-dev-app|drain|${infrastructure.targetGroupArn}|8080|/healthz|30|35|60|/webapp-dev/timed-jobs`);
     expect(calls).toContain("systemctl enable webapp-boot.service");
 
     const agent = JSON.parse(readFileSync(join(out, "agent.json"), "utf8"));

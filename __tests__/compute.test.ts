@@ -176,7 +176,7 @@ describe("instance role", () => {
     expect(resourceList(json, "aws_iam_role_policy_attachment").map((a) => a.policy_arn)).toEqual(["arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore"]);
   });
 
-  test("writes exactly its own log group, completes and heartbeats exactly its own group's lifecycle actions, leaves and rejoins exactly its own target group", () => {
+  test("writes exactly its own log group, completes and heartbeats exactly its own group's lifecycle actions, reads exactly its own timed-jobs switch, leaves and rejoins exactly its own target group", () => {
     const logGroup = expect.stringMatching(/^\$\{aws_cloudwatch_log_group\.compute_logs_\w+\.arn\}$/);
     const logGroupStreams = expect.stringMatching(/^\$\{aws_cloudwatch_log_group\.compute_logs_\w+\.arn\}:\*$/);
     expect(inline["own-resources"]).toEqual([
@@ -187,6 +187,7 @@ describe("instance role", () => {
         Action: ["autoscaling:CompleteLifecycleAction", "autoscaling:RecordLifecycleActionHeartbeat"],
         Resource: "arn:aws:autoscaling:eu-west-2:111111111111:autoScalingGroup:*:autoScalingGroupName/webapp-test-app",
       },
+      { Sid: "ReadTimedJobsSwitch", Effect: "Allow", Action: ["ssm:GetParameter"], Resource: "arn:aws:ssm:eu-west-2:111111111111:parameter/webapp-test/timed-jobs" },
       {
         Sid: "OwnTargetGroupMembership",
         Effect: "Allow",

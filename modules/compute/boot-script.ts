@@ -68,6 +68,8 @@ export interface BootSettings {
   readonly buildCommands: readonly string[];
   readonly startCommand: string;
   readonly cronJobs: readonly BootCronJob[];
+  /** The SSM parameter that switches the fleet's timed jobs on and off at run time (jobs-switch.sh). */
+  readonly timedJobsParameter: string;
   /** The target group's deregistration delay: how long the balancer drains a leaving instance. */
   readonly deregistrationDelaySeconds: number;
   /** How long the balancer keeps an idle connection to an instance (the app's keep-alive must be longer). */
@@ -80,6 +82,7 @@ export interface BootSettings {
 export const HELPER_SCRIPTS: Readonly<Record<string, string>> = {
   write_helper_cron_lock: "cron-lock.sh",
   write_helper_fetch_code: "fetch-code.sh",
+  write_helper_jobs_switch: "jobs-switch.sh",
   write_helper_lifecycle: "lifecycle.sh",
   write_helper_render_env: "render-env.sh",
   write_helper_restart_app: "restart-app.sh",
@@ -168,6 +171,7 @@ export function renderBootScript(settings: BootSettings): string {
     assignArray("CRON_COMMANDS", jobs.map((j) => j.command)),
     assignArray("CRON_TTLS", jobs.map((j) => String(j.ttlSeconds))),
     assignArray("CRON_MAX_RUN", jobs.map((j) => String(j.maxRunSeconds))),
+    assign("TIMED_JOBS_PARAMETER", settings.timedJobsParameter),
     assign("DEREGISTRATION_DELAY_SECONDS", String(settings.deregistrationDelaySeconds)),
     assign("LB_IDLE_TIMEOUT_SECONDS", String(settings.loadBalancerIdleTimeoutSeconds)),
     assign("TARGET_HEALTHY_SECONDS", String(settings.targetHealthySeconds)),

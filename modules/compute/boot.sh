@@ -119,12 +119,13 @@ install_packages() {
   install -d -m 0750 -o root -g "$(id -gn "$APP_USER")" /etc/webapp/cron
   install_database_ca
   write_helper_cron_lock >/usr/local/bin/cron-lock
+  write_helper_jobs_switch >/usr/local/bin/jobs-switch
   write_helper_fetch_code >/usr/local/lib/webapp/fetch-code
   write_helper_render_env >/usr/local/lib/webapp/render-env
   write_helper_webapp_env >/usr/local/bin/webapp-env
   write_helper_lifecycle >/usr/local/lib/webapp/lifecycle
   write_helper_restart_app >/usr/local/lib/webapp/restart-app
-  chmod 0755 /usr/local/bin/cron-lock /usr/local/bin/webapp-env /usr/local/lib/webapp/fetch-code /usr/local/lib/webapp/render-env
+  chmod 0755 /usr/local/bin/cron-lock /usr/local/bin/jobs-switch /usr/local/bin/webapp-env /usr/local/lib/webapp/fetch-code /usr/local/lib/webapp/render-env
   chmod 0700 /usr/local/lib/webapp/lifecycle /usr/local/lib/webapp/restart-app
   # Later starts run this same script from a unit, so a restarted instance fetches code and secrets again.
   if [ ! "$0" -ef /usr/local/sbin/webapp-boot ]; then
@@ -399,7 +400,7 @@ UNIT
 # The settings the lifecycle watcher and restart-app read, and the watcher's unit.
 install_lifecycle_watcher() {
   local name
-  for name in AWS_REGION_NAME ASG_NAME TERMINATE_HOOK_NAME TARGET_GROUP_ARN APP_PORT HEALTH_CHECK_PATH DEREGISTRATION_DELAY_SECONDS TARGET_HEALTHY_SECONDS; do
+  for name in AWS_REGION_NAME ASG_NAME TERMINATE_HOOK_NAME TARGET_GROUP_ARN APP_PORT HEALTH_CHECK_PATH DEREGISTRATION_DELAY_SECONDS TARGET_HEALTHY_SECONDS TIMED_JOBS_PARAMETER; do
     printf '%s=%q\n' "$name" "${!name}"
   done >/etc/webapp/fleet.conf
   echo "TERMINATE_HOOK_TIMEOUT_SECONDS=$((DEREGISTRATION_DELAY_SECONDS + 30))" >>/etc/webapp/fleet.conf
@@ -430,8 +431,9 @@ install_cron() {
   rm -f /etc/webapp/cron/*.sh
   for i in "${!CRON_NAMES[@]}"; do
     printf '%s\n' "${CRON_COMMANDS[$i]}" >"/etc/webapp/cron/${CRON_NAMES[$i]}.sh"
-    printf '%s %s /usr/local/bin/webapp-env /usr/local/bin/cron-lock %s %s -- timeout -k 10 %s /bin/bash /etc/webapp/cron/%s.sh >>%s/cron-%s.log 2>&1\n' \
-      "${CRON_SCHEDULES[$i]}" "$APP_USER" "${CRON_NAMES[$i]}" "${CRON_TTLS[$i]}" "${CRON_MAX_RUN[$i]}" \
+    # jobs-switch: held fleet-wide while the timed-jobs parameter is off (a migration before its cut-over).
+    printf '%s %s /usr/local/bin/webapp-env /usr/local/bin/jobs-switch %s -- /usr/local/bin/cron-lock %s %s -- timeout -k 10 %s /bin/bash /etc/webapp/cron/%s.sh >>%s/cron-%s.log 2>&1\n' \
+      "${CRON_SCHEDULES[$i]}" "$APP_USER" "${CRON_NAMES[$i]}" "${CRON_NAMES[$i]}" "${CRON_TTLS[$i]}" "${CRON_MAX_RUN[$i]}" \
       "${CRON_NAMES[$i]}" "$APP_LOG_DIR" "${CRON_NAMES[$i]}" >>"$crontab"
   done
   chmod 0644 /etc/webapp/cron/*.sh 2>/dev/null || true

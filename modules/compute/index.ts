@@ -257,6 +257,14 @@ export interface ComputeProps extends ComputeSettings {
 }
 
 export const DEFAULT_APP_USER = "webapp";
+
+/**
+ * The SSM parameter that holds or releases the fleet's timed jobs at run time (`off` holds them; `on` or no
+ * parameter runs them): an operator's switch, not created by the stack (docs/runbooks.md 10).
+ */
+export function timedJobsParameterName(namePrefix: string): string {
+  return `/${namePrefix}/timed-jobs`;
+}
 export const DEFAULT_UPLOADS_PATH = "/mnt/uploads";
 export const DEFAULT_BOOT_TIMEOUT_SECONDS = 1200;
 /**
@@ -625,6 +633,13 @@ export class Compute extends Construct implements Connectable, ComputeRefs {
           Resource: this.autoScalingGroupArn,
         },
         {
+          // The timed jobs' run-time switch (jobs-switch.sh), read before every run.
+          Sid: "ReadTimedJobsSwitch",
+          Effect: "Allow",
+          Action: ["ssm:GetParameter"],
+          Resource: `arn:${partition}:ssm:${props.region}:${props.accountId}:parameter${timedJobsParameterName(props.namePrefix)}`,
+        },
+        {
           // An instance leaves the target group before its app restarts for new secrets, and rejoins after.
           Sid: "OwnTargetGroupMembership",
           Effect: "Allow",
@@ -706,6 +721,7 @@ export class Compute extends Construct implements Connectable, ComputeRefs {
         buildCommands: props.buildCommands,
         startCommand: props.startCommand,
         cronJobs: props.cronJobs ?? [],
+        timedJobsParameter: timedJobsParameterName(props.namePrefix),
         deregistrationDelaySeconds: props.deregistrationDelaySeconds,
         loadBalancerIdleTimeoutSeconds: props.loadBalancerIdleTimeoutSeconds ?? 60,
         targetHealthySeconds: props.targetHealthySeconds ?? 35,
