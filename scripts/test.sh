@@ -2,7 +2,7 @@
 # The whole test suite, in the order a failure is cheapest to find: tools, lint, types, workflow lint,
 # unit tests, the adoption check (a rebranded copy with one more environment), synth, then the real
 # engine's validate and the security scan on every synthesized stack, the deploy rehearsal (every stack
-# applied to an AWS API emulator, planned again, destroyed), the boot rehearsal and the fleet rehearsal.
+# applied to an AWS API emulator, planned again, destroyed), the boot, fleet and migration rehearsals.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export CHECKPOINT_DISABLE=1
@@ -37,4 +37,5 @@ step "scan" bash scripts/scan.sh
 step "rehearse" bash scripts/rehearse.sh
 step "boot rehearsal" env REHEARSAL_SKIP_UNAVAILABLE=1 bash scripts/rehearse-boot.sh
 step "fleet rehearsal" env REHEARSAL_SKIP_UNAVAILABLE=1 bash scripts/rehearse-fleet.sh
+step "migration rehearsal" env REHEARSAL_SKIP_UNAVAILABLE=1 bash scripts/rehearse-migration.sh
 echo "${passed} passed, 0 failed"
