@@ -12,11 +12,13 @@
 // (run-command.js), the cut-over apply (the alias records the synthesized stack adds, UPSERTed as the provider
 // does), and `scp` (a copy into the old server).
 "use strict";
-const { execFileSync } = require("node:child_process");
+const { execFileSync, spawn } = require("node:child_process");
 const crypto = require("node:crypto");
 const fs = require("node:fs");
+const http = require("node:http");
 const https = require("node:https");
 const path = require("node:path");
+const zlib = require("node:zlib");
 const { runSimulation } = require("@cloud-copilot/iam-simulate");
 const { certificates, startPostgres, startRedis } = require("../../examples/app/test/services");
 const servers = require("./servers");
@@ -98,7 +100,7 @@ async function startOldServer(work, { caPem, tls, domain, password }) {
   write("root/old-server.sh", fs.readFileSync(path.join(__dirname, "old-server.sh")), 0o755);
   const server = { index: "old", dir, root, address: OLD, id: "old-server" };
   const console = fs.openSync(path.join(dir, "console.log"), "a");
-  server.child = require("node:child_process").spawn(
+  server.child = spawn(
     "systemd-nspawn",
     ["--quiet", "--boot", "--register=no", "--keep-unit", "--console=pipe", `--directory=${root}`, "--machine=rehearsal-old", `--network-namespace-path=/run/netns/${ns}`],
     { stdio: ["ignore", console, console] },
@@ -230,7 +232,7 @@ function zoneReader(motoPort, zoneId) {
   let sets = [];
   const read = () =>
     new Promise((resolve) => {
-      const req = require("node:http").request(
+      const req = http.request(
         { host: "127.0.0.1", port: motoPort, method: "GET", path: `/2013-04-01/hostedzone/${zoneId}/rrset`, headers: { authorization: `AWS4-HMAC-SHA256 Credential=AKIAREHEARSAL0000001/20260101/us-east-1/route53/aws4_request, SignedHeaders=host, Signature=0` } },
         (res) => {
           let xml = "";
@@ -330,7 +332,8 @@ async function main() {
   );
   const alb = albSettings(stackOff);
   const groupConfig = groupSettings(stackOff);
-  const zoneName = stackOff.resource.aws_route53_record ? Object.values(stackOff.resource.aws_acm_certificate)[0].domain_name.split(".").slice(-2).join(".") : "example.com";
+  // Staging's hosted zone (edge.hostedZone.name): the apex of its domain.
+  const zoneName = domain.split(".").slice(-2).join(".");
   const NAMES = parts.serviceNames(ENV);
   NAMES.aws = [...NAMES.aws, ...SERVICES_EXTRA];
   const tls = certificates(path.join(work, "tls"), [domain, "localhost", ...Object.values(NAMES).flat(), ADDRESSES.aws, LB], "webapp rehearsal CA");
@@ -370,7 +373,7 @@ async function main() {
   execFileSync("git", ["init", "-q", "--bare", bare]);
   const tree = execFileSync("git", ["-C", ROOT, "stash", "create"], { encoding: "utf8" }).trim() || "HEAD";
   execFileSync("git", ["-C", ROOT, "push", "-q", bare, `${tree}:refs/heads/main`]);
-  const tag = /REPO_REF='refs\/tags\/([^']+)'/.exec(require("node:zlib").gunzipSync(Buffer.from(/^BOOT_SCRIPT='([^']*)'$/m.exec(parts.userDataFromStack(stackOff))[1], "base64")).toString())[1];
+  const tag = /REPO_REF='refs\/tags\/([^']+)'/.exec(zlib.gunzipSync(Buffer.from(/^BOOT_SCRIPT='([^']*)'$/m.exec(parts.userDataFromStack(stackOff))[1], "base64")).toString())[1];
   execFileSync("git", ["-C", bare, "tag", tag, "main"]);
 
   const metadata = {};
