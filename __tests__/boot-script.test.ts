@@ -64,7 +64,7 @@ const settings: BootSettings = {
       resolveCronJob({ name: "nightly-report", schedule: "15 2 * * *", command: "node jobs/report.js > /dev/null", maxRunSeconds: 1800 }),
       resolveCronJob({ name: "purge", schedule: "*/10 * * * *", command: "node jobs/purge.js --older-than '30 days'", maxRunSeconds: 120 }),
     ],
-    { table: "webapp-dev-jobs", region: "eu-west-2", namespace: "webapp-dev/app", recordRetentionDays: 30, logDir: "/var/log/webapp" },
+    { table: "webapp-dev-jobs", region: "eu-west-2", namespace: "webapp-dev/app", recordRetentionDays: 30, logDir: "/var/log/webapp", switchParameter: "/webapp-dev/timed-jobs" },
     "/etc/webapp/cron",
   ),
   jobsDrainTimeoutSeconds: 15,

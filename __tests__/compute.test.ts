@@ -184,7 +184,7 @@ describe("instance role", () => {
     expect(resourceList(json, "aws_iam_role_policy_attachment").map((a) => a.policy_arn)).toEqual(["arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore"]);
   });
 
-  test("writes exactly its own log group, completes and heartbeats exactly its own group's lifecycle actions, leaves and rejoins exactly its own target group", () => {
+  test("writes exactly its own log group, completes and heartbeats exactly its own group's lifecycle actions, reads exactly its own timed-jobs switch, leaves and rejoins exactly its own target group", () => {
     const logGroup = expect.stringMatching(/^\$\{aws_cloudwatch_log_group\.compute_logs_\w+\.arn\}$/);
     const logGroupStreams = expect.stringMatching(/^\$\{aws_cloudwatch_log_group\.compute_logs_\w+\.arn\}:\*$/);
     expect(inline["own-resources"]).toEqual([
@@ -195,6 +195,7 @@ describe("instance role", () => {
         Action: ["autoscaling:CompleteLifecycleAction", "autoscaling:RecordLifecycleActionHeartbeat"],
         Resource: "arn:aws:autoscaling:eu-west-2:111111111111:autoScalingGroup:*:autoScalingGroupName/webapp-test-app",
       },
+      { Sid: "ReadTimedJobsSwitch", Effect: "Allow", Action: ["ssm:GetParameter"], Resource: "arn:aws:ssm:eu-west-2:111111111111:parameter/webapp-test/timed-jobs" },
       {
         Sid: "OwnTargetGroupMembership",
         Effect: "Allow",
@@ -645,7 +646,7 @@ describe("the timed jobs' slot table", () => {
     expect(named(synthCompute({ jobTable: { deletionProtection: false } }).json, "aws_dynamodb_table", "jobs_table").deletion_protection_enabled).toBe(false);
   });
 
-  test("the runner's configuration in the bundle names the table, the namespace and each job's resolved timing", () => {
+  test("the runner's configuration in the bundle names the table, the namespace, the timed-jobs switch and each job's resolved timing", () => {
     const [object] = resourceList(json, "aws_s3_object");
     const script = expandUserData(compute.userData, Buffer.from(object!.content_base64, "base64"));
     const config = JSON.parse(/^write_jobs_config\(\) \{\n  cat <<'WEBAPP_HELPER_EOF'\n([\s\S]*?)\nWEBAPP_HELPER_EOF$/m.exec(script)![1]!);
@@ -653,6 +654,8 @@ describe("the timed jobs' slot table", () => {
       table: "webapp-test-jobs",
       region: "eu-west-2",
       namespace: "webapp-test/app",
+      // The one parameter the instance role may read (ReadTimedJobsSwitch).
+      switchParameter: "/webapp-test/timed-jobs",
       stateDir: "/run/webapp-jobs",
       logDir: "/var/log/webapp",
       recordRetentionDays: 30,

@@ -131,7 +131,10 @@ const GLOBAL_OPTIONS = ["--region", "--output", "--query", "--profile", "--endpo
 /** AWS CLI customizations, which no service model describes: their options as the AWS CLI reference lists them. */
 const CUSTOMIZATIONS: Record<string, string[]> = {
   "s3 rm": ["--recursive", "--include", "--exclude", "--dryrun", "--quiet", "--only-show-errors"],
-  "s3 cp": ["--recursive", "--include", "--exclude", "--dryrun", "--quiet", "--sse", "--sse-kms-key-id"],
+  "s3 cp": ["--recursive", "--include", "--exclude", "--dryrun", "--quiet", "--only-show-errors", "--sse", "--sse-kms-key-id"],
+  "s3 sync": ["--delete", "--include", "--exclude", "--dryrun", "--quiet", "--only-show-errors", "--exact-timestamps", "--size-only", "--sse", "--sse-kms-key-id"],
+  "s3 ls": ["--recursive", "--human-readable", "--summarize", "--page-size"],
+  "s3 rb": ["--force"],
   "logs tail": ["--since", "--follow", "--format", "--filter-pattern", "--log-stream-names", "--log-stream-name-prefix"],
 };
 

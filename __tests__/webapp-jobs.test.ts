@@ -71,7 +71,7 @@ describe("configuration", () => {
     resolveCronJob({ name: "report", schedule: "*/5 * * * *", command: "true", maxRunSeconds: 120, retries: 3, retryBackoffSeconds: 20 }),
     resolveCronJob({ name: "nightly", schedule: "15 2 * * *", command: "true" }),
   ];
-  const text = jobsConfig(jobs, { table: "webapp-test-jobs", region: "eu-west-2", namespace: "webapp-test/app", recordRetentionDays: 30, logDir: "/var/log/webapp" }, "/etc/webapp/cron");
+  const text = jobsConfig(jobs, { table: "webapp-test-jobs", region: "eu-west-2", namespace: "webapp-test/app", recordRetentionDays: 30, logDir: "/var/log/webapp", switchParameter: "/webapp-test/timed-jobs" }, "/etc/webapp/cron");
 
   test("the runner reads what the stacks render: the same retry span, and no more slots than the validator allows for", () => {
     const file = join(work, "jobs.json");
@@ -96,18 +96,26 @@ describe("configuration", () => {
 });
 
 describe("command line, gate and drain", () => {
-  /** A configuration with its own state directory, and an `aws` on PATH that records being called. */
-  function instance(): { config: string; state: string; env: NodeJS.ProcessEnv; calls: string } {
+  /**
+   * A configuration with its own state directory, and an `aws` on PATH (a stand-in, the thinnest there is)
+   * that records each call and answers it from `answers` by operation: its output and exit status (the CLI's
+   * own format: JSON on stdout, an `(ErrorCode)` line on stderr). Unanswered operations fail. The runner
+   * against the AWS API emulator and real Redis: `npm run rehearse:jobs`.
+   */
+  function instance(answers: Record<string, { out?: string; err?: string; status: number }> = {}): { config: string; state: string; env: NodeJS.ProcessEnv; calls: string } {
     const dir = mkdtempSync(join(work, "instance-"));
     const state = join(dir, "state");
     const bin = join(dir, "bin");
     mkdirSync(bin);
     const calls = join(dir, "aws-calls");
-    writeFileSync(join(bin, "aws"), `#!/bin/sh\necho "$*" >>'${calls}'\nexit 255\n`);
+    const cases = Object.entries(answers)
+      .map(([operation, a]) => `  ${operation}) printf '%s' '${a.out ?? ""}'; printf '%s' '${a.err ?? ""}' >&2; exit ${a.status} ;;`)
+      .join("\n");
+    writeFileSync(join(bin, "aws"), `#!/bin/sh\necho "$*" >>'${calls}'\ncase "$2" in\n${cases}\nesac\nexit 255\n`);
     chmodSync(join(bin, "aws"), 0o755);
     const config = join(dir, "jobs.json");
     const raw = JSON.parse(
-      jobsConfig([resolveCronJob({ name: "x", schedule: "* * * * *", command: "true", maxRunSeconds: 30 })], { table: "t", region: "eu-west-2", namespace: "n", recordRetentionDays: 1, logDir: dir }, dir),
+      jobsConfig([resolveCronJob({ name: "x", schedule: "* * * * *", command: "true", maxRunSeconds: 30 })], { table: "t", region: "eu-west-2", namespace: "n", recordRetentionDays: 1, logDir: dir, switchParameter: "/webapp-test/timed-jobs" }, dir),
     );
     writeFileSync(config, JSON.stringify({ ...raw, stateDir: state }));
     return { config, state, env: { PATH: `${bin}:${process.env.PATH}` }, calls };
@@ -128,14 +136,59 @@ describe("command line, gate and drain", () => {
     expect(existsSync(calls)).toBe(false);
   });
 
-  test("with the gate a tick reads the table (and says so when it cannot)", () => {
-    const { config, state, env, calls } = instance();
+  test("with the gate a tick reads the switch, then the table (and says so when it cannot)", () => {
+    const { config, state, env, calls } = instance({ "get-parameter": { err: "An error occurred (ParameterNotFound) when calling the GetParameter operation: ", status: 254 } });
     mkdirSync(state, { recursive: true });
     writeFileSync(join(state, "gate"), "");
     const tick = spawnSync(PYTHON, [RUNNER, "--config", config, "tick"], { encoding: "utf8", env });
     expect(tick.status).toBe(1);
     expect(tick.stdout).toMatch(/cannot read the jobs table t; claiming nothing this minute/);
-    expect(readFileSync(calls, "utf8")).toMatch(/^dynamodb batch-get-item --region eu-west-2 /);
+    const made = readFileSync(calls, "utf8").split("\n");
+    expect(made[0]).toMatch(/^ssm get-parameter --region eu-west-2 .*"Name": "\/webapp-test\/timed-jobs"/);
+    expect(made[1]).toMatch(/^dynamodb batch-get-item --region eu-west-2 /);
+    expect(made.filter(Boolean)).toHaveLength(2);
+  });
+
+  describe("the timed-jobs switch (the SSM parameter), read once per tick", () => {
+    /** One tick with the switch answering `parameter`, over an empty table whose claims fail the condition (no job starts). */
+    function tickWith(parameter: { out?: string; err?: string; status: number }) {
+      const { config, state, env, calls } = instance({
+        "get-parameter": parameter,
+        "batch-get-item": { out: '{"Responses": {"t": []}, "UnprocessedKeys": {}}', status: 0 },
+        "update-item": { err: "An error occurred (ConditionalCheckFailedException) when calling the UpdateItem operation: The conditional request failed", status: 254 },
+      });
+      mkdirSync(state, { recursive: true });
+      writeFileSync(join(state, "gate"), "");
+      const tick = spawnSync(PYTHON, [RUNNER, "--config", config, "tick"], { encoding: "utf8", env: { ...env, REDIS_HOST: "" } });
+      const made = readFileSync(calls, "utf8").split("\n").filter(Boolean);
+      return {
+        status: tick.status,
+        stdout: tick.stdout,
+        reads: made.filter((c) => c.startsWith("ssm get-parameter")).length,
+        // Conditional writes of a slot's status (the cursor's are not): claims and holds.
+        writes: made.filter((c) => c.startsWith("dynamodb update-item")).map((c) => /":a0": \{"S": "(\w+)"\}/.exec(c)?.[1]).filter((x) => x !== undefined && x !== "~cursor" && !x.startsWith("20")),
+        seen: readFileSync(join(state, "switch"), "utf8"),
+      };
+    }
+    const value = (v: string) => ({ out: JSON.stringify({ Parameter: { Name: "/webapp-test/timed-jobs", Type: "String", Value: v } }), status: 0 });
+
+    test("on, or no parameter: the due slot is claimed", () => {
+      expect(tickWith(value("on"))).toMatchObject({ reads: 1, writes: ["running"], seen: "on\n" });
+      expect(tickWith({ err: "An error occurred (ParameterNotFound) when calling the GetParameter operation: ", status: 254 })).toMatchObject({ reads: 1, writes: ["running"], seen: "on\n" });
+    });
+
+    test("off: every due slot (the backfill window holds two) is recorded held, none claimed", () => {
+      expect(tickWith(value("off"))).toMatchObject({ status: 0, reads: 1, writes: ["held", "held"], seen: "off\n" });
+    });
+
+    test("any other value, or no answer from the API: nothing is claimed or held (fail closed), and the tick says why", () => {
+      const paused = tickWith(value("paused"));
+      expect(paused).toMatchObject({ status: 1, reads: 1, writes: [], seen: "unknown\n" });
+      expect(paused.stdout).toMatch(/timed-jobs switch unknown: \/webapp-test\/timed-jobs is 'paused', neither on nor off; claiming and holding nothing/);
+      const down = tickWith({ err: "Could not connect to the endpoint URL: \"https://ssm.eu-west-2.amazonaws.com/\"", status: 255 });
+      expect(down).toMatchObject({ status: 1, reads: 1, writes: [], seen: "unknown\n" });
+      expect(down.stdout).toMatch(/timed-jobs switch unknown: cannot read \/webapp-test\/timed-jobs/);
+    });
   });
 
   test("an idle drain closes the gate and exits 0 at once, and again when repeated", () => {

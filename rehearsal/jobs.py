@@ -17,12 +17,15 @@ checked by the product's own validator first.
 
 Faults, one phase each (slots are counted in the phase their scheduled minute falls in): the holder of a
 long job killed mid-run (its whole process tree), a job failing twice then succeeding, clocks 58 s apart,
-eviction pressure, Redis restarted, Redis down across a slot, a failover that loses the last write, every
-instance down for three slots, and a drain of the holder. Each run of a job records its start and end
+eviction pressure, Redis restarted, Redis down across a slot, a failover that loses the last write, a drain
+of the holder, the timed-jobs switch (the SSM parameter the configuration names, absent until then) off for
+two slots and on again, and every instance down for three slots. Each run of a job records its start and end
 (events.jsonl); a run that is killed ends when its process disappears. Per phase it prints: slots, completed
-once, completed more than once, slots with overlapping runs, missed (recorded), lost (neither), retried,
-and the alarm metrics' datapoints that reached moto's CloudWatch. It fails unless every slot completed once
-or was recorded missed (and alarmed), and no two runs of a slot overlapped.
+once, completed more than once, slots with overlapping runs, missed (recorded), held (recorded while the
+switch was off), lost (none of these), retried, and the alarm metrics' datapoints that reached moto's
+CloudWatch. It fails unless every slot completed once or was recorded missed (and alarmed), every slot of the
+switched-off phase was recorded held with no run and no JobsMissed datapoint, no slot elsewhere was held, and
+no two runs of a slot overlapped.
 
 `--runner FILE` runs another runner (a copy with a defect put in, to see the checks fail on it).
 `--wrapper cron-lock` runs the same phases against the wrapper this runner replaced (modules/compute/
@@ -78,8 +81,12 @@ PHASES: list[tuple[str, int, str]] = [
     ("Redis down across a slot", 2, "redis_down"),
     ("failover loses the last write", 1, "failover"),
     ("holder drained", 2, "drain"),
+    ("timed jobs switched off", 2, "switch_off"),
+    ("switched on again", 1, "switch_on"),
     ("every instance down 3 slots", 5, "all_down"),
 ]
+# The phase whose slots the timed-jobs switch holds: each recorded held, none run, no alarm.
+HELD_PHASE = "timed jobs switched off"
 
 
 def say(text: str) -> None:
@@ -203,6 +210,7 @@ class Moto:
         kw = {"region_name": REGION, "endpoint_url": f"http://127.0.0.1:{self.port}", "aws_access_key_id": "rehearsal", "aws_secret_access_key": "rehearsal"}
         self.dynamodb = boto3.client("dynamodb", **kw)
         self.cloudwatch = boto3.client("cloudwatch", **kw)
+        self.ssm = boto3.client("ssm", **kw)
 
     def stop(self) -> None:
         subprocess.run([sys.executable, os.path.join(HERE, "emulator.py"), "stop", "--pid-file", self.pid_file], check=False)
@@ -686,6 +694,18 @@ class Rehearsal:
             inst.start()
         self.note(phase, "every instance booted again (3 slots later)")
 
+    def switch(self, value: str) -> None:
+        self.moto.ssm.put_parameter(Name=self.product["config"]["switchParameter"], Value=value, Type="String", Overwrite=True)
+
+    def switch_off(self, phase: str, start: float) -> None:
+        # Set before the phase's first minute, as an operator would: every tick of that minute reads it.
+        self.switch("off")
+        self.note(phase, f"{self.product['config']['switchParameter']} = off, {self.vnow() - start:.0f} s before the first slot")
+
+    def switch_on(self, phase: str, start: float) -> None:
+        self.switch("on")
+        self.note(phase, f"{self.product['config']['switchParameter']} = on")
+
     def drain(self, phase: str, start: float) -> None:
         self.sleep_until(start + 15)
         holder = self.holder("long")
@@ -734,7 +754,7 @@ class Rehearsal:
             bounds.append((name, t, t + minutes * 60))
             t += minutes * 60
         # Some faults begin before their phase's first minute (an instance ahead fires early).
-        lead = {"skew": 40, "evict": 10, "redis_restart": 20}
+        lead = {"skew": 40, "evict": 10, "redis_restart": 20, "switch_off": 15, "switch_on": 15}
         for (name, start, end), (_, _, fault) in zip(bounds, PHASES):
             self.sleep_until(start - lead.get(fault, 0))
             say(f"phase: {name}")
@@ -778,7 +798,7 @@ class Rehearsal:
         deadline = time.time() + 12 * 60 / self.scale
         while time.time() < deadline:
             items = self.items()
-            if all(items.get(k, {}).get("status") in ("done", "missed", "dead") for k in wanted):
+            if all(items.get(k, {}).get("status") in ("done", "missed", "dead", "held") for k in wanted):
                 break
             time.sleep(0.5)
         say(f"settled {self.vnow() - end:.0f} schedule seconds after the last phase")
@@ -805,13 +825,13 @@ class Rehearsal:
         with open(os.path.join(self.work, "items.json"), "w") as f:
             json.dump({f"{k[0]} {k[1]}": v for k, v in sorted(items.items())}, f, indent=1)
         rows = []
-        totals = {"slots": 0, "once": 0, "twice": 0, "overlap": 0, "missed": 0, "lost": 0, "retried": 0, "job overlap": 0, "twice, holder died": 0}
+        totals = {"slots": 0, "once": 0, "twice": 0, "overlap": 0, "missed": 0, "held": 0, "lost": 0, "retried": 0, "job overlap": 0, "twice, holder died": 0}
         problems: list[str] = list(self.failures)
         totals_alarms: dict[str, int] = {}
         for index, (name, start, end) in enumerate(bounds):
             # Signals of a phase: from its start to the next phase's start (the last: to the end of settling).
             signal_end = self.real(bounds[index + 1][1]) if index + 1 < len(bounds) else time.time()
-            row = {"slots": 0, "once": 0, "twice": 0, "overlap": 0, "missed": 0, "lost": 0, "retried": 0, "job overlap": 0, "twice, holder died": 0}
+            row = {"slots": 0, "once": 0, "twice": 0, "overlap": 0, "missed": 0, "held": 0, "lost": 0, "retried": 0, "job overlap": 0, "twice, holder died": 0}
             for job, slot in self.expected_slots(start, end):
                 row["slots"] += 1
                 runs = self.runs.of(job, slot)
@@ -830,6 +850,8 @@ class Rehearsal:
                     row["twice"] += 1
                 elif item.get("status") == "missed":
                     row["missed"] += 1
+                elif item.get("status") == "held" and not runs:
+                    row["held"] += 1
                 else:
                     row["lost"] += 1
                 if int(item.get("attempt", 1)) > 1:
@@ -844,7 +866,11 @@ class Rehearsal:
                         problems.append(f"{name}: {job} {slot} was missed, where its backfill window covers the fault")
                     if completed and item.get("status") != "done":
                         problems.append(f"{name}: {job} {slot} completed, but its record is {item.get('status')}")
-                    if (len(completed) > 1 and not explained) or overlaps or (not completed and item.get("status") != "missed"):
+                    if name == HELD_PHASE and (runs or item.get("status") != "held"):
+                        problems.append(f"{name}: {job} {slot} ran {len(runs)} time(s), record {item.get('status')}, where the switch was off (held, no run)")
+                    elif name != HELD_PHASE and item.get("status") == "held":
+                        problems.append(f"{name}: {job} {slot} was held, where the switch was on or absent")
+                    elif (len(completed) > 1 and not explained) or overlaps or (not completed and item.get("status") != "missed"):
                         problems.append(f"{name}: {job} {slot}: {len(completed)} completions, runs {[(r['inst'], r['attempt'], r.get('status')) for r in runs]}, record {item.get('status')}")
             if self.mode == "webapp-jobs":
                 alarms = self.metric_points(self.real(start), signal_end)
@@ -853,19 +879,21 @@ class Rehearsal:
             for metric_name, count in alarms.items():
                 totals_alarms[metric_name] = totals_alarms.get(metric_name, 0) + count
             row["alarms"] = ", ".join(f"{k} {v}" for k, v in sorted(alarms.items())) or "-"
+            if self.mode == "webapp-jobs" and name == HELD_PHASE and alarms.get("JobsMissed"):
+                problems.append(f"{name}: {alarms['JobsMissed']} JobsMissed datapoint(s) while the switch held the slots")
             rows.append((name, row))
             for k in totals:
                 totals[k] += row[k]
-        header = f"{'fault':32} {'slots':>5} {'once':>5} {'twice':>5} {'overlap':>7} {'missed':>6} {'lost':>5} {'retried':>7} {'job overlap':>11}  alarm datapoints"
+        header = f"{'fault':32} {'slots':>5} {'once':>5} {'twice':>5} {'overlap':>7} {'missed':>6} {'held':>5} {'lost':>5} {'retried':>7} {'job overlap':>11}  alarm datapoints"
         print(
             f"\n{self.mode}: per fault. once/twice = completed once/more than once; overlap = two runs of one slot at once; missed = recorded missed;"
-            "\nlost = neither completed nor recorded; retried = run again by the runner; job overlap = a run overlapping another slot's run of its job"
+            "\nheld = recorded held (the switch off), not run; lost = none of these; retried = run again by the runner; job overlap = a run overlapping another slot's run of its job"
             "\n(allowed: the job's Redis lock only keeps slots apart while Redis keeps the key); alarm datapoints = what reached CloudWatch"
         )
         print(header)
         for name, row in rows:
-            print(f"{name:32} {row['slots']:5} {row['once']:5} {row['twice']:5} {row['overlap']:7} {row['missed']:6} {row['lost']:5} {row['retried']:7} {row['job overlap']:11}  {row['alarms']}")
-        print(f"{'total':32} {totals['slots']:5} {totals['once']:5} {totals['twice']:5} {totals['overlap']:7} {totals['missed']:6} {totals['lost']:5} {totals['retried']:7} {totals['job overlap']:11}")
+            print(f"{name:32} {row['slots']:5} {row['once']:5} {row['twice']:5} {row['overlap']:7} {row['missed']:6} {row['held']:5} {row['lost']:5} {row['retried']:7} {row['job overlap']:11}  {row['alarms']}")
+        print(f"{'total':32} {totals['slots']:5} {totals['once']:5} {totals['twice']:5} {totals['overlap']:7} {totals['missed']:6} {totals['held']:5} {totals['lost']:5} {totals['retried']:7} {totals['job overlap']:11}")
         if totals["twice, holder died"]:
             print(f"twice: {totals['twice, holder died']} slot(s) whose job completed, then its instance died before the completion was recorded: run again elsewhere (at least once), recorded once")
         calls: dict[str, int] = {}

@@ -5,8 +5,9 @@
 # checkov in its own venv, moto[server] (the AWS API emulator) with boto3 and pytest in another, the AWS
 # CLI in a third (the timed jobs' rehearsal), actionlint, vegeta (the fleet rehearsal's load generator), and
 # the Debian packages shellcheck, redis-server, redis-tools, jq, openssl, haproxy (the fleet rehearsal's load
-# balancer) and postgresql (the server binaries under /usr/lib/postgresql/<version>/bin, for the database
-# role script's test and the sample app's tests, which run real PostgreSQL and Redis).
+# balancer), acl (the rehearsals' EFS) and postgresql (the server binaries under
+# /usr/lib/postgresql/<version>/bin, for the database role script's test and the sample app's tests, which
+# run real PostgreSQL and Redis).
 # Idempotent: a second run with everything cached only checks stamps.
 # shellcheck source-path=SCRIPTDIR
 set -euo pipefail
@@ -280,9 +281,10 @@ setup_vegeta() {
 setup_apt() {
   local t; t="$(now)"
   local missing=() pkg cmd
-  for pkg in shellcheck redis-server redis-tools jq openssl postgresql debootstrap systemd-container haproxy; do
+  for pkg in shellcheck redis-server redis-tools jq openssl postgresql debootstrap systemd-container haproxy acl; do
     case "$pkg" in
       redis-tools) cmd=redis-cli ;;
+      acl) cmd=setfacl ;;
       systemd-container) cmd=systemd-nspawn ;;
       postgresql)
         # Debian keeps the server binaries off PATH, under /usr/lib/postgresql/<version>/bin.
@@ -314,11 +316,11 @@ setup_apt() {
 }
 
 # ---------------------------------------------------------------- boot rehearsal rootfs
-# A clean Debian system for the boot rehearsal, built once per (build script, package table, AWS CLI version).
+# A clean Debian system for the boot rehearsal, built once per (build script, package tables, AWS CLI version).
 setup_rootfs() {
   local t; t="$(now)"
   local store="$PLATFORM_TOOLS_DIR/rehearsal-rootfs" key dest
-  key="$(cat "$ROOT/scripts/rehearsal/build-rootfs.sh" "$ROOT/scripts/rehearsal/packages.tsv" <(echo "$AWSCLI_VERSION $REHEARSAL_DEBIAN_SUITE") | sha256sum | cut -c1-12)"
+  key="$(cat "$ROOT/scripts/rehearsal/build-rootfs.sh" "$ROOT/scripts/rehearsal/packages.tsv" "$ROOT/scripts/rehearsal/old-server.packages" <(echo "$AWSCLI_VERSION $REHEARSAL_DEBIAN_SUITE") | sha256sum | cut -c1-12)"
   dest="$store/$REHEARSAL_DEBIAN_SUITE-$key"
   if [ -x "$dest/lib/systemd/systemd" ]; then
     note rootfs cached "$(elapsed "$t")" "$dest"

@@ -3,7 +3,7 @@
 # unit tests, the adoption check (a rebranded copy with one more environment), synth, then the real
 # engine's validate and the security scan on every synthesized stack, the timed jobs' fault rehearsal (a slot
 # runs once through Redis and instance faults), the deploy rehearsal (every stack applied to an AWS API
-# emulator, planned again, destroyed), the boot rehearsal and the fleet rehearsal.
+# emulator, planned again, destroyed), the boot, fleet and migration rehearsals.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export CHECKPOINT_DISABLE=1
@@ -39,4 +39,5 @@ step "jobs rehearsal" bash scripts/rehearse-jobs.sh
 step "rehearse" bash scripts/rehearse.sh
 step "boot rehearsal" env REHEARSAL_SKIP_UNAVAILABLE=1 bash scripts/rehearse-boot.sh
 step "fleet rehearsal" env REHEARSAL_SKIP_UNAVAILABLE=1 bash scripts/rehearse-fleet.sh
+step "migration rehearsal" env REHEARSAL_SKIP_UNAVAILABLE=1 bash scripts/rehearse-migration.sh
 echo "${passed} passed, 0 failed"

@@ -29,7 +29,7 @@ import { BootBundle } from "./boot-bundle";
 import { cronProblem } from "./cron";
 import { checkInterruptionDrain, checkPurchaseMix, launchesSpot, launchSource, PurchaseMixSettings, resolvePurchaseMix } from "./purchase-mix";
 import { renderBootBundle, renderUserData } from "./boot-script";
-import { checkCronJobs, CronJobSettings, CronJobTiming, DEFAULT_RECORD_RETENTION_DAYS, JobTable, JobTableSettings, jobsConfig, jobsDrainTimeoutSeconds, resolveCronJob } from "./jobs";
+import { checkCronJobs, CronJobSettings, CronJobTiming, DEFAULT_RECORD_RETENTION_DAYS, JobTable, JobTableSettings, jobsConfig, jobsDrainTimeoutSeconds, resolveCronJob, timedJobsParameterName } from "./jobs";
 
 export { cronFirings, cronPeriod, cronProblem } from "./cron";
 export * from "./purchase-mix";
@@ -47,6 +47,7 @@ export {
   resolveCronJob,
   retrySpanSeconds,
   slotsRead,
+  timedJobsParameterName,
 } from "./jobs";
 export type { CronJobSettings, CronJobTiming, JobTableSettings, ResolvedCronJob } from "./jobs";
 
@@ -610,6 +611,7 @@ export class Compute extends Construct implements Connectable, ComputeRefs {
         namespace: this.metricsNamespace,
         recordRetentionDays: props.jobTable?.recordRetentionDays ?? DEFAULT_RECORD_RETENTION_DAYS,
         logDir: "/var/log/webapp",
+        switchParameter: timedJobsParameterName(props.namePrefix),
       },
       "/etc/webapp/cron",
     );
@@ -681,6 +683,13 @@ export class Compute extends Construct implements Connectable, ComputeRefs {
           Effect: "Allow",
           Action: ["autoscaling:CompleteLifecycleAction", "autoscaling:RecordLifecycleActionHeartbeat"],
           Resource: this.autoScalingGroupArn,
+        },
+        {
+          // The timed jobs' run-time switch, which the runner reads once a minute (webapp-jobs.py).
+          Sid: "ReadTimedJobsSwitch",
+          Effect: "Allow",
+          Action: ["ssm:GetParameter"],
+          Resource: `arn:${partition}:ssm:${props.region}:${props.accountId}:parameter${timedJobsParameterName(props.namePrefix)}`,
         },
         {
           // An instance leaves the target group before its app restarts for new secrets, and rejoins after.

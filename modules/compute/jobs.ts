@@ -72,6 +72,15 @@ export const DEFAULT_RECORD_RETENTION_DAYS = 30;
 export const JOBS_STATE_DIR = "/run/webapp-jobs";
 /** Where the boot writes the runner's configuration. */
 export const JOBS_CONFIG_PATH = "/etc/webapp/jobs.json";
+/**
+ * The SSM parameter that holds or releases the environment's timed jobs at run time: `off` holds them (their
+ * slots are recorded `held`, never run), `on` or no parameter lets them run, anything else (or no answer from
+ * the API) runs nothing. An operator's switch, not created by the stack (docs/runbooks.md 10); the runner
+ * reads it once a minute.
+ */
+export function timedJobsParameterName(namePrefix: string): string {
+  return `/${namePrefix}/timed-jobs`;
+}
 /** What a drain needs, after its timeout, to stop a job still running and give its slot back: the kill grace and one write. */
 export const GIVE_BACK_SECONDS = KILL_GRACE_SECONDS + 5;
 
@@ -217,6 +226,8 @@ export interface JobsRuntime {
   readonly recordRetentionDays: number;
   /** Where each job's log goes (`cron-<job>.log`). */
   readonly logDir: string;
+  /** The timed-jobs switch, an SSM parameter name (`timedJobsParameterName()`). */
+  readonly switchParameter: string;
 }
 
 /** The runner's configuration, as JSON text (the boot writes it verbatim). No test settings, ever. */
@@ -226,6 +237,7 @@ export function jobsConfig(jobs: readonly ResolvedCronJob[], runtime: JobsRuntim
       table: runtime.table,
       region: runtime.region,
       namespace: runtime.namespace,
+      switchParameter: runtime.switchParameter,
       stateDir: JOBS_STATE_DIR,
       logDir: runtime.logDir,
       recordRetentionDays: runtime.recordRetentionDays,

@@ -28,11 +28,25 @@ every leaseSeconds/4) -> done | failed (retried after retryBackoffSeconds, doubl
 | dead (final failure) | released (given back by a drain; claimed again without using an attempt). A running
 slot whose lease lapsed is claimed again (counted as a lease loss, and as an attempt). A holder that cannot
 renew stops its job before its lease lapses, minus the clock-skew margin (self-fencing). A slot nobody
-claimed within backfillWindowSeconds of its time is recorded missed. Metrics (namespace from the config,
+claimed within backfillWindowSeconds of its time is recorded missed. A slot that comes due while the
+timed-jobs switch is off is recorded held (final: never run, no alarm). Metrics (namespace from the config,
 dimension-less and per Job): JobFailures, JobsMissed, JobRetries, JobLeasesLost, LockFailures.
 
 Claims are taken only while the gate file (<stateDir>/gate) exists: the boot creates it after the instance
 passed its health check, a drain removes it.
+
+The timed-jobs switch (the operator's hold on the whole fleet's jobs, without a deploy): the SSM parameter
+switchParameter names (/<project>-<env>/timed-jobs), read once per tick, before the table.
+  on, or no such parameter   slots are claimed and run as above.
+  off                        nothing is claimed; every slot this instance would claim (due, given back, a
+                             lapsed lease, a retry) is recorded held instead: final, never run, not missed,
+                             so no alarm, and the missed-slot cursor moves on, so nothing is caught up when
+                             the switch goes back on. A job already running finishes (a drain stops it).
+  anything else, or no answer from the API (fail closed): nothing is claimed or held; the slots stay
+                             unclaimed, run late if the switch reads on within their backfill window, and are
+                             recorded missed (and alarm) after it.
+The tick leaves what it read in <stateDir>/switch; a supervisor claims a job's next slot or its retry only
+while that says on.
 
 Drain (the contract the terminate lifecycle path relies on):
   webapp-jobs drain [--timeout S]   (S: whole seconds, default 30)
@@ -46,8 +60,9 @@ Drain (the contract the terminate lifecycle path relies on):
   after leaseSeconds); 64 on a usage error. Output: one line per job handled and a summary line.
   Idempotent; safe to run as root or as the app user, with or without jobs running.
 
-Talks to DynamoDB and CloudWatch through the `aws` CLI (instance role credentials) and to Redis through
-redis-cli (REDIS_HOST, REDIS_PORT, REDIS_TLS, REDIS_AUTH_TOKEN passed as REDISCLI_AUTH, REDIS_CACERT).
+Talks to DynamoDB, SSM (the switch) and CloudWatch through the `aws` CLI (instance role credentials) and to
+Redis through redis-cli (REDIS_HOST, REDIS_PORT, REDIS_TLS, REDIS_AUTH_TOKEN passed as REDISCLI_AUTH,
+REDIS_CACERT).
 Python 3.9+ standard library only.
 """
 
@@ -228,6 +243,7 @@ class Config:
         self.table: str = raw["table"]
         self.region: str = raw["region"]
         self.namespace: str = raw["namespace"]
+        self.switch_parameter: str = raw["switchParameter"]
         self.state_dir: str = raw["stateDir"]
         self.log_dir: Optional[str] = raw.get("logDir")
         self.retention = float(raw["recordRetentionDays"]) * 86400
@@ -253,6 +269,10 @@ class Config:
     @property
     def running_dir(self) -> str:
         return os.path.join(self.state_dir, "running")
+
+    @property
+    def switch_file(self) -> str:
+        return os.path.join(self.state_dir, "switch")
 
 
 class Clock:
@@ -392,6 +412,36 @@ def metric(config: Config, name: str, job: str, count: int = 1) -> None:
         log(f"could not record metric {name}: {err}", job)
 
 
+def read_switch(config: Config) -> Tuple[str, str]:
+    """The timed-jobs switch: ("on", why), ("off", why), or ("unknown", why) when the parameter holds
+    anything else or the API does not answer (the runner then claims nothing: fail closed)."""
+    try:
+        answer = aws(config, "ssm", "get-parameter", {"Name": config.switch_parameter})
+    except AwsError as err:
+        if err.code == "ParameterNotFound":
+            return "on", f"no parameter {config.switch_parameter}"
+        return "unknown", f"cannot read {config.switch_parameter} ({err})"
+    value = str(answer.get("Parameter", {}).get("Value", ""))
+    if value in ("on", "off"):
+        return value, f"{config.switch_parameter} is {value}"
+    return "unknown", f"{config.switch_parameter} is {value!r}, neither on nor off"
+
+
+def write_switch(config: Config, state: str) -> None:
+    with open(f"{config.switch_file}.{os.getpid()}.tmp", "w") as f:
+        f.write(state + "\n")
+    os.replace(f"{config.switch_file}.{os.getpid()}.tmp", config.switch_file)
+
+
+def switched_on(config: Config) -> bool:
+    """What the last tick read of the switch (a supervisor's view): on, or not (off, unknown, never read)."""
+    try:
+        with open(config.switch_file) as f:
+            return f.read().strip() == "on"
+    except OSError:
+        return False
+
+
 # ---------------------------------------------------------------- Redis (through redis-cli)
 RENEW_LOCK = """
 local v = redis.call("GET", KEYS[1])
@@ -475,12 +525,12 @@ def read_set(config: Config, job: Job, now: float) -> List[str]:
 
 def classify(config: Config, job: Job, slot: str, item: Optional[Dict[str, Any]], now: float) -> str:
     """What this instance may do with a slot now: new, lapsed, retry, released, wait, missed, expired or
-    final (done, dead, missed: nothing left to do)."""
+    final (done, dead, missed, held: nothing left to do)."""
     age = now - slot_time(slot)
     if item is None:
         return "new" if age <= job.backfill else "missed"
     status = item.get("status")
-    if status in ("done", "dead", "missed"):
+    if status in ("done", "dead", "missed", "held"):
         return "final"
     too_old = age > job.read_span(config.tick_seconds)
     if status == "running":
@@ -496,6 +546,20 @@ def classify(config: Config, job: Job, slot: str, item: Optional[Dict[str, Any]]
     return "wait"
 
 
+def claim_condition(item: Optional[Dict[str, Any]], kind: str, now: float) -> Tuple[str, Dict[str, Any]]:
+    """The condition under which a slot seen as `kind` is still what it was seen as."""
+    if kind == "new":
+        return "attribute_not_exists(#slot)", {}
+    assert item is not None
+    condition = "#fence = :seen AND #st = :status"
+    values: Dict[str, Any] = {"seen": int(item["fence"]), "status": item["status"], "now": now}
+    if kind == "lapsed":
+        condition += " AND #lease < :now"
+    elif kind == "retry":
+        condition += " AND retryAt <= :now"
+    return condition, {k: v for k, v in values.items() if f":{k}" in condition}
+
+
 def claim(config: Config, job: Job, slot: str, item: Optional[Dict[str, Any]], kind: str, now: float) -> Optional[Claim]:
     """Conditional claim of a slot seen as `kind`; None when another instance changed it first."""
     fence = int(item.get("fence", 0)) + 1 if item else 1
@@ -503,17 +567,7 @@ def claim(config: Config, job: Job, slot: str, item: Optional[Dict[str, Any]], k
     # The lease runs from when the claim is sent, whatever the tick spent before.
     lease_until = config.clock.now() + job.lease
     sets = {"status": "running", "fence": fence, "attempt": attempt, "owner": owner(), "leaseUntil": lease_until, "claimedAt": now, "scheduledAt": slot_time(slot), "expiresAt": int(time.time() + job.read_span(config.tick_seconds) + config.retention)}
-    if kind == "new":
-        ok = update(config, job.name, slot, sets, "attribute_not_exists(#slot)")
-    else:
-        condition = "#fence = :seen AND #st = :status"
-        values: Dict[str, Any] = {"seen": int(item["fence"]), "status": item["status"], "now": now}  # type: ignore[index]
-        if kind == "lapsed":
-            condition += " AND #lease < :now"
-        elif kind == "retry":
-            condition += " AND retryAt <= :now"
-        ok = update(config, job.name, slot, sets, condition, {k: v for k, v in values.items() if f":{k}" in condition})
-    if not ok:
+    if not update(config, job.name, slot, sets, *claim_condition(item, kind, now)):
         return None
     if kind == "lapsed":
         metric(config, "JobLeasesLost", job.name)
@@ -521,6 +575,13 @@ def claim(config: Config, job: Job, slot: str, item: Optional[Dict[str, Any]], k
     if attempt > 1 and kind != "released":
         metric(config, "JobRetries", job.name)
     return Claim(job, slot, fence, attempt, lease_until)
+
+
+def hold(config: Config, job: Job, slot: str, item: Optional[Dict[str, Any]], kind: str, now: float) -> None:
+    """Records a slot this instance would claim as held (the switch is off): final, never run, no alarm."""
+    sets = {"status": "held", "heldAt": now, "scheduledAt": slot_time(slot), "expiresAt": int(time.time() + config.retention)}
+    if update(config, job.name, slot, sets, *claim_condition(item, kind, now)):
+        log(f"held: the timed-jobs switch {config.switch_parameter} is off; not run", job.name, slot)
 
 
 def settle(config: Config, job: Job, slot: str, item: Optional[Dict[str, Any]], kind: str, now: float) -> None:
@@ -654,6 +715,10 @@ def tick(config: Config) -> int:
     if not os.path.exists(config.gate):
         return 0
     ensure_dirs(config)
+    switch, why = read_switch(config)
+    write_switch(config, switch)
+    if switch == "unknown":
+        log(f"timed-jobs switch unknown: {why}; claiming and holding nothing this minute")
     now = config.clock.now()
     sets = {job.name: read_set(config, job, now) for job in config.jobs}
     keys = [(job.name, s) for job in config.jobs for s in sets[job.name]] + [(job.name, CURSOR) for job in config.jobs]
@@ -663,11 +728,13 @@ def tick(config: Config) -> int:
         log(f"cannot read the jobs table {config.table}; claiming nothing this minute: {err}")
         return 1
     busy = running_here(config)
-    status = 0
+    status = 1 if switch == "unknown" else 0
     for job in config.jobs:
         try:
             account(config, job, sets[job.name], items, now)
-            if job.name not in busy:
+            if switch == "off":
+                hold_due(config, job, sets[job.name], items, now)
+            elif switch == "on" and job.name not in busy:
                 start_next(config, job, sets[job.name], items, now)
         except AwsError as err:
             log(f"DynamoDB: {err}", job.name)
@@ -685,6 +752,18 @@ def next_claim(config: Config, job: Job, slots: List[str], items: Dict[Tuple[str
         elif kind in ("new", "lapsed", "retry", "released"):
             return slot, item, kind
     return None
+
+
+def hold_due(config: Config, job: Job, slots: List[str], items: Dict[Tuple[str, str], Dict[str, Any]], now: float) -> None:
+    """The switch is off: every slot this instance would claim is recorded held instead, after settling what
+    is over (as next_claim does)."""
+    for slot in slots:
+        item = items.get((job.name, slot))
+        kind = classify(config, job, slot, item, now)
+        if kind == "expired" or (kind in ("lapsed", "retry") and int(item.get("attempt", 0)) > job.retries):  # type: ignore[union-attr]
+            settle(config, job, slot, item, kind, now)
+        elif kind in ("new", "lapsed", "retry", "released"):
+            hold(config, job, slot, item, kind, now)
 
 
 def start_next(config: Config, job: Job, slots: List[str], items: Dict[Tuple[str, str], Dict[str, Any]], now: float) -> None:
@@ -763,7 +842,7 @@ def supervise(config: Config, claim_: Claim, token: Optional[str], backlog: bool
             if outcome == "failed" and current.retry_at and current.retry_at - config.clock.now() <= HOLD_RETRY_SECONDS:
                 current = retry_when_due(config, current, token, redis, stop)
                 continue
-            if not backlog or outcome == "stopped" or stop["asked"] or not os.path.exists(config.gate):
+            if not backlog or outcome == "stopped" or stop["asked"] or not os.path.exists(config.gate) or not switched_on(config):
                 break
             # Next slot of the same job while holding its lock: a backlog drains as fast as runs finish. The
             # slot after this one, if due and never claimed, is claimed at once; otherwise the slots are read.
@@ -791,11 +870,11 @@ def supervise(config: Config, claim_: Claim, token: Optional[str], backlog: bool
 
 def retry_when_due(config: Config, failed: Claim, token: Optional[str], redis: Redis, stop: Dict[str, bool]) -> Optional[Claim]:
     """Waits out a failed attempt's backoff (keeping the job's lock), then claims the slot's retry; None when
-    stopped, drained, or another instance claimed it first."""
+    stopped, drained, the switch no longer on, or another instance claimed it first."""
     job = failed.job
     next_lock = config.clock.now() + job.renew_every
     while config.clock.now() < (failed.retry_at or 0):
-        if stop["asked"] or not os.path.exists(config.gate):
+        if stop["asked"] or not os.path.exists(config.gate) or not switched_on(config):
             return None
         if token and config.clock.now() >= next_lock:
             redis.renew(job, token)
@@ -966,7 +1045,8 @@ def status(config: Config, only: Optional[str]) -> int:
     jobs = [config.job(only)] if only else config.jobs
     sets = {job.name: read_set(config, job, now) for job in jobs}
     items = read_items(config, [(j.name, s) for j in jobs for s in sets[j.name]] + [(j.name, CURSOR) for j in jobs])
-    print(f"gate: {'open' if os.path.exists(config.gate) else 'closed'}; running here: {', '.join(running_here(config)) or 'none'}")
+    switch, why = read_switch(config)
+    print(f"gate: {'open' if os.path.exists(config.gate) else 'closed'}; switch: {switch} ({why}); running here: {', '.join(running_here(config)) or 'none'}")
     for job in jobs:
         cursor = items.get((job.name, CURSOR))
         print(f"{job.name} ({job.schedule_text}) missed-slot cursor: {cursor['through'] if cursor else '-'}")

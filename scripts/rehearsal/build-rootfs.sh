@@ -1,15 +1,16 @@
 #!/usr/bin/env bash
 # Builds the boot rehearsal's clean system, once: a debootstrap minbase of Debian bookworm with what an Amazon
 # Linux 2023 AMI has before user data runs (systemd, curl, CA certificates, Python 3), plus, downloaded but
-# not installed, the Debian packages packages.tsv maps to (instances have no network to a mirror), and the
-# AWS CLI from PyPI in a venv at /opt/awscli, not on PATH until the boot's package step asks for awscli-2.
+# not installed, the Debian packages packages.tsv maps to (instances have no network to a mirror) and those the
+# migration rehearsal's old single server installs with apt (old-server.packages), and the AWS CLI from PyPI in a
+# venv at /opt/awscli, not on PATH until the boot's package step asks for awscli-2.
 #   build-rootfs.sh <dest-dir> <awscli-version> <debian-suite>
 set -euo pipefail
 dest="$1" awscli="$2" suite="$3"
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 mirror=http://deb.debian.org/debian
 base=systemd,systemd-sysv,dbus,curl,ca-certificates,python3,python3-venv,iproute2,procps
-mapfile -t archive < <(awk -F'\t' '!/^#/ && NF == 2 { n = split($2, p, ","); for (i = 1; i <= n; i++) if (p[i] !~ /^stand-in:/) print p[i] }' "$here/packages.tsv" | sort -u)
+mapfile -t archive < <({ awk -F'\t' '!/^#/ && NF == 2 { n = split($2, p, ","); for (i = 1; i <= n; i++) if (p[i] !~ /^stand-in:/) print p[i] }' "$here/packages.tsv"; grep -v '^#' "$here/old-server.packages"; } | sort -u)
 
 tmp="$dest.tmp"
 cleanup() {

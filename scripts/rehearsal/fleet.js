@@ -9,7 +9,7 @@
 // rehearsal's (dnf, EFS, the CloudWatch agent, DNS), and for the operator `terraform output` and the
 // Session Manager port forward (operator/).
 "use strict";
-const { execFileSync, spawn } = require("node:child_process");
+const { execFileSync } = require("node:child_process");
 const fs = require("node:fs");
 const net = require("node:net");
 const path = require("node:path");
@@ -20,8 +20,9 @@ const parts = require("./parts");
 const { Balancer, albSettings } = require("./balancer");
 const { Group, groupSettings } = require("./group");
 const load = require("./load");
+const { until, shellBlocks, runBlock, operatorShell, pemOf, makeEfs } = require("./runbook");
 
-const { ROOT, ROOTFS, NETNS, REGION, ADDRESSES, cleanups, say, sleep, insideAsync, readInside, get, put } = parts;
+const { ROOT, ROOTFS, NETNS, ADDRESSES, cleanups, say, sleep, insideAsync, readInside, get, put } = parts;
 const ENV = "staging";
 const LB = "10.99.0.30";
 const RATE = Number(process.env.FLEET_RATE || 10);
@@ -34,57 +35,6 @@ function check(ok, text, detail = "") {
   say(`${ok ? "ok  " : "FAIL"} ${text}${ok || !detail ? "" : `\n${detail}`}`);
   if (!ok) failures.push(text);
   return ok;
-}
-
-async function until(what, fn, seconds, every = 1000) {
-  const deadline = Date.now() + seconds * 1000;
-  for (;;) {
-    const value = await fn();
-    if (value) return value;
-    if (Date.now() > deadline) throw new Error(`timed out after ${seconds}s waiting for ${what}`);
-    await sleep(every);
-  }
-}
-
-/** The fenced sh blocks of `file` under the heading `heading` (up to the next heading of its level or above). */
-function shellBlocks(file, heading) {
-  const level = heading.split(" ")[0].length;
-  const blocks = [];
-  let inside = false;
-  let fence = null;
-  for (const line of fs.readFileSync(path.join(ROOT, file), "utf8").split("\n")) {
-    if (fence !== null) {
-      if (/^\s*```\s*$/.test(line)) {
-        if (inside && fence.sh) blocks.push(fence.lines.join("\n") + "\n");
-        fence = null;
-      } else fence.lines.push(line);
-      continue;
-    }
-    const open = /^\s*```(\w*)/.exec(line);
-    if (open) {
-      fence = { sh: open[1] === "sh", lines: [] };
-      continue;
-    }
-    const title = /^(#+) /.exec(line);
-    if (title && line === heading) inside = true;
-    else if (title && inside && title[1].length <= level) break;
-  }
-  if (blocks.length === 0) throw new Error(`${file} has no sh block under ${heading}`);
-  return blocks;
-}
-
-/** Runs a runbook block as written, in bash with -euo pipefail, as the operator (operator/ on PATH). */
-function runBlock(name, text, operator) {
-  return new Promise((resolve) => {
-    const child = spawn("bash", ["-euo", "pipefail", "-c", text], { cwd: operator.cwd, env: operator.env, stdio: ["ignore", "pipe", "pipe"] });
-    let output = "";
-    child.stdout.on("data", (c) => (output += c));
-    child.stderr.on("data", (c) => (output += c));
-    child.on("exit", (code) => {
-      say(`runbook: ${name} exited ${code}`);
-      resolve({ code, output });
-    });
-  });
 }
 
 /** The timed job once per slot: cron_runs per minute slot (the job runs every 5 minutes). The one place for this check. */
@@ -208,7 +158,8 @@ async function main() {
     });
 
   // The operator: the runbook's commands in bash, the real AWS CLI, psql and jq; stand-ins for terraform output and the SSM port forward.
-  const operator = operatorShell(work, { tls, arns, master, group });
+  const outputs = { database_endpoint: `${NAMES.db[0]}:5432`, database_master_secret_arn: arns.master };
+  const operator = operatorShell(work, { env: ENV, tls, outputs, group, names: NAMES });
 
   const scenarios = [];
   const scenario = async (number, title, body) => {
@@ -472,19 +423,6 @@ function bumped(tag) {
   return m ? `v${m[1]}.${Number(m[2]) + 1}.0` : `${tag}-next`;
 }
 
-function pemOf(tls, work) {
-  const pem = path.join(work, "tls", "balancer.pem");
-  fs.writeFileSync(pem, fs.readFileSync(tls.cert, "utf8") + fs.readFileSync(tls.key, "utf8"), { mode: 0o600 });
-  return pem;
-}
-
-function makeEfs(work) {
-  const efs = path.join(work, "efs");
-  fs.mkdirSync(efs, { mode: 0o777 });
-  fs.chmodSync(efs, 0o777);
-  return efs;
-}
-
 function httpHead(url) {
   return new Promise((resolve) => {
     require("node:http")
@@ -494,40 +432,6 @@ function httpHead(url) {
       })
       .on("error", (err) => resolve({ status: 0, location: err.message }));
   });
-}
-
-/** The operator's shell: a folder with the repository's scripts, the AWS CLI and the stand-ins on PATH. */
-function operatorShell(work, { tls, arns, group }) {
-  const cwd = path.join(work, "operator");
-  fs.mkdirSync(path.join(cwd, "cdktf.out", "stacks", ENV), { recursive: true });
-  fs.symlinkSync(path.join(ROOT, "scripts"), path.join(cwd, "scripts"));
-  const outputs = path.join(work, "terraform-outputs.json");
-  fs.writeFileSync(outputs, JSON.stringify({ database_endpoint: `${NAMES.db[0]}:5432`, database_master_secret_arn: arns.master }));
-  const instancesFile = path.join(work, "operator-instances.json");
-  const writeInstances = () => {
-    const instances = Object.fromEntries([...group.instances.values()].filter((i) => !/^Terminat/.test(i.state)).map((i) => [i.id, { netns: i.netns }]));
-    const hosts = Object.fromEntries(Object.entries(NAMES).flatMap(([k, list]) => list.map((n) => [n, ADDRESSES[k]])));
-    fs.writeFileSync(instancesFile, JSON.stringify({ instances, hosts }));
-  };
-  const timer = setInterval(writeInstances, 500);
-  cleanups.push(() => clearInterval(timer));
-  writeInstances();
-  const site = path.join(ROOTFS, "opt/awscli/lib", fs.readdirSync(path.join(ROOTFS, "opt/awscli/lib"))[0], "site-packages");
-  return {
-    cwd,
-    env: {
-      PATH: `${path.join(__dirname, "operator")}:${process.env.PATH}`,
-      HOME: cwd,
-      AWS_ACCESS_KEY_ID: "AKIAREHEARSALOPERATOR",
-      AWS_SECRET_ACCESS_KEY: "rehearsal-operator-secret",
-      AWS_ENDPOINT_URL: `https://${ADDRESSES.aws}`,
-      AWS_CA_BUNDLE: tls.ca,
-      AWS_DEFAULT_REGION: REGION,
-      REHEARSAL_AWSCLI_SITE_PACKAGES: site,
-      REHEARSAL_TERRAFORM_OUTPUTS: outputs,
-      REHEARSAL_INSTANCES_FILE: instancesFile,
-    },
-  };
 }
 
 async function cleanup() {

@@ -26,11 +26,14 @@ function writeTargets(dir, base, uploads) {
   return { file, written };
 }
 
-/** Starts `vegeta attack` at `rate` per second until stop(); results go to `output` (vegeta's binary format). */
-function attack({ targets, rate, output, ca, timeoutSeconds = 30, log }) {
+/**
+ * Starts `vegeta attack` at `rate` per second until stop(); results go to `output` (vegeta's binary format).
+ * `args` are more of vegeta's flags, after these (a later flag wins).
+ */
+function attack({ targets, rate, output, ca, timeoutSeconds = 30, log, args = [] }) {
   const child = spawn(
     "vegeta",
-    ["attack", `-targets=${targets}`, "-format=http", `-rate=${rate}/s`, "-duration=0", "-keepalive=true", "-http2=false", `-root-certs=${ca}`, `-timeout=${timeoutSeconds}s`, "-max-workers=200", `-output=${output}`],
+    ["attack", `-targets=${targets}`, "-format=http", `-rate=${rate}/s`, "-duration=0", "-keepalive=true", "-http2=false", `-root-certs=${ca}`, `-timeout=${timeoutSeconds}s`, "-max-workers=200", `-output=${output}`, ...args],
     { stdio: ["ignore", "ignore", "pipe"] },
   );
   let err = "";

@@ -14,7 +14,8 @@ if [ -d "$layer/upper" ] && [ -e "$layer/complete" ]; then
   echo "$layer/upper"
   exit 0
 fi
-mapfile -t debs < <(awk -F'\t' '!/^#/ && NF == 2 { n = split($2, p, ","); for (i = 1; i <= n; i++) if (p[i] !~ /^stand-in:/) print p[i] }' "$here/packages.tsv" | sort -u)
+# What the boot installs; the operator packages at the end of the table are installed by the runbook's own step.
+mapfile -t debs < <(awk -F'\t' '/^# operator packages/ { exit } !/^#/ && NF == 2 { n = split($2, p, ","); for (i = 1; i <= n; i++) if (p[i] !~ /^stand-in:/) print p[i] }' "$here/packages.tsv" | sort -u)
 tmp="$layer.tmp"
 rm -rf "$tmp"
 mkdir -p "$tmp/upper" "$tmp/work" "$tmp/root"

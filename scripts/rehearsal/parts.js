@@ -27,7 +27,7 @@ const ADDRESSES = { aws: "10.99.0.10", git: "10.99.0.11", truststore: "10.99.0.1
  */
 function serviceNames(env, bucket) {
   return {
-    aws: [...["secretsmanager", "autoscaling", "elasticloadbalancing", "logs", "sts", "s3", "dynamodb", "monitoring"].map((s) => `${s}.${REGION}.amazonaws.com`), ...(bucket ? [`${bucket}.s3.${REGION}.amazonaws.com`] : [])],
+    aws: [...["secretsmanager", "autoscaling", "elasticloadbalancing", "logs", "sts", "s3", "dynamodb", "monitoring", "ssm"].map((s) => `${s}.${REGION}.amazonaws.com`), ...(bucket ? [`${bucket}.s3.${REGION}.amazonaws.com`] : [])],
     git: ["github.com"],
     truststore: ["truststore.pki.rds.amazonaws.com"],
     db: [`webapp-${env}-db.rehearsal.eu-west-2.rds.amazonaws.com`],
@@ -43,11 +43,12 @@ const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 // ---------------------------------------------------------------- the stack and its user data
 /**
- * The environment's synthesized stack (Terraform JSON), as `npm run synth` writes it. With `compute`, the
- * environment's compute settings are patched first (a ref bump), synthesized by the same code into `outdir`.
+ * The environment's synthesized stack (Terraform JSON), as `npm run synth` writes it. With `compute` or `edge`,
+ * those settings of the environment are patched first (a ref bump, the cut-over switch), synthesized by the
+ * same code into `outdir`.
  */
-function synthesizedStack(env, { compute, outdir } = {}) {
-  if (!compute) {
+function synthesizedStack(env, { compute, edge, outdir } = {}) {
+  if (!compute && !edge) {
     execFileSync("npm", ["run", "-s", "synth"], { cwd: ROOT, env: { ...process.env, ENVIRONMENTS: env }, stdio: "ignore" });
     return JSON.parse(fs.readFileSync(path.join(ROOT, "cdktf.out", "stacks", env, "cdk.tf.json"), "utf8"));
   }
@@ -55,9 +56,10 @@ function synthesizedStack(env, { compute, outdir } = {}) {
     const { ENVIRONMENTS } = require("./dist/environments");
     const { run } = require("./dist/main");
     const patch = JSON.parse(process.argv[1]);
-    const environments = ENVIRONMENTS.map((e) => (e.name === ${JSON.stringify(env)} ? { ...e, compute: { ...e.compute, ...patch, repository: { ...e.compute.repository, ...(patch.repository || {}) } } } : e));
+    const edge = JSON.parse(process.argv[3]);
+    const environments = ENVIRONMENTS.map((e) => (e.name === ${JSON.stringify(env)} ? { ...e, edge: { ...e.edge, ...edge }, compute: { ...e.compute, ...patch, repository: { ...e.compute.repository, ...(patch.repository || {}) } } } : e));
     process.exit(run({ environments, spec: ${JSON.stringify(env)}, outdir: process.argv[2], printWarnings: false }));`;
-  execFileSync("node", ["-e", program, JSON.stringify(compute), outdir], { cwd: ROOT, env: { ...process.env, CHECKPOINT_DISABLE: "1" }, stdio: ["ignore", "ignore", "pipe"] });
+  execFileSync("node", ["-e", program, JSON.stringify(compute || {}), outdir, JSON.stringify(edge || {})], { cwd: ROOT, env: { ...process.env, CHECKPOINT_DISABLE: "1" }, stdio: ["ignore", "ignore", "pipe"] });
   return JSON.parse(fs.readFileSync(path.join(outdir, "stacks", env, "cdk.tf.json"), "utf8"));
 }
 
@@ -212,6 +214,39 @@ async function startMoto() {
     }
   }
   throw new Error(`moto_server did not answer: ${err}`);
+}
+
+/**
+ * The deploy rehearsal's emulator (rehearsal/emulator.py): moto with the project's extension (rehearsal/gaps.py),
+ * which evaluates policy conditions as AWS does (a bucket policy's TLS-only deny, for one), in account
+ * `accountId`. `settings` override its moto settings (for example S3_IGNORE_SUBDOMAIN_BUCKETNAME=false for
+ * clients that address buckets by host name, as the AWS CLI does). Resolves to its port.
+ */
+async function startEmulator(accountId, settings = {}) {
+  const python = process.env.MOTO_PYTHON || path.join(path.dirname(path.dirname(MOTO)), "bin", "python");
+  const dir = fs.mkdtempSync("/tmp/webapp-emulator-");
+  const portFile = path.join(dir, "port");
+  const child = spawn(python, [path.join(ROOT, "rehearsal", "emulator.py"), "serve", "--account-id", accountId, "--port-file", portFile], { stdio: ["ignore", "ignore", "pipe"], env: { ...process.env, ...settings } });
+  cleanups.push(() => {
+    if (child.exitCode === null) child.kill("SIGKILL");
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+  let err = "";
+  child.stderr.on("data", (c) => (err += c));
+  for (let i = 0; i < 150; i++) {
+    if (child.exitCode !== null) throw new Error(`the emulator exited: ${err}`);
+    if (fs.existsSync(portFile)) {
+      const port = Number(fs.readFileSync(portFile, "utf8"));
+      try {
+        await new Promise((resolve, reject) => http.get({ host: "127.0.0.1", port, path: "/moto-api/" }, (r) => r.resume().on("end", resolve)).on("error", reject));
+        return port;
+      } catch {
+        // not answering yet
+      }
+    }
+    await sleep(200);
+  }
+  throw new Error(`the emulator did not answer: ${err}`);
 }
 
 // Lifecycle actions: moto 5.2.5 has no CompleteLifecycleAction or RecordLifecycleActionHeartbeat, so the
@@ -440,6 +475,7 @@ module.exports = {
   slotId,
   metricSum,
   startMoto,
+  startEmulator,
   lifecycleStandIn,
   prepareInstance,
   bootInstance,

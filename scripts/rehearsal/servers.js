@@ -57,7 +57,7 @@ function imds({ host, instances, log }) {
 
 /**
  * TLS in front of the emulator: what the AWS CLI sees as <service>.<region>.amazonaws.com. `intercept(body,
- * req)` may answer a request itself ({ status, body }) instead of the emulator; `log` sees every request.
+ * req)` may answer a request itself ({ status, body, type? }) instead of the emulator; `log` sees every request.
  */
 function awsFront({ host, tls, target, intercept, log }) {
   const server = https.createServer(credentials(tls), (req, res) => {
@@ -68,7 +68,7 @@ function awsFront({ host, tls, target, intercept, log }) {
       log?.(req, body);
       const answer = intercept?.(body.toString(), req);
       if (answer) {
-        res.writeHead(answer.status, { "content-type": "text/xml" });
+        res.writeHead(answer.status, { "content-type": answer.type || "text/xml" });
         return res.end(answer.body);
       }
       const upstream = http.request({ host: target.host, port: target.port, method: req.method, path: req.url, headers: req.headers }, (up) => {

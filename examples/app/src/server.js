@@ -6,21 +6,44 @@ const fs = require("node:fs");
 const http = require("node:http");
 const path = require("node:path");
 const { load } = require("./config");
+const notes = require("./notes");
 const pg = require("./pg");
 const redis = require("./redis");
 
-const UPLOAD_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$/;
 const MAX_UPLOAD_BYTES = 1024 * 1024;
 
-async function checkDatabase(config) {
+/** Connects and reads who it is; with `migrate`, creates the app's schema first (notes.js). */
+async function checkDatabase(config, { migrate = false } = {}) {
   const db = await pg.connect(config.database);
   try {
-    await db.query("CREATE TABLE IF NOT EXISTS cron_runs (id bigserial PRIMARY KEY, job text NOT NULL, instance text NOT NULL, ran_at timestamptz NOT NULL DEFAULT now())");
+    const schema = migrate ? await notes.migrate(db) : undefined;
     const [row] = await db.query("SELECT current_user AS user, (SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()) AS ssl");
-    return { ok: true, user: row.user, tls: row.ssl === "t" };
+    return { ok: true, user: row.user, tls: row.ssl === "t", ...(schema?.readOnly ? { readOnly: true } : {}) };
   } finally {
     db.close();
   }
+}
+
+/**
+ * The file an upload path names (`/uploads/<a>/<b>/<name>`, percent-encoded UTF-8), or undefined when it is
+ * not one: every segment non-empty, not `.` or `..`, without `/`, `\` or control characters, not starting
+ * with `.` (the app's own temporary and probe files), at most 255 bytes; at most 16 segments.
+ */
+function uploadFile(config, encoded) {
+  const segments = encoded.split("/");
+  if (segments.length > 16) return undefined;
+  const names = [];
+  for (const segment of segments) {
+    let name;
+    try {
+      name = decodeURIComponent(segment);
+    } catch {
+      return undefined;
+    }
+    if (name === "" || name.startsWith(".") || /[/\\\u0000-\u001f\u007f]/.test(name) || Buffer.byteLength(name) > 255) return undefined;
+    names.push(name);
+  }
+  return path.join(config.uploads, ...names);
 }
 
 async function checkRedis(config) {
@@ -43,11 +66,11 @@ function checkUploads(config) {
   return { ok: true, path: config.uploads };
 }
 
-async function status(config) {
+async function status(config, options) {
   const result = { instance: config.instance, environment: config.environment, pid: process.pid };
   for (const [name, check] of [["database", checkDatabase], ["redis", checkRedis], ["uploads", checkUploads]]) {
     try {
-      result[name] = await check(config);
+      result[name] = await check(config, options);
     } catch (err) {
       result[name] = { ok: false, error: err.message };
     }
@@ -67,11 +90,12 @@ function handler(config) {
     if (url.pathname === "/status") {
       return status(config).then((s) => send(res, s.database.ok && s.redis.ok && s.uploads.ok ? 200 : 503, s), (err) => send(res, 500, { error: err.message }));
     }
-    const upload = /^\/uploads\/([^/]+)$/.exec(url.pathname);
+    if (url.pathname === "/notes" || url.pathname.startsWith("/notes/")) return notes.handle(req, res, url, config);
+    const upload = /^\/uploads\/(.+)$/.exec(url.pathname);
     if (upload) {
-      const name = upload[1];
-      if (!UPLOAD_NAME.test(name)) return send(res, 400, { error: "bad upload name" });
-      const file = path.join(config.uploads, name);
+      const file = uploadFile(config, upload[1]);
+      if (!file) return send(res, 400, { error: "bad upload name" });
+      const name = path.relative(config.uploads, file);
       if (req.method === "PUT") {
         const chunks = [];
         let size = 0;
@@ -81,10 +105,21 @@ function handler(config) {
           else chunks.push(c);
         });
         req.on("end", () => {
-          const tmp = `${file}.${process.pid}.tmp`;
-          fs.writeFileSync(tmp, Buffer.concat(chunks));
-          fs.renameSync(tmp, file);
-          send(res, 201, { stored: name, bytes: size, instance: config.instance });
+          const tmp = path.join(path.dirname(file), `.${path.basename(file)}.${process.pid}.tmp`);
+          try {
+            fs.mkdirSync(path.dirname(file), { recursive: true });
+            fs.writeFileSync(tmp, Buffer.concat(chunks));
+            fs.renameSync(tmp, file);
+          } catch (err) {
+            // A read-only uploads directory (a migration's write freeze) or a full disk: refused, not a crash.
+            try {
+              fs.rmSync(tmp, { force: true });
+            } catch {
+              // its folder is not there either
+            }
+            return send(res, 503, { error: `not stored: ${err.code || err.message}` });
+          }
+          return send(res, 201, { stored: name, bytes: size, instance: config.instance });
         });
         return undefined;
       }
@@ -101,11 +136,13 @@ async function main() {
   const config = load();
   // Refuse to serve unless every dependency works: the boot's health check then never passes, and the
   // launch is abandoned instead of a broken instance joining the load balancer.
-  const checked = await status(config);
+  const checked = await status(config, { migrate: true });
   for (const name of ["database", "redis", "uploads"]) {
     if (!checked[name].ok) throw new Error(`${name} check failed: ${checked[name].error}`);
   }
-  console.log(`webapp-sample: database ${checked.database.user} (TLS ${checked.database.tls}), redis ok, uploads at ${config.uploads}`);
+  console.log(
+    `webapp-sample: database ${checked.database.user} (TLS ${checked.database.tls}${checked.database.readOnly ? ", read-only: serving reads" : ""}), redis ok, uploads at ${config.uploads}`,
+  );
   const { http: timeouts } = config;
   let closing = false;
   const inFlight = new Set();

@@ -172,6 +172,57 @@ describe("the sample app", () => {
     assert.match(app.output(), /stopped cleanly/);
   });
 
+  test("stores notes and serves uploads under nested paths with spaces and non-ASCII names, refusing paths that leave the uploads", async () => {
+    const app = await start();
+    try {
+      assert.equal(app.listening, true, app.output());
+      const created = await fetch(app.url("/notes"), { method: "POST", body: "première note ✓" });
+      assert.equal(created.status, 201);
+      const { id } = await created.json();
+      assert.deepEqual(await (await fetch(app.url(`/notes/${id}`))).json(), { id, body: "première note ✓" });
+      assert.equal((await fetch(app.url("/notes/999999999"))).status, 404);
+      const name = "quiz 42/Café menu – 東京 🎉.png";
+      const encoded = name.split("/").map(encodeURIComponent).join("/");
+      assert.equal((await fetch(app.url(`/uploads/${encoded}`), { method: "PUT", body: "picture\n" })).status, 201);
+      assert.equal(fs.readFileSync(path.join(environment().UPLOADS_PATH, name), "utf8"), "picture\n");
+      assert.equal(await (await fetch(app.url(`/uploads/${encoded}`))).text(), "picture\n");
+      for (const bad of ["..%2Fetc", "a%2F..%2F..%2Fetc", "a/..%2F..%2Fetc", ".hidden", "a//b", "%E0%A4%A", "a%00b"]) {
+        assert.equal((await fetch(app.url(`/uploads/${bad}`))).status, 400, bad);
+      }
+    } finally {
+      assert.equal(await stop(app), 0);
+    }
+  });
+
+  test("with the database read-only (a migration's write freeze) it refuses writes with 503, keeps serving reads, keeps running and restarts", async () => {
+    const app = await start();
+    try {
+      assert.equal(app.listening, true, app.output());
+      const { id } = await (await fetch(app.url("/notes"), { method: "POST", body: "before the freeze" })).json();
+      assert.equal((await fetch(app.url("/uploads/frozen.txt"), { method: "PUT", body: "before\n" })).status, 201);
+      postgres.psql("ALTER DATABASE app SET default_transaction_read_only = on");
+      const note = await fetch(app.url("/notes"), { method: "POST", body: "during the freeze" });
+      assert.equal(note.status, 503);
+      assert.match((await note.json()).error, /read-only transaction/);
+      // An upload the file system refuses (here: a file where its folder would be; a read-only folder for
+      // the app user during a freeze) is a 503, not a crash.
+      const refused = await fetch(app.url("/uploads/frozen.txt/inside.txt"), { method: "PUT", body: "no\n" });
+      assert.equal(refused.status, 503);
+      assert.match((await refused.json()).error, /not stored: (ENOTDIR|EEXIST)/);
+      assert.equal((await (await fetch(app.url(`/notes/${id}`))).json()).body, "before the freeze");
+      assert.equal(await (await fetch(app.url("/uploads/frozen.txt"))).text(), "before\n");
+      assert.equal(app.child.exitCode, null, "the app kept running");
+      // A restart during the freeze serves reads: no schema change on a read-only database.
+      const reader = await start();
+      assert.equal(reader.listening, true, reader.output());
+      assert.match(reader.output(), /read-only: serving reads/);
+      assert.equal(await stop(reader), 0);
+    } finally {
+      postgres.psql("ALTER DATABASE app RESET default_transaction_read_only");
+      assert.equal(await stop(app), 0, app.output());
+    }
+  });
+
   test("keeps an idle connection open longer than the load balancer's idle timeout, so the balancer closes it first", async () => {
     const app = await start({ LOAD_BALANCER_IDLE_TIMEOUT_SECONDS: "6" });
     assert.equal(app.listening, true, app.output());
