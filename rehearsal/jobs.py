@@ -73,6 +73,8 @@ ALARM_METRICS = ["JobFailures", "JobsMissed", "JobLeasesLost", "LockFailures"]
 # (name, schedule minutes, fault); each fault is a method of Rehearsal, called at the phase's start.
 PHASES: list[tuple[str, int, str]] = [
     ("no fault", 1, ""),
+    ("timed jobs switched off", 2, "switch_off"),
+    ("switched on again", 1, "switch_on"),
     ("holder killed mid-job", 3, "kill_holder"),
     ("job fails twice, then succeeds", 2, "flaky"),
     ("clocks 58 s apart", 2, "skew"),
@@ -81,11 +83,10 @@ PHASES: list[tuple[str, int, str]] = [
     ("Redis down across a slot", 2, "redis_down"),
     ("failover loses the last write", 1, "failover"),
     ("holder drained", 2, "drain"),
-    ("timed jobs switched off", 2, "switch_off"),
-    ("switched on again", 1, "switch_on"),
     ("every instance down 3 slots", 5, "all_down"),
 ]
-# The phase whose slots the timed-jobs switch holds: each recorded held, none run, no alarm.
+# The phase whose slots the timed-jobs switch holds: each recorded held, none run, no alarm. It follows the
+# calm first phase, so no slot before it is still waiting when the switch goes off (one would be held too).
 HELD_PHASE = "timed jobs switched off"
 
 
@@ -700,7 +701,7 @@ class Rehearsal:
     def switch_off(self, phase: str, start: float) -> None:
         # Set before the phase's first minute, as an operator would: every tick of that minute reads it.
         self.switch("off")
-        self.note(phase, f"{self.product['config']['switchParameter']} = off, {self.vnow() - start:.0f} s before the first slot")
+        self.note(phase, f"{self.product['config']['switchParameter']} = off, {start - self.vnow():.0f} schedule seconds before the first slot")
 
     def switch_on(self, phase: str, start: float) -> None:
         self.switch("on")
@@ -754,7 +755,7 @@ class Rehearsal:
             bounds.append((name, t, t + minutes * 60))
             t += minutes * 60
         # Some faults begin before their phase's first minute (an instance ahead fires early).
-        lead = {"skew": 40, "evict": 10, "redis_restart": 20, "switch_off": 15, "switch_on": 15}
+        lead = {"skew": 40, "evict": 10, "redis_restart": 20, "switch_off": 5, "switch_on": 5}
         for (name, start, end), (_, _, fault) in zip(bounds, PHASES):
             self.sleep_until(start - lead.get(fault, 0))
             say(f"phase: {name}")
@@ -866,9 +867,10 @@ class Rehearsal:
                         problems.append(f"{name}: {job} {slot} was missed, where its backfill window covers the fault")
                     if completed and item.get("status") != "done":
                         problems.append(f"{name}: {job} {slot} completed, but its record is {item.get('status')}")
-                    if name == HELD_PHASE and (runs or item.get("status") != "held"):
-                        problems.append(f"{name}: {job} {slot} ran {len(runs)} time(s), record {item.get('status')}, where the switch was off (held, no run)")
-                    elif name != HELD_PHASE and item.get("status") == "held":
+                    if name == HELD_PHASE:
+                        if runs or item.get("status") != "held":
+                            problems.append(f"{name}: {job} {slot} ran {len(runs)} time(s), record {item.get('status')}, where the switch was off (held, no run)")
+                    elif item.get("status") == "held":
                         problems.append(f"{name}: {job} {slot} was held, where the switch was on or absent")
                     elif (len(completed) > 1 and not explained) or overlaps or (not completed and item.get("status") != "missed"):
                         problems.append(f"{name}: {job} {slot}: {len(completed)} completions, runs {[(r['inst'], r['attempt'], r.get('status')) for r in runs]}, record {item.get('status')}")

@@ -36,7 +36,7 @@ Claims are taken only while the gate file (<stateDir>/gate) exists: the boot cre
 passed its health check, a drain removes it.
 
 The timed-jobs switch (the operator's hold on the whole fleet's jobs, without a deploy): the SSM parameter
-switchParameter names (/<project>-<env>/timed-jobs), read once per tick, before the table.
+switchParameter names (/<project>-<env>/timed-jobs), read once per tick, beside the table.
   on, or no such parameter   slots are claimed and run as above.
   off                        nothing is claimed; every slot this instance would claim (due, given back, a
                              lapsed lease, a retry) is recorded held instead: final, never run, not missed,
@@ -312,22 +312,40 @@ class AwsError(Exception):
         self.code = code
 
 
+class AwsCall:
+    """One `aws` CLI call, started at once; result() waits for its answer (so two calls can run side by side)."""
+
+    def __init__(self, config: Config, service: str, operation: str, request: Dict[str, Any]):
+        self.what = f"aws {service} {operation}"
+        env = dict(os.environ)
+        env.setdefault("AWS_RETRY_MODE", "standard")
+        env.setdefault("AWS_MAX_ATTEMPTS", "3")
+        env["AWS_PAGER"] = ""
+        argv = ["aws", service, operation, "--region", config.region, "--output", "json", "--cli-read-timeout", "10", "--cli-connect-timeout", "5", "--cli-input-json", json.dumps(request)]
+        self.error: Optional[AwsError] = None
+        try:
+            self.proc: Optional["subprocess.Popen[str]"] = subprocess.Popen(argv, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, universal_newlines=True)
+        except OSError as err:
+            self.proc = None
+            self.error = AwsError("NoCli", f"cannot run aws: {err}")
+
+    def result(self) -> Dict[str, Any]:
+        if self.proc is None:
+            raise self.error  # type: ignore[misc]
+        try:
+            stdout, stderr = self.proc.communicate(timeout=60)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.communicate()
+            raise AwsError("Timeout", f"{self.what} did not answer within 60 s")
+        if self.proc.returncode != 0:
+            found = re.search(r"\(([A-Za-z0-9.]+)\)", stderr)
+            raise AwsError(found.group(1) if found else "Error", " ".join(stderr.split())[:400])
+        return json.loads(stdout) if stdout.strip() else {}
+
+
 def aws(config: Config, service: str, operation: str, request: Dict[str, Any]) -> Dict[str, Any]:
-    env = dict(os.environ)
-    env.setdefault("AWS_RETRY_MODE", "standard")
-    env.setdefault("AWS_MAX_ATTEMPTS", "3")
-    env["AWS_PAGER"] = ""
-    argv = ["aws", service, operation, "--region", config.region, "--output", "json", "--cli-read-timeout", "10", "--cli-connect-timeout", "5", "--cli-input-json", json.dumps(request)]
-    try:
-        done = subprocess.run(argv, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=60, universal_newlines=True)
-    except subprocess.TimeoutExpired:
-        raise AwsError("Timeout", f"aws {service} {operation} did not answer within 60 s")
-    except OSError as err:
-        raise AwsError("NoCli", f"cannot run aws: {err}")
-    if done.returncode != 0:
-        found = re.search(r"\(([A-Za-z0-9.]+)\)", done.stderr)
-        raise AwsError(found.group(1) if found else "Error", " ".join(done.stderr.split())[:400])
-    return json.loads(done.stdout) if done.stdout.strip() else {}
+    return AwsCall(config, service, operation, request).result()
 
 
 def conditional(error: AwsError) -> bool:
@@ -412,11 +430,16 @@ def metric(config: Config, name: str, job: str, count: int = 1) -> None:
         log(f"could not record metric {name}: {err}", job)
 
 
-def read_switch(config: Config) -> Tuple[str, str]:
-    """The timed-jobs switch: ("on", why), ("off", why), or ("unknown", why) when the parameter holds
-    anything else or the API does not answer (the runner then claims nothing: fail closed)."""
+def switch_call(config: Config) -> AwsCall:
+    return AwsCall(config, "ssm", "get-parameter", {"Name": config.switch_parameter})
+
+
+def read_switch(config: Config, call: Optional[AwsCall] = None) -> Tuple[str, str]:
+    """The timed-jobs switch (from `call`, started earlier, or read now): ("on", why), ("off", why), or
+    ("unknown", why) when the parameter holds anything else or the API does not answer (the runner then
+    claims nothing: fail closed)."""
     try:
-        answer = aws(config, "ssm", "get-parameter", {"Name": config.switch_parameter})
+        answer = (call or switch_call(config)).result()
     except AwsError as err:
         if err.code == "ParameterNotFound":
             return "on", f"no parameter {config.switch_parameter}"
@@ -715,18 +738,21 @@ def tick(config: Config) -> int:
     if not os.path.exists(config.gate):
         return 0
     ensure_dirs(config)
-    switch, why = read_switch(config)
-    write_switch(config, switch)
-    if switch == "unknown":
-        log(f"timed-jobs switch unknown: {why}; claiming and holding nothing this minute")
+    # The switch is read beside the table (two CLI calls at once: a tick's latency is mostly the CLI's start).
+    pending = switch_call(config)
     now = config.clock.now()
     sets = {job.name: read_set(config, job, now) for job in config.jobs}
     keys = [(job.name, s) for job in config.jobs for s in sets[job.name]] + [(job.name, CURSOR) for job in config.jobs]
     try:
         items = read_items(config, keys)
     except AwsError as err:
+        write_switch(config, read_switch(config, pending)[0])
         log(f"cannot read the jobs table {config.table}; claiming nothing this minute: {err}")
         return 1
+    switch, why = read_switch(config, pending)
+    write_switch(config, switch)
+    if switch == "unknown":
+        log(f"timed-jobs switch unknown: {why}; claiming and holding nothing this minute")
     busy = running_here(config)
     status = 1 if switch == "unknown" else 0
     for job in config.jobs:
