@@ -621,15 +621,17 @@ aws sts get-caller-identity --query Account --output text`,
       cronReads.push(newSql(CRON_RUNS_SQL));
       const fleetRunsBefore = timedJobRuns(cronReads).runs.filter((x) => x.side === "new" && x.at > (rounds[round - 2]?.rollbackFreeze || 0));
       check(fleetRunsBefore.length === 0, `the held fleet ran the timed job 0 times before the cut-over (${fleetRunsBefore.length})`, JSON.stringify(fleetRunsBefore));
-      // The runner read the switch every minute and recorded each slot held: from a minute after the switch was
-      // off (the fleet serving in round 1, the rollback's hold in round 2) until the restore below turns it on.
+      // The runner reads the switch every minute and records each slot that comes due while it is off as held:
+      // every slot after the switch was off with the fleet in service (round 1: from the fleet serving; round 2:
+      // from the rollback's hold) whose minute's ticks are over (15 s) is held in the jobs table, none run.
       const heldFrom = round === 1 ? Math.max(...group.inService().map((i) => i.servingAt || Date.now())) : rounds[0].rollbackFreeze;
       const heldSlots = [];
-      for (let t = Math.ceil(heldFrom / 60000) * 60000 + 60000; t <= Date.now() - 60000; t += 60000) heldSlots.push(parts.slotId(t));
+      for (let t = Math.floor(heldFrom / 60000) * 60000 + 60000; t <= Date.now() - 15000; t += 60000) heldSlots.push(parts.slotId(t));
       const heldRecords = await Promise.all(heldSlots.map((slot) => parts.slotRecord(motoPort, jobsTable.name, "record-run", slot)));
+      r.held = heldSlots.length;
       check(
-        heldSlots.length > 0 && heldRecords.every((x) => x?.status === "held"),
-        `the switch held the fleet's timed job: every slot since it was off recorded held in ${jobsTable.name}, none run (${heldSlots.map((slot, i) => `${slot.slice(11, 16)} ${heldRecords[i]?.status ?? "-"}`).join(", ")})`,
+        heldRecords.every((x) => x?.status === "held"),
+        `the switch held the fleet's timed job: ${heldSlots.length} slot(s) since it was off recorded held in ${jobsTable.name}, none run (${heldSlots.map((slot, i) => `${slot.slice(11, 16)} ${heldRecords[i]?.status ?? "-"}`).join(", ")})`,
       );
       const moved = must(await you.run("10.6 final copy, restore, timed jobs on", s106[0]), "10.6: the final uploads and the database restored, the timed jobs on");
       r.restoreSeconds = moved.seconds;
@@ -725,6 +727,8 @@ aws sts get-caller-identity --query Account --output text`,
     // ---------------------------------------------------------- try again: the new side thawed, then 10.4 to 10.6 once more
     must(await you.run("10.7 thaw the new side to try again", s107[3]), "10.7: the new side's database writable again, to try the cut-over again");
     await cutOver(2);
+
+    check(rounds.reduce((n, r) => n + (r.held || 0), 0) > 0, `the held slots above were at least one (${rounds.map((r) => r.held).join(" + ")})`);
 
     // ---------------------------------------------------------- 10.8 retire (the transfer bucket, the uploader, the switch)
     const [retire] = shellBlocks(RUNBOOK, "### 10.8 Retiring the old server");
