@@ -1,6 +1,6 @@
 """The timed jobs' fault rehearsal: exactly once per scheduled slot, under faults.
 
-    python rehearsal/jobs.py [--wrapper webapp-jobs|cron-lock] [--minute-seconds 8] [--runner FILE] [--stack FILE] [--keep]
+    python rehearsal/jobs.py [--wrapper webapp-jobs|cron-lock] [--minute-seconds 10] [--runner FILE] [--stack FILE] [--keep]
 
 Run by scripts/rehearse-jobs.sh (npm run rehearse:jobs) with the moto venv's python, after a synth of dev.
 Three processes stand in for instances. Each is a cron stand-in (named as such: the boot rehearsal runs real
@@ -957,7 +957,9 @@ def main(argv: list[str]) -> int:
     inst = sub.add_parser("instance")
     inst.add_argument("--plan", required=True)
     parser.add_argument("--wrapper", choices=["webapp-jobs", "cron-lock"], default="webapp-jobs")
-    parser.add_argument("--minute-seconds", type=float, default=8.0)
+    # 10 s: each tick starts two AWS CLI calls at once (the table, the timed-jobs switch), about 0.6 s of CPU
+    # each, on three instances at every minute; a shorter minute leaves a loaded 2-core machine behind it.
+    parser.add_argument("--minute-seconds", type=float, default=10.0)
     parser.add_argument("--stack", default=os.path.join(ROOT, "cdktf.out", "stacks", "dev", "cdk.tf.json"))
     parser.add_argument("--keep", action="store_true")
     parser.add_argument("--runner", help="run this file instead of the bundle's webapp-jobs (to see a check fail on a defect put in it)")
