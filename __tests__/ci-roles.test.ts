@@ -99,8 +99,9 @@ describe("GitHub OIDC roles in the bootstrap stack", () => {
     expect(bySid.RefreshCacheTokenVersion.Resource).toBe(`arn:aws:secretsmanager:${bootstrap.region}:${account}:secret:${project}-prod/redis-auth-token-??????`);
     expect(Object.keys(bySid).sort()).toEqual([
       "DecryptCacheTokenViaSecretsManager", "DenyOtherEnvironmentsState", "DenyOtherLocks", "ListOwnState", "LockFile", "LockTable",
-      "PlanTimeRandomPassword", "PublicParameters", "ReadOwnState", "RefreshCacheTokenVersion", "StateKey",
+      "PlanTimeRandomPassword", "PublicParameters", "ReadOwnState", "RefreshBootBundle", "RefreshCacheTokenVersion", "StateKey",
     ]);
+    expect(bySid.RefreshBootBundle).toEqual(expect.objectContaining({ Action: ["s3:GetObject", "s3:GetObjectTagging"], Resource: `arn:aws:s3:::${project}-prod-boot-${account}/boot/*` }));
     const read = inlinePolicy("prod-plan-read").Statement[0];
     expect(read.Action).not.toContainEqual(expect.stringMatching(/^s3:Get\*$|^s3:GetObject|^secretsmanager:GetSecretValue$|^ssm:|^sqs:|^\*/));
   });

@@ -184,7 +184,10 @@ interface Target {
   readonly resourcePolicy?: Json;
 }
 
-/** What must stay out of reach of every other environment: `env`'s secrets, database, keys, state, lock, records. */
+/**
+ * What must stay out of reach of every other environment: `env`'s secrets, database, keys, buckets (the boot
+ * bundle's, the access logs'), the timed jobs' table, state, lock, records.
+ */
 function targetsOf(env: EnvironmentConfig): Target[] {
   const { iam } = envStacks.get(env.name)!;
   const tagged = { "aws:ResourceTag/Environment": env.name };
@@ -201,6 +204,24 @@ function targetsOf(env: EnvironmentConfig): Target[] {
     const arn = `arn:aws:kms:${region}:${account}:key/${name}`;
     const keyPolicy = resourcePolicy(iam, key.policy);
     for (const action of ["kms:Decrypt", "kms:PutKeyPolicy"]) targets.push({ what: `${action} ${env.name}'s key ${key.description}`, request: { action, resource: arn, context: tagged }, resourcePolicy: keyPolicy });
+  }
+  // The boot bundle's bucket (any object, any version, its policy) and the timed jobs' table.
+  const buckets = resources(iam.json, "aws_s3_bucket");
+  for (const policy of resourceList(iam.json, "aws_s3_bucket_policy")) {
+    const ref = /^\$\{aws_s3_bucket\.([^.]+)\.(id|bucket)\}$/.exec(String(policy.bucket));
+    const name = String(buckets[ref?.[1] ?? ""]?.bucket ?? fail(`no bucket for ${policy.bucket}`));
+    const bucketPolicyOf = resourcePolicy(iam, policy.policy);
+    const requests: Array<[string, string, Record<string, string>]> = [
+      ["s3:GetObject", `arn:aws:s3:::${name}/boot/x.sh.gz`, {}],
+      ["s3:PutObject", `arn:aws:s3:::${name}/boot/x.sh.gz`, { "s3:x-amz-server-side-encryption": "aws:kms" }],
+      ["s3:DeleteObjectVersion", `arn:aws:s3:::${name}/boot/x.sh.gz`, {}],
+      ["s3:PutBucketPolicy", `arn:aws:s3:::${name}`, {}],
+    ];
+    for (const [action, resource, context] of requests) targets.push({ what: `${action} ${resource}`, request: { action, resource, context }, resourcePolicy: bucketPolicyOf });
+  }
+  for (const table of resourceList(iam.json, "aws_dynamodb_table")) {
+    const arn = `arn:aws:dynamodb:${region}:${account}:table/${table.name}`;
+    for (const action of ["dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"]) targets.push({ what: `${action} ${table.name}`, request: { action, resource: arn, context: tagged } });
   }
   const object = `${bucket}/${stateKeyOf(env.name)}`;
   for (const [action, resource] of [["s3:GetObject", object], ["s3:PutObject", object], ["s3:DeleteObject", `${object}.tflock`]] as const) {
@@ -260,7 +281,7 @@ describe.each(ENVIRONMENTS.map((e) => [e.name, e] as const))("what %s's apply ro
     expect(paths).toMatch(new RegExp(`passes ${project}-${name}-app`));
   });
 
-  it("and everything it reaches stays out of every other environment: secrets, database, keys, state, locks, records", async () => {
+  it("and everything it reaches stays out of every other environment: secrets, database, keys, buckets, jobs table, state, locks, records", async () => {
     const breaches: string[] = [];
     for (const other of ENVIRONMENTS.filter((e) => e.name !== name)) {
       for (const principal of reached) {

@@ -96,9 +96,15 @@ describe("plan roles read their own environment only", () => {
     }
   });
 
-  it.each(names)("%s plan role reads no data: no objects, secrets, parameters, queues or table items", async (env) => {
+  it.each(names)("%s plan role reads no data: no objects (but its boot bundle's metadata), secrets, parameters, queues or table items", async (env) => {
     const role = planRole(env);
     expect(await can(role, { action: "s3:GetObject", resource: `arn:aws:s3:::${project}-${env}-alb-logs/AWSLogs/x.gz` })).toBe(false);
+    // The one object it reads: its own boot bundle's metadata on a refresh (the content stays sealed by its key).
+    expect(await can(role, { action: "s3:GetObject", resource: `arn:aws:s3:::${project}-${env}-boot-${account}/boot/x.sh.gz` })).toBe(true);
+    expect(await can(role, { action: "s3:GetObject", resource: `arn:aws:s3:::${project}-${env}-boot-${account}/other/x` })).toBe(false);
+    for (const other of names.filter((n) => n !== env)) {
+      expect(await can(role, { action: "s3:GetObject", resource: `arn:aws:s3:::${project}-${other}-boot-${account}/boot/x.sh.gz` })).toBe(false);
+    }
     expect(await can(role, { action: "secretsmanager:GetSecretValue", resource: secretArn(env, "app-env") })).toBe(false);
     expect(await can(role, { action: "secretsmanager:GetSecretValue", resource: `arn:aws:secretsmanager:${region}:${account}:secret:rds!db-1234-AbC123` })).toBe(false);
     expect(await can(role, { action: "ssm:GetParameter", resource: `arn:aws:ssm:${region}:${account}:parameter/${project}/${env}/x` })).toBe(false);

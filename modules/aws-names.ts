@@ -42,8 +42,10 @@ const SERVICE: Readonly<Record<string, string>> = {
   aws_db_subnet_group: "rds",
   aws_default_security_group: "ec2",
   aws_efs_access_point: "efs",
+  aws_dynamodb_table: "dynamodb",
   aws_efs_file_system: "efs",
   aws_eip: "ec2",
+  aws_elasticache_parameter_group: "elasticache",
   aws_elasticache_replication_group: "elasticache",
   aws_elasticache_subnet_group: "elasticache",
   aws_flow_log: "ec2",
@@ -122,6 +124,8 @@ const HAND_RULES: Readonly<Record<string, readonly HandRule[]>> = {
   "aws_elasticache_replication_group.replication_group_id": [LETTERS_DIGITS_HYPHENS(40, "replication group ids"), STARTS_WITH_LETTER, NO_DOUBLE_OR_TRAILING_HYPHEN],
   // https://docs.aws.amazon.com/AmazonElastiCache/latest/APIReference/API_CreateCacheSubnetGroup.html (CacheSubnetGroupName)
   "aws_elasticache_subnet_group.name": [LETTERS_DIGITS_HYPHENS(255, "cache subnet group names")],
+  // https://docs.aws.amazon.com/AmazonElastiCache/latest/dg/ParameterGroups.Creating.html (a name starts with a letter; letters, digits, hyphens)
+  "aws_elasticache_parameter_group.name": [LETTERS_DIGITS_HYPHENS(255, "cache parameter group names"), STARTS_WITH_LETTER, NO_DOUBLE_OR_TRAILING_HYPHEN],
   // https://docs.aws.amazon.com/AmazonS3/latest/userguide/bucketnamingrules.html
   "aws_s3_bucket.bucket": [
     (v) => (v.length < 3 ? "bucket names are 3-63 characters" : undefined),
@@ -216,6 +220,7 @@ export function derivedNames(config: EnvironmentConfig): DerivedName[] {
     tag("aws_nat_gateway", `${P}-nat-${zone}`, "a NAT gateway");
   }
   tag("aws_vpc_endpoint", `${P}-s3`, "the S3 endpoint");
+  tag("aws_vpc_endpoint", `${P}-dynamodb`, "the DynamoDB endpoint");
   const endpoints = config.network.interfaceEndpoints ?? [];
   for (const service of endpoints) tag("aws_vpc_endpoint", `${P}-${service}`, "an interface endpoint");
   if (endpoints.length > 0) securityGroup("endpoints");
@@ -224,7 +229,7 @@ export function derivedNames(config: EnvironmentConfig): DerivedName[] {
   tag("aws_flow_log", `${P}-flow-log`, "the flow log");
 
   // KMS keys (modules/encryption-key.ts), one per capability.
-  for (const alias of ["logs", "secrets", "database", "cache", "uploads", "app-volumes", ...(config.monitoring.topic ? ["alarms"] : [])]) {
+  for (const alias of ["logs", "secrets", "database", "cache", "uploads", "app-volumes", "boot", "jobs", ...(config.monitoring.topic ? ["alarms"] : [])]) {
     add("aws_kms_alias.name", `alias/${P}-${alias}`, `the ${alias} key's alias`);
     tag("aws_kms_key", `${P}-${alias}`, `the ${alias} key`);
   }
@@ -266,6 +271,8 @@ export function derivedNames(config: EnvironmentConfig): DerivedName[] {
   add("aws_elasticache_replication_group.replication_group_id", `${P}-cache`, "the cache's replication group id");
   tag("aws_elasticache_replication_group", `${P}-cache`, "the cache");
   add("aws_elasticache_subnet_group.name", `${P}-cache`, "the cache subnet group's name");
+  add("aws_elasticache_parameter_group.name", `${P}-cache`, "the cache parameter group's name");
+  tag("aws_elasticache_parameter_group", `${P}-cache`, "the cache parameter group");
   tag("aws_elasticache_subnet_group", `${P}-cache`, "the cache subnet group");
   add("aws_cloudwatch_log_group.name", `/elasticache/${P}/slow-log`, "the cache's slow-log group");
   securityGroup("cache");
@@ -310,6 +317,10 @@ export function derivedNames(config: EnvironmentConfig): DerivedName[] {
   add("aws_autoscaling_group.name", app, "the Auto Scaling group's name");
   add("aws_autoscaling_group.tag.[].value", app, "the Auto Scaling group's Name tag");
   add("aws_autoscaling_policy.name", `${app}-cpu`, "the CPU scaling policy");
+  add("aws_s3_bucket.bucket", `${P}-boot-${config.accountId}`, "the boot bundle bucket's name");
+  tag("aws_s3_bucket", `${P}-boot-${config.accountId}`, "the boot bundle bucket");
+  add("aws_dynamodb_table.name", `${P}-jobs`, "the timed jobs' table");
+  tag("aws_dynamodb_table", `${P}-jobs`, "the timed jobs' table");
   if (config.compute.scaling.requestsPerTarget !== undefined) add("aws_autoscaling_policy.name", `${app}-requests`, "the request-count scaling policy");
   (config.compute.scheduledActions ?? []).forEach((action, i) =>
     add("aws_autoscaling_schedule.scheduled_action_name", action.name, "a scheduled action's name", { field: `compute.scheduledActions[${i}].name` }),
@@ -343,7 +354,7 @@ function ALARMS(nodes: number): string[] {
   return [
     "alb-5xx-rate", "target-5xx-rate", "target-p95-latency", "unhealthy-hosts", "no-healthy-hosts", "rejected-connections", "waf-blocked-spike",
     "certificate-expiry", "in-service-below-minimum", "replacement-shortfall", "spot-interruptions", "boot-failures", "launch-abandoned",
-    "group-cpu-high", "lock-failures", "database-cpu",
+    "group-cpu-high", "lock-failures", "job-failures", "jobs-missed", "job-leases-lost", "database-cpu",
     "database-free-storage", "database-freeable-memory", "database-connections", "efs-io-limit", "efs-burst-credits", ...cache,
   ];
 }

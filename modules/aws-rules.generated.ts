@@ -31,6 +31,7 @@ export const NAME_RULES: Readonly<Record<string, readonly ValueRule[]>> = {
   "aws_cloudwatch_metric_alarm.namespace": [{"source": "botocore cloudwatch PutMetricAlarm.Namespace", "min": 1, "max": 255, "pattern": "[^:].*"}],
   "aws_db_instance.identifier": [{"source": "CloudFormation AWS::RDS::DBInstance.DBInstanceIdentifier", "min": 1, "max": 63, "pattern": "^$|^[a-zA-Z]{1}(?:-?[a-zA-Z0-9]){0,62}$"}],
   "aws_db_parameter_group.name": [{"source": "CloudFormation AWS::RDS::DBParameterGroup.DBParameterGroupName", "pattern": "^[a-zA-Z]{1}(?:-?[a-zA-Z0-9])*$"}],
+  "aws_dynamodb_table.name": [{"source": "botocore dynamodb CreateTable.TableName", "min": 1, "max": 1024}, {"source": "CloudFormation AWS::DynamoDB::Table.TableName", "min": 1, "max": 1024}],
   "aws_efs_file_system.creation_token": [{"source": "botocore efs CreateFileSystem.CreationToken", "min": 1, "max": 64, "pattern": ".+"}],
   "aws_iam_instance_profile.name": [{"source": "botocore iam CreateInstanceProfile.InstanceProfileName", "min": 1, "max": 128, "pattern": "[\\w+=,.@-]+"}, {"source": "CloudFormation AWS::IAM::InstanceProfile.InstanceProfileName", "min": 0, "max": 128, "pattern": "^([\\w+=,.@-]+)?$"}],
   "aws_iam_policy.name": [{"source": "botocore iam CreatePolicy.PolicyName", "min": 1, "max": 128, "pattern": "[\\w+=,.@-]+"}],

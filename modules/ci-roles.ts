@@ -12,6 +12,7 @@ import { IamRolePolicy } from "@cdktf/provider-aws/lib/iam-role-policy";
 import { IamRolePolicyAttachment } from "@cdktf/provider-aws/lib/iam-role-policy-attachment";
 import { KmsAlias } from "@cdktf/provider-aws/lib/kms-alias";
 import { KmsKey } from "@cdktf/provider-aws/lib/kms-key";
+import { bootBucketName, BUNDLE_PREFIX } from "./compute/boot-bundle";
 import { environmentFence, FenceProps, otherStateDenies } from "./environment-fence";
 import { policyDocument, Statement } from "./policy";
 import { assertValid, Problems } from "./validation";
@@ -349,6 +350,14 @@ export class CiRoles extends Construct {
           Effect: "Allow",
           Action: ["ssm:GetParameter", "ssm:GetParameters"],
           Resource: `arn:aws:ssm:${props.region}::parameter/aws/service/*`,
+        },
+        {
+          // A refresh reads the boot bundle's object (HeadObject) and its tags. The bundle is the boot script,
+          // no secret, and its key decrypts only for the instances, through S3: the plan never reads its content.
+          Sid: "RefreshBootBundle",
+          Effect: "Allow",
+          Action: ["s3:GetObject", "s3:GetObjectTagging"],
+          Resource: `arn:aws:s3:::${bootBucketName(target.namePrefix, props.accountId)}/${BUNDLE_PREFIX}/*`,
         },
         {
           // The cache token's data source calls it at plan time; it returns a fresh random string and reads

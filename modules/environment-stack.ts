@@ -21,7 +21,9 @@ import { environmentRolesArn, FenceProps } from "./environment-fence";
 import { linkedWarnings } from "./linked-settings";
 import { quotaWarnings, warningText } from "./quotas";
 import {
+  BucketPolicyFenceAspect,
   KeyPolicyFenceAspect,
+  otherEnvironmentsBucketDeny,
   otherEnvironmentsKeyDeny,
   PermissionsBoundaryAspect,
   WorkloadBoundary,
@@ -121,6 +123,8 @@ export class EnvironmentStack extends TerraformStack {
     Aspects.of(this).add(new PermissionsBoundaryAspect(workloadBoundaryArn(config.accountId, config.project, config.name)));
     // Every key's policy refuses the project's other environments' roles, whatever their IAM policies say.
     Aspects.of(this).add(new KeyPolicyFenceAspect(otherEnvironmentsKeyDeny(config.accountId, config.project, config.name)));
+    // And every bucket's policy (objects carry no tag the fence could read).
+    Aspects.of(this).add(new BucketPolicyFenceAspect((bucket) => otherEnvironmentsBucketDeny(config.accountId, config.project, config.name, bucket)));
 
     this.logsKey = new EncryptionKey(this, "logs-key", {
       description: `${prefix}: CloudWatch Logs`,

@@ -10,8 +10,9 @@ import { Construct, IConstruct } from "constructs";
 import { IamPolicy } from "@cdktf/provider-aws/lib/iam-policy";
 import { IamRole } from "@cdktf/provider-aws/lib/iam-role";
 import { KmsKey } from "@cdktf/provider-aws/lib/kms-key";
+import { S3BucketPolicy } from "@cdktf/provider-aws/lib/s3-bucket-policy";
 import { environmentFence, FenceProps } from "./environment-fence";
-import { PolicyDocument, policyDocument, Statement } from "./policy";
+import { Conditions, PolicyDocument, policyDocument, Statement } from "./policy";
 
 /** Name of an environment's workload boundary; outside the `<project>-<env>-*` names the apply role manages. */
 export function workloadBoundaryName(project: string, environment: string): string {
@@ -64,17 +65,31 @@ export class PermissionsBoundaryAspect implements IAspect {
  * by name) away from a key of `environment`, whatever their IAM policies say.
  */
 export function otherEnvironmentsKeyDeny(accountId: string, project: string, environment: string): Statement {
-  const role = (name: string) => `arn:aws:iam::${accountId}:role/${name}`;
+  return { Sid: "NoOtherEnvironmentsPrincipals", Effect: "Deny", Principal: "*", Action: "kms:*", Resource: "*", Condition: otherEnvironmentsPrincipals(accountId, project, environment) };
+}
+
+/**
+ * The same for a bucket's policy: S3 objects carry no environment tag, so without it another environment's
+ * roles could delete or overwrite objects (a boot bundle's pinned version, access logs) or the policy itself.
+ * `bucket` is the bucket's name (a reference is fine).
+ */
+export function otherEnvironmentsBucketDeny(accountId: string, project: string, environment: string, bucket: string): Statement {
   return {
     Sid: "NoOtherEnvironmentsPrincipals",
     Effect: "Deny",
     Principal: "*",
-    Action: "kms:*",
-    Resource: "*",
-    Condition: {
-      ArnLike: { "aws:PrincipalArn": role(`${project}-*`) },
-      ArnNotLike: { "aws:PrincipalArn": [role(`${project}-${environment}-*`), role(`${project}-ci-${environment}-*`)] },
-    },
+    Action: "s3:*",
+    Resource: [`arn:aws:s3:::${bucket}`, `arn:aws:s3:::${bucket}/*`],
+    Condition: otherEnvironmentsPrincipals(accountId, project, environment),
+  };
+}
+
+/** Every role named for the project but not for `environment` (its stack's roles and its CI roles). */
+function otherEnvironmentsPrincipals(accountId: string, project: string, environment: string): Conditions {
+  const role = (name: string) => `arn:aws:iam::${accountId}:role/${name}`;
+  return {
+    ArnLike: { "aws:PrincipalArn": role(`${project}-*`) },
+    ArnNotLike: { "aws:PrincipalArn": [role(`${project}-${environment}-*`), role(`${project}-ci-${environment}-*`)] },
   };
 }
 
@@ -92,5 +107,21 @@ export class KeyPolicyFenceAspect implements IAspect {
     const document = JSON.parse(text) as PolicyDocument;
     if (document.Statement.some((s) => s.Sid === this.statement.Sid)) return;
     node.policy = JSON.stringify({ ...document, Statement: [...document.Statement, this.statement] });
+  }
+}
+
+/** Adds `otherEnvironmentsBucketDeny` to the policy of every bucket in the scope it is added to. */
+export class BucketPolicyFenceAspect implements IAspect {
+  constructor(private readonly statement: (bucket: string) => Statement) {}
+
+  visit(node: IConstruct): void {
+    if (!(node instanceof S3BucketPolicy)) return;
+    const text = node.policyInput;
+    const bucket = node.bucketInput;
+    if (text === undefined || bucket === undefined) throw new Error(`${node.node.path}: a bucket policy without a bucket or a policy`);
+    const document = JSON.parse(text) as PolicyDocument;
+    const statement = this.statement(bucket);
+    if (document.Statement.some((s) => s.Sid === statement.Sid)) return;
+    node.policy = JSON.stringify({ ...document, Statement: [...document.Statement, statement] });
   }
 }

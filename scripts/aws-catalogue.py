@@ -73,6 +73,7 @@ NAME_SOURCES = {
     "aws_cloudwatch_metric_alarm.namespace": [("api", "cloudwatch", "PutMetricAlarm", "Namespace")],
     "aws_db_instance.identifier": [("cfn", "AWS::RDS::DBInstance", "DBInstanceIdentifier")],
     "aws_db_parameter_group.name": [("cfn", "AWS::RDS::DBParameterGroup", "DBParameterGroupName")],
+    "aws_dynamodb_table.name": [("api", "dynamodb", "CreateTable", "TableName"), ("cfn", "AWS::DynamoDB::Table", "TableName")],
     "aws_efs_file_system.creation_token": [("api", "efs", "CreateFileSystem", "CreationToken")],
     "aws_iam_instance_profile.name": [("api", "iam", "CreateInstanceProfile", "InstanceProfileName"), ("cfn", "AWS::IAM::InstanceProfile", "InstanceProfileName")],
     "aws_iam_policy.name": [("api", "iam", "CreatePolicy", "PolicyName")],

@@ -144,7 +144,7 @@ async function main() {
   const fleet = [];
   const fleetScenarios = ["boot", "uploads", "cron", "rotate", "cron-minute", "scale-in"];
   for (let i = 1; i <= (fleetScenarios.some(want) ? COUNT : 0); i++) {
-    const instance = prepareInstance(work, i, filled, caPem);
+    const instance = prepareInstance(work, i, filled, caPem, `i${i}`, NAMES);
     instances[instance.address] = { id: instance.id, role: "webapp-dev-app", metadata: { "autoscaling/target-lifecycle-state": "InService" } };
     fleet.push(instance);
   }
@@ -299,7 +299,7 @@ async function main() {
       .replace(/^BOOT_BUNDLE_OBJECT='[^']*'$/m, `BOOT_BUNDLE_OBJECT='${key}'`)
       .replace(/^BOOT_BUNDLE_VERSION='[^']*'$/m, `BOOT_BUNDLE_VERSION='${version}'`)
       .replace(/^BOOT_BUNDLE_SHA256='[^']*'$/m, `BOOT_BUNDLE_SHA256='${sha}'`);
-    const bare = prepareInstance(work, 2, userDataWithout, caPem, "no-runtime");
+    const bare = prepareInstance(work, 2, userDataWithout, caPem, "no-runtime", NAMES);
     bare.id = "i-0rehearsalnoruntime";
     instances[bare.address] = { id: bare.id, role: "webapp-dev-app", metadata: { "autoscaling/target-lifecycle-state": "InService" } };
     bootInstance(bare, efs);
@@ -319,7 +319,7 @@ async function main() {
     fs.writeFileSync(pkgFile, `${JSON.stringify(pkg, null, 2)}\n`);
     execFileSync("git", ["-C", clone, "-c", "user.name=rehearsal", "-c", "user.email=rehearsal@example.com", "commit", "-qam", "a build that fails"]);
     execFileSync("git", ["-C", clone, "push", "-q", "origin", "HEAD:refs/heads/main"]);
-    const broken = prepareInstance(work, 1, filled, caPem, "broken");
+    const broken = prepareInstance(work, 1, filled, caPem, "broken", NAMES);
     broken.id = "i-0rehearsalbroken01";
     instances[broken.address] = { id: broken.id, role: "webapp-dev-app", metadata: { "autoscaling/target-lifecycle-state": "InService" } };
     bootInstance(broken, efs);

@@ -1,9 +1,10 @@
 // The fleet rehearsal, run by scripts/rehearse-fleet.sh (through rehearse-boot.sh's namespaces) inside the
 // services network namespace. A day in the life of the staging fleet, under a steady load through the
 // load balancer: the first deploy by the book (docs/runbooks.md and the README, run as written), steady
-// load, scale-out, a rolling deploy of a new commit, scale-in with drain, a secret rotation, an instance
-// killed, Redis and PostgreSQL restarted, log rotation; throughout, uploads readable through every instance
-// and the timed job once per slot. Real: the synthesized stack (user data, load balancer, group settings),
+// load, scale-out, a rolling deploy of a new commit, a Spot interruption notice, scale-in with drain, a
+// secret rotation, an instance killed, Redis and PostgreSQL restarted, log rotation; throughout, uploads
+// readable through every instance and the timed job once per slot (the runner's jobs table and the app's
+// rows). Real: the synthesized stack (user data, its boot bundle, load balancer, group settings),
 // instances under systemd, PostgreSQL, Redis, git, the AWS CLI against moto, HAProxy, vegeta. Stand-ins,
 // each named: the load balancer (HAProxy, balancer.js), the Auto Scaling group (group.js), the boot
 // rehearsal's (dnf, EFS, the CloudWatch agent, DNS), and for the operator `terraform output` and the
@@ -13,7 +14,6 @@ const { execFileSync } = require("node:child_process");
 const fs = require("node:fs");
 const net = require("node:net");
 const path = require("node:path");
-const zlib = require("node:zlib");
 const { certificates, startPostgres, startRedis } = require("../../examples/app/test/services");
 const servers = require("./servers");
 const parts = require("./parts");
@@ -27,7 +27,6 @@ const ENV = "staging";
 const LB = "10.99.0.30";
 const RATE = Number(process.env.FLEET_RATE || 10);
 const UPLOADS = 40;
-const NAMES = parts.serviceNames(ENV);
 const TARGET_GROUP_ARN = "arn:aws:elasticloadbalancing:eu-west-2:111111111111:targetgroup/8080-rehearsal/0123456789abcdef";
 
 const failures = [];
@@ -37,17 +36,29 @@ function check(ok, text, detail = "") {
   return ok;
 }
 
-/** The timed job once per slot: cron_runs per minute slot (the job runs every 5 minutes). The one place for this check. */
-function timedJobSlots(postgres, from, to) {
+/**
+ * The timed job once per slot (it runs every 5 minutes), by the runner's contract: every slot from `from` to
+ * `to` is `done` in the jobs table, the app recorded it in one cron_runs row, under the attempt and fencing
+ * token of the claim that finished it (an attempt is started again only after its holder was lost). The one
+ * place for this check.
+ */
+async function timedJobSlots({ postgres, motoPort, table, from, to }) {
   const rows = postgres
-    .psql(`CREATE TABLE IF NOT EXISTS cron_runs (id bigserial PRIMARY KEY, job text NOT NULL, instance text NOT NULL, ran_at timestamptz NOT NULL DEFAULT now()); SELECT to_char(date_trunc('minute', ran_at) AT TIME ZONE 'UTC', 'HH24:MI'), count(*) FROM cron_runs WHERE job = 'record-run' GROUP BY 1 ORDER BY 1`, "app")
+    .psql(`CREATE TABLE IF NOT EXISTS cron_runs (id bigserial PRIMARY KEY, job text NOT NULL, instance text NOT NULL, ran_at timestamptz NOT NULL DEFAULT now()); ALTER TABLE cron_runs ADD COLUMN IF NOT EXISTS slot text, ADD COLUMN IF NOT EXISTS attempt integer, ADD COLUMN IF NOT EXISTS fencing_token bigint; SELECT slot, count(*), max(attempt), max(fencing_token), string_agg(instance, ' ') FROM cron_runs WHERE job = 'record-run' AND slot IS NOT NULL GROUP BY 1 ORDER BY 1`, "app")
     .split("\n")
     .filter(Boolean)
     .map((l) => l.split("|"));
-  const counts = Object.fromEntries(rows.map(([slot, n]) => [slot, Number(n)]));
-  const expected = [];
-  for (let t = Math.ceil(from / 300000) * 300000; t < to; t += 300000) expected.push(new Date(t).toISOString().slice(11, 16));
-  return { counts, expected, twice: rows.filter(([, n]) => Number(n) > 1).map(([slot]) => slot), missed: expected.filter((slot) => !counts[slot]) };
+  const recorded = Object.fromEntries(rows.map(([slot, n, attempt, token, instance]) => [slot, { rows: Number(n), attempt: Number(attempt), token: Number(token), instance }]));
+  const slots = [];
+  // A slot due at the very end may still be running: only slots a minute or more before `to`.
+  for (let t = Math.ceil(from / 300000) * 300000; t < to - 60000; t += 300000) {
+    const slot = parts.slotId(t);
+    const item = await parts.slotRecord(motoPort, table, "record-run", slot);
+    const row = recorded[slot];
+    const ok = item?.status === "done" && row?.rows === 1 && row.attempt === item.attempt && row.token === item.fence;
+    slots.push({ slot, ok, status: item?.status, attempt: item?.attempt, fence: item?.fence, row });
+  }
+  return { slots, bad: slots.filter((s) => !s.ok), retried: slots.filter((s) => s.attempt > 1) };
 }
 
 /** A connection to the app held idle for the balancer's idle timeout, then reused: it must still be open. */
@@ -85,6 +96,8 @@ async function main() {
 
   // ------------------------------------------------------------ the stack, as synthesized
   const stack = parts.synthesizedStack(ENV);
+  const boot = parts.bootFromStack(stack);
+  const NAMES = parts.serviceNames(ENV, boot.bundle.bucket);
   const alb = albSettings(stack);
   const groupConfig = groupSettings(stack);
   const health = alb.targetGroup.health;
@@ -108,6 +121,9 @@ async function main() {
   let redis = await startRedis({ tls, password: cacheToken, host: ADDRESSES.cache, port: 6379 });
   cleanups.push(() => redis.stop());
   const motoPort = await parts.startMoto();
+  // The apply's part: the boot bundle in its versioned bucket, the jobs table.
+  const bundleVersion = await parts.storeBundle(motoPort, boot.bundle);
+  await parts.createJobsTable(motoPort, boot.jobsTable);
   const secret = (name, value) => parts.moto(motoPort, "secretsmanager", "secretsmanager.CreateSecret", value === undefined ? { Name: name } : { Name: name, SecretString: value });
   // The targeted apply of runbook 2, step 3: the secret containers, without values except the cache token's.
   const arns = {
@@ -126,7 +142,7 @@ async function main() {
   execFileSync("git", ["init", "-q", "--bare", bare]);
   const tree = execFileSync("git", ["-C", ROOT, "stash", "create"], { encoding: "utf8" }).trim() || "HEAD";
   execFileSync("git", ["-C", ROOT, "push", "-q", bare, `${tree}:refs/heads/main`]);
-  const currentTag = pinnedTag(parts.userDataFromStack(stack));
+  const currentTag = pinnedTag(boot.bundle.script);
   execFileSync("git", ["-C", bare, "tag", currentTag, "main"]);
   const head = execFileSync("git", ["-C", bare, "rev-parse", "main"], { encoding: "utf8" }).trim();
 
@@ -142,8 +158,10 @@ async function main() {
   await servers.trustStore({ host: ADDRESSES.truststore, tls, bundle: tls.ca });
   say(`git: main = ${head.slice(0, 12)} tagged ${currentTag}; balancer on ${LB}:80/443 (HAProxy)`);
 
-  const fill = (userData) =>
+  const fill = (userData, bundleVersionId) =>
     parts.fillHeader(userData, {
+      BOOT_BUNDLE_BUCKET: boot.bundle.bucket,
+      BOOT_BUNDLE_VERSION: bundleVersionId,
       DB_HOST: NAMES.db[0],
       DB_PORT: "5432",
       DB_SECRET_ARN: arns.db,
@@ -200,7 +218,7 @@ async function main() {
       const setSecrets = await runBlock("README, Secrets", filled, operator);
       check(setSecrets.code === 0, "the README's Secrets block sets the app's settings and the repository credential", setSecrets.output);
       // terraform apply full.tfplan: the group is created and launches its minimum, from template v1.
-      group.setTemplate(fill(parts.userDataFromStack(stack)));
+      group.setTemplate(fill(boot.userData, bundleVersion));
       group.setDesired(groupConfig.minSize);
       const first = group.active();
       entry.launched.push(...first);
@@ -260,15 +278,31 @@ async function main() {
       execFileSync("git", ["-C", clone, "push", "-q", "origin", "HEAD:refs/heads/main", `refs/tags/${next}`]);
       const commit = execFileSync("git", ["-C", clone, "rev-parse", "HEAD"], { encoding: "utf8" }).trim();
       const newStack = parts.synthesizedStack(ENV, { compute: { repository: { ref: `refs/tags/${next}` } }, outdir: path.join(work, "synth-next") });
-      const userData = parts.userDataFromStack(newStack);
-      check(pinnedTag(userData) === next, `the synthesized launch template pins refs/tags/${next}`);
+      // The apply stores the new bundle (its own key) and the new template version pins it.
+      const release = parts.bootFromStack(newStack);
+      check(pinnedTag(release.bundle.script) === next && release.bundle.key !== boot.bundle.key, `the synthesized boot bundle pins refs/tags/${next}, under a key of its own (${release.bundle.key})`);
+      const releaseVersion = await parts.storeBundle(motoPort, release.bundle);
       const before = new Set(group.active());
-      const replaced = await group.refresh(fill(userData));
+      const replaced = await group.refresh(fill(release.userData, releaseVersion));
       const now = group.active();
       entry.launched.push(...now.filter((i) => !before.has(i)));
       check(replaced.every((i) => i.state === "Terminated") && now.every((i) => i.version === group.version), `the refresh replaced ${replaced.length} instances with ${now.length} on refs/tags/${next}`);
       for (const i of now) check(readInside(i, "var/log/webapp-boot/code.log").includes(commit), `${i.id} runs ${commit.slice(0, 12)}`);
       for (const i of replaced) check(i.terminateResult?.by === "the instance", `${i.id} drained and completed its terminate hook itself`, JSON.stringify(i.terminateResult));
+    });
+
+    // ------------------------------------------------------------ 11. a Spot interruption: two minutes' notice
+    await scenario(11, "Spot interruption notice (2 minutes) under load", async (entry) => {
+      // The newest instance: above the on-demand base (compute.purchaseMix), so a Spot Instance.
+      const victim = group.inService().at(-1);
+      const replacement = group.interrupt(victim);
+      entry.launched.push(replacement);
+      await victim.terminated;
+      const took = (victim.terminateResult?.at - victim.interruptedAt) / 1000;
+      check(victim.terminateResult?.by === "the instance" && !victim.reclaimed && took < 120, `${victim.id} drained and completed its terminate hook ${took.toFixed(0)}s into the 2-minute notice, before EC2 reclaimed it`, JSON.stringify(victim.terminateResult));
+      const log = readInside(victim, "var/log/webapp-boot/lifecycle.log");
+      check(/Spot interruption notice: \{"action":"terminate"[\s\S]*timed jobs: drained[\s\S]*app stopped/.test(log), `${victim.id}'s lifecycle watcher logged the notice, drained the timed jobs and stopped the app`, log);
+      await serving([replacement]);
     });
 
     // ------------------------------------------------------------ 6. scale-in with drain
@@ -277,7 +311,7 @@ async function main() {
       await victim.terminated;
       check(victim.terminateResult?.by === "the instance" && victim.terminateResult?.result === "CONTINUE", `${victim.id} drained, stopped its app and completed the drain hook with CONTINUE`, JSON.stringify(victim.terminateResult));
       const log = readInside(victim, "var/log/webapp-boot/lifecycle.log");
-      check(/Terminated: draining[\s\S]*stopping cron[\s\S]*balancer drained after[\s\S]*app stopped/.test(log), `${victim.id}'s lifecycle watcher stopped the jobs, waited out the delay, stopped the app`, log);
+      check(/Terminated: draining[\s\S]*timed jobs: drained[\s\S]*balancer drained after[\s\S]*app stopped/.test(log), `${victim.id}'s lifecycle watcher drained the timed jobs, waited out the delay, stopped the app`, log);
       check(/SIGTERM, closing[\s\S]*stopped cleanly/.test(readInside(victim, "var/log/webapp/app.log")), `${victim.id}'s app stopped cleanly`);
     });
 
@@ -378,8 +412,9 @@ async function main() {
     }
   }
   check((attack === null || written.length > 0) && unread.length === 0, `10: every upload written through the balancer (${written.length}) reads back through every instance (${fleet.length})`, unread.slice(0, 10).join("\n"));
-  const slots = timedJobSlots(postgres, scenarios[0].to, loadEnd);
-  check(slots.twice.length === 0 && slots.missed.length === 0, `10: the timed job ran once per slot (${JSON.stringify(slots.counts)}; expected ${slots.expected.join(", ")})`, JSON.stringify(slots));
+  const jobs = await timedJobSlots({ postgres, motoPort, table: boot.jobsTable.name, from: scenarios[0].to, to: loadEnd });
+  const slotText = jobs.slots.map((s) => `${s.slot.slice(11, 16)} ${s.status ?? "none"}${s.attempt > 1 ? ` attempt ${s.attempt}` : ""}`).join(", ");
+  check(jobs.slots.length > 0 && jobs.bad.length === 0, `10: the timed job ran once per slot through every scenario, each slot done and recorded once by the claim that finished it (${slotText})`, JSON.stringify(jobs.bad));
 
   // ------------------------------------------------------------ figures
   const bounds = {
@@ -410,9 +445,8 @@ async function main() {
   say(`fleet rehearsal: ${((Date.now() - t0) / 1000).toFixed(0)}s`);
 }
 
-/** The tag the user data's boot script fetches (compute.repository.ref). */
-function pinnedTag(userData) {
-  const script = zlib.gunzipSync(Buffer.from(/^BOOT_SCRIPT='([^']*)'$/m.exec(userData)[1], "base64")).toString();
+/** The tag the boot bundle's script fetches (compute.repository.ref). */
+function pinnedTag(script) {
   const ref = /REPO_REF='refs\/tags\/([^']+)'/.exec(script);
   if (!ref) throw new Error(`${ENV} does not pin a tag`);
   return ref[1];

@@ -9,7 +9,7 @@
 // or timeout, then powers it off. It answers the group's API calls the instances and the operator make
 // (CompleteLifecycleAction, RecordLifecycleActionHeartbeat, DescribeAutoScalingGroups) and the target
 // group's (RegisterTargets, DeregisterTargets), through the AWS front. Scaling decisions are the
-// scenario's: setDesired(n) and refresh(userData).
+// scenario's: setDesired(n), refresh(userData) and interrupt(instance) (a Spot interruption notice).
 "use strict";
 const { execFileSync } = require("node:child_process");
 const fs = require("node:fs");
@@ -282,6 +282,28 @@ class Group {
     return { status: 200, body: xml(action) };
   }
 
+  /**
+   * A Spot interruption: EC2's two-minute notice appears in the instance's metadata (spot/instance-action);
+   * the group takes the scale-in path at once (deregistration, the drain hook) and launches a replacement
+   * (capacity rebalancing); when the notice's time comes, EC2 reclaims the instance, drained or not.
+   * Returns the replacement.
+   */
+  interrupt(instance, noticeSeconds = 120) {
+    instance.interruptedAt = Date.now();
+    const time = new Date(instance.interruptedAt + noticeSeconds * 1000).toISOString().replace(/\.\d+Z$/, "Z");
+    instance.metadata["spot/instance-action"] = JSON.stringify({ action: "terminate", time });
+    this.log(`group: ${instance.id} has a Spot interruption notice (terminate at ${time})`);
+    instance.reclaim = setTimeout(() => {
+      if (instance.state === "Terminated") return;
+      instance.reclaimed = true;
+      this.log(`group: EC2 reclaims ${instance.id} (${instance.state})`);
+      this.kill(instance);
+    }, noticeSeconds * 1000);
+    const replacement = this.launch(`replacing ${instance.id} (Spot interruption)`);
+    this.terminate(instance, "Spot interruption");
+    return replacement;
+  }
+
   /** Kills an instance without warning: its init gets SIGKILL (everything in it dies; the balancer finds out). */
   kill(instance) {
     process.kill(Number(leaderPid(instance)), "SIGKILL");
@@ -292,7 +314,10 @@ class Group {
   async stop() {
     this.running = false;
     await this.monitor;
-    for (const instance of this.instances.values()) clearTimeout(instance.hook?.timer);
+    for (const instance of this.instances.values()) {
+      clearTimeout(instance.hook?.timer);
+      clearTimeout(instance.reclaim);
+    }
     await Promise.all([...this.instances.values()].map((i) => stopInstance(i, 10000)));
   }
 

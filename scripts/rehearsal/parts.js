@@ -277,7 +277,7 @@ function mount(...args) {
   execFileSync("mount", args);
 }
 
-function prepareInstance(work, index, userData, caPem, name = `i${index}`, names = serviceNames("dev")) {
+function prepareInstance(work, index, userData, caPem, name, names) {
   const dir = path.join(work, name);
   const root = path.join(dir, "root");
   for (const d of ["upper", "work", "root"]) fs.mkdirSync(path.join(dir, d), { recursive: true });
