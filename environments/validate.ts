@@ -139,7 +139,8 @@ function checkPlaceholders(value: unknown, path: string, problems: Problems): vo
   } else if (Array.isArray(value)) {
     value.forEach((item, i) => checkPlaceholders(item, `${path}[${i}]`, problems));
   } else if (value && typeof value === "object") {
-    for (const [key, item] of Object.entries(value)) checkPlaceholders(item, path ? `${path}.${key}` : key, problems);
+    // A key that is itself a field path (acknowledgements["network.natGateways"]) is quoted, as elsewhere.
+    for (const [key, item] of Object.entries(value)) checkPlaceholders(item, !path ? key : /^\w+$/.test(key) ? `${path}.${key}` : `${path}[${JSON.stringify(key)}]`, problems);
   }
 }
 
