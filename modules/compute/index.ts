@@ -316,6 +316,26 @@ export function refKind(ref: string): "commit" | "tag" | "branch" | undefined {
   return undefined;
 }
 
+/**
+ * The refs environments/staging.ts and prod.ts ship with: examples of the two forms, which no repository has
+ * (not the template's, not a fork of it). Until an environment pins a tag or commit of the team's own, its
+ * instances would fail to fetch the app, so synth warns (README: "Making it yours").
+ */
+export const TEMPLATE_EXAMPLE_REFS: readonly string[] = ["refs/tags/v1.4.2", "9f2c4e1b7a3d5f60812c4e9b0a7d3f5e6c1b2a40"];
+
+/** The warning for a ref that is still one of the template's examples (raised on the stack's preflight). */
+export function templateRefWarning(ref: string): { readonly field: string; readonly message: string } | undefined {
+  if (!TEMPLATE_EXAMPLE_REFS.includes(ref)) return undefined;
+  const what =
+    refKind(ref) === "tag"
+      ? "tag a commit of the app's repository (compute.repository.url) and set refs/tags/<your tag> here"
+      : "set the full SHA of a commit of the app's repository (compute.repository.url), for a release tag git rev-parse <tag>^{commit}";
+  return {
+    field: "compute.repository.ref",
+    message: `is ${JSON.stringify(ref)}, the template's example, which no repository has: every instance would fail to fetch the app; ${what} (README: "Making it yours")`,
+  };
+}
+
 function isIntegerBetween(value: number, min: number, max: number): boolean {
   return Number.isInteger(value) && value >= min && value <= max;
 }
