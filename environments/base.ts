@@ -27,7 +27,9 @@ export const base = { project, region, accountId, repository, state } as const;
  * - run your own app: set url to its repository, directory to its folder ("" for the repository's root), and
  *   the runtime, commands, health path and timed jobs to its own.
  * credentialType says what the <project>-<env>/repository-credential secret holds, which the boot reads to
- * clone: a read-only HTTPS token ("https-token") or SSH deploy key ("ssh-key") (README: "Secrets").
+ * clone: a read-only HTTPS token ("https-token") or SSH deploy key ("ssh-key"); for a public repository
+ * (a fork of the public template is one) set "none": the boot then clones over HTTPS without a credential
+ * and the secret stays empty (README: "Secrets").
  */
 export const app = {
   url: "https://github.com/example-org/cdktf-webapp-platform.git",
