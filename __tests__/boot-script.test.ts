@@ -637,6 +637,18 @@ const canSandbox =
     expect(calls.filter((c) => c.includes("complete-lifecycle-action")).map((c) => c.split(" ").pop())).toEqual(["CONTINUE"]);
   }, 60_000);
 
+  test("a public repository (credentialType none) is cloned without its credential secret, which may have no value", () => {
+    const noValue = (secrets: string) => rmSync(join(secrets, infrastructure.repositoryCredentialSecretArn.replace(/[^A-Za-z0-9]/g, "_")));
+    const { status, calls, out } = boot("refs/tags/v2.0.0", undefined, { credentialType: "none" }, noValue);
+    expect({ status, console: status === 0 ? "" : readFileSync(join(out, "console.log"), "utf8") }).toEqual({ status: 0, console: "" });
+    expect(execFileSync("git", ["-c", "safe.directory=*", "rev-parse", "HEAD"], { cwd: join(out, "app"), encoding: "utf8" }).trim()).toBe(tagged);
+    expect(calls.filter((c) => c.includes(infrastructure.repositoryCredentialSecretArn))).toEqual([]);
+    // With a credential type, the boot needs the secret's value.
+    const token = boot("refs/tags/v2.0.0", undefined, { credentialType: "https-token" }, noValue);
+    expect(token.status).toBe(1);
+    expect(readFileSync(join(token.out, "logs", "code.log"), "utf8")).toMatch(/ResourceNotFoundException[\s\S]*FAILED/);
+  }, 60_000);
+
   test("an unchanged environment does not restart the app", () => {
     const { calls, out } = boot("refs/tags/v2.0.0", secretValues);
     expect(readFileSync(join(out, "refresh-status"), "utf8").trim()).toBe("0");

@@ -478,6 +478,16 @@ describe("settings checks", () => {
     expect(problemsOf({ repository: { ...settings.repository, url: "https://git.example.com:443/org/app.git" } })).toEqual([]);
   });
 
+  test("a public repository needs no credential: credentialType none, over HTTPS only", () => {
+    expect(problemsOf({ repository: { ...settings.repository, credentialType: "none" } })).toEqual([]);
+    expect(problemsOf({ repository: { ...settings.repository, credentialType: "none", url: "ssh://git@ssh.github.com:443/example-org/webapp.git" } })).toEqual([
+      'compute.repository.url: credentialType "none" (a public repository) needs an https:// URL without credentials in it; an SSH URL always needs a key ("ssh-key")',
+    ]);
+    expect(problemsOf({ repository: { ...settings.repository, credentialType: "token" as never } })).toContainEqual(
+      'compute.repository.credentialType: must be "ssh-key", "https-token" or "none" (a public repository)',
+    );
+  });
+
   test.each<[string, Partial<ComputeSettings>, RegExp]>([
     ["min > max", { minCapacity: 5, maxCapacity: 2 }, /compute\.minCapacity: minCapacity \(5\) should be <= maxCapacity \(2\)/],
     ["empty repository URL", { repository: { ...settings.repository, url: " " } }, /compute\.repository\.url: must name the app's repository/],

@@ -55,7 +55,7 @@ type Patch = Parameters<typeof environment>[0];
 
 describe("validateEnvironments rejects, one line per problem naming environment, field and value", () => {
   it.each<[Patch, RegExp]>([
-    [{ name: "Dev" }, /^Dev: name = "Dev": must be 1-20 of a-z/],
+    [{ name: "Dev" }, /^Dev: name = "Dev": must be 1-20 lowercase letters and digits, starting with a letter/],
     [{ project: "x" }, /^dev: project = "x": must be 2-20/],
     [{ name: "ci" }, /^ci: name = "ci": reserved: the CI roles are named [a-z0-9-]+-ci-<env>-\*/],
     [{ region: "europe" }, /^dev: region = "europe": not an AWS region name/],
@@ -127,12 +127,19 @@ describe("validateEnvironments rejects, one line per problem naming environment,
     expect(problems({ accountId: "1", region: "x", logRetentionDays: 2 }).length).toBeGreaterThanOrEqual(3);
   });
 
-  it("rejects a name whose roles' names would cover another environment's (the fence goes by role name)", () => {
-    const nested = environment({ name: "dev-eu", network: { vpcCidr: "10.98.0.0/16" } });
-    expect(validateEnvironments([dev], [dev, nested])).toContainEqual(
-      expect.stringMatching(new RegExp(`^dev: name = "dev": ${dev.project}-dev-\\* would also name dev-eu's roles \\(${dev.project}-dev-eu-\\*\\)`)),
-    );
-    expect(validateEnvironments([nested], [dev, nested]).filter((l) => l.includes("would also name"))).toEqual([]);
+  it("refuses a name new-env would refuse: 1-20 lowercase letters and digits, starting with a letter", () => {
+    // A hyphen would let one environment's role patterns (<project>-prod-*) match another's roles (<project>-prod-eu-*).
+    const rule = "must be 1-20 lowercase letters and digits, starting with a letter";
+    for (const name of ["prod-eu", "Prod", "1dev", "a".repeat(21), ""]) {
+      expect(problems({ name, network: { vpcCidr: "10.98.0.0/16" }, edge: { domainName: "x.app.example.com" } }).filter((l) => l.includes("name = "))).toContainEqual(
+        expect.stringMatching(new RegExp(`: name = ${JSON.stringify(name)}: ${rule}`)),
+      );
+    }
+    // (A long name may still make AWS names too long with a long project: reported as such, not by this rule.)
+    for (const name of ["qa", "prod2", "a".repeat(20)]) {
+      expect(problems({ name, network: { vpcCidr: "10.98.0.0/16" }, edge: { domainName: "x.app.example.com" } }).filter((l) => l.includes(rule))).toEqual([]);
+    }
+    expect(problems({ name: "eu2", network: { vpcCidr: "10.98.0.0/16" }, edge: { domainName: "x.app.example.com" } })).toEqual([]);
   });
 
   it("rejects two environments with the same name", () => {

@@ -4,6 +4,7 @@ import * as path from "node:path";
 import { run } from "../main";
 import { ENVIRONMENTS } from "../environments";
 import type { EnvironmentConfig } from "../environments/types";
+import { TEMPLATE_EXAMPLE_REFS } from "../modules/compute";
 import { environment } from "./support/fixtures";
 
 describe("run", () => {
@@ -79,6 +80,18 @@ describe("run", () => {
       'warning: dev: acknowledgements["compute.nothing"] matches no warning; remove it',
       "1 acknowledged warning(s) not shown (acknowledgements in environments/<env>.ts)",
     ]);
+  });
+
+  it.each(TEMPLATE_EXAMPLE_REFS.map((ref) => [ref]))("warns while an environment runs the template's example ref %s, which no repository has", (ref) => {
+    const pinned = (r: string) => environment({ compute: { repository: { ref: r, allowBranchRef: false } } });
+    const warned = () => lines.filter((l) => l.includes("compute.repository.ref"));
+    expect(run({ spec: "dev", environments: withDev(pinned(ref)), outdir, log })).toBe(0);
+    expect(warned()).toEqual([
+      expect.stringMatching(new RegExp(`^warning: dev/preflight: compute\\.repository\\.ref is "${ref.replace(/\./g, "\\.")}", the template's example, which no repository has: every instance would fail to fetch the app; .* \\(README: "Making it yours"\\)$`)),
+    ]);
+    lines = [];
+    expect(run({ spec: "dev", environments: withDev(pinned("refs/tags/v0.1.0")), outdir, log })).toBe(0);
+    expect(warned()).toEqual([]);
   });
 
   it("refuses an acknowledgement without a reason", () => {

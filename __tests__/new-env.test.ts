@@ -54,7 +54,19 @@ describe(`npm run new-env -- ${name} --from staging`, () => {
     expect(validateEnvironments([environment({ name, network: { vpcCidr: cidr } })], ENVIRONMENTS).filter((l) => l.includes("vpcCidr"))).toEqual([]);
     // Everything else is staging's, line for line, apart from the header and the placeholders.
     const differing = qa.split("\n").filter((line) => !staging.split("\n").includes(line));
-    expect(differing.every((line) => /^\/\/ qa:|export const qa|name: "qa"|vpcCidr|fill-me-in/.test(line.replaceAll(name, "qa")))).toBe(true);
+    expect(differing.every((line) => /^\/\/ (qa:|The values are staging's)|export const qa|name: "qa"|vpcCidr|fill-me-in/.test(line.replaceAll(name, "qa")))).toBe(true);
+  });
+
+  it("keeps none of staging's prose: its comments stay in its file, and its acknowledgement's reason is the team's to write", () => {
+    const qa = read(`environments/${name}.ts`);
+    const staging = read("environments/staging.ts");
+    expect(staging).toMatch(/^ +\/\/ /m);
+    expect(qa.split("\n").filter((line) => line.includes("//"))).toEqual([
+      `// ${name}: made from staging by \`npm run new-env\`; say here what ${name} is for.`,
+      `// The values are staging's: say next to a value why ${name} keeps or changes it (staging's reasons stay in environments/staging.ts).`,
+    ]);
+    expect(qa).toContain(`"network.natGateways": "fill-me-in: why ${name} accepts this"`);
+    expect(qa.split("\n").slice(2).join("\n")).not.toMatch(/staging/);
   });
 
   it("registers it in ENVIRONMENT_FILES, the bootstrap's CI list, the plan matrix and the runbook's GitHub environments, in the same order", () => {
@@ -100,6 +112,7 @@ describe(`npm run new-env -- ${name} --from staging`, () => {
     expect(result.status).toBe(1);
     const lines = result.out.split("\n").filter((l) => l.startsWith("  "));
     expect(lines).toEqual([
+      `  ${name}: acknowledgements["network.natGateways"] = "fill-me-in: why ${name} accepts this": a placeholder from npm run new-env: set the real value`,
       `  ${name}: edge.domainName = "${name}.fill-me-in.invalid": a placeholder from npm run new-env: set the real value`,
       `  ${name}: edge.hostedZone.id = "ZFILLMEIN": a placeholder from npm run new-env: set the real value`,
       `  ${name}: edge.hostedZone.name = "fill-me-in.invalid": a placeholder from npm run new-env: set the real value`,
@@ -114,7 +127,8 @@ describe(`npm run new-env -- ${name} --from staging`, () => {
       .readFileSync(file, "utf8")
       .replace(`${name}.fill-me-in.invalid`, `${name}.app.example.org`)
       .replace('{ id: "ZFILLMEIN", name: "fill-me-in.invalid" }', '{ id: "Z0QAZONE000000000001", name: "example.org" }')
-      .replace(`${name}-alerts@fill-me-in.invalid`, `${name}-alerts@example.org`);
+      .replace(`${name}-alerts@fill-me-in.invalid`, `${name}-alerts@example.org`)
+      .replace(`fill-me-in: why ${name} accepts this`, "one NAT gateway: a zone outage may interrupt testing, never users");
     fs.writeFileSync(file, filled);
     const result = run(work, "bash", "-c", "node scripts/build.mjs && node dist/main.js");
     expect({ status: result.status, problems: result.out.split("\n").filter((l) => /problem|error/i.test(l)) }).toEqual({ status: 0, problems: [] });

@@ -3,6 +3,7 @@ import type { StateConfig } from "./types";
 
 export const project = "webapp";
 export const region = "eu-west-2";
+/** This code's repository (your fork of the template): the Repository tag on every resource. */
 export const repository = "https://github.com/example-org/cdktf-webapp-platform";
 
 /** Replace with your AWS account id (or give each environment its own). */
@@ -18,9 +19,17 @@ export const state: StateConfig = {
 export const base = { project, region, accountId, repository, state } as const;
 
 /**
- * The app every environment runs; each environment pins its own ref (README: "Deploying a new app version").
- * Out of the box it is the sample app in examples/app of this repository (`repository` above, README
- * there): replace url, directory and the commands with your app's.
+ * The app every environment runs; each environment pins its own ref (README: "Making it yours", then
+ * "Deploying a new app version"). Out of the box it is the sample app in examples/app of this repository
+ * (README there). In a fork, either
+ * - run the sample app first (it proves the platform end to end): set url to your fork's clone URL
+ *   (`repository` above, ending in .git) and keep the rest; or
+ * - run your own app: set url to its repository, directory to its folder ("" for the repository's root), and
+ *   the runtime, commands, health path and timed jobs to its own.
+ * credentialType says what the <project>-<env>/repository-credential secret holds, which the boot reads to
+ * clone: a read-only HTTPS token ("https-token") or SSH deploy key ("ssh-key"); for a public repository
+ * (a fork of the public template is one) set "none": the boot then clones over HTTPS without a credential
+ * and the secret stays empty (README: "Secrets").
  */
 export const app = {
   url: "https://github.com/example-org/cdktf-webapp-platform.git",

@@ -239,7 +239,10 @@ export const ENVIRONMENT_SHAPE: Shape = {
                 "ref": {"optional": false, "shape": {"kind": "string"}},
                 "directory": {"optional": true, "shape": {"kind": "string"}},
                 "allowBranchRef": {"optional": true, "shape": {"kind": "boolean"}},
-                "credentialType": {"optional": false, "shape": {"kind": "enum", "values": ["ssh-key", "https-token"]}},
+                "credentialType": {
+                  "optional": false,
+                  "shape": {"kind": "enum", "values": ["none", "ssh-key", "https-token"]},
+                },
                 "httpsUsername": {"optional": true, "shape": {"kind": "string"}},
                 "sshKnownHosts": {"optional": true, "shape": {"kind": "array", "element": {"kind": "string"}}},
               },

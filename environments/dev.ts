@@ -75,7 +75,8 @@ export const dev: EnvironmentConfig = {
     // Torn down freely: the slot records go with it.
     jobTable: { deletionProtection: false },
     scaling: { targetCpuPercent: 70 },
-    // Nobody uses dev at night or at weekends: scale to zero, back to one on weekday mornings (London time).
+    // Nobody uses dev at night or at weekends: scale to zero, back to one on weekday mornings, in the team's
+    // time zone (an IANA name; set yours: README, "Making it yours").
     scheduledActions: [
       { name: "night", recurrence: "0 20 * * *", minCapacity: 0, maxCapacity: 0, desiredCapacity: 0, timeZone: "Europe/London" },
       { name: "morning", recurrence: "0 7 * * 1-5", minCapacity: 1, maxCapacity: 2, timeZone: "Europe/London" },

@@ -59,7 +59,9 @@ export const staging: EnvironmentConfig = {
     minCapacity: 2,
     maxCapacity: 4,
     appPort: 8080,
-    // The release under test: the tag that goes to prod next.
+    // The release under test, the tag that goes to prod next: refs/tags/<tag> of a tag in app.url's repository.
+    // v1.4.2 is the template's example, which no repository has (synth warns): tag a commit of the app
+    // (git tag v0.1.0 <commit> && git push origin v0.1.0) and set "refs/tags/v0.1.0" (README: "Making it yours").
     repository: { url: app.url, directory: app.directory, ref: "refs/tags/v1.4.2", credentialType: app.credentialType },
     runtime: app.runtime,
     buildCommands: app.buildCommands,

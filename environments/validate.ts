@@ -23,7 +23,12 @@ import { BOOTSTRAP_SHAPE, ENVIRONMENT_SHAPE } from "./config-shape.generated";
 import { checkShape } from "./shape";
 import type { BootstrapConfig, EnvironmentConfig, ProductionSafeguard } from "./types";
 
-const NAME = /^[a-z][a-z0-9-]{0,19}$/;
+/**
+ * An environment's name: what `npm run new-env` accepts. No hyphen: the environment fence and the key and
+ * bucket policies match roles by `<project>-<env>-*`, which for `prod` would also match a `prod-eu`'s roles;
+ * the name is also part of GitHub variable names (`AWS_PLAN_ROLE_ARN_<NAME>`).
+ */
+const NAME = /^[a-z][a-z0-9]{0,19}$/;
 const PROJECT = /^[a-z][a-z0-9-]{1,19}$/;
 const REGION = /^[a-z]{2}(-gov)?-[a-z]+-\d$/;
 const ACCOUNT_ID = /^\d{12}$/;
@@ -134,13 +139,19 @@ function checkPlaceholders(value: unknown, path: string, problems: Problems): vo
   } else if (Array.isArray(value)) {
     value.forEach((item, i) => checkPlaceholders(item, `${path}[${i}]`, problems));
   } else if (value && typeof value === "object") {
-    for (const [key, item] of Object.entries(value)) checkPlaceholders(item, path ? `${path}.${key}` : key, problems);
+    // A key that is itself a field path (acknowledgements["network.natGateways"]) is quoted, as elsewhere.
+    for (const [key, item] of Object.entries(value)) checkPlaceholders(item, !path ? key : /^\w+$/.test(key) ? `${path}.${key}` : `${path}[${JSON.stringify(key)}]`, problems);
   }
 }
 
 function checkEnvironment(config: EnvironmentConfig, problems: Problems): void {
   checkPlaceholders(config, "", problems);
-  problems.check(NAME.test(config.name), "name", config.name, "must be 1-20 of a-z, 0-9 and -, starting with a letter");
+  problems.check(
+    NAME.test(config.name),
+    "name",
+    config.name,
+    `must be 1-20 lowercase letters and digits, starting with a letter (no hyphen: roles are fenced by the pattern ${config.project}-<env>-*, so one environment's pattern would match another's roles)`,
+  );
   problems.check(config.name !== "ci", "name", config.name, `reserved: the CI roles are named ${config.project}-ci-<env>-*, which an environment named ci would own`);
   problems.check(PROJECT.test(config.project), "project", config.project, "must be 2-20 of a-z, 0-9 and -, starting with a letter");
   problems.check(REGION.test(config.region), "region", config.region, "not an AWS region name (for example eu-west-2)");
@@ -302,10 +313,6 @@ export function validateEnvironments(
         problems.add("name", config.name, `another environment has the same name${where}`);
       }
       if (!wellFormed) continue;
-      // Roles are fenced by name (<project>-<env>-*): no environment's names may cover another's.
-      if (other.project === config.project && other.name.startsWith(`${config.name}-`)) {
-        problems.add("name", config.name, `${config.project}-${config.name}-* would also name ${who(other)}'s roles (${config.project}-${other.name}-*): the environment fence goes by role name`);
-      }
       const theirs = parseCidr(other.network.vpcCidr);
       if (mine && theirs && overlaps(mine, theirs)) {
         problems.add("network.vpcCidr", config.network.vpcCidr, `overlaps ${who(other)}'s network.vpcCidr ${other.network.vpcCidr}`);

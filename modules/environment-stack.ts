@@ -10,7 +10,7 @@ import { applyBoundaryDocument, applyBoundaryName, ciRoleName, CiRoles, CiStateT
 import { EncryptionKey, logsServiceGrant } from "./encryption-key";
 import { namePrefix, standardTags } from "./naming";
 import { authTokenSecretName, Cache } from "./cache";
-import { Compute } from "./compute";
+import { Compute, templateRefWarning } from "./compute";
 import { Database } from "./database";
 import { FileSystem } from "./file-system";
 import { LoadBalancer, targetHealthySeconds } from "./load-balancer";
@@ -139,8 +139,12 @@ export class EnvironmentStack extends TerraformStack {
       instanceType: config.compute.instanceType,
       instanceTypes: config.compute.purchaseMix?.instanceTypes,
     });
-    // Combinations that are legal but risky, and default quotas the settings exceed (acknowledged as `preflight.<field>`).
-    for (const warning of [...linkedWarnings(config), ...quotaWarnings(config, known)]) Annotations.of(preflight).addWarning(warningText(warning));
+    // Combinations that are legal but risky, default quotas the settings exceed, and a ref still the template's
+    // example (acknowledged as `preflight.<field>`).
+    const templateRef = templateRefWarning(config.compute.repository.ref);
+    for (const warning of [...linkedWarnings(config), ...quotaWarnings(config, known), ...(templateRef ? [templateRef] : [])]) {
+      Annotations.of(preflight).addWarning(warningText(warning));
+    }
 
     this.network = new Networking(this, "network", {
       ...config.network,

@@ -139,6 +139,7 @@ if (qaMode === "new-env") {
   setValue(qa, "domainName", `qa.${team.appDomain}`);
   edit(qa, read(qa).match(/hostedZone: \{[^}]*\}/)[0], `hostedZone: { id: "${team.qaZoneId}", name: "${team.zoneName}" }`);
   edit(qa, read(qa).match(/alarmEmails: \[[^\]]*\]/)[0], `alarmEmails: ["qa-alerts@${team.zoneName}"]`);
+  edit(qa, "fill-me-in: why qa accepts this", "one NAT gateway keeps qa cheap; a zone outage may interrupt testing, never users");
   say(`added qa with npm run new-env and filled its placeholders (${seconds(t)} s)`);
 }
 

@@ -1,7 +1,8 @@
 // Adds an environment: `npm run new-env -- <name> --from <existing>`. Writes environments/<name>.ts as a
-// copy of the existing environment's file with the name, the exported constant and a free VPC CIDR set, and
-// placeholders for what only you know (domain, hosted zone, alarm emails) that the validator rejects until
-// they are filled in; registers it in environments/index.ts (ENVIRONMENT_FILES), the bootstrap's
+// copy of the existing environment's values (not its comments, which explain its own choices) with the name,
+// the exported constant and a free VPC CIDR set, and placeholders for what only you know (domain, hosted
+// zone, alarm emails, the reasons of acknowledgements and waivers) that the validator rejects until they are
+// filled in; registers it in environments/index.ts (ENVIRONMENT_FILES), the bootstrap's
 // ci.environments, the pull-request workflow's plan matrix and the runbook's GitHub environments; then
 // prints what is left to do. Changes nothing if any step fails.
 import { execFileSync } from "node:child_process";
@@ -64,7 +65,14 @@ if (!cidr) fail("no free 10.x.0.0 range: choose network.vpcCidr by hand");
 const constant = name;
 const domain = `${name}.${PLACEHOLDER}.invalid`;
 let text = read(sourceFile);
-text = text.replace(/^\/\/ .*\n/, `// ${name}: made from ${from} by \`npm run new-env\`; say here what ${name} is for.\n`);
+// The source's comments explain the source's choices ("keeps staging cheap", "the tag that goes to prod
+// next"): they stay in its file, and the copy starts with a header about itself.
+text = text.replace(/^(\/\/.*\n)+/, "");
+text = text.replace(/^[ \t]*\/\/.*\n/gm, "").replace(/^[ \t]*\/\*[\s\S]*?\*\/[ \t]*\n/gm, "");
+text =
+  `// ${name}: made from ${from} by \`npm run new-env\`; say here what ${name} is for.\n` +
+  `// The values are ${from}'s: say next to a value why ${name} keeps or changes it (${from}'s reasons stay in ${sourceFile}).\n` +
+  text;
 text = replaceOne(text, /export const \w+: EnvironmentConfig = \{/, `export const ${constant}: EnvironmentConfig = {`, "exported EnvironmentConfig", sourceFile);
 text = replaceOne(text, new RegExp(`name: "${from}"`), `name: "${name}"`, `name: "${from}"`, sourceFile);
 text = replaceOne(text, /vpcCidr: "[^"]*"/, `vpcCidr: "${cidr}"`, "network.vpcCidr string", sourceFile);
@@ -76,6 +84,17 @@ if (source.edge.alternativeNames?.length) {
 if (source.edge.hostedZone) {
   const zone = `hostedZone: { id: "Z${PLACEHOLDER.replace(/-/g, "").toUpperCase()}", name: "${PLACEHOLDER}.invalid" }`;
   text = replaceOne(text, /hostedZone: \{[^}]*\}/, zone, "edge.hostedZone object", sourceFile);
+}
+// An acknowledgement or waiver is a decision about one environment, with its reason: the copy keeps the
+// setting it covers, and its reason is for the team to write.
+for (const field of ["acknowledgements", "waivers"]) {
+  const count = Object.keys(source[field] ?? {}).length;
+  if (count === 0) continue;
+  const block = new RegExp(`^( *)${field}: \\{([^}]*)\\}`, "m");
+  const body = text.match(block)?.[2] ?? "";
+  const reasons = /(:\s*)("(?:[^"\\]|\\.)*"|'(?:[^'\\]|\\.)*'|`[^`]*`)/g;
+  if ((body.match(reasons) ?? []).length !== count) fail(`${sourceFile}: expected ${count} reasons in ${field}; edit it by hand (README: "Adding an environment")`);
+  text = text.replace(block, (whole) => whole.replace(reasons, `$1"${PLACEHOLDER}: why ${name} accepts this"`));
 }
 if (source.monitoring.alarmEmails?.length) {
   text = replaceOne(text, /alarmEmails: \[[^\]]*\]/, `alarmEmails: ["${name}-alerts@${PLACEHOLDER}.invalid"]`, "monitoring.alarmEmails list", sourceFile);

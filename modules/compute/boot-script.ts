@@ -59,7 +59,7 @@ export interface BootSettings {
   /** Folder of the app inside the repository; "" for its root. */
   readonly repositoryDirectory: string;
   readonly allowBranchRef: boolean;
-  readonly credentialType: "ssh-key" | "https-token";
+  readonly credentialType: "ssh-key" | "https-token" | "none";
   readonly httpsUsername: string;
   readonly sshKnownHosts: readonly string[];
   /** Amazon Linux 2023 packages the app needs (its runtime), installed with the boot's own. */

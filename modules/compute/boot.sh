@@ -245,7 +245,8 @@ fetch_code() {
   # The credential lives under WORK_DIR, which the EXIT and ERR traps delete whatever happens.
   mkdir -m 0700 "$credentials"
   [ "$REPO_ALLOW_BRANCH" = true ] && options+=(--allow-branch)
-  (umask 077 && secret "$REPO_CREDENTIAL_SECRET_ARN" >"$credentials/secret")
+  # A public repository (credential type none) is cloned without one: its secret is never read.
+  [ "$REPO_CREDENTIAL_TYPE" = none ] || (umask 077 && secret "$REPO_CREDENTIAL_SECRET_ARN" >"$credentials/secret")
   case "$REPO_CREDENTIAL_TYPE" in
     ssh-key)
       options+=(--ssh-key "$credentials/secret")
@@ -255,6 +256,8 @@ fetch_code() {
       fi
       ;;
     https-token) options+=(--token-file "$credentials/secret" --username "$REPO_HTTPS_USERNAME") ;;
+    none) ;;
+    *) echo "unknown repository credential type $REPO_CREDENTIAL_TYPE"; return 1 ;;
   esac
   /usr/local/lib/webapp/fetch-code "$REPO_URL" "$REPO_REF" "$APP_DIR.new" "${options[@]}"
   rm -rf "$credentials"

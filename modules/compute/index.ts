@@ -67,8 +67,12 @@ export interface RepositorySettings {
   readonly directory?: string;
   /** Allow a branch ref (its newest commit is fetched at each boot, so instances may differ). @default false */
   readonly allowBranchRef?: boolean;
-  /** What the repository credential secret holds: an SSH deploy key or an HTTPS token. */
-  readonly credentialType: "ssh-key" | "https-token";
+  /**
+   * What the repository credential secret (`<project>-<env>/repository-credential`) holds: an SSH deploy key or
+   * an HTTPS token, read-only on the repository. `"none"` for a public repository cloned over HTTPS: the boot
+   * reads no credential, and the secret stays empty.
+   */
+  readonly credentialType: "ssh-key" | "https-token" | "none";
   /** User name sent with an HTTPS token. @default "x-access-token" */
   readonly httpsUsername?: string;
   /** known_hosts lines for the SSH host. @default [] (the host key is accepted on first use and logged) */
@@ -317,6 +321,26 @@ export function refKind(ref: string): "commit" | "tag" | "branch" | undefined {
   return undefined;
 }
 
+/**
+ * The refs environments/staging.ts and prod.ts ship with: examples of the two forms, which no repository has
+ * (not the template's, not a fork of it). Until an environment pins a tag or commit of the team's own, its
+ * instances would fail to fetch the app, so synth warns (README: "Making it yours").
+ */
+export const TEMPLATE_EXAMPLE_REFS: readonly string[] = ["refs/tags/v1.4.2", "9f2c4e1b7a3d5f60812c4e9b0a7d3f5e6c1b2a40"];
+
+/** The warning for a ref that is still one of the template's examples (raised on the stack's preflight). */
+export function templateRefWarning(ref: string): { readonly field: string; readonly message: string } | undefined {
+  if (!TEMPLATE_EXAMPLE_REFS.includes(ref)) return undefined;
+  const what =
+    refKind(ref) === "tag"
+      ? "tag a commit of the app's repository (compute.repository.url) and set refs/tags/<your tag> here"
+      : "set the full SHA of a commit of the app's repository (compute.repository.url), for a release tag git rev-parse <tag>^{commit}";
+  return {
+    field: "compute.repository.ref",
+    message: `is ${JSON.stringify(ref)}, the template's example, which no repository has: every instance would fail to fetch the app; ${what} (README: "Making it yours")`,
+  };
+}
+
 function isIntegerBetween(value: number, min: number, max: number): boolean {
   return Number.isInteger(value) && value >= min && value <= max;
 }
@@ -326,15 +350,19 @@ function checkRepository(repo: RepositorySettings, problems: Problems): void {
   if (problems.check(url.length > 0, "url", repo.url, "must name the app's repository")) {
     // App instances reach the Internet on 443 only (their security group), so the git host must answer there.
     const reach443 = "app instances reach the Internet on port 443 only; use the git host's SSH-over-443 endpoint, for example ssh://git@ssh.github.com:443/org/app.git";
-    if (repo.credentialType === "https-token") {
-      if (problems.check(/^https:\/\/[^\s@/]+\/\S+$/.test(url), "url", repo.url, 'credentialType "https-token" needs an https:// URL without credentials in it')) {
+    if (repo.credentialType !== "ssh-key") {
+      const needs =
+        repo.credentialType === "none"
+          ? 'credentialType "none" (a public repository) needs an https:// URL without credentials in it; an SSH URL always needs a key ("ssh-key")'
+          : `credentialType ${JSON.stringify(repo.credentialType)} needs an https:// URL without credentials in it`;
+      if (problems.check(/^https:\/\/[^\s@/]+\/\S+$/.test(url), "url", repo.url, needs)) {
         problems.check(!/^https:\/\/[^\s@/]+:(?!443\/)\d+\//.test(url), "url", repo.url, "app instances reach the Internet on port 443 only; drop the other port");
       }
     } else if (problems.check(/^(ssh:\/\/[^\s/]+\/\S+|[A-Za-z0-9._-]+@[A-Za-z0-9.-]+:\S+)$/.test(url), "url", repo.url, 'credentialType "ssh-key" needs an ssh:// or user@host:path URL')) {
       problems.check(/^ssh:\/\/[^\s/]+:443\/\S+$/.test(url), "url", repo.url, reach443);
     }
   }
-  problems.check(["ssh-key", "https-token"].includes(repo.credentialType), "credentialType", repo.credentialType, 'must be "ssh-key" or "https-token"');
+  problems.check(["ssh-key", "https-token", "none"].includes(repo.credentialType), "credentialType", repo.credentialType, 'must be "ssh-key", "https-token" or "none" (a public repository)');
   if (!problems.check(repo.ref.trim().length > 0, "ref", repo.ref, "must name the commit, tag or branch to run")) return;
   const kind = refKind(repo.ref);
   if (kind === undefined) {
