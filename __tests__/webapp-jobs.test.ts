@@ -178,8 +178,8 @@ describe("command line, gate and drain", () => {
       expect(tickWith({ err: "An error occurred (ParameterNotFound) when calling the GetParameter operation: ", status: 254 })).toMatchObject({ reads: 1, writes: ["running"], seen: "on\n" });
     });
 
-    test("off: every due slot (the backfill window holds two) is recorded held, none claimed", () => {
-      expect(tickWith(value("off"))).toMatchObject({ status: 0, reads: 1, writes: ["held", "held"], seen: "off\n" });
+    test("off: every due slot (the default backfill window, 210 s, holds four) is recorded held, none claimed", () => {
+      expect(tickWith(value("off"))).toMatchObject({ status: 0, reads: 1, writes: ["held", "held", "held", "held"], seen: "off\n" });
     });
 
     test("any other value, or no answer from the API: nothing is claimed or held (fail closed), and the tick says why", () => {

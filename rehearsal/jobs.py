@@ -63,11 +63,12 @@ TOKEN = "rehearsal-jobs-redis-token-0123456789"
 OLD_WRAPPER_COMMIT = "44f4aae"
 INSTANCES = 3
 # The rehearsal's jobs (schedule seconds). `runs` is how long the job takes; the rest is its setting,
-# validated as an environment's would be. The short window makes the long outage outlast it.
+# validated as an environment's would be. The short window (the shortest the validator allows with the
+# shortest lease) makes the long outage outlast it.
 JOBS: list[dict[str, Any]] = [
     {"name": "long", "schedule": "* * * * *", "runs": 30, "maxRunSeconds": 50, "retryBackoffSeconds": 10, "backfillWindowSeconds": 600},
     {"name": "flaky", "schedule": "* * * * *", "runs": 5, "maxRunSeconds": 30, "retryBackoffSeconds": 10, "backfillWindowSeconds": 420},
-    {"name": "short-window", "schedule": "* * * * *", "runs": 5, "maxRunSeconds": 30, "retryBackoffSeconds": 10, "backfillWindowSeconds": 90},
+    {"name": "short-window", "schedule": "* * * * *", "runs": 5, "maxRunSeconds": 30, "retryBackoffSeconds": 10, "leaseSeconds": 80, "backfillWindowSeconds": 170},
 ]
 ALARM_METRICS = ["JobFailures", "JobsMissed", "JobLeasesLost", "LockFailures"]
 # (name, schedule minutes, fault); each fault is a method of Rehearsal, called at the phase's start.

@@ -112,17 +112,27 @@ export interface ResolvedCronJob {
 export function resolveCronJob(job: CronJobSettings, defaults: CronJobTiming = {}): ResolvedCronJob {
   const period = cronProblem(job.schedule) === undefined ? cronPeriod(job.schedule).shortestSeconds : undefined;
   const span = period ?? 86400;
+  const leaseSeconds = job.leaseSeconds ?? defaults.leaseSeconds ?? DEFAULT_LEASE_SECONDS;
   return {
     name: job.name,
     schedule: job.schedule,
     command: job.command,
-    leaseSeconds: job.leaseSeconds ?? defaults.leaseSeconds ?? DEFAULT_LEASE_SECONDS,
+    leaseSeconds,
     maxRunSeconds: job.maxRunSeconds ?? defaults.maxRunSeconds ?? Math.max(1, Math.min(span - KILL_GRACE_SECONDS, 3600)),
     retries: job.retries ?? defaults.retries ?? DEFAULT_RETRIES,
     retryBackoffSeconds: job.retryBackoffSeconds ?? defaults.retryBackoffSeconds ?? DEFAULT_RETRY_BACKOFF_SECONDS,
-    backfillWindowSeconds: job.backfillWindowSeconds ?? defaults.backfillWindowSeconds ?? Math.min(Math.max(span, 120), 3600),
+    backfillWindowSeconds: job.backfillWindowSeconds ?? defaults.backfillWindowSeconds ?? Math.min(Math.max(span, 120, lostHolderSeconds(leaseSeconds)), 3600),
     periodSeconds: period,
   };
+}
+
+/**
+ * How late the slot after a lost holder's can be claimed: the holder's Redis lock and lease keep the job for
+ * up to leaseSeconds after it died, then the next tick (and clocks up to the skew margin apart) claims it.
+ * A backfill window shorter than this loses that slot whenever a holder dies.
+ */
+export function lostHolderSeconds(leaseSeconds: number): number {
+  return leaseSeconds + TICK_SECONDS + CLOCK_SKEW_MARGIN_SECONDS;
 }
 
 /** How long after its time a slot may still be retried (webapp-jobs.py Job.retry_span). */
@@ -187,6 +197,12 @@ function checkRelations(job: ResolvedCronJob, raw: CronJobSettings, at: Problems
     "backfillWindowSeconds",
     job.backfillWindowSeconds,
     `is shorter than the runner's tick (${TICK_SECONDS} s) plus the clock-skew margin (${CLOCK_SKEW_MARGIN_SECONDS} s): a healthy fleet could miss a slot${from("backfillWindowSeconds")}`,
+  );
+  at.check(
+    job.backfillWindowSeconds >= lostHolderSeconds(lease),
+    "backfillWindowSeconds",
+    job.backfillWindowSeconds,
+    `is shorter than leaseSeconds (${lease} s) plus the runner's tick (${TICK_SECONDS} s) and the clock-skew margin (${CLOCK_SKEW_MARGIN_SECONDS} s): when a holder dies, its lock and lease keep the job for up to leaseSeconds, so the next slot would be missed; at least ${lostHolderSeconds(lease)} (or a shorter leaseSeconds)${from("backfillWindowSeconds")}`,
   );
   const read = slotsRead(job);
   at.check(
