@@ -224,7 +224,7 @@ def purchase_mix(client: Client, stack: Any) -> None:
 
 
 # What the boot script (modules/compute/boot.sh), its loader and the running instance (the timed jobs'
-# runner) call, and nothing else.
+# runner, its switch included) call, and nothing else.
 BOOT_ACTIONS = {
     "secretsmanager:GetSecretValue",
     "secretsmanager:DescribeSecret",
@@ -241,6 +241,8 @@ BOOT_ACTIONS = {
     "dynamodb:UpdateItem",
     "dynamodb:Query",
     "cloudwatch:PutMetricData",
+    # The timed-jobs switch the runner reads once per tick (that one parameter: modules/compute/index.ts).
+    "ssm:GetParameter",
     "elasticfilesystem:ClientMount",
     "elasticfilesystem:ClientWrite",
     "logs:CreateLogStream",
