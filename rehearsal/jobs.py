@@ -460,7 +460,8 @@ class Rehearsal:
         self.replica = RedisNode(self.work, tls, free_port(), "redis-b", policy)
         self.primary.start()
         self.replica.start(replica_of=self.redis_port)
-        self.cleanups += [self.primary.kill, lambda: self.replica.kill()]
+        # Read at clean-up time: a failover swaps the two, and both must be stopped.
+        self.cleanups += [lambda: self.primary.kill(), lambda: self.replica.kill()]
         say(f"redis: primary 127.0.0.1:{self.redis_port}, replica :{self.replica.port} (TLS, AUTH, maxmemory-policy {policy})")
         self.moto = Moto(self.work)
         self.cleanups.append(self.moto.stop)
