@@ -16,6 +16,7 @@ const path = require("node:path");
 const { certificates, startPostgres, startRedis } = require("../../examples/app/test/services");
 const servers = require("./servers");
 const {
+  runRehearsal,
   ROOT,
   ROOTFS,
   COUNT,
@@ -333,28 +334,4 @@ async function main() {
   }
 }
 
-async function cleanup() {
-  for (const fn of cleanups.reverse()) {
-    try {
-      await fn();
-    } catch (err) {
-      console.error(`cleanup: ${err.message}`);
-    }
-  }
-}
-
-process.on("SIGTERM", () => cleanup().then(() => process.exit(143)));
-process.on("SIGINT", () => cleanup().then(() => process.exit(130)));
-main()
-  .then(
-    () => (failures.length === 0 ? 0 : 1),
-    (err) => {
-      console.error(`rehearsal: ${err.stack || err.message}`);
-      return 1;
-    },
-  )
-  .then(async (code) => {
-    await cleanup();
-    say(failures.length === 0 && code === 0 ? "rehearsal passed" : `rehearsal FAILED${failures.length ? `: ${failures.join("; ")}` : ""}`);
-    process.exit(code);
-  });
+runRehearsal("rehearsal", main, failures);

@@ -468,28 +468,4 @@ function httpHead(url) {
   });
 }
 
-async function cleanup() {
-  for (const fn of cleanups.reverse()) {
-    try {
-      await fn();
-    } catch (err) {
-      console.error(`cleanup: ${err.message}`);
-    }
-  }
-}
-
-process.on("SIGTERM", () => cleanup().then(() => process.exit(143)));
-process.on("SIGINT", () => cleanup().then(() => process.exit(130)));
-main()
-  .then(
-    () => (failures.length === 0 ? 0 : 1),
-    (err) => {
-      console.error(`rehearsal: ${err.stack || err.message}`);
-      return 1;
-    },
-  )
-  .then(async (code) => {
-    await cleanup();
-    say(failures.length === 0 && code === 0 ? "fleet rehearsal passed" : `fleet rehearsal FAILED${failures.length ? `: ${failures.join("; ")}` : ""}`);
-    process.exit(code);
-  });
+parts.runRehearsal("fleet rehearsal", main, failures);

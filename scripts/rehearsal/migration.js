@@ -859,28 +859,4 @@ async function measureRates(old, postgres) {
   return { dumpSeconds, restoreSeconds, dumpBytes: fs.statSync(file).size };
 }
 
-async function cleanup() {
-  for (const fn of cleanups.reverse()) {
-    try {
-      await fn();
-    } catch (err) {
-      console.error(`cleanup: ${err.message}`);
-    }
-  }
-}
-
-process.on("SIGTERM", () => cleanup().then(() => process.exit(143)));
-process.on("SIGINT", () => cleanup().then(() => process.exit(130)));
-main()
-  .then(
-    (code) => (failures.length === 0 && code === 0 ? 0 : 1),
-    (err) => {
-      console.error(`rehearsal: ${err.stack || err.message}`);
-      return 1;
-    },
-  )
-  .then(async (code) => {
-    await cleanup();
-    say(code === 0 ? "migration rehearsal passed" : `migration rehearsal FAILED${failures.length ? `: ${failures.join("; ")}` : ""}`);
-    process.exit(code);
-  });
+parts.runRehearsal("migration rehearsal", main, failures);

@@ -450,7 +450,39 @@ async function waitHealthy(instance, lifecycle) {
   throw new Error(`instance ${instance.index} did not complete its launch within ${BOOT_LIMIT_SECONDS}s:\n${bootLog(instance)}`);
 }
 
+/**
+ * Runs a rehearsal driver's `main` (which may return an exit code) and exits: 0 when it returned 0 or nothing
+ * and no check failed, else 1; the clean-ups run in reverse order in every case, also on SIGTERM and SIGINT.
+ */
+function runRehearsal(label, main, failures) {
+  const cleanup = async () => {
+    for (const fn of cleanups.reverse()) {
+      try {
+        await fn();
+      } catch (err) {
+        console.error(`cleanup: ${err.message}`);
+      }
+    }
+  };
+  process.on("SIGTERM", () => cleanup().then(() => process.exit(143)));
+  process.on("SIGINT", () => cleanup().then(() => process.exit(130)));
+  main()
+    .then(
+      (code) => (failures.length === 0 && (code === undefined || code === 0) ? 0 : 1),
+      (err) => {
+        console.error(`rehearsal: ${err.stack || err.message}`);
+        return 1;
+      },
+    )
+    .then(async (code) => {
+      await cleanup();
+      say(code === 0 ? `${label} passed` : `${label} FAILED${failures.length ? `: ${failures.join("; ")}` : ""}`);
+      process.exit(code);
+    });
+}
+
 module.exports = {
+  runRehearsal,
   ROOT,
   ROOTFS,
   NETNS,
