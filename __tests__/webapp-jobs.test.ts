@@ -117,7 +117,10 @@ describe("command line, gate and drain", () => {
     const raw = JSON.parse(
       jobsConfig([resolveCronJob({ name: "x", schedule: "* * * * *", command: "true", maxRunSeconds: 30 })], { table: "t", region: "eu-west-2", namespace: "n", recordRetentionDays: 1, logDir: dir, switchParameter: "/webapp-test/timed-jobs" }, dir),
     );
-    writeFileSync(config, JSON.stringify({ ...raw, stateDir: state }));
+    // The schedule clock is set to 10 s past a minute, so the slots due in a window do not depend on when
+    // the test runs (ages 10, 70, 130, 190 s: four within the default 210 s window, with 20 s to spare).
+    const clockOffsetSeconds = 10 - ((Date.now() / 1000) % 60);
+    writeFileSync(config, JSON.stringify({ ...raw, stateDir: state, test: { clockOffsetSeconds } }));
     return { config, state, env: { PATH: `${bin}:${process.env.PATH}` }, calls };
   }
 
