@@ -4,10 +4,10 @@ import { AnnotationMetadataEntryType, App, TerraformStack } from "cdktf";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { BOOTSTRAPS, ENVIRONMENT_FILES, ENVIRONMENTS, selectEnvironments } from "./environments";
-import type { BootstrapConfig, EnvironmentConfig } from "./environments/types";
-import { validateBootstrap, validateBootstrapLayout, validateEnvironmentList, validateEnvironments } from "./environments/validate";
-import { buildBootstrap, buildEnvironment } from "./modules/environment-stack";
-import { hclRefusal, pruneOutput } from "./modules/synth-output";
+import type { BootstrapConfig, EnvironmentConfig } from "./environments/schema/types";
+import { validateBootstrap, validateBootstrapLayout, validateEnvironmentList, validateEnvironments } from "./environments/schema/validate";
+import { buildBootstrap, buildEnvironment } from "./modules/stacks/environment-stack";
+import { hclRefusal, pruneOutput } from "./modules/cli/synth-output";
 
 export interface RunOptions {
   /** Names to synthesize, comma- or space-separated; empty means all. */

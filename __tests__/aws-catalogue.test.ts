@@ -1,9 +1,9 @@
-// The pinned AWS catalogue (modules/aws-catalogue.generated.ts): where it comes from, that it holds what the
+// The pinned AWS catalogue (modules/rules/aws-catalogue.generated.ts): where it comes from, that it holds what the
 // shipped environments use, and that the validator rejects names AWS does not have.
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { ENVIRONMENTS } from "../environments";
-import { validateEnvironments } from "../environments/validate";
+import { validateEnvironments } from "../environments/schema/validate";
 import {
   ALB_TLS_POLICIES,
   AVAILABILITY_ZONES,
@@ -12,13 +12,13 @@ import {
   EC2_INSTANCE_TYPES,
   ELASTICACHE_NODE_TYPES,
   RDS_NAMED_CLASSES,
-} from "../modules/aws-catalogue.generated";
+} from "../modules/rules/aws-catalogue.generated";
 import { DEFAULT_TLS_POLICY } from "../modules/load-balancer";
 import { prod } from "../environments/prod";
 import { environment } from "./support/fixtures";
 
 const root = path.join(__dirname, "..");
-const generated = fs.readFileSync(path.join(root, "modules", "aws-catalogue.generated.ts"), "utf8");
+const generated = fs.readFileSync(path.join(root, "modules", "rules", "aws-catalogue.generated.ts"), "utf8");
 const script = fs.readFileSync(path.join(root, "scripts", "aws-catalogue.py"), "utf8");
 
 function problems(patch: Parameters<typeof environment>[0], base = prod): string[] {
@@ -85,16 +85,16 @@ describe("the instance type facts", () => {
 
 describe("names AWS does not have are rejected at synth, with the likely one", () => {
   it.each([
-    [{ compute: { instanceType: "t3.mcro" } }, 'prod: compute.instanceType = "t3.mcro": no such EC2 instance type (modules/aws-catalogue.generated.ts); did you mean t3.micro?'],
-    [{ database: { instanceClass: "db.t4g.smal" } }, 'prod: database.instanceClass = "db.t4g.smal": no such RDS instance class (modules/aws-catalogue.generated.ts); did you mean db.t4g.small?'],
-    [{ cache: { nodeType: "cache.t4g.mirco" } }, 'prod: cache.nodeType = "cache.t4g.mirco": no such ElastiCache node type (modules/aws-catalogue.generated.ts); did you mean cache.t4g.micro?'],
+    [{ compute: { instanceType: "t3.mcro" } }, 'prod: compute.instanceType = "t3.mcro": no such EC2 instance type (modules/rules/aws-catalogue.generated.ts); did you mean t3.micro?'],
+    [{ database: { instanceClass: "db.t4g.smal" } }, 'prod: database.instanceClass = "db.t4g.smal": no such RDS instance class (modules/rules/aws-catalogue.generated.ts); did you mean db.t4g.small?'],
+    [{ cache: { nodeType: "cache.t4g.mirco" } }, 'prod: cache.nodeType = "cache.t4g.mirco": no such ElastiCache node type (modules/rules/aws-catalogue.generated.ts); did you mean cache.t4g.micro?'],
     [
       { edge: { tlsPolicy: "ELBSecurityPolicy-TLS13-1-2-2021-6" } },
-      'prod: edge.tlsPolicy = "ELBSecurityPolicy-TLS13-1-2-2021-6": no such ALB security policy (modules/aws-catalogue.generated.ts); did you mean ELBSecurityPolicy-TLS13-1-2-2021-06?',
+      'prod: edge.tlsPolicy = "ELBSecurityPolicy-TLS13-1-2-2021-6": no such ALB security policy (modules/rules/aws-catalogue.generated.ts); did you mean ELBSecurityPolicy-TLS13-1-2-2021-06?',
     ],
     [
       { region: "eu-west-2", network: { availabilityZones: ["eu-west-2a", "eu-west-2b", "eu-west-2e"] } },
-      'prod: network.availabilityZones[2] = "eu-west-2e": no such zone in eu-west-2; known: eu-west-2a, eu-west-2b, eu-west-2c, eu-west-2d (modules/aws-catalogue.generated.ts)',
+      'prod: network.availabilityZones[2] = "eu-west-2e": no such zone in eu-west-2; known: eu-west-2a, eu-west-2b, eu-west-2c, eu-west-2d (modules/rules/aws-catalogue.generated.ts)',
     ],
   ])("%j", (patch, line) => {
     expect(problems(patch as Parameters<typeof environment>[0])).toEqual([line]);

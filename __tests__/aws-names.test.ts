@@ -1,12 +1,12 @@
-// Names made from an environment's settings: the list in modules/aws-names.ts covers every such name the
+// Names made from an environment's settings: the list in modules/rules/aws-names.ts covers every such name the
 // stacks synthesize (checked against real synthesized stacks), and the validator refuses each name AWS would.
 import { ENVIRONMENTS } from "../environments";
 import { dev } from "../environments/dev";
 import { prod } from "../environments/prod";
-import type { EnvironmentConfig } from "../environments/types";
-import { validateEnvironments } from "../environments/validate";
-import { derivedNameProblem, derivedNames, hasRule, UNCONSTRAINED_ATTRIBUTES } from "../modules/aws-names";
-import { namePrefix } from "../modules/naming";
+import type { EnvironmentConfig } from "../environments/schema/types";
+import { validateEnvironments } from "../environments/schema/validate";
+import { derivedNameProblem, derivedNames, hasRule, UNCONSTRAINED_ATTRIBUTES } from "../modules/rules/aws-names";
+import { namePrefix } from "../modules/primitives/naming";
 import { environment } from "./support/fixtures";
 import { Json, synthEnvironment } from "./support/synth";
 
@@ -51,7 +51,7 @@ describe.each(variants)("every name the %s stack makes from its settings", (_nam
   const { json } = synthEnvironment(config);
   const listed = new Set(derivedNames(config).map((n) => `${n.attribute}=${n.value}`));
 
-  it("is in the checked list (modules/aws-names.ts)", () => {
+  it("is in the checked list (modules/rules/aws-names.ts)", () => {
     const found = madeFromSettings(json, config);
     expect(found.length).toBeGreaterThan(50);
     expect(found.filter(([attribute, value]) => !listed.has(`${attribute}=${value}`))).toEqual([]);
@@ -102,7 +102,7 @@ describe("names AWS would refuse, made from valid settings, are refused before a
       ]),
     );
     expect(lines.every((l) => l.startsWith('dev: project = "shop-": makes '))).toBe(true);
-    // The environment's name holds no hyphen (environments/validate.ts), so only the project can make one of these.
+    // The environment's name holds no hyphen (environments/schema/validate.ts), so only the project can make one of these.
     expect(problems({ name: "dev-", network: { vpcCidr: "10.250.0.0/16" }, edge: { domainName: "x.app.example.com" } })).toEqual([
       expect.stringMatching(/^dev-: name = "dev-": must be 1-20 lowercase letters and digits, starting with a letter/),
     ]);

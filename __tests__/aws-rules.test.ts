@@ -1,9 +1,9 @@
-// The pinned rule tables (modules/aws-rules.generated.ts) and their reader (modules/aws-rules.ts): where they
+// The pinned rule tables (modules/rules/aws-rules.generated.ts) and their reader (modules/rules/aws-rules.ts): where they
 // come from, that every pattern reads as JavaScript, and the class, node type and time zone look-ups.
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { ENVIRONMENTS } from "../environments";
-import { NAME_RULES, RULE_SOURCES, TAG_RULES, TIME_ZONE_LINKS, TIME_ZONES } from "../modules/aws-rules.generated";
+import { NAME_RULES, RULE_SOURCES, TAG_RULES, TIME_ZONE_LINKS, TIME_ZONES } from "../modules/rules/aws-rules.generated";
 import {
   cacheNodeTypesIn,
   isKnownRdsClass,
@@ -13,10 +13,10 @@ import {
   timeZoneProblem,
   unpack,
   valueRuleProblem,
-} from "../modules/aws-rules";
+} from "../modules/rules/aws-rules";
 
 const root = path.join(__dirname, "..");
-const generated = fs.readFileSync(path.join(root, "modules", "aws-rules.generated.ts"), "utf8");
+const generated = fs.readFileSync(path.join(root, "modules", "rules", "aws-rules.generated.ts"), "utf8");
 const script = fs.readFileSync(path.join(root, "scripts", "aws-catalogue.py"), "utf8");
 
 describe("the rule tables", () => {
@@ -89,9 +89,9 @@ describe("scheduled actions' time zones", () => {
     ["US/Eastern", "a legacy alias in the IANA time zone database; write the zone it names, America/New_York"],
     ["GMT", "a legacy alias in the IANA time zone database; write the zone it names, Etc/GMT"],
     ["Etc/Universal", "a legacy alias in the IANA time zone database; write the zone it names, Etc/UTC"],
-    ["europe/london", "not an IANA time zone (modules/aws-rules.generated.ts, tzdata); did you mean Europe/London?"],
-    ["Mars/Olympus_Mons", "not an IANA time zone (modules/aws-rules.generated.ts, tzdata) (for example Europe/London)"],
-    ["Europe/Londres", "not an IANA time zone (modules/aws-rules.generated.ts, tzdata) (for example Europe/London)"],
+    ["europe/london", "not an IANA time zone (modules/rules/aws-rules.generated.ts, tzdata); did you mean Europe/London?"],
+    ["Mars/Olympus_Mons", "not an IANA time zone (modules/rules/aws-rules.generated.ts, tzdata) (for example Europe/London)"],
+    ["Europe/Londres", "not an IANA time zone (modules/rules/aws-rules.generated.ts, tzdata) (for example Europe/London)"],
   ])("refuses %s", (zone, message) => {
     expect(timeZoneProblem(zone)).toBe(message);
   });

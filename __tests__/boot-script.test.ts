@@ -100,7 +100,7 @@ describe("shellcheck", () => {
     expect(shellcheck(scriptPath(name))).toEqual({ status: 0, output: "" });
   });
 
-  test.each(["scripts/rehearse-boot.sh", "scripts/rehearse-fleet.sh", "scripts/rehearse-jobs.sh", "scripts/rehearsal/packages-layer.sh", "scripts/rehearsal/operator/aws", "scripts/rehearsal/operator/terraform", "scripts/rehearsal/build-rootfs.sh", "scripts/rehearsal/dnf", "scripts/rehearsal/stand-ins/awscli", "scripts/rehearsal/stand-ins/crond", "scripts/rehearsal/stand-ins/efs", "scripts/rehearsal/stand-ins/cloudwatch-agent"])(
+  test.each(["scripts/rehearse-boot.sh", "scripts/rehearse-fleet.sh", "scripts/rehearse-jobs.sh", "rehearsals/instances/packages-layer.sh", "rehearsals/instances/operator/aws", "rehearsals/instances/operator/terraform", "rehearsals/instances/build-rootfs.sh", "rehearsals/instances/dnf", "rehearsals/instances/stand-ins/awscli", "rehearsals/instances/stand-ins/crond", "rehearsals/instances/stand-ins/efs", "rehearsals/instances/stand-ins/cloudwatch-agent"])(
     "the boot rehearsal's %s is clean",
     (file) => {
       expect(shellcheck(join(__dirname, "..", file))).toEqual({ status: 0, output: "" });

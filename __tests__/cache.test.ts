@@ -6,10 +6,10 @@ import { KmsKey } from "@cdktf/provider-aws/lib/kms-key";
 import { SecretsmanagerSecret } from "@cdktf/provider-aws/lib/secretsmanager-secret";
 import { SecurityGroup } from "@cdktf/provider-aws/lib/security-group";
 import { Cache, cacheParameterFamily, CacheProps } from "../modules/cache";
-import { policyDocument } from "../modules/policy";
+import { policyDocument } from "../modules/primitives/policy";
 import { ENVIRONMENTS } from "../environments";
 import { prod } from "../environments/prod";
-import { validateEnvironments } from "../environments/validate";
+import { validateEnvironments } from "../environments/schema/validate";
 import { environment } from "./support/fixtures";
 import { policy, resourceList, synthConstruct, synthEnvironment } from "./support/synth";
 

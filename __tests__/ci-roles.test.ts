@@ -1,10 +1,10 @@
 import { Testing } from "cdktf";
 import { IamOpenidConnectProvider } from "@cdktf/provider-aws/lib/iam-openid-connect-provider";
 import { bootstrap, ENVIRONMENTS } from "../environments";
-import { validateBootstrap } from "../environments/validate";
-import { applyBoundaryName, ciRoleName, planKeyAlias } from "../modules/ci-roles";
+import { validateBootstrap } from "../environments/schema/validate";
+import { applyBoundaryName, ciRoleName, planKeyAlias } from "../modules/bootstrap/ci-roles";
 import { resolve } from "./support/iam";
-import { buildBootstrap } from "../modules/environment-stack";
+import { buildBootstrap } from "../modules/stacks/environment-stack";
 import { Json, policy, resourceList, resources, synth } from "./support/synth";
 
 const { text, json } = synth(buildBootstrap(Testing.app(), bootstrap, ENVIRONMENTS));

@@ -1,4 +1,4 @@
-import { allocate, blockSize, contains, formatCidr, overlaps, parseCidr } from "../modules/cidr";
+import { allocate, blockSize, contains, formatCidr, overlaps, parseCidr } from "../modules/primitives/cidr";
 
 const cidr = (text: string) => {
   const parsed = parseCidr(text);

@@ -21,9 +21,9 @@ import {
   refKind,
   runtimePackages,
 } from "../modules/compute";
-import { Problems } from "../modules/validation";
+import { Problems } from "../modules/primitives/validation";
 import { ENVIRONMENTS } from "../environments";
-import { validateEnvironments } from "../environments/validate";
+import { validateEnvironments } from "../environments/schema/validate";
 import { environment } from "./support/fixtures";
 import { Json, policy, resourceList, resources, synth, synthEnvironment } from "./support/synth";
 

@@ -1,11 +1,11 @@
-// The configuration's shape, checked at run time: generated from environments/types.ts (so the two cannot
+// The configuration's shape, checked at run time: generated from environments/schema/types.ts (so the two cannot
 // drift), and rejecting what only the type checker would otherwise have seen.
 import * as fs from "node:fs";
 import { bootstrap, ENVIRONMENTS } from "../environments";
-import { ENVIRONMENT_SHAPE } from "../environments/config-shape.generated";
-import { checkShape } from "../environments/shape";
-import { validateBootstrap, validateEnvironments } from "../environments/validate";
-import { Problems } from "../modules/validation";
+import { ENVIRONMENT_SHAPE } from "../environments/schema/config-shape.generated";
+import { checkShape } from "../environments/schema/shape";
+import { validateBootstrap, validateEnvironments } from "../environments/schema/validate";
+import { Problems } from "../modules/primitives/validation";
 import { dev } from "../environments/dev";
 import { environment } from "./support/fixtures";
 
@@ -19,7 +19,7 @@ function problems(patch: unknown, base = dev): string[] {
 }
 
 describe("the generated shape", () => {
-  it("is what the generator makes from environments/types.ts today (run npm run gen:shape after changing the types)", () => {
+  it("is what the generator makes from environments/schema/types.ts today (run npm run gen:shape after changing the types)", () => {
     expect(fs.readFileSync(generator.OUTPUT, "utf8")).toBe(generator.generate());
   });
 

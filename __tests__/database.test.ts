@@ -9,10 +9,10 @@ import { KmsKey } from "@cdktf/provider-aws/lib/kms-key";
 import { SecurityGroup } from "@cdktf/provider-aws/lib/security-group";
 import { TerraformOutput } from "cdktf";
 import { Database, DATABASE_ENGINE_VERSIONS, DatabaseProps } from "../modules/database";
-import { policyDocument } from "../modules/policy";
+import { policyDocument } from "../modules/primitives/policy";
 import { ENVIRONMENTS } from "../environments";
 import { prod } from "../environments/prod";
-import { validateEnvironments } from "../environments/validate";
+import { validateEnvironments } from "../environments/schema/validate";
 import { environment } from "./support/fixtures";
 import { policy, resourceList, resources, synthConstruct, synthEnvironment } from "./support/synth";
 

@@ -1,5 +1,5 @@
 import { ENVIRONMENTS } from "../environments";
-import { validateEnvironments } from "../environments/validate";
+import { validateEnvironments } from "../environments/schema/validate";
 import { environment } from "./support/fixtures";
 import { Json, synthEnvironment } from "./support/synth";
 

@@ -1,7 +1,7 @@
 import { ENVIRONMENT_FILES, ENVIRONMENTS, selectEnvironments, bootstrap } from "../environments";
 import { staging } from "../environments/staging";
-import type { EnvironmentConfig } from "../environments/types";
-import { validateBootstrap, validateEnvironmentList, validateEnvironments } from "../environments/validate";
+import type { EnvironmentConfig } from "../environments/schema/types";
+import { validateBootstrap, validateEnvironmentList, validateEnvironments } from "../environments/schema/validate";
 import { dev } from "../environments/dev";
 import { prod } from "../environments/prod";
 import { environment } from "./support/fixtures";

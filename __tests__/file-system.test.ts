@@ -6,9 +6,9 @@ import { IamPolicy } from "@cdktf/provider-aws/lib/iam-policy";
 import { KmsKey } from "@cdktf/provider-aws/lib/kms-key";
 import { SecurityGroup } from "@cdktf/provider-aws/lib/security-group";
 import { FileSystem, FileSystemProps } from "../modules/file-system";
-import { policyDocument } from "../modules/policy";
+import { policyDocument } from "../modules/primitives/policy";
 import { ENVIRONMENTS } from "../environments";
-import { validateEnvironments } from "../environments/validate";
+import { validateEnvironments } from "../environments/schema/validate";
 import { environment } from "./support/fixtures";
 import { policy, resourceList, synthConstruct, synthEnvironment } from "./support/synth";
 

@@ -22,7 +22,7 @@ interface AlbSettings {
   };
 }
 // eslint-disable-next-line @typescript-eslint/no-require-imports
-const balancer = require("../scripts/rehearsal/balancer.js") as {
+const balancer = require("../rehearsals/instances/balancer.js") as {
   albSettings: (stack: unknown) => AlbSettings;
   matcherRegex: (matcher: string) => string;
   haproxyConfig: (settings: AlbSettings, options: { address: string; certificate: string; socket: string; slots: number }) => string;

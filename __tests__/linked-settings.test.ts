@@ -1,4 +1,4 @@
-// Rules that link settings (modules/linked-settings.ts), the risky combinations that warn, and how a warning
+// Rules that link settings (modules/rules/linked-settings.ts), the risky combinations that warn, and how a warning
 // reaches synth's output and its acknowledgement.
 import * as fs from "node:fs";
 import * as os from "node:os";
@@ -7,8 +7,8 @@ import { bootstrap, ENVIRONMENTS } from "../environments";
 import { dev } from "../environments/dev";
 import { prod } from "../environments/prod";
 import { staging } from "../environments/staging";
-import { validateEnvironments } from "../environments/validate";
-import { linkedWarnings, peakInstances } from "../modules/linked-settings";
+import { validateEnvironments } from "../environments/schema/validate";
+import { linkedWarnings, peakInstances } from "../modules/rules/linked-settings";
 import { run } from "../main";
 import { environment } from "./support/fixtures";
 
@@ -28,13 +28,13 @@ describe("the database", () => {
   it("needs a class its engine is offered on in the region", () => {
     const london = { region: "eu-west-2", state: { region: "eu-west-2" }, network: { availabilityZones: ["eu-west-2a", "eu-west-2b"] } };
     expect(problems({ ...london, database: { instanceClass: "db.x2g.xlarge" } })).toEqual([
-      "dev: database.instanceClass = \"db.x2g.xlarge\": RDS does not offer postgres on db.x2g.xlarge in eu-west-2 (modules/aws-rules.generated.ts, cfn-lint's data from the AWS pricing API)",
+      "dev: database.instanceClass = \"db.x2g.xlarge\": RDS does not offer postgres on db.x2g.xlarge in eu-west-2 (modules/rules/aws-rules.generated.ts, cfn-lint's data from the AWS pricing API)",
     ]);
   });
 
   it("needs a class offered at its engine version", () => {
     expect(problems({ database: { instanceClass: "db.t2.micro" } })).toEqual([
-      "dev: database.instanceClass = \"db.t2.micro\": RDS offers no engine at version 16 on db.t2.micro (database.engineVersion 16; modules/aws-rules.generated.ts, cfn-lint's orderable-options data): choose a current class",
+      "dev: database.instanceClass = \"db.t2.micro\": RDS offers no engine at version 16 on db.t2.micro (database.engineVersion 16; modules/rules/aws-rules.generated.ts, cfn-lint's orderable-options data): choose a current class",
     ]);
   });
 
@@ -52,7 +52,7 @@ describe("the cache", () => {
   it("needs a node type offered in the region", () => {
     const south = { region: "eu-south-1", state: { region: "eu-south-1" }, network: { availabilityZones: ["eu-south-1a", "eu-south-1b"] } };
     expect(problems({ ...south, cache: { nodeType: "cache.m7g.2xlarge" } })).toEqual([
-      "dev: cache.nodeType = \"cache.m7g.2xlarge\": ElastiCache does not offer cache.m7g.2xlarge in eu-south-1 (modules/aws-rules.generated.ts, cfn-lint's data from the AWS pricing API)",
+      "dev: cache.nodeType = \"cache.m7g.2xlarge\": ElastiCache does not offer cache.m7g.2xlarge in eu-south-1 (modules/rules/aws-rules.generated.ts, cfn-lint's data from the AWS pricing API)",
     ]);
   });
 
@@ -110,7 +110,7 @@ describe("scheduled actions", () => {
       'dev: compute.scheduledActions[0].timeZone = "US/Eastern": a legacy alias in the IANA time zone database; write the zone it names, America/New_York',
     ]);
     expect(problems(at("Europe/Londn"))).toEqual([
-      'dev: compute.scheduledActions[0].timeZone = "Europe/Londn": not an IANA time zone (modules/aws-rules.generated.ts, tzdata) (for example Europe/London)',
+      'dev: compute.scheduledActions[0].timeZone = "Europe/Londn": not an IANA time zone (modules/rules/aws-rules.generated.ts, tzdata) (for example Europe/London)',
     ]);
     expect(problems(at("America/Sao_Paulo"))).toEqual([]);
   });

@@ -9,12 +9,12 @@ import { S3BucketOwnershipControls } from "@cdktf/provider-aws/lib/s3-bucket-own
 import { S3BucketPublicAccessBlock } from "@cdktf/provider-aws/lib/s3-bucket-public-access-block";
 import { S3BucketServerSideEncryptionConfigurationA } from "@cdktf/provider-aws/lib/s3-bucket-server-side-encryption-configuration";
 import { S3BucketVersioningA } from "@cdktf/provider-aws/lib/s3-bucket-versioning";
-import { Connections } from "../modules/connections";
+import { Connections } from "../modules/primitives/connections";
 import { ACCESS_LOG_PREFIX, DEFAULT_HSTS_MAX_AGE_SECONDS, DEFAULT_TLS_POLICY, ELB_LOG_DELIVERY_SERVICE, elbLogDeliveryPrincipal, isValidMatcher, LoadBalancer, LoadBalancerProps, targetHealthySeconds } from "../modules/load-balancer";
-import { validateEnvironments } from "../environments/validate";
+import { validateEnvironments } from "../environments/schema/validate";
 import { ENVIRONMENTS } from "../environments";
 import { prod } from "../environments/prod";
-import type { EnvironmentConfig } from "../environments/types";
+import type { EnvironmentConfig } from "../environments/schema/types";
 import { environment } from "./support/fixtures";
 import { Json, policy, resourceList, resourceNamed, resources, synthConstruct, synthEnvironment } from "./support/synth";
 

@@ -3,7 +3,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { run } from "../main";
 import { ENVIRONMENTS } from "../environments";
-import type { EnvironmentConfig } from "../environments/types";
+import type { EnvironmentConfig } from "../environments/schema/types";
 import { TEMPLATE_EXAMPLE_REFS } from "../modules/compute";
 import { environment } from "./support/fixtures";
 

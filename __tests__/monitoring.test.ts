@@ -2,7 +2,7 @@ import { CloudwatchLogMetricFilter } from "@cdktf/provider-aws/lib/cloudwatch-lo
 import { SnsTopic } from "@cdktf/provider-aws/lib/sns-topic";
 import { SnsTopicSubscription } from "@cdktf/provider-aws/lib/sns-topic-subscription";
 import { checkMonitoringSettings, Monitoring, MonitoringProps } from "../modules/monitoring";
-import { Problems, formatProblem } from "../modules/validation";
+import { Problems, formatProblem } from "../modules/primitives/validation";
 import { ENVIRONMENTS } from "../environments";
 import { Json, policy, resourceList, resources, synthConstruct, synthEnvironment } from "./support/synth";
 

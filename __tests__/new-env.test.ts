@@ -7,7 +7,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { load } from "js-yaml";
 import { ENVIRONMENTS } from "../environments";
-import { PLACEHOLDER, validateEnvironments } from "../environments/validate";
+import { PLACEHOLDER, validateEnvironments } from "../environments/schema/validate";
 import { environment } from "./support/fixtures";
 import type { Json } from "./support/synth";
 

@@ -2,7 +2,7 @@
 // the only token Terraform handles (the cache AUTH token) is a reference to a value generated at apply time.
 import { Testing } from "cdktf";
 import { ENVIRONMENTS, bootstrap } from "../environments";
-import { buildBootstrap, buildEnvironment } from "../modules/environment-stack";
+import { buildBootstrap, buildEnvironment } from "../modules/stacks/environment-stack";
 import { Json, synth } from "./support/synth";
 
 /** Arguments that carry a secret value in the AWS provider. */

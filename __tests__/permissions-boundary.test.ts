@@ -3,11 +3,11 @@ import { Construct } from "constructs";
 import { IamRole } from "@cdktf/provider-aws/lib/iam-role";
 import { IamPolicy } from "@cdktf/provider-aws/lib/iam-policy";
 import { bootstrap, ENVIRONMENTS } from "../environments";
-import { applyBoundaryName } from "../modules/ci-roles";
-import { recordNamePatterns } from "../modules/environment-fence";
-import { buildBootstrap } from "../modules/environment-stack";
-import { validateBootstrap } from "../environments/validate";
-import { PermissionsBoundaryAspect, workloadBoundaryArn } from "../modules/permissions-boundary";
+import { applyBoundaryName } from "../modules/bootstrap/ci-roles";
+import { recordNamePatterns } from "../modules/bootstrap/environment-fence";
+import { buildBootstrap } from "../modules/stacks/environment-stack";
+import { validateBootstrap } from "../environments/schema/validate";
+import { PermissionsBoundaryAspect, workloadBoundaryArn } from "../modules/bootstrap/permissions-boundary";
 import { environment } from "./support/fixtures";
 import { Json, policy, resourceList, synth, synthConstruct, synthEnvironment } from "./support/synth";
 

@@ -5,9 +5,9 @@ import { ENVIRONMENTS } from "../environments";
 import { prod } from "../environments/prod";
 import { staging } from "../environments/staging";
 import { dev } from "../environments/dev";
-import type { EnvironmentConfig } from "../environments/types";
-import { validateEnvironments } from "../environments/validate";
-import { EC2_INSTANCE_TYPE_FACTS, EC2_INSTANCE_TYPES } from "../modules/aws-catalogue.generated";
+import type { EnvironmentConfig } from "../environments/schema/types";
+import { validateEnvironments } from "../environments/schema/validate";
+import { EC2_INSTANCE_TYPE_FACTS, EC2_INSTANCE_TYPES } from "../modules/rules/aws-catalogue.generated";
 import {
   checkComputeSettings,
   instanceArchitecture,
@@ -18,7 +18,7 @@ import {
   PurchaseMixSettings,
   resolvePurchaseMix,
 } from "../modules/compute";
-import { Problems } from "../modules/validation";
+import { Problems } from "../modules/primitives/validation";
 import { Json, resourceList, synthEnvironment } from "./support/synth";
 
 /** `base` with its compute settings patched and its purchase mix replaced whole. */
@@ -108,7 +108,7 @@ describe("the validator refuses, one line per problem", () => {
       'staging: compute.purchaseMix.instanceTypes = ["c7g.large","c6g.large"]: must include compute.instanceType ("t4g.medium"), the launch template\'s own type, whose architecture picks the AMI; list it first to prefer it',
     ],
     [{ instanceTypes: ["t4g.medium", "t4g.medium"] }, 'staging: compute.purchaseMix.instanceTypes[1] = "t4g.medium": repeats instanceTypes[0]'],
-    [{ instanceTypes: ["t4g.medium", "c7g.lrage"] }, 'staging: compute.purchaseMix.instanceTypes[1] = "c7g.lrage": no such EC2 instance type (modules/aws-catalogue.generated.ts); did you mean c7g.large?'],
+    [{ instanceTypes: ["t4g.medium", "c7g.lrage"] }, 'staging: compute.purchaseMix.instanceTypes[1] = "c7g.lrage": no such EC2 instance type (modules/rules/aws-catalogue.generated.ts); did you mean c7g.large?'],
     [{ instanceTypes: ["t4g.medium", "C7G large"] }, 'staging: compute.purchaseMix.instanceTypes[1] = "C7G large": not an EC2 instance type (for example t4g.small)'],
     [
       { instanceTypes: ["t4g.medium", "c7i.large"] },
@@ -116,7 +116,7 @@ describe("the validator refuses, one line per problem", () => {
     ],
     [
       { instanceTypes: ["t4g.medium", "hpc7g.4xlarge"] },
-      'staging: compute.purchaseMix.instanceTypes[1] = "hpc7g.4xlarge": is not offered as Spot (DescribeInstanceTypes, modules/aws-catalogue.generated.ts), and the mix buys Spot above the On-Demand base',
+      'staging: compute.purchaseMix.instanceTypes[1] = "hpc7g.4xlarge": is not offered as Spot (DescribeInstanceTypes, modules/rules/aws-catalogue.generated.ts), and the mix buys Spot above the On-Demand base',
     ],
     [{ onDemandBaseCapacity: 5 }, "staging: compute.purchaseMix.onDemandBaseCapacity = 5: must be a whole number from 0 to maxCapacity (4): the group never holds more"],
     [{ onDemandBaseCapacity: 1.5 }, "staging: compute.purchaseMix.onDemandBaseCapacity = 1.5: must be a whole number from 0 to maxCapacity (4): the group never holds more"],
@@ -133,7 +133,7 @@ describe("the validator refuses, one line per problem", () => {
   it("a Mac type: another architecture, and no Spot (two problems, two lines)", () => {
     expect(mix({ instanceTypes: ["t4g.medium", "mac2.metal"] })).toEqual([
       'staging: compute.purchaseMix.instanceTypes[1] = "mac2.metal": is arm64_mac, but the launch template\'s AMI is arm64 (compute.instanceType "t4g.medium"): every listed type must share it',
-      'staging: compute.purchaseMix.instanceTypes[1] = "mac2.metal": is not offered as Spot (DescribeInstanceTypes, modules/aws-catalogue.generated.ts), and the mix buys Spot above the On-Demand base',
+      'staging: compute.purchaseMix.instanceTypes[1] = "mac2.metal": is not offered as Spot (DescribeInstanceTypes, modules/rules/aws-catalogue.generated.ts), and the mix buys Spot above the On-Demand base',
     ]);
   });
 
@@ -160,7 +160,7 @@ describe("the validator refuses, one line per problem", () => {
     ],
     [
       { vcpuCount: { min: 1, max: 1 }, memoryMiB: { min: 65536, max: 65536 } },
-      'staging: compute.purchaseMix.instanceRequirements = {"vcpuCount":{"min":1,"max":1},"memoryMiB":{"min":65536,"max":65536},"burstablePerformance":"included"}: no current-generation arm64 instance type offered as Spot has 1-1 vCPUs and 65536-65536 MiB (burstable included; modules/aws-catalogue.generated.ts)',
+      'staging: compute.purchaseMix.instanceRequirements = {"vcpuCount":{"min":1,"max":1},"memoryMiB":{"min":65536,"max":65536},"burstablePerformance":"included"}: no current-generation arm64 instance type offered as Spot has 1-1 vCPUs and 65536-65536 MiB (burstable included; modules/rules/aws-catalogue.generated.ts)',
     ],
   ] as const)("requirements %j", (patch, line) => {
     expect(byRequirements(patch as never)).toEqual([line]);
@@ -203,7 +203,7 @@ describe("the validator refuses, one line per problem", () => {
 
   it("reports a misspelt template type once, not again for every listed type", () => {
     expect(problems(withMix(staging, spotTypes, { instanceType: "t4g.mediun" }))).toEqual([
-      'staging: compute.instanceType = "t4g.mediun": no such EC2 instance type (modules/aws-catalogue.generated.ts); did you mean t4g.medium?',
+      'staging: compute.instanceType = "t4g.mediun": no such EC2 instance type (modules/rules/aws-catalogue.generated.ts); did you mean t4g.medium?',
     ]);
   });
 });

@@ -1,10 +1,10 @@
-// Default quotas a configuration exceeds (modules/quotas.ts): warnings naming the quota.
+// Default quotas a configuration exceeds (modules/rules/quotas.ts): warnings naming the quota.
 import { ENVIRONMENTS } from "../environments";
 import { dev } from "../environments/dev";
 import { prod } from "../environments/prod";
 import { staging } from "../environments/staging";
-import { quotaWarnings, warningText } from "../modules/quotas";
-import type { EnvironmentConfig } from "../environments/types";
+import { quotaWarnings, warningText } from "../modules/rules/quotas";
+import type { EnvironmentConfig } from "../environments/schema/types";
 import { environment } from "./support/fixtures";
 
 /** `base` in one account and region with the given NAT layout, whatever the shipped files say. */

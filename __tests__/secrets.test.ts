@@ -3,10 +3,10 @@ import { KmsKey } from "@cdktf/provider-aws/lib/kms-key";
 import { KmsAlias } from "@cdktf/provider-aws/lib/kms-alias";
 import { Secrets, SecretsProps } from "../modules/secrets";
 import { IamPolicy } from "@cdktf/provider-aws/lib/iam-policy";
-import { policyDocument } from "../modules/policy";
+import { policyDocument } from "../modules/primitives/policy";
 import { ENVIRONMENTS } from "../environments";
 import { prod } from "../environments/prod";
-import { validateEnvironments } from "../environments/validate";
+import { validateEnvironments } from "../environments/schema/validate";
 import { environment } from "./support/fixtures";
 import { policy, resourceList, resources, synthConstruct, synthEnvironment } from "./support/synth";
 

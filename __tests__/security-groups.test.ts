@@ -3,11 +3,11 @@
 // rules, and nothing else is open: no other rule, no inline rule, the default group closed.
 import { dev } from "../environments/dev";
 import { ENVIRONMENTS } from "../environments";
-import type { EnvironmentConfig } from "../environments/types";
+import type { EnvironmentConfig } from "../environments/schema/types";
 import { SecurityGroup } from "@cdktf/provider-aws/lib/security-group";
 import { VpcSecurityGroupIngressRule } from "@cdktf/provider-aws/lib/vpc-security-group-ingress-rule";
 import { Cache } from "../modules/cache";
-import { Connections } from "../modules/connections";
+import { Connections } from "../modules/primitives/connections";
 import { Database } from "../modules/database";
 import { FileSystem } from "../modules/file-system";
 import { Json, resourceList, resources, synthConstruct, synthEnvironment } from "./support/synth";

@@ -8,9 +8,9 @@ import { S3BucketLifecycleConfiguration } from "@cdktf/provider-aws/lib/s3-bucke
 import { DynamodbTable } from "@cdktf/provider-aws/lib/dynamodb-table";
 import { KmsKey } from "@cdktf/provider-aws/lib/kms-key";
 import { bootstrap, ENVIRONMENTS } from "../environments";
-import { ciRoleName } from "../modules/ci-roles";
-import { buildBootstrap } from "../modules/environment-stack";
-import { StateStorage } from "../modules/state-backend";
+import { ciRoleName } from "../modules/bootstrap/ci-roles";
+import { buildBootstrap } from "../modules/stacks/environment-stack";
+import { StateStorage } from "../modules/bootstrap/state-backend";
 import { Json, policy, resourceList, synth, synthConstruct, synthEnvironment } from "./support/synth";
 
 describe("each environment's backend", () => {

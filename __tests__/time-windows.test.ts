@@ -1,5 +1,5 @@
-import { parseDailyWindow, parseWeeklyWindow, windowMinutes, windowsOverlap, checkWindows } from "../modules/time-windows";
-import { Problems } from "../modules/validation";
+import { parseDailyWindow, parseWeeklyWindow, windowMinutes, windowsOverlap, checkWindows } from "../modules/primitives/time-windows";
+import { Problems } from "../modules/primitives/validation";
 
 describe("time windows", () => {
   it("parses daily and weekly windows, wrapping past midnight and the end of the week", () => {

@@ -3,7 +3,7 @@ import { Wafv2WebAclAssociation } from "@cdktf/provider-aws/lib/wafv2-web-acl-as
 import { Wafv2WebAclLoggingConfiguration } from "@cdktf/provider-aws/lib/wafv2-web-acl-logging-configuration";
 import { CloudwatchLogGroup } from "@cdktf/provider-aws/lib/cloudwatch-log-group";
 import { DEFAULT_RATE_LIMIT, MANAGED_RULE_GROUPS, Waf, WafProps } from "../modules/waf";
-import { validateEnvironments } from "../environments/validate";
+import { validateEnvironments } from "../environments/schema/validate";
 import { ENVIRONMENTS } from "../environments";
 import { environment } from "./support/fixtures";
 import { Json, policy, resourceList, synthConstruct, synthEnvironment } from "./support/synth";

@@ -1,5 +1,5 @@
 // Values every environment shares. Each environment file spreads these and states what differs.
-import type { StateConfig } from "./types";
+import type { StateConfig } from "./schema/types";
 
 export const project = "webapp";
 export const region = "eu-west-2";

@@ -1,7 +1,7 @@
 // The bootstrap stacks' settings: one per account (state bucket, lock table, state key, the state read
 // audit trail, the boundaries and CI roles of that account's environments), each applied once.
 import { base } from "./base";
-import type { BootstrapConfig } from "./types";
+import type { BootstrapConfig } from "./schema/types";
 
 export const bootstrap: BootstrapConfig = {
   project: base.project,

@@ -1,6 +1,6 @@
 // dev: cheapest shape that still exercises every part of the stack; torn down freely.
 import { app, base } from "./base";
-import type { EnvironmentConfig } from "./types";
+import type { EnvironmentConfig } from "./schema/types";
 
 export const dev: EnvironmentConfig = {
   ...base,

@@ -3,10 +3,10 @@ import { bootstrap, BOOTSTRAPS } from "./bootstrap";
 import { dev } from "./dev";
 import { prod } from "./prod";
 import { staging } from "./staging";
-import type { EnvironmentConfig } from "./types";
+import type { EnvironmentConfig } from "./schema/types";
 
 export { bootstrap, BOOTSTRAPS };
-export type { BootstrapConfig, EnvironmentConfig } from "./types";
+export type { BootstrapConfig, EnvironmentConfig } from "./schema/types";
 
 /**
  * Every environment's file and the environment it exports, in promotion order. The validator names these

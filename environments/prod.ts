@@ -1,6 +1,6 @@
 // prod: three zones, a NAT gateway per zone, long retention; production safeguards enforced.
 import { app, base } from "./base";
-import type { EnvironmentConfig } from "./types";
+import type { EnvironmentConfig } from "./schema/types";
 
 export const prod: EnvironmentConfig = {
   ...base,

@@ -1,6 +1,6 @@
 // staging: production's shape at a smaller size, so releases are rehearsed on the real topology.
 import { app, base } from "./base";
-import type { EnvironmentConfig } from "./types";
+import type { EnvironmentConfig } from "./schema/types";
 
 export const staging: EnvironmentConfig = {
   ...base,

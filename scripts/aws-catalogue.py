@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
-"""Regenerates modules/aws-catalogue.generated.ts (the AWS names the validator accepts) and
-modules/aws-rules.generated.ts (AWS's rules for names, tags and time zones, and which database classes and
+"""Regenerates modules/rules/aws-catalogue.generated.ts (the AWS names the validator accepts) and
+modules/rules/aws-rules.generated.ts (AWS's rules for names, tags and time zones, and which database classes and
 cache node types each region and engine offers), drawn from pinned, dated sources: the AWS SDK's service
 models (botocore), the AWS emulator's recorded AWS data (moto), the CloudFormation resource schemas and
 AWS-API-derived data that cfn-lint ships, and the IANA time zone database (tzdata).
@@ -19,7 +19,7 @@ What comes from where:
   EC2 instance type facts  moto ec2/resources/instance_types.json.gz (recorded from DescribeInstanceTypes):
                            architecture, vCPUs, memory, burstable, current generation, offered as Spot;
                            botocore's models carry none of these (its enum is names only)
-And into modules/aws-rules.generated.ts:
+And into modules/rules/aws-rules.generated.ts:
   Name rules               per Terraform attribute: min/max/pattern of the botocore shape of the API member
                            that receives it and/or of the CloudFormation schema property (cfn-lint schemas)
   Tag rules                per service: min/max/pattern of the botocore Tag shape's Key and Value
@@ -51,12 +51,12 @@ MOTO = "5.2.5"
 CFN_LINT = "1.58.0"
 TZDATA = "2026.6"
 ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..")
-OUTPUT = os.path.join(ROOT, "modules", "aws-catalogue.generated.ts")
-RULES_OUTPUT = os.path.join(ROOT, "modules", "aws-rules.generated.ts")
+OUTPUT = os.path.join(ROOT, "modules", "rules", "aws-catalogue.generated.ts")
+RULES_OUTPUT = os.path.join(ROOT, "modules", "rules", "aws-rules.generated.ts")
 # Terraform attribute -> where AWS states the rule of the value it receives: ("api", service, operation,
 # member) for a botocore input member, ("shape", service, shape) for a botocore shape, ("cfn", resource type,
 # property) for a CloudFormation schema property. Attributes no source constrains have their rules written
-# by hand in modules/aws-names.ts, each with its AWS documentation link.
+# by hand in modules/rules/aws-names.ts, each with its AWS documentation link.
 NAME_SOURCES = {
     "aws_acm_certificate.domain_name": [("api", "acm", "RequestCertificate", "DomainName")],
     "aws_acm_certificate.subject_alternative_names": [("api", "acm", "RequestCertificate", "SubjectAlternativeNames")],
@@ -306,7 +306,7 @@ def rules(botocore_whl, cfn_whl, tz_whl):
 
 
 def packed(classes):
-    """`db.m5.large db.m5.xlarge db.t3.micro` -> `db.m5:large,xlarge db.t3:micro` (decoded by modules/aws-rules.ts)."""
+    """`db.m5.large db.m5.xlarge db.t3.micro` -> `db.m5:large,xlarge db.t3:micro` (decoded by modules/rules/aws-rules.ts)."""
     families = {}
     for c in classes:
         family, size = c.rsplit(".", 1)
@@ -357,7 +357,7 @@ def render_rules(sources, names, tags, rds_region, rds_version, cache_region, zo
     for service, rule in tags.items():
         out.append(f"  {json.dumps(service)}: {json.dumps({k: v for k, v in rule.items() if v})},")
     out += ["};", "",
-            "/** Distinct lists of RDS classes, packed as `db.<family>:<size>,<size> ...` (decoded by modules/aws-rules.ts). */",
+            "/** Distinct lists of RDS classes, packed as `db.<family>:<size>,<size> ...` (decoded by modules/rules/aws-rules.ts). */",
             "export const RDS_CLASS_LISTS: readonly string[] = ["]
     out += [f"  {json.dumps(text)}," for text in lists]
     out += ["];", "",

@@ -9,7 +9,7 @@ const dist = join(dirname(fileURLToPath(import.meta.url)), "..", "dist");
 const load = createRequire(import.meta.url);
 const loadStart = process.hrtime.bigint();
 const { ENVIRONMENTS, ENVIRONMENT_FILES } = load(join(dist, "environments"));
-const { validateEnvironments } = load(join(dist, "environments", "validate"));
+const { validateEnvironments } = load(join(dist, "environments", "schema", "validate"));
 const loaded = Number(process.hrtime.bigint() - loadStart) / 1e6;
 const runs = Number(process.argv[2] ?? 50);
 const time = () => {

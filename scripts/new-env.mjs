@@ -13,7 +13,7 @@ import { fileURLToPath } from "node:url";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 const require = createRequire(import.meta.url);
-/** Marks a value new-env could not know; environments/validate.ts rejects any value containing it. */
+/** Marks a value new-env could not know; environments/schema/validate.ts rejects any value containing it. */
 const PLACEHOLDER = "fill-me-in";
 const USAGE = "usage: npm run new-env -- <name> --from <existing environment>";
 
@@ -35,7 +35,7 @@ const read = (rel) => readFileSync(file(rel), "utf8");
 // The environments as the code defines them (built the way synth builds them).
 execFileSync(process.execPath, [file("scripts/build.mjs")], { cwd: root, stdio: "inherit" });
 const { ENVIRONMENTS } = require(file("dist/environments/index.js"));
-const { overlaps, parseCidr } = require(file("dist/modules/cidr.js"));
+const { overlaps, parseCidr } = require(file("dist/modules/primitives/cidr.js"));
 const names = ENVIRONMENTS.map((e) => e.name);
 const source = ENVIRONMENTS.find((e) => e.name === from);
 if (!source) fail(`--from ${JSON.stringify(from)}: no such environment; known: ${names.join(", ")}`);
@@ -157,7 +157,7 @@ writeFileSync(file(runbook), runbookText);
 execFileSync(process.execPath, [file("scripts/build.mjs")], { cwd: root, stdio: "inherit" });
 for (const key of Object.keys(require.cache)) if (key.startsWith(file("dist/"))) delete require.cache[key];
 const after = require(file("dist/environments/index.js")).ENVIRONMENTS;
-const { validateEnvironments } = require(file("dist/environments/validate.js"));
+const { validateEnvironments } = require(file("dist/environments/schema/validate.js"));
 const created = after.find((e) => e.name === name);
 const problems = validateEnvironments([created], after);
 

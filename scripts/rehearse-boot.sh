@@ -2,7 +2,7 @@
 # The boot rehearsal: app instances boot from the dev launch template's user data on a clean Debian system
 # under real systemd (systemd-nspawn --boot), each in its own network namespace bridged to a services
 # namespace that holds instance metadata, the AWS API emulator, a git server, PostgreSQL and Redis.
-# This script builds the namespaces and tears them down on every exit path; scripts/rehearsal/boot.js runs
+# This script builds the namespaces and tears them down on every exit path; rehearsals/instances/boot.js runs
 # inside the services namespace and does the rest. Needs root, systemd-nspawn and the cached rootfs
 # (scripts/setup-tools.sh). Usage: rehearse-boot.sh [scenario...]  (default: all)
 # The fleet rehearsal (scripts/rehearse-fleet.sh) runs through here with REHEARSAL_DRIVER=fleet.js: its
@@ -63,4 +63,4 @@ done
 
 export REHEARSAL_ROOTFS="$rootfs" REHEARSAL_NETNS_PREFIX="$tag" REHEARSAL_INSTANCES="$instances"
 # nsenter, not `ip netns exec`: that also remounts /sys, hiding the cgroup hierarchies systemd-nspawn needs.
-nsenter --net="/run/netns/$svc" node "$ROOT/scripts/rehearsal/$driver" "$@"
+nsenter --net="/run/netns/$svc" node "$ROOT/rehearsals/instances/$driver" "$@"

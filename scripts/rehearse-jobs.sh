@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The timed jobs' fault rehearsal (rehearsal/jobs.py): three stand-in instances run the job runner from dev's
+# The timed jobs' fault rehearsal (rehearsals/deploy/jobs.py): three stand-in instances run the job runner from dev's
 # synthesized boot bundle against real Redis (TLS, AUTH, a replica to fail over to) and the jobs table in
 # the AWS API emulator, on a compressed schedule, through faults; it prints a table per fault and fails
 # unless every slot completed exactly once (or was recorded missed and alarmed) with no two runs of a slot
@@ -23,4 +23,4 @@ out="$(mktemp -d /var/tmp/webapp-jobs-synth-XXXXXX)"
 trap 'rm -rf "$out"' EXIT
 node scripts/build.mjs
 CDKTF_OUTDIR="$out" ENVIRONMENTS=dev CHECKPOINT_DISABLE=1 node dist/main.js 2>"$out/synth.log" || { cat "$out/synth.log" >&2; exit 1; }
-REHEARSAL_AWS_CLI="$AWSCLI_BIN" "$MOTO_PYTHON" "$ROOT/rehearsal/jobs.py" --stack "$out/stacks/dev/cdk.tf.json" "$@"
+REHEARSAL_AWS_CLI="$AWSCLI_BIN" "$MOTO_PYTHON" "$ROOT/rehearsals/deploy/jobs.py" --stack "$out/stacks/dev/cdk.tf.json" "$@"

@@ -2,7 +2,7 @@
 # Deploy rehearsal: applies the synthesized stacks, unchanged, with the real engine and the pinned AWS
 # provider to moto (an AWS API emulator) on a free loopback port, plans again (no changes allowed),
 # checks the result in the emulator and destroys everything. See README "Deploy rehearsal".
-# First the emulator's own tests (rehearsal/test_gaps.py). Working copies and logs go to a temporary
+# First the emulator's own tests (rehearsals/deploy/test_gaps.py). Working copies and logs go to a temporary
 # directory (kept, and named, when the rehearsal fails); the repository gets nothing but cdktf.out.
 # Knobs: REHEARSE_ONLY="dev staging" (environments; default all), REHEARSE_PLAN_ROLE=0 (skip planning each
 # environment as its CI plan role with IAM enforced; on by default), REHEARSE_KEEP=1 (keep the working
@@ -34,7 +34,7 @@ WORK="$(mktemp -d "${TMPDIR:-/tmp}/rehearse.XXXXXX")"
 PID_FILE="$WORK/emulator.pid"
 ok=0
 cleanup() {
-  "$MOTO_PYTHON" rehearsal/emulator.py stop --pid-file "$PID_FILE" || true
+  "$MOTO_PYTHON" rehearsals/deploy/emulator.py stop --pid-file "$PID_FILE" || true
   if [ "$ok" = 1 ] && [ "${REHEARSE_KEEP:-0}" != 1 ]; then
     rm -rf "$WORK"
   else
@@ -46,12 +46,12 @@ trap 'exit 130' INT
 trap 'exit 143' TERM
 
 start=$SECONDS
-echo "rehearse: emulator tests (rehearsal/test_gaps.py)"
-timeout 300 "$MOTO_PYTHON" -m pytest -q -p no:cacheprovider rehearsal
+echo "rehearse: emulator tests (rehearsals/deploy/test_gaps.py)"
+timeout 300 "$MOTO_PYTHON" -m pytest -q -p no:cacheprovider rehearsals/deploy
 echo "rehearse: emulator tests ok ($((SECONDS - start)) s)"
 
 account="$(jq -r '.provider.aws[0].allowed_account_ids[0]' "$STACKS_DIR/bootstrap/cdk.tf.json")"
-port="$("$MOTO_PYTHON" rehearsal/emulator.py start --account-id "$account" \
+port="$("$MOTO_PYTHON" rehearsals/deploy/emulator.py start --account-id "$account" \
   --port-file "$WORK/emulator.port" --pid-file "$PID_FILE" --log "$WORK/emulator.log")"
 echo "rehearse: moto $MOTO_VERSION with the rehearsal's extension on 127.0.0.1:$port (account $account); $("$TF_BIN" version | head -n1)"
 
@@ -61,6 +61,6 @@ if [ -n "${REHEARSE_ONLY:-}" ]; then
   args+=(--only "${only[@]}")
 fi
 [ "${REHEARSE_PLAN_ROLE:-1}" = 1 ] || args+=(--no-plan-role)
-timeout "${REHEARSE_TIMEOUT:-1800}" "$MOTO_PYTHON" rehearsal/rehearse.py "${args[@]}"
+timeout "${REHEARSE_TIMEOUT:-1800}" "$MOTO_PYTHON" rehearsals/deploy/rehearse.py "${args[@]}"
 ok=1
 echo "rehearse: done in $((SECONDS - start)) s"

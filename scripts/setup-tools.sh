@@ -320,7 +320,7 @@ setup_apt() {
 setup_rootfs() {
   local t; t="$(now)"
   local store="$PLATFORM_TOOLS_DIR/rehearsal-rootfs" key dest
-  key="$(cat "$ROOT/scripts/rehearsal/build-rootfs.sh" "$ROOT/scripts/rehearsal/packages.tsv" "$ROOT/scripts/rehearsal/old-server.packages" <(echo "$AWSCLI_VERSION $REHEARSAL_DEBIAN_SUITE") | sha256sum | cut -c1-12)"
+  key="$(cat "$ROOT/rehearsals/instances/build-rootfs.sh" "$ROOT/rehearsals/instances/packages.tsv" "$ROOT/rehearsals/instances/old-server.packages" <(echo "$AWSCLI_VERSION $REHEARSAL_DEBIAN_SUITE") | sha256sum | cut -c1-12)"
   dest="$store/$REHEARSAL_DEBIAN_SUITE-$key"
   if [ -x "$dest/lib/systemd/systemd" ]; then
     note rootfs cached "$(elapsed "$t")" "$dest"
@@ -330,7 +330,7 @@ setup_rootfs() {
   else
     echo "setup-tools: building the boot rehearsal's rootfs ($REHEARSAL_DEBIAN_SUITE minbase, awscli $AWSCLI_VERSION) ..."
     mkdir -p "$store"
-    bash "$ROOT/scripts/rehearsal/build-rootfs.sh" "$dest" "$AWSCLI_VERSION" "$REHEARSAL_DEBIAN_SUITE" >"$LOG_DIR/rehearsal-rootfs.log" 2>&1 \
+    bash "$ROOT/rehearsals/instances/build-rootfs.sh" "$dest" "$AWSCLI_VERSION" "$REHEARSAL_DEBIAN_SUITE" >"$LOG_DIR/rehearsal-rootfs.log" 2>&1 \
       || { tail -n 20 "$LOG_DIR/rehearsal-rootfs.log" >&2; die "rootfs build failed (log: $LOG_DIR/rehearsal-rootfs.log)"; }
     note rootfs built "$(elapsed "$t")" "$dest ($(du -sh "$dest" | cut -f1))"
   fi

@@ -1,6 +1,6 @@
 // Environment configs for tests: the real ones, and a way to change a few fields of one.
 import { dev } from "../../environments/dev";
-import type { EnvironmentConfig } from "../../environments/types";
+import type { EnvironmentConfig } from "../../environments/schema/types";
 
 type DeepPartial<T> = { [K in keyof T]?: T[K] extends readonly unknown[] ? T[K] : T[K] extends object ? DeepPartial<T[K]> : T[K] };
 

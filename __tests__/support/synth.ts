@@ -5,8 +5,8 @@ import { AwsProvider } from "@cdktf/provider-aws/lib/provider";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { ENVIRONMENTS } from "../../environments";
-import { buildEnvironment } from "../../modules/environment-stack";
-import type { EnvironmentConfig } from "../../environments/types";
+import { buildEnvironment } from "../../modules/stacks/environment-stack";
+import type { EnvironmentConfig } from "../../environments/schema/types";
 
 export type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
 

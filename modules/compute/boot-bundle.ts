@@ -12,8 +12,8 @@ import { S3BucketPublicAccessBlock } from "@cdktf/provider-aws/lib/s3-bucket-pub
 import { S3BucketServerSideEncryptionConfigurationA } from "@cdktf/provider-aws/lib/s3-bucket-server-side-encryption-configuration";
 import { S3BucketVersioningA } from "@cdktf/provider-aws/lib/s3-bucket-versioning";
 import { S3Object } from "@cdktf/provider-aws/lib/s3-object";
-import { EncryptionKey } from "../encryption-key";
-import { policyDocument, Statement } from "../policy";
+import { EncryptionKey } from "../primitives/encryption-key";
+import { policyDocument, Statement } from "../primitives/policy";
 
 /** Days a replaced bundle stays readable (by its version) for a rollback to an older template version. */
 export const BUNDLE_NONCURRENT_DAYS = 90;

@@ -18,13 +18,13 @@ import { IamRolePolicyAttachment } from "@cdktf/provider-aws/lib/iam-role-policy
 import { LaunchTemplate } from "@cdktf/provider-aws/lib/launch-template";
 import type { SecurityGroup } from "@cdktf/provider-aws/lib/security-group";
 import { VpcSecurityGroupEgressRule } from "@cdktf/provider-aws/lib/vpc-security-group-egress-rule";
-import { Connectable, Connections, ownSecurityGroup } from "../connections";
-import { EncryptionKey } from "../encryption-key";
-import { checkLogRetention } from "../logs";
-import { policyDocument, serviceTrustPolicy, Statement } from "../policy";
-import { EC2_INSTANCE_TYPES } from "../aws-catalogue.generated";
-import { timeZoneProblem } from "../aws-rules";
-import { assertValid, catalogueMessage, Problems } from "../validation";
+import { Connectable, Connections, ownSecurityGroup } from "../primitives/connections";
+import { EncryptionKey } from "../primitives/encryption-key";
+import { checkLogRetention } from "../primitives/logs";
+import { policyDocument, serviceTrustPolicy, Statement } from "../primitives/policy";
+import { EC2_INSTANCE_TYPES } from "../rules/aws-catalogue.generated";
+import { timeZoneProblem } from "../rules/aws-rules";
+import { assertValid, catalogueMessage, Problems } from "../primitives/validation";
 import { BootBundle } from "./boot-bundle";
 import { cronProblem } from "./cron";
 import { checkInterruptionDrain, checkPurchaseMix, launchesSpot, launchSource, PurchaseMixSettings, resolvePurchaseMix } from "./purchase-mix";
@@ -442,7 +442,7 @@ function checkScheduledActions(actions: readonly ScheduledActionSettings[], prob
 export function checkComputeSettings(props: ComputeSettings, problems: Problems): void {
   if (problems.check(INSTANCE_TYPE.test(props.instanceType), "instanceType", props.instanceType, "not an EC2 instance type (for example t4g.small)")) {
     const known = EC2_INSTANCE_TYPES.includes(props.instanceType);
-    if (!known) problems.add("instanceType", props.instanceType, catalogueMessage(props.instanceType, EC2_INSTANCE_TYPES, "no such EC2 instance type (modules/aws-catalogue.generated.ts)"));
+    if (!known) problems.add("instanceType", props.instanceType, catalogueMessage(props.instanceType, EC2_INSTANCE_TYPES, "no such EC2 instance type (modules/rules/aws-catalogue.generated.ts)"));
   }
   if (props.amiId !== undefined) problems.check(AMI_ID.test(props.amiId), "amiId", props.amiId, "not an AMI id (ami- and 8 or 17 hex digits)");
 

@@ -3,9 +3,9 @@
 // records) with the statements the instance role needs for it. The runner itself is webapp-jobs.py.
 import { Construct } from "constructs";
 import { DynamodbTable } from "@cdktf/provider-aws/lib/dynamodb-table";
-import { EncryptionKey } from "../encryption-key";
-import { Statement } from "../policy";
-import { Problems } from "../validation";
+import { EncryptionKey } from "../primitives/encryption-key";
+import { Statement } from "../primitives/policy";
+import { Problems } from "../primitives/validation";
 import { cronPeriod, cronProblem } from "./cron";
 
 /** How a timed job is run across the fleet: per job, or for every job in `compute.cronDefaults`. */

@@ -3,8 +3,8 @@
 // the Auto Scaling group's `mixed_instances_policy` block; it creates no resource (the compute module puts the
 // block on its group). Off unless set: without it the group launches the template's one type, On-Demand.
 import type { AutoscalingGroupMixedInstancesPolicy } from "@cdktf/provider-aws/lib/autoscaling-group";
-import { EC2_INSTANCE_TYPE_FACTS, EC2_INSTANCE_TYPES } from "../aws-catalogue.generated";
-import { catalogueMessage, Problems } from "../validation";
+import { EC2_INSTANCE_TYPE_FACTS, EC2_INSTANCE_TYPES } from "../rules/aws-catalogue.generated";
+import { catalogueMessage, Problems } from "../primitives/validation";
 
 export type SpotAllocationStrategy = "price-capacity-optimized" | "capacity-optimized" | "capacity-optimized-prioritized" | "lowest-price";
 export type OnDemandAllocationStrategy = "prioritized" | "lowest-price";
@@ -95,7 +95,7 @@ const CPU_MANUFACTURERS: Readonly<Record<Architecture, readonly string[]>> = { a
 const INSTANCE_TYPE = /^[a-z][a-z0-9-]*\.[a-z0-9-]+$/;
 
 /**
- * The architecture of an instance type: what AWS recorded (modules/aws-catalogue.generated.ts), else the
+ * The architecture of an instance type: what AWS recorded (modules/rules/aws-catalogue.generated.ts), else the
  * naming rule the compute module picks the AMI by (a family letter `a`, or a `g` among the attributes, is
  * Graviton). A Mac type answers its own (`arm64_mac`, `x86_64_mac`), which no AMI here boots.
  */
@@ -226,14 +226,14 @@ export function checkPurchaseMix(context: PurchaseMixContext, problems: Problems
       if (!at.check(types.indexOf(type) === i, field, type, `repeats instanceTypes[${types.indexOf(type)}]`)) return;
       if (!at.check(INSTANCE_TYPE.test(type), field, type, "not an EC2 instance type (for example t4g.small)")) return;
       if (!EC2_INSTANCE_TYPES.includes(type)) {
-        at.add(field, type, catalogueMessage(type, EC2_INSTANCE_TYPES, "no such EC2 instance type (modules/aws-catalogue.generated.ts)"));
+        at.add(field, type, catalogueMessage(type, EC2_INSTANCE_TYPES, "no such EC2 instance type (modules/rules/aws-catalogue.generated.ts)"));
         return;
       }
       const architecture = instanceArchitecture(type);
       at.check(!templateKnown || architecture === templateArchitecture, field, type, `is ${architecture}, but ${template}: every listed type must share it`);
       const facts = EC2_INSTANCE_TYPE_FACTS[type];
       if (spot && facts) {
-        at.check(facts[3].includes("s"), field, type, "is not offered as Spot (DescribeInstanceTypes, modules/aws-catalogue.generated.ts), and the mix buys Spot above the On-Demand base");
+        at.check(facts[3].includes("s"), field, type, "is not offered as Spot (DescribeInstanceTypes, modules/rules/aws-catalogue.generated.ts), and the mix buys Spot above the On-Demand base");
       }
     });
   }
@@ -265,7 +265,7 @@ export function checkPurchaseMix(context: PurchaseMixContext, problems: Problems
         matchingInstanceTypes(requirements, spot).length > 0,
         field,
         settings.instanceRequirements,
-        `no current-generation ${requirements.architecture} instance type${spot ? " offered as Spot" : ""} has ${requirements.vcpuCount.min}-${requirements.vcpuCount.max} vCPUs and ${requirements.memoryMiB.min}-${requirements.memoryMiB.max} MiB (burstable ${requirements.burstablePerformance}; modules/aws-catalogue.generated.ts)`,
+        `no current-generation ${requirements.architecture} instance type${spot ? " offered as Spot" : ""} has ${requirements.vcpuCount.min}-${requirements.vcpuCount.max} vCPUs and ${requirements.memoryMiB.min}-${requirements.memoryMiB.max} MiB (burstable ${requirements.burstablePerformance}; modules/rules/aws-catalogue.generated.ts)`,
       );
     }
   }
