@@ -91,7 +91,7 @@ describe("bootstrap layout validation", () => {
       `bootstrap: ci.environments[${ciNames.indexOf("prod")}].name = "prod": is in account ${PROD_ACCOUNT}, this stack's is ${ACCOUNT}: list it in the bootstrap stack of its own account`,
     );
     expect(validateBootstrapLayout([shared], environments)).toEqual([
-      `prod: state.bucket = "${prodBucket}": no bootstrap stack is in account ${PROD_ACCOUNT}: add one for it (README: "Prod in its own account")`,
+      `prod: state.bucket = "${prodBucket}": no bootstrap stack is in account ${PROD_ACCOUNT}: add one for it (docs/ci-and-state.md: "Prod in its own account")`,
     ]);
     expect(validateBootstrapLayout([shared, { ...prodAccount, state: bootstrap.state }], environments)).toEqual([
       `prod: state.bucket = "${prodBucket}": account ${PROD_ACCOUNT}'s bootstrap stack (bootstrap-prod) creates ${bootstrap.state.bucket} and ${bootstrap.state.lockTable} in ${bootstrap.state.region}`,

@@ -94,9 +94,9 @@ describe(`npm run new-env -- ${name} --from staging`, () => {
     expect(printed).toMatch(`Create its GitHub environments ${name} (deployments from main only) and ${name}-plan`);
   });
 
-  it("prints what README's \"Adding an environment\" shows, apart from the name, the free range and the copied ref", () => {
-    const readme = fs.readFileSync(path.join(root, "README.md"), "utf8");
-    const sample = /^```text\n(new-env: wrote environments\/qa\.ts[\s\S]*?)```$/m.exec(readme)?.[1];
+  it("prints what docs/environments.md's \"Adding an environment\" shows, apart from the name, the free range and the copied ref", () => {
+    const page = fs.readFileSync(path.join(root, "docs", "environments.md"), "utf8");
+    const sample = /^```text\n(new-env: wrote environments\/qa\.ts[\s\S]*?)```$/m.exec(page)?.[1];
     expect(sample).toBeDefined();
     const normalize = (text: string, env: string) =>
       text

@@ -20,7 +20,7 @@ export const base = { project, region, accountId, repository, state } as const;
 
 /**
  * The app every environment runs; each environment pins its own ref (README: "Making it yours", then
- * "Deploying a new app version"). Out of the box it is the sample app in examples/app of this repository
+ * docs/app-and-fleet.md: "Deploying a new app version"). Out of the box it is the sample app in examples/app of this repository
  * (README there). In a fork, either
  * - run the sample app first (it proves the platform end to end): set url to your fork's clone URL
  *   (`repository` above, ending in .git) and keep the rest; or
@@ -29,7 +29,7 @@ export const base = { project, region, accountId, repository, state } as const;
  * credentialType says what the <project>-<env>/repository-credential secret holds, which the boot reads to
  * clone: a read-only HTTPS token ("https-token") or SSH deploy key ("ssh-key"); for a public repository
  * (a fork of the public template is one) set "none": the boot then clones over HTTPS without a credential
- * and the secret stays empty (README: "Secrets").
+ * and the secret stays empty (docs/secrets.md).
  */
 export const app = {
   url: "https://github.com/example-org/cdktf-webapp-platform.git",

@@ -9,7 +9,7 @@ export const bootstrap: BootstrapConfig = {
   accountId: base.accountId,
   repository: base.repository,
   state: base.state,
-  // Flip to true after the first apply, then migrate (README: "Bootstrapping the state bucket").
+  // Flip to true after the first apply, then migrate (docs/deploying.md: "Bootstrapping the state bucket").
   remoteState: false,
   noncurrentVersionRetentionDays: 90,
   ci: {
@@ -20,7 +20,7 @@ export const bootstrap: BootstrapConfig = {
 
 /**
  * Every bootstrap stack, one per account. With prod in its own account, add that account's stack here
- * (README: "Prod in its own account"), for example
+ * (docs/ci-and-state.md: "Prod in its own account"), for example
  * `{ ...bootstrap, name: "bootstrap-prod", accountId: prod.accountId, state: prod.state, ci: { ...bootstrap.ci, environments: [{ name: "prod" }] } }`,
  * and remove prod from this one's `ci.environments`.
  */

@@ -47,7 +47,7 @@ export const dev: EnvironmentConfig = {
     applyImmediately: true,
   },
   edge: {
-    // DNS is hosted elsewhere: publish the validation records and a CNAME from the outputs (README).
+    // DNS is hosted elsewhere: publish the validation records and a CNAME from the outputs (docs/dns-and-certificates.md).
     domainName: "dev.app.example.com",
     appPort: 8080,
     healthCheck: { path: "/health", matcher: "200" },

@@ -48,7 +48,7 @@ if (!existsSync(file(sourceFile))) fail(`${sourceFile}: not found (new-env copie
 /** Replaces exactly one match of `pattern` in `text`, or fails naming `what` and `where`. */
 function replaceOne(text, pattern, replacement, what, where) {
   const matches = text.match(new RegExp(pattern.source, `${pattern.flags.replace("g", "")}g`)) ?? [];
-  if (matches.length !== 1) fail(`${where}: expected one ${what}, found ${matches.length}; edit it by hand (README: "Adding an environment")`);
+  if (matches.length !== 1) fail(`${where}: expected one ${what}, found ${matches.length}; edit it by hand (docs/environments.md: "Adding an environment")`);
   return text.replace(pattern, replacement);
 }
 
@@ -93,7 +93,7 @@ for (const field of ["acknowledgements", "waivers"]) {
   const block = new RegExp(`^( *)${field}: \\{([^}]*)\\}`, "m");
   const body = text.match(block)?.[2] ?? "";
   const reasons = /(:\s*)("(?:[^"\\]|\\.)*"|'(?:[^'\\]|\\.)*'|`[^`]*`)/g;
-  if ((body.match(reasons) ?? []).length !== count) fail(`${sourceFile}: expected ${count} reasons in ${field}; edit it by hand (README: "Adding an environment")`);
+  if ((body.match(reasons) ?? []).length !== count) fail(`${sourceFile}: expected ${count} reasons in ${field}; edit it by hand (docs/environments.md: "Adding an environment")`);
   text = text.replace(block, (whole) => whole.replace(reasons, `$1"${PLACEHOLDER}: why ${name} accepts this"`));
 }
 if (source.monitoring.alarmEmails?.length) {
@@ -184,4 +184,4 @@ todo(
     `the github_environment lines for ${name} in ${runbook} ("First-time bootstrap of an account").`,
 );
 todo(`To apply ${name} on merge, add it to the apply matrix in .github/workflows/apply.yml.`);
-todo(`Deploy: cd cdktf.out/stacks/${name} && terraform init && terraform plan (README: "Deploying an environment").`);
+todo(`Deploy: cd cdktf.out/stacks/${name} && terraform init && terraform plan (docs/deploying.md: "Deploying an environment").`);

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Deploy rehearsal: applies the synthesized stacks, unchanged, with the real engine and the pinned AWS
 # provider to moto (an AWS API emulator) on a free loopback port, plans again (no changes allowed),
-# checks the result in the emulator and destroys everything. See README "Deploy rehearsal".
+# checks the result in the emulator and destroys everything. See docs/rehearsals.md, "Deploy rehearsal".
 # First the emulator's own tests (rehearsals/deploy/test_gaps.py). Working copies and logs go to a temporary
 # directory (kept, and named, when the rehearsal fails); the repository gets nothing but cdktf.out.
 # Knobs: REHEARSE_ONLY="dev staging" (environments; default all), REHEARSE_PLAN_ROLE=0 (skip planning each

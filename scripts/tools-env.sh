@@ -10,7 +10,7 @@
 
 # Pinned versions. AWS_PROVIDER_VERSION must match what @cdktf/provider-aws pins.
 export AWS_PROVIDER_VERSION="6.25.0"
-# The Go module version the provider is built from (see README: "Proving the output").
+# The Go module version the provider is built from (see docs/tools-and-benchmarks.md: "Which provider source is built").
 export AWS_PROVIDER_GO_MODULE="github.com/hashicorp/terraform-provider-aws"
 export AWS_PROVIDER_GO_VERSION="v1.60.1-0.20260602190131-5f2286d6d836"
 export TERRAFORM_MIN_VERSION="1.11.0"

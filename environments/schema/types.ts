@@ -98,7 +98,7 @@ export interface EnvironmentConfig {
 
 /**
  * A bootstrap stack: the state bucket, lock table and state key of one account, the permissions boundaries
- * of the environments in that account, and their CI roles. One per account (README: "Prod in its own account").
+ * of the environments in that account, and their CI roles. One per account (docs/ci-and-state.md: "Prod in its own account").
  */
 export interface BootstrapConfig {
   /** Stack (and output folder) name: `bootstrap`, or `bootstrap-<suffix>` for a further account. @default "bootstrap" */

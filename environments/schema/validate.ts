@@ -388,7 +388,7 @@ export function validateBootstrap(config: BootstrapConfig, environments: readonl
         size.chars <= MANAGED_POLICY_MAX_CHARS,
         "environments",
         size.environment,
-        `${size.policy} would be ${size.chars} characters; IAM allows ${MANAGED_POLICY_MAX_CHARS}: fewer environments in this account (README: "Prod in its own account"), or shorter names`,
+        `${size.policy} would be ${size.chars} characters; IAM allows ${MANAGED_POLICY_MAX_CHARS}: fewer environments in this account (docs/ci-and-state.md: "Prod in its own account"), or shorter names`,
       );
     }
   }
@@ -414,7 +414,7 @@ export function validateBootstrapLayout(bootstraps: readonly BootstrapConfig[], 
     if (!ACCOUNT_ID.test(account)) continue; // reported by the environment's own validation
     const owner = bootstraps.find((b) => b.accountId === account);
     if (!owner) {
-      lines.push(formatProblem(env.name, { path: "state.bucket", value: env.state.bucket, message: `no bootstrap stack is in account ${account}: add one for it (README: "Prod in its own account")` }));
+      lines.push(formatProblem(env.name, { path: "state.bucket", value: env.state.bucket, message: `no bootstrap stack is in account ${account}: add one for it (docs/ci-and-state.md: "Prod in its own account")` }));
     } else if (owner.state.bucket !== env.state.bucket || owner.state.region !== env.state.region || owner.state.lockTable !== env.state.lockTable) {
       lines.push(
         formatProblem(env.name, {

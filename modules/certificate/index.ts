@@ -202,7 +202,7 @@ export class Certificate extends Construct implements CertificateRefs {
       fqdns = Token.asList(TerraformIterator.fromResources(records).pluckProperty("fqdn"));
     }
 
-    // With external DNS this waits until the operator has published the records (see the README).
+    // With external DNS this waits until the operator has published the records (see docs/dns-and-certificates.md).
     this.validation = new AcmCertificateValidation(this, "validation", {
       certificateArn: this.certificate.arn,
       validationRecordFqdns: fqdns,

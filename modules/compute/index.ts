@@ -165,7 +165,7 @@ export interface ComputeSettings {
   readonly healthCheckPath: string;
   /** Where the EFS access point is mounted. @default "/mnt/uploads" */
   readonly uploadsPath?: string;
-  /** Timed jobs, each run once per scheduled slot across the fleet (README, Timed jobs). @default [] */
+  /** Timed jobs, each run once per scheduled slot across the fleet (docs/timed-jobs.md). @default [] */
   readonly cronJobs?: readonly CronJobSettings[];
   /** Timing every cron job takes unless it sets its own. @default the built-in defaults (CronJobTiming) */
   readonly cronDefaults?: CronJobTiming;

@@ -39,7 +39,7 @@ export interface CronJobSettings extends CronJobTiming {
   readonly schedule: string;
   /**
    * Shell command, run in the app's directory with the app's environment, as the app user, plus JOB_NAME,
-   * JOB_SLOT, JOB_ATTEMPT and JOB_FENCING_TOKEN: it must be idempotent per JOB_SLOT (README, Timed jobs).
+   * JOB_SLOT, JOB_ATTEMPT and JOB_FENCING_TOKEN: it must be idempotent per JOB_SLOT (docs/timed-jobs.md).
    */
   readonly command: string;
 }

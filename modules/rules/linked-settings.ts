@@ -1,7 +1,7 @@
 // Rules that link settings of different modules, or a setting to the region: what AWS refuses, or what
 // deploys broken, only because of how two settings combine. Pure: the environment validator runs them after
-// each module's own check; the warnings are raised on the stack's preflight construct (README: "Risky but
-// legal" and acknowledgements).
+// each module's own check; the warnings are raised on the stack's preflight construct (docs/environments.md:
+// "Acknowledged warnings").
 import type { EnvironmentConfig } from "../../environments/schema/types";
 import { cacheNodeTypesIn, isKnownCacheNodeType, isKnownRdsClass, rdsClassesAtVersion, rdsClassesIn } from "./aws-rules";
 import { parseCidr } from "../primitives/cidr";

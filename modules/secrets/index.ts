@@ -1,6 +1,6 @@
 // The app's secrets: a customer-managed KMS key, the app-env secret (a JSON object of the app's settings)
 // and the repository credential. Terraform creates the containers only, never a value: operators set the
-// values out of band (README, "Secrets"). Grant helpers give the instance role read on exactly these.
+// values out of band (docs/secrets.md). Grant helpers give the instance role read on exactly these.
 import { Construct } from "constructs";
 import { SecretsmanagerSecret } from "@cdktf/provider-aws/lib/secretsmanager-secret";
 import { EncryptionKey } from "../primitives/encryption-key";

@@ -1,6 +1,6 @@
 """Checks in the emulator (boto3) after each step: behaviour, not exit codes.
 
-What is expected comes from README.md and docs/architecture.md (the security-group graph); the concrete
+What is expected comes from docs/rehearsals.md and docs/architecture.md (the security-group graph); the concrete
 names, ports and ARNs come from the synthesized stack, since that is what was applied.
 """
 
@@ -197,7 +197,7 @@ def lifecycle_hooks(client: Client, stack: Any) -> None:
 
 def purchase_mix(client: Client, stack: Any) -> None:
     """The group buys as declared: through its mixed instances policy over the stack's one launch template, or
-    from the template alone; Capacity Rebalancing on either way (README: what happens on a Spot interruption)."""
+    from the template alone; Capacity Rebalancing on either way (docs/app-and-fleet.md: what happens on a Spot interruption)."""
     group = _one(stack, "aws_autoscaling_group")
     template = _one(stack, "aws_launch_template")["name"]
     got = client("autoscaling").describe_auto_scaling_groups(AutoScalingGroupNames=[group["name"]])["AutoScalingGroups"][0]

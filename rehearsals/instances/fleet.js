@@ -1,6 +1,6 @@
 // The fleet rehearsal, run by scripts/rehearse-fleet.sh (through rehearse-boot.sh's namespaces) inside the
 // services network namespace. A day in the life of the staging fleet, under a steady load through the
-// load balancer: the first deploy by the book (docs/runbooks.md and the README, run as written), steady
+// load balancer: the first deploy by the book (docs/runbooks.md and docs/secrets.md, run as written), steady
 // load, scale-out, a rolling deploy of a new commit, a Spot interruption notice, scale-in with drain, a
 // secret rotation, an instance killed, Redis and PostgreSQL restarted, log rotation; throughout, uploads
 // readable through every instance and the timed job once per slot (the runner's jobs table and the app's
@@ -201,9 +201,9 @@ async function main() {
 
   try {
     // ------------------------------------------------------------ 1. first deploy, by the book
-    await scenario(1, "first deploy by the book (docs/runbooks.md 2 and 3, the README's Secrets)", async (entry) => {
+    await scenario(1, "first deploy by the book (docs/runbooks.md 2 and 3, docs/secrets.md)", async (entry) => {
       const [variables] = shellBlocks("docs/runbooks.md", "# Runbooks");
-      const [secretsBlock] = shellBlocks("README.md", "## Secrets").filter((b) => /put-secret-value/.test(b));
+      const [secretsBlock] = shellBlocks("docs/secrets.md", "# Secrets").filter((b) => /put-secret-value/.test(b));
       const [userBlock] = shellBlocks("docs/runbooks.md", "### The app's database user");
       const appEnv = JSON.stringify({ REDIS_CACERT: "/etc/ssl/certs/ca-certificates.crt", GREETING: "first deploy" });
       const filled = secretsBlock
@@ -214,9 +214,9 @@ async function main() {
       .split("\n")
       .map((line) => line.replace(/(^|\s)#.*$/, ""))
       .join("\n");
-    if (/<[a-z ]+>/.test(code)) throw new Error(`the README's secrets block has a placeholder the rehearsal does not fill: ${/<[a-z ]+>/.exec(code)[0]}`);
-      const setSecrets = await runBlock("README, Secrets", filled, operator);
-      check(setSecrets.code === 0, "the README's Secrets block sets the app's settings and the repository credential", setSecrets.output);
+    if (/<[a-z ]+>/.test(code)) throw new Error(`the secrets block of docs/secrets.md has a placeholder the rehearsal does not fill: ${/<[a-z ]+>/.exec(code)[0]}`);
+      const setSecrets = await runBlock("docs/secrets.md", filled, operator);
+      check(setSecrets.code === 0, "the secrets block of docs/secrets.md sets the app's settings and the repository credential", setSecrets.output);
       // terraform apply full.tfplan: the group is created and launches its minimum, from template v1.
       group.setTemplate(fill(boot.userData, bundleVersion));
       group.setDesired(groupConfig.minSize);

@@ -499,11 +499,11 @@ aws sts get-caller-identity --query Account --output text`,
     // ---------------------------------------------------------- 10.1 deploy, the names and the timed jobs held
     const s101 = shellBlocks(RUNBOOK, "### 10.1 Deploy the environment, the names and the timed jobs held");
     must(await you.run("10.1 hold the timed jobs", s101[0]), "10.1: the timed jobs held before any instance boots");
-    const [secretsBlock] = shellBlocks("README.md", "## Secrets").filter((b) => /put-secret-value/.test(b));
+    const [secretsBlock] = shellBlocks("docs/secrets.md", "# Secrets").filter((b) => /put-secret-value/.test(b));
     const [userBlock] = shellBlocks(RUNBOOK, "### The app's database user");
     const appEnv = JSON.stringify({ REDIS_CACERT: "/etc/ssl/certs/ca-certificates.crt", GREETING: "migrated" });
     const filled = secretsBlock.replace(/^ENV=dev\b/m, `ENV=${ENV}`).replace(/^\{ "APP_KEY": "<value>", "MAIL_PASSWORD": "<value>" \}$/m, appEnv).replace("'<token>'", `'${repoToken}'`);
-    must(await runBlock("README, Secrets", filled, operator), "runbook 3 / README Secrets: the app's settings and the repository credential");
+    must(await runBlock("docs/secrets.md", filled, operator), "runbook 3 / docs/secrets.md: the app's settings and the repository credential");
     group.setTemplate(fill(userData));
     group.setDesired(groupConfig.minSize);
     const first = group.active();
