@@ -1,4 +1,4 @@
-// Every command in the README and the handbook that can be checked here is checked: stack folders,
+// Every command in the README and the docs/ pages that can be checked here is checked: stack folders,
 // Terraform outputs, npm scripts, environment names, repository paths and secret names must exist.
 import * as fs from "node:fs";
 import * as os from "node:os";
@@ -212,5 +212,48 @@ describe("documented AWS CLI commands", () => {
     const pin = /^BOTOCORE = "([\d.]+)"$/m.exec(fs.readFileSync(path.join(root, "scripts", "aws-catalogue.py"), "utf8"))?.[1];
     expect((cli as unknown as { source: string }).source).toBe(`botocore ${pin}`);
     expect(cli.autoscaling?.commands["start-instance-refresh"]).toContain("--preferences");
+  });
+});
+
+/** A document's text outside fenced code blocks (a `#` or `[..](..)` inside one is code, not markdown). */
+function prose(document: string): string {
+  return fs.readFileSync(path.join(root, document), "utf8").replace(/^\s*```[\s\S]*?^\s*```\s*$/gm, "");
+}
+
+/** The anchors GitHub gives a document's headings: lower case, punctuation dropped, spaces as hyphens. */
+function anchors(document: string): string[] {
+  return [...prose(document).matchAll(/^#{1,6} (.+)$/gm)].map((m) =>
+    (m[1] as string).trim().toLowerCase().replace(/[^\p{L}\p{N}\s_-]/gu, "").replace(/\s/g, "-"),
+  );
+}
+
+describe("links between the documents", () => {
+  const linking = [...documents, "examples/app/README.md"];
+  const links = linking.flatMap((document) =>
+    [...prose(document).matchAll(/\]\(([^)\s]+)\)/g)]
+      .map((m) => m[1] as string)
+      .filter((target) => !/^[a-z]+:/.test(target))
+      .map((target) => ({ document, target })),
+  );
+
+  it("are found", () => {
+    expect(links.length).toBeGreaterThan(20);
+  });
+
+  it("lead to a file that exists and, after a #, to one of its headings", () => {
+    const broken: string[] = [];
+    for (const { document, target } of links) {
+      const [file = "", anchor] = target.split("#");
+      const resolved = file ? path.normalize(path.join(path.dirname(document), file)) : document;
+      if (!fs.existsSync(path.join(root, resolved))) broken.push(`${document}: ${target}: no file ${resolved}`);
+      else if (anchor !== undefined && !anchors(resolved).includes(anchor)) broken.push(`${document}: ${target}: no heading #${anchor} in ${resolved}`);
+    }
+    expect(broken).toEqual([]);
+  });
+
+  it("reach every page of docs/ from the README", () => {
+    const fromReadme = new Set(links.filter((l) => l.document === "README.md").map((l) => l.target.split("#")[0]));
+    const pages = documents.filter((d) => d.startsWith("docs/"));
+    expect(pages.filter((page) => !fromReadme.has(page))).toEqual([]);
   });
 });
