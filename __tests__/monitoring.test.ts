@@ -1,6 +1,7 @@
 import { CloudwatchLogMetricFilter } from "@cdktf/provider-aws/lib/cloudwatch-log-metric-filter";
 import { SnsTopic } from "@cdktf/provider-aws/lib/sns-topic";
 import { SnsTopicSubscription } from "@cdktf/provider-aws/lib/sns-topic-subscription";
+import { CloudwatchMetricAlarm } from "@cdktf/provider-aws/lib/cloudwatch-metric-alarm";
 import { checkMonitoringSettings, Monitoring, MonitoringProps } from "../modules/monitoring";
 import { Problems, formatProblem } from "../modules/primitives/validation";
 import { ENVIRONMENTS } from "../environments";
@@ -167,6 +168,56 @@ describe("Monitoring", () => {
   it("applies per-environment thresholds and evaluation periods", () => {
     const tuned = alarmsByName(build({ thresholds: { groupCpuPercent: 65 }, evaluationPeriods: 3, periodSeconds: 300 }).json);
     expect(tuned["webapp-test-group-cpu-high"]).toEqual(expect.objectContaining({ threshold: 65, evaluation_periods: 3, period: 300 }));
+  });
+
+  it("hands every alarm it makes back once, as a typed field of the capability it watches", () => {
+    let monitoring: Monitoring | undefined;
+    synthConstruct((scope) => {
+      monitoring = new Monitoring(scope, "monitoring", { ...props, compute: { ...props.compute, launchesSpot: true } });
+    });
+    const handed: Record<string, string> = {};
+    const walk = (value: unknown, path: string): void => {
+      if (value instanceof CloudwatchMetricAlarm) handed[path] = value.node.id;
+      else if (value && typeof value === "object") for (const [key, inner] of Object.entries(value)) walk(inner, path ? `${path}.${key}` : key);
+    };
+    walk(monitoring?.alarms, "");
+    expect(handed).toEqual({
+      "loadBalancer.alb5xxRate": "alb-5xx-rate",
+      "loadBalancer.target5xxRate": "target-5xx-rate",
+      "loadBalancer.targetP95Latency": "target-p95-latency",
+      "loadBalancer.unhealthyHosts": "unhealthy-hosts",
+      "loadBalancer.noHealthyHosts": "no-healthy-hosts",
+      "loadBalancer.rejectedConnections": "rejected-connections",
+      "waf.blockedSpike": "waf-blocked-spike",
+      "certificate.expiry": "certificate-expiry",
+      "compute.inServiceBelowMinimum": "in-service-below-minimum",
+      "compute.bootFailures": "boot-failures",
+      "compute.launchAbandoned": "launch-abandoned",
+      "compute.replacementShortfall": "replacement-shortfall",
+      "compute.spotInterruptions": "spot-interruptions",
+      "compute.groupCpuHigh": "group-cpu-high",
+      "compute.jobs.job-failures": "job-failures",
+      "compute.jobs.jobs-missed": "jobs-missed",
+      "compute.jobs.job-leases-lost": "job-leases-lost",
+      "compute.jobs.lock-failures": "lock-failures",
+      "database.cpu": "database-cpu",
+      "database.freeStorage": "database-free-storage",
+      "database.freeableMemory": "database-freeable-memory",
+      "database.connections": "database-connections",
+      "cache.nodes.0.memory": "cache-1-memory",
+      "cache.nodes.0.evictions": "cache-1-evictions",
+      "cache.nodes.0.cpu": "cache-1-cpu",
+      "cache.nodes.0.replicationLag": "cache-1-replication-lag",
+      "cache.nodes.1.memory": "cache-2-memory",
+      "cache.nodes.1.evictions": "cache-2-evictions",
+      "cache.nodes.1.cpu": "cache-2-cpu",
+      "cache.nodes.1.replicationLag": "cache-2-replication-lag",
+      "fileSystem.ioLimit": "efs-io-limit",
+      "fileSystem.burstCredits": "efs-burst-credits",
+    });
+    // ... and no alarm is made that is not handed back.
+    const made = monitoring?.node.children.filter((c) => c instanceof CloudwatchMetricAlarm).map((c) => c.node.id) ?? [];
+    expect([...made].sort()).toEqual(Object.values(handed).sort());
   });
 
   it("puts one dashboard together in reading order, referring only to what it was given", () => {

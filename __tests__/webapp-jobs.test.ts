@@ -7,7 +7,7 @@ import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, wr
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { cronFirings, jobsConfig, resolveCronJob, retrySpanSeconds, scriptPath, slotsRead } from "../modules/compute";
-import { JOB_ALARMS } from "../modules/monitoring";
+import { JOB_ALARMS } from "../modules/compute/alarms";
 import { startRedis, TestRedis } from "./support/tools";
 
 const RUNNER = scriptPath("webapp-jobs.py");

@@ -1,17 +1,23 @@
-// Signals for the on-call developer: an encrypted SNS topic with email subscriptions, alarms on the edge,
-// compute and data tiers (each notifying on ALARM and OK, with a description of what to look at first),
-// and one dashboard. It reads the other modules through narrow refs and creates nothing they own.
+// Signals for the on-call developer: an encrypted SNS topic with email subscriptions, the routing every alarm
+// follows (notify on ALARM and OK), the alarm settings and one dashboard. The alarms themselves belong to the
+// capabilities they watch (`<capability>/alarms.ts`); this construct makes them as its children, routed to the
+// topic. It reads the other modules through narrow refs and creates nothing they own.
 import { Construct } from "constructs";
 import { SnsTopic } from "@cdktf/provider-aws/lib/sns-topic";
 import { SnsTopicPolicy } from "@cdktf/provider-aws/lib/sns-topic-policy";
 import { SnsTopicSubscription } from "@cdktf/provider-aws/lib/sns-topic-subscription";
-import { CloudwatchMetricAlarm, CloudwatchMetricAlarmMetricQuery } from "@cdktf/provider-aws/lib/cloudwatch-metric-alarm";
-import { CloudwatchLogMetricFilter } from "@cdktf/provider-aws/lib/cloudwatch-log-metric-filter";
-import { CloudwatchEventRule } from "@cdktf/provider-aws/lib/cloudwatch-event-rule";
 import { CloudwatchDashboard } from "@cdktf/provider-aws/lib/cloudwatch-dashboard";
+import { CacheAlarms, cacheAlarms, cacheNodeIds, MonitoredCache } from "../cache/alarms";
+import { CertificateAlarms, certificateAlarms, MonitoredCertificate } from "../certificate/alarms";
+import { ComputeAlarms, computeAlarms, MonitoredCompute } from "../compute/alarms";
+import { DatabaseAlarms, databaseAlarms, MonitoredDatabase } from "../database/alarms";
+import { FileSystemAlarms, fileSystemAlarms, MonitoredFileSystem } from "../file-system/alarms";
+import { LoadBalancerAlarms, loadBalancerAlarms, MonitoredLoadBalancer } from "../load-balancer/alarms";
+import { WafAlarms, wafAlarms } from "../waf/alarms";
 import { EncryptionKey } from "../primitives/encryption-key";
 import { policyDocument } from "../primitives/policy";
 import { assertValid, Problems } from "../primitives/validation";
+import { AlarmRouting } from "./alarm";
 
 /** Alarm thresholds; percentages are 0-100, counts whole and non-negative. */
 export interface AlarmThresholds {
@@ -98,44 +104,10 @@ export interface MonitoringSettings {
   readonly thresholds?: Partial<AlarmThresholds>;
 }
 
-/** What the alarms read from the edge. */
-export interface MonitoredEdge {
-  readonly loadBalancerArnSuffix: string;
-  readonly targetGroupArnSuffix: string;
-  readonly certificateArn: string;
+/** What the alarms read from the edge: the load balancer, its certificate and, where WAF is on, its web ACL. */
+export interface MonitoredEdge extends MonitoredLoadBalancer, MonitoredCertificate {
   /** The web ACL's name, where WAF is on. */
   readonly webAclName?: string;
-}
-
-/** What the alarms read from the app tier. */
-export interface MonitoredCompute {
-  readonly autoScalingGroupName: string;
-  /** Log group that receives the boot script's lines. */
-  readonly logGroupName: string;
-  /** CloudWatch Logs filter pattern matching the boot script's failure line. */
-  readonly bootFailurePattern: string;
-  /** Namespace of the app tier's own metrics (boot failures, and what the timed jobs' runner records). */
-  readonly metricsNamespace: string;
-  /** Whether the group may launch Spot Instances: their interruptions are counted. @default false */
-  readonly launchesSpot?: boolean;
-  /** The longest an instance may take from launch to in service (its boot budget). @default 1800 */
-  readonly launchWindowSeconds?: number;
-}
-
-export interface MonitoredDatabase {
-  readonly identifier: string;
-}
-
-export interface MonitoredCache {
-  readonly replicationGroupId: string;
-  /** Nodes in the group; member clusters are `<id>-001` ... */
-  readonly nodeCount: number;
-}
-
-export interface MonitoredFileSystem {
-  readonly fileSystemId: string;
-  /** `bursting` adds a burst-credit alarm. */
-  readonly throughputMode: string;
 }
 
 export interface MonitoringProps extends MonitoringSettings {
@@ -180,57 +152,22 @@ export function checkMonitoringSettings(props: MonitoringSettings, problems: Pro
   }
 }
 
-/** Alarms on the metrics the timed jobs' runner records (each datapoint is one slot or one claim). */
-export const JOB_ALARMS: readonly { readonly id: string; readonly metric: string; readonly description: string }[] = [
-  {
-    id: "job-failures",
-    metric: "JobFailures",
-    description: "A timed job's slot failed on its last attempt (or its holder died on it) and will not run again by itself: look first at the `<instance>/cron` log stream and `webapp-jobs status` (docs/runbooks.md, 11).",
-  },
-  {
-    id: "jobs-missed",
-    metric: "JobsMissed",
-    description: "A timed job's slot passed its backfill window with no instance claiming it (no instance in service, or the jobs table unreachable): look first at the group's in-service count and the `<instance>/cron` log stream (docs/runbooks.md, 11).",
-  },
-  {
-    id: "job-leases-lost",
-    metric: "JobLeasesLost",
-    description: "A timed job's holder stopped renewing its claim (instance lost, killed, or cut off from DynamoDB) and another instance took the slot over, so its work may have run twice: look first at the group's activity history, then the `<instance>/cron` log stream (docs/runbooks.md, 11).",
-  },
-  {
-    id: "lock-failures",
-    metric: "LockFailures",
-    description: "A timed job ran on its slot claim alone because Redis was unreachable or refused its lock: each slot still ran once, but two slots of one job could overlap. Look first at the cache alarms (memory: the cache refuses writes when full) and the `<instance>/cron` log stream (docs/runbooks.md, 11).",
-  },
-];
-
-type Comparison = "GreaterThanThreshold" | "GreaterThanOrEqualToThreshold" | "LessThanThreshold" | "LessThanOrEqualToThreshold";
-type MissingData = "missing" | "notBreaching" | "breaching" | "ignore";
-
-/** One alarm: either a single metric or a metric-math expression over queries. */
-interface AlarmSpec {
-  readonly id: string;
-  readonly description: string;
-  readonly comparison: Comparison;
-  readonly threshold: number;
-  readonly missing: MissingData;
-  readonly metric?: {
-    readonly namespace: string;
-    readonly name: string;
-    readonly dimensions: Record<string, string>;
-    readonly statistic?: string;
-    readonly extendedStatistic?: string;
-  };
-  readonly queries?: CloudwatchMetricAlarmMetricQuery[];
-  /** Periods that must breach; @default the environment's evaluationPeriods */
-  readonly evaluationPeriods?: number;
-  /** @default the environment's period */
-  readonly periodSeconds?: number;
+/** The environment's alarms, by the capability each watches. */
+export interface EnvironmentAlarms {
+  readonly loadBalancer: LoadBalancerAlarms;
+  /** Where WAF is on. */
+  readonly waf?: WafAlarms;
+  readonly certificate: CertificateAlarms;
+  readonly compute: ComputeAlarms;
+  readonly database: DatabaseAlarms;
+  readonly cache: CacheAlarms;
+  readonly fileSystem: FileSystemAlarms;
 }
 
 export class Monitoring extends Construct {
   readonly topic?: SnsTopic;
-  readonly alarms: Readonly<Record<string, CloudwatchMetricAlarm>>;
+  /** Every alarm is a child of this construct, routed to the topic on ALARM and OK. */
+  readonly alarms: EnvironmentAlarms;
   readonly dashboard: CloudwatchDashboard;
 
   constructor(scope: Construct, id: string, props: MonitoringProps) {
@@ -238,14 +175,8 @@ export class Monitoring extends Construct {
     assertValid(this, props, checkMonitoringSettings);
     const t: AlarmThresholds = { ...DEFAULT_THRESHOLDS, ...(props.thresholds ?? {}) };
     const period = props.periodSeconds ?? 60;
-    const evaluations = props.evaluationPeriods ?? 5;
     const name = (suffix: string) => `${props.namePrefix}-${suffix}`;
     const { edge, compute, database, cache, fileSystem } = props;
-    const lb = { LoadBalancer: edge.loadBalancerArnSuffix };
-    const tg = { LoadBalancer: edge.loadBalancerArnSuffix, TargetGroup: edge.targetGroupArnSuffix };
-    const asg = { AutoScalingGroupName: compute.autoScalingGroupName };
-    const db = { DBInstanceIdentifier: database.identifier };
-    const appNamespace = compute.metricsNamespace;
 
     if (props.topic) {
       const key = new EncryptionKey(this, "key", {
@@ -274,323 +205,34 @@ export class Monitoring extends Construct {
       });
     }
 
-    new CloudwatchLogMetricFilter(this, "boot-failures-filter", {
-      name: name("boot-failures"),
-      logGroupName: compute.logGroupName,
-      pattern: compute.bootFailurePattern,
-      metricTransformation: { name: "BootFailures", namespace: appNamespace, value: "1", defaultValue: "0" },
-    });
-    const launchFailures = new CloudwatchEventRule(this, "launch-unsuccessful", {
-      name: name("launch-unsuccessful"),
-      description: "Instance launches that failed or whose launch lifecycle action was abandoned or timed out",
-      eventPattern: JSON.stringify({
-        source: ["aws.autoscaling"],
-        "detail-type": ["EC2 Instance Launch Unsuccessful"],
-        detail: { AutoScalingGroupName: [compute.autoScalingGroupName] },
-      }),
-    });
+    // Each capability's alarms, made here (their ids are this construct's children) and routed to the topic.
+    const routing: AlarmRouting = {
+      namePrefix: props.namePrefix,
+      periodSeconds: period,
+      evaluationPeriods: props.evaluationPeriods ?? 5,
+      actions: this.topic ? [this.topic.arn] : [],
+    };
+    this.alarms = {
+      loadBalancer: loadBalancerAlarms(this, routing, edge, t),
+      waf: edge.webAclName ? wafAlarms(this, routing, { webAclName: edge.webAclName, region: props.region }, t) : undefined,
+      certificate: certificateAlarms(this, routing, edge, t),
+      compute: computeAlarms(this, routing, compute, t),
+      database: databaseAlarms(this, routing, database, t),
+      cache: cacheAlarms(this, routing, cache, t),
+      fileSystem: fileSystemAlarms(this, routing, fileSystem, t),
+    };
 
-    // EC2's interruption warning names the instance, not its group: the rule counts the account's in this region.
-    const spotInterruptions = compute.launchesSpot
-      ? new CloudwatchEventRule(this, "spot-interruption-warnings", {
-          name: name("spot-interruptions"),
-          description: "EC2 Spot interruption warnings (two minutes before EC2 reclaims an instance) in this account and region",
-          eventPattern: JSON.stringify({ source: ["aws.ec2"], "detail-type": ["EC2 Spot Instance Interruption Warning"] }),
-        })
-      : undefined;
-    // A shortfall lasting longer than any launch can take means replacements are failing, not just slow.
-    const shortfallPeriod = Math.max(period, 300);
-    const shortfallPeriods = Math.ceil((compute.launchWindowSeconds ?? 1800) / shortfallPeriod) + 1;
-
-    const rate = (numerator: string, label: string): CloudwatchMetricAlarmMetricQuery[] => [
-      { id: "errors", metric: { namespace: "AWS/ApplicationELB", metricName: numerator, dimensions: numerator.startsWith("HTTPCode_Target") ? tg : lb, stat: "Sum", period } },
-      { id: "requests", metric: { namespace: "AWS/ApplicationELB", metricName: "RequestCount", dimensions: numerator.startsWith("HTTPCode_Target") ? tg : lb, stat: "Sum", period } },
-      { id: "rate", expression: "IF(requests > 0, 100 * errors / requests, 0)", label, returnData: true },
-    ];
-
-    const specs: AlarmSpec[] = [
-      {
-        id: "alb-5xx-rate",
-        description: "The load balancer itself answers 5xx (502/503/504): look first at target health and the app's log stream `<instance>/app`; 503 means no healthy targets.",
-        comparison: "GreaterThanThreshold",
-        threshold: t.loadBalancer5xxPercent,
-        missing: "notBreaching",
-        queries: rate("HTTPCode_ELB_5XX_Count", "ELB 5xx % of requests"),
-      },
-      {
-        id: "target-5xx-rate",
-        description: "The app answers 5xx: look first at the app log stream `<instance>/app` and at the database and cache alarms.",
-        comparison: "GreaterThanThreshold",
-        threshold: t.target5xxPercent,
-        missing: "notBreaching",
-        queries: rate("HTTPCode_Target_5XX_Count", "Target 5xx % of requests"),
-      },
-      {
-        id: "target-p95-latency",
-        description: "p95 response time is high: look first at group CPU, database CPU and connections, then slow queries in the database log exports.",
-        comparison: "GreaterThanThreshold",
-        threshold: t.targetResponseP95Seconds,
-        missing: "notBreaching",
-        metric: { namespace: "AWS/ApplicationELB", name: "TargetResponseTime", dimensions: tg, extendedStatistic: "p95" },
-      },
-      {
-        id: "unhealthy-hosts",
-        description: "At least one instance fails its health check: look first at the instance's boot log streams `<instance>/<step>` and the app stream.",
-        comparison: "GreaterThanThreshold",
-        threshold: 0,
-        missing: "notBreaching",
-        metric: { namespace: "AWS/ApplicationELB", name: "UnHealthyHostCount", dimensions: tg, statistic: "Maximum" },
-      },
-      {
-        id: "no-healthy-hosts",
-        description: "No instance is healthy, so users get 503s: look first at the Auto Scaling group's activity history and the boot failure alarm. No data is treated as down.",
-        comparison: "LessThanThreshold",
-        threshold: 1,
-        missing: "breaching",
-        evaluationPeriods: Math.min(evaluations, 2),
-        metric: { namespace: "AWS/ApplicationELB", name: "HealthyHostCount", dimensions: tg, statistic: "Minimum" },
-      },
-      {
-        id: "rejected-connections",
-        description: "The load balancer rejected connections at its limit: look first at traffic (RequestCount) and whether the group is at its maximum size.",
-        comparison: "GreaterThanThreshold",
-        threshold: t.rejectedConnections,
-        missing: "notBreaching",
-        metric: { namespace: "AWS/ApplicationELB", name: "RejectedConnectionCount", dimensions: lb, statistic: "Sum" },
-      },
-      ...(edge.webAclName
-        ? [
-            {
-              id: "waf-blocked-spike",
-              description: "The WAF is blocking an unusual number of requests: look first at the web ACL's sampled requests to tell an attack from a false positive.",
-              comparison: "GreaterThanThreshold" as const,
-              threshold: t.wafBlockedRequests,
-              missing: "notBreaching" as const,
-              metric: { namespace: "AWS/WAFV2", name: "BlockedRequests", dimensions: { WebACL: edge.webAclName, Region: props.region, Rule: "ALL" }, statistic: "Sum" },
-            },
-          ]
-        : []),
-      {
-        id: "certificate-expiry",
-        description: "The certificate is close to expiry and has not renewed: look first at its DNS validation records (ACM renews only while they resolve).",
-        comparison: "LessThanThreshold",
-        threshold: t.certificateExpiryDays,
-        missing: "ignore",
-        evaluationPeriods: 1,
-        periodSeconds: 86400,
-        metric: { namespace: "AWS/CertificateManager", name: "DaysToExpiry", dimensions: { CertificateArn: edge.certificateArn }, statistic: "Minimum" },
-      },
-      {
-        id: "in-service-below-minimum",
-        description: "Fewer instances are in service than the group's minimum: look first at the group's activity history, then the boot failure alarm.",
-        comparison: "GreaterThanOrEqualToThreshold",
-        threshold: 1,
-        missing: "breaching",
-        queries: [
-          { id: "inservice", metric: { namespace: "AWS/AutoScaling", metricName: "GroupInServiceInstances", dimensions: asg, stat: "Minimum", period } },
-          { id: "minimum", metric: { namespace: "AWS/AutoScaling", metricName: "GroupMinSize", dimensions: asg, stat: "Maximum", period } },
-          { id: "short", expression: "IF(inservice < minimum, 1, 0)", label: "In service below minimum", returnData: true },
-        ],
-      },
-      {
-        id: "boot-failures",
-        description: "An instance failed to boot and abandoned its launch: look first at the failing step's log stream `<instance>/<step>` in the app log group.",
-        comparison: "GreaterThanThreshold",
-        threshold: 0,
-        missing: "notBreaching",
-        evaluationPeriods: 1,
-        metric: { namespace: appNamespace, name: "BootFailures", dimensions: {}, statistic: "Sum" },
-      },
-      {
-        id: "launch-abandoned",
-        description: "A launch was unsuccessful (abandoned or timed-out lifecycle action): look first at the group's activity history for the status message.",
-        comparison: "GreaterThanThreshold",
-        threshold: 0,
-        missing: "notBreaching",
-        evaluationPeriods: 1,
-        metric: { namespace: "AWS/Events", name: "MatchedEvents", dimensions: { RuleName: launchFailures.name }, statistic: "Sum" },
-      },
-      {
-        id: "replacement-shortfall",
-        description:
-          "Fewer instances in service than the group wants, for longer than a launch can take: replacements (of interrupted Spot Instances, unhealthy instances, a scale-out) are failing. Look first at the group's activity history (no capacity for any listed type? a boot failing?), then the launch-abandoned and boot-failures alarms.",
-        comparison: "GreaterThanOrEqualToThreshold",
-        threshold: 1,
-        missing: "notBreaching",
-        evaluationPeriods: shortfallPeriods,
-        queries: [
-          { id: "inservice", metric: { namespace: "AWS/AutoScaling", metricName: "GroupInServiceInstances", dimensions: asg, stat: "Maximum", period: shortfallPeriod } },
-          { id: "desired", metric: { namespace: "AWS/AutoScaling", metricName: "GroupDesiredCapacity", dimensions: asg, stat: "Minimum", period: shortfallPeriod } },
-          { id: "short", expression: "IF(inservice < desired, 1, 0)", label: "In service below desired", returnData: true },
-        ],
-      },
-      ...(spotInterruptions
-        ? [
-            {
-              id: "spot-interruptions",
-              description:
-                "Spot Instances are interrupted often. The count is the account's EC2 Spot interruption warnings in this region (the event names no group): look first at this group's activity history for instances taken out of service, then widen compute.purchaseMix (more instance types, or a larger On-Demand share).",
-              comparison: "GreaterThanThreshold" as const,
-              threshold: t.spotInterruptionsPerHour,
-              missing: "notBreaching" as const,
-              evaluationPeriods: 1,
-              periodSeconds: 3600,
-              metric: { namespace: "AWS/Events", name: "MatchedEvents", dimensions: { RuleName: spotInterruptions.name }, statistic: "Sum" },
-            },
-          ]
-        : []),
-      {
-        id: "group-cpu-high",
-        description: "CPU is high across the group: look first at whether scaling is at its maximum and at the target-tracking policy's activity.",
-        comparison: "GreaterThanThreshold",
-        threshold: t.groupCpuPercent,
-        missing: "notBreaching",
-        metric: { namespace: "AWS/EC2", name: "CPUUtilization", dimensions: asg, statistic: "Average" },
-      },
-      // The timed jobs' runner records these itself (webapp-jobs, put-metric-data); docs/runbooks.md, 11.
-      ...JOB_ALARMS.map((alarm) => ({
-        id: alarm.id,
-        description: alarm.description,
-        comparison: "GreaterThanThreshold" as const,
-        threshold: 0,
-        missing: "notBreaching" as const,
-        evaluationPeriods: 1,
-        metric: { namespace: appNamespace, name: alarm.metric, dimensions: {}, statistic: "Sum" },
-      })),
-      {
-        id: "database-cpu",
-        description: "Database CPU is high: look first at Performance Insights' top SQL.",
-        comparison: "GreaterThanThreshold",
-        threshold: t.databaseCpuPercent,
-        missing: "missing",
-        metric: { namespace: "AWS/RDS", name: "CPUUtilization", dimensions: db, statistic: "Average" },
-      },
-      {
-        id: "database-free-storage",
-        description: "Database storage is running out: look first at storage autoscaling's ceiling (max allocated storage) and at table growth.",
-        comparison: "LessThanThreshold",
-        threshold: t.databaseFreeStorageGiB * 1024 ** 3,
-        missing: "missing",
-        metric: { namespace: "AWS/RDS", name: "FreeStorageSpace", dimensions: db, statistic: "Minimum" },
-      },
-      {
-        id: "database-freeable-memory",
-        description: "Database memory is low: look first at connection count and the instance class.",
-        comparison: "LessThanThreshold",
-        threshold: t.databaseFreeableMemoryMiB * 1024 ** 2,
-        missing: "missing",
-        metric: { namespace: "AWS/RDS", name: "FreeableMemory", dimensions: db, statistic: "Minimum" },
-      },
-      {
-        id: "database-connections",
-        description: "Many database connections are open: look first at the app's pool size times the number of instances.",
-        comparison: "GreaterThanThreshold",
-        threshold: t.databaseConnections,
-        missing: "missing",
-        metric: { namespace: "AWS/RDS", name: "DatabaseConnections", dimensions: db, statistic: "Maximum" },
-      },
-      ...Array.from({ length: cache.nodeCount }, (_, i) => {
-        const node = { CacheClusterId: cacheNodeIds(cache)[i] ?? "" };
-        const n = i + 1;
-        const nodeSpecs: AlarmSpec[] = [
-          {
-            id: `cache-${n}-memory`,
-            description: "Redis memory is nearly full, so keys (locks, sessions) may be evicted: look first at key counts and TTLs, then the node type.",
-            comparison: "GreaterThanThreshold",
-            threshold: t.cacheMemoryPercent,
-            missing: "missing",
-            metric: { namespace: "AWS/ElastiCache", name: "DatabaseMemoryUsagePercentage", dimensions: node, statistic: "Maximum" },
-          },
-          {
-            id: `cache-${n}-evictions`,
-            description: "Redis evicted keys: locks or sessions may have been lost. Look first at memory usage and keys written without a TTL.",
-            comparison: "GreaterThanThreshold",
-            threshold: t.cacheEvictions,
-            missing: "missing",
-            evaluationPeriods: 1,
-            metric: { namespace: "AWS/ElastiCache", name: "Evictions", dimensions: node, statistic: "Sum" },
-          },
-          {
-            id: `cache-${n}-cpu`,
-            description: "Redis engine CPU is high: look first at slow-log entries in the cache's log group.",
-            comparison: "GreaterThanThreshold",
-            threshold: t.cacheCpuPercent,
-            missing: "missing",
-            metric: { namespace: "AWS/ElastiCache", name: "EngineCPUUtilization", dimensions: node, statistic: "Average" },
-          },
-        ];
-        if (cache.nodeCount > 1) {
-          nodeSpecs.push({
-            id: `cache-${n}-replication-lag`,
-            description: "A Redis replica lags its primary: look first at network throughput and write volume on the primary.",
-            comparison: "GreaterThanThreshold",
-            threshold: t.cacheReplicationLagSeconds,
-            missing: "notBreaching",
-            metric: { namespace: "AWS/ElastiCache", name: "ReplicationLag", dimensions: node, statistic: "Maximum" },
-          });
-        }
-        return nodeSpecs;
-      }).flat(),
-      {
-        id: "efs-io-limit",
-        description: "EFS is near its I/O limit, so uploads slow down: look first at which instances do heavy file I/O.",
-        comparison: "GreaterThanThreshold",
-        threshold: t.fileSystemIoLimitPercent,
-        missing: "notBreaching",
-        metric: { namespace: "AWS/EFS", name: "PercentIOLimit", dimensions: { FileSystemId: fileSystem.fileSystemId }, statistic: "Maximum" },
-      },
-      ...(fileSystem.throughputMode === "bursting"
-        ? [
-            {
-              id: "efs-burst-credits",
-              description: "EFS burst credits are running out; throughput will drop to the baseline: consider elastic throughput.",
-              comparison: "LessThanThreshold" as const,
-              threshold: t.fileSystemBurstCreditGiB * 1024 ** 3,
-              missing: "missing" as const,
-              metric: { namespace: "AWS/EFS", name: "BurstCreditBalance", dimensions: { FileSystemId: fileSystem.fileSystemId }, statistic: "Minimum" },
-            },
-          ]
-        : []),
-    ];
-
-    const actions = this.topic ? [this.topic.arn] : [];
-    const alarms: Record<string, CloudwatchMetricAlarm> = {};
-    for (const spec of specs) {
-      alarms[spec.id] = new CloudwatchMetricAlarm(this, spec.id, {
-        alarmName: name(spec.id),
-        alarmDescription: spec.description,
-        comparisonOperator: spec.comparison,
-        threshold: spec.threshold,
-        evaluationPeriods: spec.evaluationPeriods ?? evaluations,
-        treatMissingData: spec.missing,
-        alarmActions: actions,
-        okActions: actions,
-        ...(spec.metric
-          ? {
-              namespace: spec.metric.namespace,
-              metricName: spec.metric.name,
-              dimensions: Object.keys(spec.metric.dimensions).length > 0 ? spec.metric.dimensions : undefined,
-              period: spec.periodSeconds ?? period,
-              statistic: spec.metric.statistic,
-              extendedStatistic: spec.metric.extendedStatistic,
-            }
-          : { metricQuery: spec.queries }),
-      });
-    }
-    this.alarms = alarms;
-
+    const lb = { LoadBalancer: edge.loadBalancerArnSuffix };
+    const tg = { LoadBalancer: edge.loadBalancerArnSuffix, TargetGroup: edge.targetGroupArnSuffix };
+    const asg = { AutoScalingGroupName: compute.autoScalingGroupName };
+    const db = { DBInstanceIdentifier: database.identifier };
     this.dashboard = new CloudwatchDashboard(this, "dashboard", {
       dashboardName: name("overview"),
       dashboardBody: JSON.stringify(
-        dashboardBody({ region: props.region, period, lb, tg, asg, db, cache, fileSystemId: fileSystem.fileSystemId, appNamespace }),
+        dashboardBody({ region: props.region, period, lb, tg, asg, db, cache, fileSystemId: fileSystem.fileSystemId, appNamespace: compute.metricsNamespace }),
       ),
     });
   }
-}
-
-/** Member cluster ids of a replication group without cluster mode: `<id>-001`, `<id>-002`, ... */
-function cacheNodeIds(cache: MonitoredCache): string[] {
-  return Array.from({ length: cache.nodeCount }, (_, i) => `${cache.replicationGroupId}-${String(i + 1).padStart(3, "0")}`);
 }
 
 interface DashboardInput {

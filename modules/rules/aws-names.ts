@@ -326,7 +326,7 @@ export function derivedNames(config: EnvironmentConfig): DerivedName[] {
     add("aws_autoscaling_schedule.scheduled_action_name", action.name, "a scheduled action's name", { field: `compute.scheduledActions[${i}].name` }),
   );
 
-  // Monitoring (modules/monitoring/index.ts): every alarm a configuration can have; the longest decide.
+  // Monitoring (modules/monitoring, each capability's alarms.ts): every alarm a configuration can have; the longest decide.
   if (config.monitoring.topic) add("aws_sns_topic.name", `${P}-alarms`, "the alarm topic");
   add("aws_cloudwatch_dashboard.dashboard_name", `${P}-overview`, "the dashboard");
   add("aws_cloudwatch_event_rule.name", `${P}-launch-unsuccessful`, "the launch-failure rule");
@@ -348,7 +348,7 @@ export function derivedNames(config: EnvironmentConfig): DerivedName[] {
   }
 }
 
-/** The alarms a cache of `nodes` nodes can give an environment, and the fleet's, database's and edge's (modules/monitoring/index.ts). */
+/** The alarms a cache of `nodes` nodes can give an environment, and the fleet's, database's and edge's (each capability's alarms.ts). */
 function ALARMS(nodes: number): string[] {
   const cache = Array.from({ length: Math.max(1, Math.min(nodes, 6)) }, (_, i) => ["memory", "evictions", "cpu", "replication-lag"].map((m) => `cache-${i + 1}-${m}`)).flat();
   return [

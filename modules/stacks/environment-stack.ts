@@ -11,6 +11,7 @@ import { EncryptionKey, logsServiceGrant } from "../primitives/encryption-key";
 import { namePrefix, standardTags } from "../primitives/naming";
 import { authTokenSecretName, Cache } from "../cache";
 import { Compute, templateRefWarning } from "../compute";
+import { rollBackRefreshOn } from "../compute/alarms";
 import { Database } from "../database";
 import { FileSystem } from "../file-system";
 import { LoadBalancer, targetHealthySeconds } from "../load-balancer";
@@ -42,12 +43,6 @@ export const BOOTSTRAP_STACK = "bootstrap";
 export function bootstrapStackName(config: BootstrapConfig): string {
   return config.name ?? BOOTSTRAP_STACK;
 }
-
-/**
- * The alarms that say new instances serve badly: any of them in ALARM during an instance refresh rolls it
- * back. Fleet-wide symptoms only (not database or cache load, which a rollback would not cure).
- */
-export const ROLLBACK_ALARMS = ["target-5xx-rate", "unhealthy-hosts", "boot-failures", "launch-abandoned"] as const;
 
 /**
  * The oldest engine every stack works with: the S3 backend takes the state key's alias ARN as `kms_key_id`
@@ -193,9 +188,11 @@ export class EnvironmentStack extends TerraformStack {
       cache: { replicationGroupId: this.cache.replicationGroup.replicationGroupId, nodeCount: config.cache.nodeCount },
       fileSystem: { fileSystemId: this.fileSystem.fileSystemId, throughputMode: config.fileSystem.throughputMode },
     });
-    // A rollout that sets off an app alarm rolls itself back (instance refresh alarm-based rollback).
-    const rollbackAlarms = ROLLBACK_ALARMS.map((id) => this.monitoring.alarms[id]).filter((a) => a !== undefined);
-    this.compute.group.instanceRefresh.preferences.putAlarmSpecification({ alarms: rollbackAlarms.map((a) => a.alarmName) });
+    // A rollout that sets off an app alarm rolls itself back (instance refresh alarm-based rollback): the alarms
+    // that say new instances serve badly. Fleet-wide symptoms only (not database or cache load, which a rollback
+    // would not cure).
+    const { loadBalancer, compute } = this.monitoring.alarms;
+    rollBackRefreshOn(this.compute.group, [loadBalancer.target5xxRate, loadBalancer.unhealthyHosts, compute.bootFailures, compute.launchAbandoned]);
 
     new TerraformOutput(this, "vpc_id", { value: this.network.vpcId, description: "VPC id" });
     new TerraformOutput(this, "app_url", { value: `https://${config.edge.domainName}`, description: "URL users reach the app at" });
