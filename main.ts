@@ -8,6 +8,7 @@ import type { BootstrapConfig, EnvironmentConfig } from "./environments/schema/t
 import { validateBootstrap, validateBootstrapLayout, validateEnvironmentList, validateEnvironments } from "./environments/schema/validate";
 import { buildBootstrap, buildEnvironment } from "./modules/stacks/environment-stack";
 import { hclRefusal, pruneOutput } from "./modules/cli/synth-output";
+import { warningId } from "./modules/primitives/warnings";
 
 export interface RunOptions {
   /** Names to synthesize, comma- or space-separated; empty means all. */
@@ -77,10 +78,11 @@ export function run(options: RunOptions = {}): number {
 
 /**
  * Prints each construct warning, except those the environment acknowledges with a reason (keyed
- * `<construct path in the stack>.<field the warning starts with>`, for example `network.natGateways`),
- * which are counted; an acknowledgement that matches no warning is reported so it does not go stale.
+ * `<construct path in the stack>.<the warning's id>`, for example `network.natGateways`; see
+ * modules/primitives/warnings.ts), which are counted; an acknowledgement that matches no warning is reported
+ * so it does not go stale.
  */
-function printWarnings(app: App, selected: readonly EnvironmentConfig[], log: (line: string) => void): void {
+export function printWarnings(app: App, selected: readonly EnvironmentConfig[], log: (line: string) => void): void {
   const used = new Set<string>();
   let acknowledged = 0;
   for (const construct of app.node.findAll()) {
@@ -88,8 +90,9 @@ function printWarnings(app: App, selected: readonly EnvironmentConfig[], log: (l
       if (entry.type !== AnnotationMetadataEntryType.WARN) continue;
       const message = String(entry.data);
       const [stack, ...inStack] = construct.node.path.split("/");
-      const field = [...inStack, message.split(" ")[0]].join(".");
-      if (selected.find((c) => c.name === stack)?.acknowledgements?.[field] !== undefined) {
+      const id = warningId(construct, message);
+      const field = id === undefined ? undefined : [...inStack, id].join(".");
+      if (field !== undefined && selected.find((c) => c.name === stack)?.acknowledgements?.[field] !== undefined) {
         used.add(`${stack}:${field}`);
         acknowledged++;
         continue;

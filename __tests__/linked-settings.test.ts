@@ -83,7 +83,7 @@ describe("the app subnets", () => {
     expect(validateEnvironments([config], [config, staging, prod])).toEqual([]);
     expect(linkedWarnings(config)).toEqual([
       {
-        field: "compute.maxCapacity",
+        id: "compute.maxCapacity",
         message:
           "with one zone lost, the other 1 app subnets need 16 addresses each (maxCapacity 8 x 200 % during an instance refresh = 16) but 10.10.0.128/28 has 11 free: the group cannot reach its maximum during a zone outage",
       },
@@ -119,7 +119,7 @@ describe("scheduled actions", () => {
 describe("the database's storage ceiling", () => {
   it("warns below AWS's recommended 26 % headroom", () => {
     expect(linkedWarnings(environment({ database: { allocatedStorageGib: 100, maxAllocatedStorageGib: 120 } }))).toEqual([
-      { field: "database.maxAllocatedStorageGib", message: "is less than 26 % above allocatedStorageGib (100): one autoscaling step can reach the ceiling; AWS recommends at least 126" },
+      { id: "database.maxAllocatedStorageGib", message: "is less than 26 % above allocatedStorageGib (100): one autoscaling step can reach the ceiling; AWS recommends at least 126" },
     ]);
   });
 });

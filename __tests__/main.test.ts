@@ -1,10 +1,13 @@
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { run } from "../main";
+import { Annotations, App, TerraformStack } from "cdktf";
+import { Construct } from "constructs";
+import { printWarnings, run } from "../main";
 import { ENVIRONMENTS } from "../environments";
 import type { EnvironmentConfig } from "../environments/schema/types";
 import { TEMPLATE_EXAMPLE_REFS } from "../modules/compute";
+import { addWarning } from "../modules/primitives/warnings";
 import { environment } from "./support/fixtures";
 
 describe("run", () => {
@@ -80,6 +83,16 @@ describe("run", () => {
       'warning: dev: acknowledgements["compute.nothing"] matches no warning; remove it',
       "1 acknowledged warning(s) not shown (acknowledgements in environments/<env>.ts)",
     ]);
+  });
+
+  it("matches an acknowledgement on the warning's id, not on its text", () => {
+    const app = new App({ stackTraces: false });
+    const network = new Construct(new TerraformStack(app, "dev"), "network");
+    addWarning(network, { id: "natGateways", message: "One NAT gateway serves both zones" });
+    Annotations.of(network).addWarning("natGateways looks like an id but carries none");
+    const dev = { ...environment(), acknowledgements: { "network.natGateways": "one NAT gateway is enough here" } };
+    printWarnings(app, [dev], log);
+    expect(lines).toEqual(["warning: dev/network: natGateways looks like an id but carries none", "1 acknowledged warning(s) not shown (acknowledgements in environments/<env>.ts)"]);
   });
 
   it.each(TEMPLATE_EXAMPLE_REFS.map((ref) => [ref]))("warns while an environment runs the template's example ref %s, which no repository has", (ref) => {

@@ -17,7 +17,7 @@ const shipped = [pinned(dev, "dev", "single", 2), pinned(staging, "staging", "si
 describe("quota warnings", () => {
   it("stay quiet for three environments in one account, as shipped (5 NAT gateway addresses, 4 VPCs)", () => {
     for (const config of shipped) expect(quotaWarnings(config, shipped)).toEqual([]);
-    for (const config of ENVIRONMENTS) expect(quotaWarnings(config, ENVIRONMENTS).filter((w) => w.field === "edge.alternativeNames")).toEqual([]);
+    for (const config of ENVIRONMENTS) expect(quotaWarnings(config, ENVIRONMENTS).filter((w) => w.id === "edge.alternativeNames")).toEqual([]);
   });
 
   it("name the certificate quota above 10 names", () => {
@@ -41,8 +41,8 @@ describe("quota warnings", () => {
     expect(quotaWarnings(known[0]!, known)).toEqual([]);
     const more = ["qa", "uat", "perf"].map((name, i) => pinned(staging, name, "single", 2, `10.${50 + i}.0.0/16`));
     const all = [...shipped, ...more];
-    expect(quotaWarnings(all[4]!, all).map((w) => w.field)).toEqual(["network.vpcCidr", "network.natGateways"]);
-    expect(quotaWarnings(all[5]!, all).map((w) => w.field)).toEqual(["network.vpcCidr", "network.natGateways", "network.natGateways"]);
+    expect(quotaWarnings(all[4]!, all).map((w) => w.id)).toEqual(["network.vpcCidr", "network.natGateways"]);
+    expect(quotaWarnings(all[5]!, all).map((w) => w.id)).toEqual(["network.vpcCidr", "network.natGateways", "network.natGateways"]);
     expect(warningText(quotaWarnings(all[5]!, all)[0]!)).toBe(
       'network.vpcCidr makes 7 VPCs with the default VPC, for environments dev, staging, prod, qa, uat, perf in account 111111111111, eu-west-2, above the default quota "VPCs per Region" (Amazon VPC) of 5: request an increase in Service Quotas before the apply, then acknowledge this warning; the same holds for "Internet gateways per Region"',
     );

@@ -70,7 +70,7 @@ export interface EnvironmentConfig {
   readonly waivers?: Readonly<Partial<Record<ProductionSafeguard, string>>>;
   /**
    * Warnings this environment accepts on purpose, each with a written reason, keyed by the setting that
-   * warns (`network.natGateways`: the construct, then the field the warning starts with). Synth then counts
+   * warns (`network.natGateways`: the construct, then the warning's id, modules/primitives/warnings.ts). Synth then counts
    * them instead of printing them, and says when one matches no warning. @default {}
    */
   readonly acknowledgements?: Readonly<Record<string, string>>;

@@ -19,7 +19,7 @@ import { checkMonitoringSettings } from "../../modules/monitoring";
 import { checkRemoteStateSettings, checkStateAuditSettings, S3_BUCKET_NAME } from "../../modules/bootstrap/state-backend";
 import { checkWafSettings } from "../../modules/waf";
 import { formatProblem, Problems } from "../../modules/primitives/validation";
-import { BOOTSTRAP_SHAPE, ENVIRONMENT_SHAPE } from "./config-shape.generated";
+import { bootstrapSchema, environmentSchema } from "./schema";
 import { checkShape } from "./shape";
 import type { BootstrapConfig, EnvironmentConfig, ProductionSafeguard } from "./types";
 
@@ -294,7 +294,7 @@ export function validateEnvironments(
   for (const config of selected) {
     const problems = Problems.create();
     // Shape first: the value checks below read fields a misshapen config may not have.
-    checkShape(config, ENVIRONMENT_SHAPE, problems);
+    checkShape(config, environmentSchema, problems);
     if (problems.list.length > 0) {
       lines.push(...problems.list.map((p) => formatProblem(config.name || "(unnamed)", p)));
       continue;
@@ -332,7 +332,7 @@ export function validateEnvironments(
 /** Whether `config` fits the configuration's shape, so cross-environment rules may read its fields. */
 function checkedShape(config: EnvironmentConfig): boolean {
   const problems = Problems.create();
-  checkShape(config, ENVIRONMENT_SHAPE, problems);
+  checkShape(config, environmentSchema, problems);
   return problems.list.length === 0;
 }
 
@@ -340,7 +340,7 @@ const BOOTSTRAP_NAME = /^bootstrap(-[a-z0-9-]{1,30})?$/;
 
 export function validateBootstrap(config: BootstrapConfig, environments: readonly EnvironmentConfig[] = []): string[] {
   const problems = Problems.create();
-  checkShape(config, BOOTSTRAP_SHAPE, problems);
+  checkShape(config, bootstrapSchema, problems);
   if (problems.list.length > 0) return problems.list.map((p) => formatProblem(typeof config.name === "string" ? config.name : "bootstrap", p));
   if (config.name !== undefined) {
     problems.check(BOOTSTRAP_NAME.test(config.name), "name", config.name, "must be bootstrap or bootstrap-<suffix> (lowercase letters, digits, hyphens)");

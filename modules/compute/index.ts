@@ -3,7 +3,7 @@
 // the app security group, and an Auto Scaling group with a boot-gate launch hook, a draining terminate hook,
 // target tracking, optional schedules and warm pool, and rolling instance refresh. It creates no data store
 // of the app's: it consumes the data and edge modules' refs.
-import { Annotations, Fn, TerraformResource, Token } from "cdktf";
+import { Fn, TerraformResource, Token } from "cdktf";
 import { Construct } from "constructs";
 import { AutoscalingGroup } from "@cdktf/provider-aws/lib/autoscaling-group";
 import { AutoscalingLifecycleHook } from "@cdktf/provider-aws/lib/autoscaling-lifecycle-hook";
@@ -25,6 +25,7 @@ import { policyDocument, serviceTrustPolicy, Statement } from "../primitives/pol
 import { EC2_INSTANCE_TYPES } from "../rules/aws-catalogue.generated";
 import { timeZoneProblem } from "../rules/aws-rules";
 import { assertValid, catalogueMessage, Problems } from "../primitives/validation";
+import { addWarning, type Warning } from "../primitives/warnings";
 import { BootBundle } from "./boot-bundle";
 import { cronProblem } from "./cron";
 import { checkInterruptionDrain, checkPurchaseMix, launchesSpot, launchSource, PurchaseMixSettings, resolvePurchaseMix } from "./purchase-mix";
@@ -329,14 +330,14 @@ export function refKind(ref: string): "commit" | "tag" | "branch" | undefined {
 export const TEMPLATE_EXAMPLE_REFS: readonly string[] = ["refs/tags/v1.4.2", "9f2c4e1b7a3d5f60812c4e9b0a7d3f5e6c1b2a40"];
 
 /** The warning for a ref that is still one of the template's examples (raised on the stack's preflight). */
-export function templateRefWarning(ref: string): { readonly field: string; readonly message: string } | undefined {
+export function templateRefWarning(ref: string): { readonly id: "compute.repository.ref"; readonly message: string } | undefined {
   if (!TEMPLATE_EXAMPLE_REFS.includes(ref)) return undefined;
   const what =
     refKind(ref) === "tag"
       ? "tag a commit of the app's repository (compute.repository.url) and set refs/tags/<your tag> here"
       : "set the full SHA of a commit of the app's repository (compute.repository.url), for a release tag git rev-parse <tag>^{commit}";
   return {
-    field: "compute.repository.ref",
+    id: "compute.repository.ref",
     message: `is ${JSON.stringify(ref)}, the template's example, which no repository has: every instance would fail to fetch the app; ${what} (README: "Making it yours")`,
   };
 }
@@ -552,6 +553,9 @@ export interface ComputeRefs {
   /** CloudWatch namespace of the app's metrics: boot failures, and the timed jobs' (JobFailures, ...). */
   readonly metricsNamespace: string;
 }
+
+/** The settings the group's warnings are about (acknowledged as `compute.<id>`). */
+export type ComputeWarningId = "repository.sshKnownHosts";
 
 export class Compute extends Construct implements Connectable, ComputeRefs {
   /** The app security group; default port = the app port. */
@@ -794,7 +798,10 @@ export class Compute extends Construct implements Connectable, ComputeRefs {
       },
     );
     if (props.repository.credentialType === "ssh-key" && (props.repository.sshKnownHosts ?? []).length === 0) {
-      Annotations.of(this).addWarning("repository.sshKnownHosts is empty: the git host's key is accepted on first use");
+      addWarning(this, {
+        id: "repository.sshKnownHosts",
+        message: "repository.sshKnownHosts is empty: the git host's key is accepted on first use",
+      } satisfies Warning<ComputeWarningId>);
     }
 
     const tags = { ...(props.instanceTags ?? {}), Name: name };

@@ -2,7 +2,6 @@
 // private app for instances, private data with no route out), NAT per the chosen mode, flow logs, the
 // default security group stripped, S3 and DynamoDB gateway endpoints and optional interface endpoints.
 // It does not create the application's security groups: each module owns its own.
-import { Annotations } from "cdktf";
 import { Construct } from "constructs";
 import { Vpc } from "@cdktf/provider-aws/lib/vpc";
 import { Subnet } from "@cdktf/provider-aws/lib/subnet";
@@ -25,6 +24,7 @@ import { checkLogRetention } from "../primitives/logs";
 import { policyDocument, serviceTrustPolicy } from "../primitives/policy";
 import { AVAILABILITY_ZONES } from "../rules/aws-catalogue.generated";
 import { assertValid, Problems } from "../primitives/validation";
+import { addWarning, type Warning } from "../primitives/warnings";
 
 /** How instances in private subnets reach the Internet. */
 export type NatMode = "none" | "single" | "per-az";
@@ -275,6 +275,9 @@ export class InterfaceEndpoints implements Connectable {
   }
 }
 
+/** The settings the network's warnings are about (acknowledged as `network.<id>`). */
+export type NetworkingWarningId = "natGateways";
+
 export class Networking extends Construct implements NetworkRefs {
   readonly vpc: Vpc;
   readonly vpcId: string;
@@ -355,14 +358,16 @@ export class Networking extends Construct implements NetworkRefs {
     });
     this.natGatewayIds = nats.map((n) => n.id);
     if (props.natGateways === "single" && zones.length > 1) {
-      Annotations.of(this).addWarning(
-        `natGateways is "single" across ${zones.length} zones: losing ${zones[0]} cuts every app subnet off from the Internet; use "per-az" where that matters`,
-      );
+      addWarning(this, {
+        id: "natGateways",
+        message: `natGateways is "single" across ${zones.length} zones: losing ${zones[0]} cuts every app subnet off from the Internet; use "per-az" where that matters`,
+      } satisfies Warning<NetworkingWarningId>);
     }
     if (props.natGateways === "none" && (props.interfaceEndpoints ?? []).length === 0) {
-      Annotations.of(this).addWarning(
-        'natGateways is "none" and no interface endpoints are configured: instances cannot reach AWS APIs or the git host',
-      );
+      addWarning(this, {
+        id: "natGateways",
+        message: 'natGateways is "none" and no interface endpoints are configured: instances cannot reach AWS APIs or the git host',
+      } satisfies Warning<NetworkingWarningId>);
     }
 
     const appRouteTables = zones.map((zone, i) => {

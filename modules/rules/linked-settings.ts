@@ -142,13 +142,19 @@ function checkSchedules(config: EnvironmentConfig, problems: Problems): void {
   });
 }
 
-/** A risky-but-legal combination: the setting it starts with, and what to know. */
-export interface LinkedWarning {
-  readonly field: string;
+/** The settings the linked warnings are about. */
+export type LinkedWarningId = "compute.maxCapacity" | "database.maxAllocatedStorageGib";
+
+/**
+ * A warning raised on the stack's preflight construct (acknowledged as `preflight.<id>`): `id`, the setting it is
+ * about, and what to know; the printed text is the id, then the message (warningText).
+ */
+export interface LinkedWarning<Id extends string = LinkedWarningId> {
+  readonly id: Id;
   readonly message: string;
 }
 
-/** Warnings from combined settings (raised at synth, acknowledgeable as `preflight.<field>`). */
+/** Warnings from combined settings (raised at synth, acknowledgeable as `preflight.<id>`). */
 export function linkedWarnings(config: EnvironmentConfig): LinkedWarning[] {
   const warnings: LinkedWarning[] = [];
   const room = appSubnetRoom(config);
@@ -156,7 +162,7 @@ export function linkedWarnings(config: EnvironmentConfig): LinkedWarning[] {
   const peak = peakInstances(config);
   if (room && zones > 1 && Math.ceil(peak.count / zones) <= room.free && Math.ceil(peak.count / (zones - 1)) > room.free) {
     warnings.push({
-      field: "compute.maxCapacity",
+      id: "compute.maxCapacity",
       message: `with one zone lost, the other ${zones - 1} app subnets need ${Math.ceil(peak.count / (zones - 1))} addresses each (${peak.detail} = ${peak.count}) but ${room.cidr} has ${room.free} free: the group cannot reach its maximum during a zone outage`,
     });
   }
@@ -165,7 +171,7 @@ export function linkedWarnings(config: EnvironmentConfig): LinkedWarning[] {
   // https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/USER_PIOPS.Autoscaling.html
   if (ceiling * 10 >= allocated * 11 && ceiling * 100 < allocated * 126) {
     warnings.push({
-      field: "database.maxAllocatedStorageGib",
+      id: "database.maxAllocatedStorageGib",
       message: `is less than 26 % above allocatedStorageGib (${allocated}): one autoscaling step can reach the ceiling; AWS recommends at least ${Math.ceil((allocated * 126) / 100)}`,
     });
   }

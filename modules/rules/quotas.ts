@@ -1,6 +1,6 @@
 // Where a setting exceeds an AWS account's default quota: a warning naming the quota as Service Quotas names
 // it, so the team can raise it before the apply fails halfway. Quotas an account has raised
-// are unknown here: acknowledge the warning (`preflight.<field>`) once the quota is raised. Pure.
+// are unknown here: acknowledge the warning (`preflight.<id>`) once the quota is raised. Pure.
 import type { EnvironmentConfig } from "../../environments/schema/types";
 import type { LinkedWarning } from "./linked-settings";
 
@@ -27,9 +27,12 @@ function over(quota: Quota, what: string): string {
   return `${what}, above the default quota "${quota.name}" (${quota.service}) of ${quota.default}: request an increase in Service Quotas before the apply, then acknowledge this warning`;
 }
 
-/** A warning raised on the stack's preflight construct: the message starts with the field (acknowledged as `preflight.<field>`). */
-export function warningText(warning: LinkedWarning): string {
-  return `${warning.field} ${warning.message}`;
+/** The settings the quota warnings are about. */
+export type QuotaWarningId = "edge.alternativeNames" | "network.vpcCidr" | "network.natGateways";
+
+/** A preflight warning's printed text: its id (the setting), then its message. */
+export function warningText(warning: LinkedWarning<string>): string {
+  return `${warning.id} ${warning.message}`;
 }
 
 /** The NAT gateways (each with an Elastic IP) an environment creates, per zone. */
@@ -44,11 +47,11 @@ function natZones(config: EnvironmentConfig): readonly string[] {
  * warns where the count reaches past the quota with its own share: so dev, first, stays quiet when a later
  * environment pushes the account over, and the environment that does (and every one after it) warns.
  */
-export function quotaWarnings(config: EnvironmentConfig, known: readonly EnvironmentConfig[] = [config]): LinkedWarning[] {
-  const warnings: LinkedWarning[] = [];
+export function quotaWarnings(config: EnvironmentConfig, known: readonly EnvironmentConfig[] = [config]): LinkedWarning<QuotaWarningId>[] {
+  const warnings: LinkedWarning<QuotaWarningId>[] = [];
   const names = 1 + (config.edge.alternativeNames ?? []).length;
   if (names > QUOTAS.certificateNames.default) {
-    warnings.push({ field: "edge.alternativeNames", message: over(QUOTAS.certificateNames, `give the certificate ${names} names with domainName`) });
+    warnings.push({ id: "edge.alternativeNames", message: over(QUOTAS.certificateNames, `give the certificate ${names} names with domainName`) });
   }
   const listed = known.some((e) => e === config) ? known : [...known.filter((e) => e.name !== config.name), config];
   const neighbours = listed.filter((e) => e.accountId === config.accountId && e.region === config.region);
@@ -58,16 +61,16 @@ export function quotaWarnings(config: EnvironmentConfig, known: readonly Environ
   // Most accounts keep their default VPC (and its internet gateway), which counts too.
   const vpcs = upTo.length + 1;
   if (vpcs > QUOTAS.vpcs.default) {
-    warnings.push({ field: "network.vpcCidr", message: over(QUOTAS.vpcs, `makes ${vpcs} VPCs with the default VPC, for ${where}`) + `; the same holds for "${QUOTAS.internetGateways.name}"` });
+    warnings.push({ id: "network.vpcCidr", message: over(QUOTAS.vpcs, `makes ${vpcs} VPCs with the default VPC, for ${where}`) + `; the same holds for "${QUOTAS.internetGateways.name}"` });
   }
   const ips = upTo.reduce((n, e) => n + natZones(e).length, 0);
   if (natZones(config).length > 0 && ips > QUOTAS.elasticIps.default) {
-    warnings.push({ field: "network.natGateways", message: over(QUOTAS.elasticIps, `make ${ips} NAT gateway Elastic IPs for ${where}`) });
+    warnings.push({ id: "network.natGateways", message: over(QUOTAS.elasticIps, `make ${ips} NAT gateway Elastic IPs for ${where}`) });
   }
   for (const zone of natZones(config)) {
     const nats = upTo.filter((e) => natZones(e).includes(zone)).length;
     if (nats > QUOTAS.natGatewaysPerZone.default) {
-      warnings.push({ field: "network.natGateways", message: over(QUOTAS.natGatewaysPerZone, `make ${nats} NAT gateways in ${zone} for ${where}`) });
+      warnings.push({ id: "network.natGateways", message: over(QUOTAS.natGatewaysPerZone, `make ${nats} NAT gateways in ${zone} for ${where}`) });
     }
   }
   return warnings;

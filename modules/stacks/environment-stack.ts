@@ -1,7 +1,7 @@
 // Composes one environment: provider, remote state, and the modules in dependency order, then the
 // cross-module security-group rules and grants last, so no module reaches into another.
 // Also the bootstrap stack that creates the state bucket and lock table.
-import { Annotations, App, Aspects, LocalBackend, TerraformOutput, TerraformStack } from "cdktf";
+import { App, Aspects, LocalBackend, TerraformOutput, TerraformStack } from "cdktf";
 import { Construct } from "constructs";
 import { AwsProvider } from "@cdktf/provider-aws/lib/provider";
 import type { BootstrapConfig, EnvironmentConfig } from "../../environments/schema/types";
@@ -9,6 +9,7 @@ import { Certificate } from "../certificate";
 import { applyBoundaryDocument, applyBoundaryName, ciRoleName, CiRoles, CiStateTarget, GRANT_ACTIONS, planKeyAlias, serviceLinkedRolesArn } from "../bootstrap/ci-roles";
 import { EncryptionKey, logsServiceGrant } from "../primitives/encryption-key";
 import { namePrefix, standardTags } from "../primitives/naming";
+import { addWarning } from "../primitives/warnings";
 import { authTokenSecretName, Cache } from "../cache";
 import { Compute, templateRefWarning } from "../compute";
 import { rollBackRefreshOn } from "../compute/alarms";
@@ -135,10 +136,10 @@ export class EnvironmentStack extends TerraformStack {
       instanceTypes: config.compute.purchaseMix?.instanceTypes,
     });
     // Combinations that are legal but risky, default quotas the settings exceed, and a ref still the template's
-    // example (acknowledged as `preflight.<field>`).
+    // example (acknowledged as `preflight.<id>`).
     const templateRef = templateRefWarning(config.compute.repository.ref);
     for (const warning of [...linkedWarnings(config), ...quotaWarnings(config, known), ...(templateRef ? [templateRef] : [])]) {
-      Annotations.of(preflight).addWarning(warningText(warning));
+      addWarning(preflight, { id: warning.id, message: warningText(warning) });
     }
 
     this.network = new Networking(this, "network", {
