@@ -139,8 +139,9 @@ export class Compute extends Construct implements Connectable, ComputeRefs {
       description: "HTTPS to AWS APIs and the git host",
     });
 
+    const logGroupName = `/${s.namePrefix}/app`;
     this.logGroup = new CloudwatchLogGroup(this, "logs", {
-      name: `/${s.namePrefix}/app`,
+      name: logGroupName,
       retentionInDays: s.logRetentionDays,
       kmsKeyId: s.logsKeyArn,
     });
@@ -180,7 +181,7 @@ export class Compute extends Construct implements Connectable, ComputeRefs {
         autoScalingGroupName: name,
         launchHookName: LAUNCH_HOOK_NAME,
         terminateHookName: TERMINATE_HOOK_NAME,
-        logGroupName: `/${s.namePrefix}/app`,
+        logGroupName,
         appUser: s.appUser,
         appPort: s.appPort,
         uploadsPath: s.uploadsPath,
