@@ -6,6 +6,7 @@ import type { EnvironmentConfig } from "../../environments/schema/types";
 import { cacheNodeTypesIn, isKnownCacheNodeType, isKnownRdsClass, rdsClassesAtVersion, rdsClassesIn } from "./aws-rules";
 import { parseCidr } from "../primitives/cidr";
 import { resolveSubnets } from "../networking";
+import { resolveComputeSettings } from "../compute/settings";
 import type { Problems } from "../primitives/validation";
 
 /** Addresses AWS keeps in every subnet: network, VPC router, DNS, future use, broadcast. */
@@ -27,16 +28,14 @@ export function majorVersion(engine: string, version: string): string {
 
 /** How many instances of the group can hold an address at once, and why. */
 export function peakInstances(config: EnvironmentConfig): { count: number; detail: string } {
-  const compute = config.compute;
-  const max = Math.max(compute.maxCapacity, ...(compute.scheduledActions ?? []).map((a) => a.maxCapacity));
-  // An instance refresh launches replacements before it stops old instances, up to maxHealthyPercentage
-  // (modules/compute: min healthy + 100, at most 200 %).
-  const healthy = compute.instanceRefreshMinHealthyPercent ?? 100;
-  const maxHealthy = Math.min(200, healthy + 100);
+  const compute = resolveComputeSettings(config.compute);
+  const max = Math.max(compute.maxCapacity, ...compute.scheduledActions.map((a) => a.maxCapacity));
+  // An instance refresh launches replacements before it stops old instances, up to maxHealthyPercentage.
+  const maxHealthy = compute.instanceRefreshMaxHealthyPercent;
   const running = Math.ceil((max * maxHealthy) / 100);
   // Stopped warm instances keep their network interfaces: the pool holds what maxPreparedCapacity leaves above the group, at least minSize.
   const pool = compute.warmPool;
-  const warm = pool ? Math.max(pool.minSize ?? 0, (pool.maxPreparedCapacity ?? max) - max) : 0;
+  const warm = pool ? Math.max(pool.minSize, (pool.maxPreparedCapacity ?? max) - max) : 0;
   const detail = `maxCapacity ${max} x ${maxHealthy} % during an instance refresh${warm > 0 ? ` + ${warm} warm` : ""}`;
   return { count: running + warm, detail };
 }

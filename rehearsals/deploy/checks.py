@@ -241,7 +241,7 @@ BOOT_ACTIONS = {
     "dynamodb:UpdateItem",
     "dynamodb:Query",
     "cloudwatch:PutMetricData",
-    # The timed-jobs switch the runner reads once per tick (that one parameter: modules/compute/index.ts).
+    # The timed-jobs switch the runner reads once per tick (that one parameter: modules/compute/instance-role.ts).
     "ssm:GetParameter",
     "elasticfilesystem:ClientMount",
     "elasticfilesystem:ClientWrite",
