@@ -9,14 +9,9 @@ import { LbTargetGroup } from "@cdktf/provider-aws/lib/lb-target-group";
 import { SecurityGroup } from "@cdktf/provider-aws/lib/security-group";
 import { VpcSecurityGroupIngressRule } from "@cdktf/provider-aws/lib/vpc-security-group-ingress-rule";
 import { S3Bucket } from "@cdktf/provider-aws/lib/s3-bucket";
-import { S3BucketVersioningA } from "@cdktf/provider-aws/lib/s3-bucket-versioning";
-import { S3BucketServerSideEncryptionConfigurationA } from "@cdktf/provider-aws/lib/s3-bucket-server-side-encryption-configuration";
-import { S3BucketPublicAccessBlock } from "@cdktf/provider-aws/lib/s3-bucket-public-access-block";
-import { S3BucketOwnershipControls } from "@cdktf/provider-aws/lib/s3-bucket-ownership-controls";
 import { S3BucketPolicy } from "@cdktf/provider-aws/lib/s3-bucket-policy";
-import { S3BucketLifecycleConfiguration } from "@cdktf/provider-aws/lib/s3-bucket-lifecycle-configuration";
 import { Connectable, Connections } from "../primitives/connections";
-import { policyDocument, Statement } from "../primitives/policy";
+import { PrivateBucket } from "../primitives/private-bucket";
 import { ALB_TLS_POLICIES } from "../rules/aws-catalogue.generated";
 import { assertValid, catalogueMessage, Problems } from "../primitives/validation";
 
@@ -375,56 +370,22 @@ export class LoadBalancer extends Construct implements Connectable {
   /** The access-log bucket: SSE-S3 (the only encryption ALB log delivery supports), private, expiring. */
   private accessLogBucket(props: LoadBalancerProps): { bucket: S3Bucket; policy: S3BucketPolicy } {
     const scope = new Construct(this, "access-logs");
-    const bucket = new S3Bucket(scope, "bucket", {
-      bucket: `${props.namePrefix}-alb-logs-${props.accountId}`,
+    const { bucket, policy } = new PrivateBucket(scope, "bucket", {
+      bucketName: `${props.namePrefix}-alb-logs-${props.accountId}`,
       // Without deletion protection the environment is torn down freely, logs included.
       forceDestroy: !props.deletionProtection,
       tags: { Name: `${props.namePrefix}-alb-logs` },
-    });
-    const versioning = new S3BucketVersioningA(scope, "versioning", {
-      bucket: bucket.id,
-      versioningConfiguration: { status: "Enabled" },
-    });
-    new S3BucketServerSideEncryptionConfigurationA(scope, "encryption", {
-      bucket: bucket.id,
-      rule: [{ applyServerSideEncryptionByDefault: { sseAlgorithm: "AES256" } }],
-    });
-    const publicAccess = new S3BucketPublicAccessBlock(scope, "public-access", {
-      bucket: bucket.id,
-      blockPublicAcls: true,
-      blockPublicPolicy: true,
-      ignorePublicAcls: true,
-      restrictPublicBuckets: true,
-    });
-    const ownership = new S3BucketOwnershipControls(scope, "ownership", {
-      bucket: bucket.id,
-      rule: { objectOwnership: "BucketOwnerEnforced" },
-    });
-    const statements: Statement[] = [
-      {
-        Sid: "ElbAccessLogDelivery",
-        Effect: "Allow",
-        Principal: elbLogDeliveryPrincipal(props.region),
-        Action: "s3:PutObject",
-        Resource: `${bucket.arn}/${ACCESS_LOG_PREFIX}/AWSLogs/${props.accountId}/*`,
-      },
-      {
-        Sid: "DenyInsecureTransport",
-        Effect: "Deny",
-        Principal: "*",
-        Action: "s3:*",
-        Resource: [bucket.arn, `${bucket.arn}/*`],
-        Condition: { Bool: { "aws:SecureTransport": "false" } },
-      },
-    ];
-    const policy = new S3BucketPolicy(scope, "policy", {
-      bucket: bucket.id,
-      policy: policyDocument(...statements),
-      dependsOn: [publicAccess, ownership],
-    });
-    new S3BucketLifecycleConfiguration(scope, "lifecycle", {
-      bucket: bucket.id,
-      rule: [
+      encryption: "S3_MANAGED",
+      leadingStatements: (logs) => [
+        {
+          Sid: "ElbAccessLogDelivery",
+          Effect: "Allow",
+          Principal: elbLogDeliveryPrincipal(props.region),
+          Action: "s3:PutObject",
+          Resource: `${logs.arn}/${ACCESS_LOG_PREFIX}/AWSLogs/${props.accountId}/*`,
+        },
+      ],
+      lifecycleRules: [
         {
           id: "expire-access-logs",
           status: "Enabled",
@@ -434,7 +395,6 @@ export class LoadBalancer extends Construct implements Connectable {
           abortIncompleteMultipartUpload: [{ daysAfterInitiation: 1 }],
         },
       ],
-      dependsOn: [versioning],
     });
     return { bucket, policy };
   }
