@@ -5,7 +5,6 @@
 // app's own database user (created and set by an operator, not here). Opens no port by itself.
 import { Fn } from "cdktf";
 import { Construct } from "constructs";
-import { CloudwatchLogGroup } from "@cdktf/provider-aws/lib/cloudwatch-log-group";
 import { DbInstance } from "@cdktf/provider-aws/lib/db-instance";
 import { DbParameterGroup } from "@cdktf/provider-aws/lib/db-parameter-group";
 import { DbSubnetGroup } from "@cdktf/provider-aws/lib/db-subnet-group";
@@ -15,6 +14,7 @@ import { SecretsmanagerSecret } from "@cdktf/provider-aws/lib/secretsmanager-sec
 import type { SecurityGroup } from "@cdktf/provider-aws/lib/security-group";
 import { Connectable, Connections, ownSecurityGroup } from "../primitives/connections";
 import { EncryptionKey } from "../primitives/encryption-key";
+import { EncryptedLogGroup } from "../primitives/log-group";
 import { secretReadStatements, serviceTrustPolicy, Statement } from "../primitives/policy";
 import { checkWindows } from "../primitives/time-windows";
 import { EC2_INSTANCE_TYPES, RDS_NAMED_CLASSES } from "../rules/aws-catalogue.generated";
@@ -270,10 +270,10 @@ export class Database extends Construct implements Connectable, DatabaseRefs {
     // the environment's retention and KMS key.
     const logGroups = facts.logExports.map(
       (log) =>
-        new CloudwatchLogGroup(this, `log-${log}`, {
+        new EncryptedLogGroup(this, `log-${log}`, {
           name: `/aws/rds/instance/${identifier}/${log}`,
-          retentionInDays: props.logRetentionDays,
-          kmsKeyId: props.logsKeyArn,
+          retentionDays: props.logRetentionDays,
+          kmsKeyArn: props.logsKeyArn,
         }),
     );
 
