@@ -7,6 +7,7 @@ import { Construct } from "constructs";
 import { S3Bucket } from "@cdktf/provider-aws/lib/s3-bucket";
 import { Cloudtrail } from "@cdktf/provider-aws/lib/cloudtrail";
 import { DynamodbTable } from "@cdktf/provider-aws/lib/dynamodb-table";
+import { formatArn } from "../primitives/arn";
 import { EncryptionKey } from "../primitives/encryption-key";
 import { Statement } from "../primitives/policy";
 import { PrivateBucket } from "../primitives/private-bucket";
@@ -32,7 +33,7 @@ export function stateKeyAlias(bucket: string): string {
  * backend accepts an alias ARN as `kms_key_id` (Terraform >= 1.11: every stack requires it).
  */
 export function stateKeyAliasArn(settings: RemoteStateSettings, stateAccountId: string): string {
-  return `arn:aws:kms:${settings.region}:${stateAccountId}:alias/${stateKeyAlias(settings.bucket)}`;
+  return formatArn({ service: "kms", region: settings.region, account: stateAccountId, resource: `alias/${stateKeyAlias(settings.bucket)}` });
 }
 
 export const S3_BUCKET_NAME = /^(?!xn--)(?!.*-s3alias$)[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;
@@ -133,7 +134,7 @@ export class StateStorage extends Construct {
     assertValid(this, props, checkStateStorageProps);
     const auditEnabled = props.audit?.enabled ?? true;
     const trailName = `${props.bucket}-reads`;
-    const trailArn = `arn:aws:cloudtrail:${props.region}:${props.accountId}:trail/${trailName}`;
+    const trailArn = formatArn({ service: "cloudtrail", region: props.region, account: props.accountId, resource: `trail/${trailName}` });
 
     this.key = new EncryptionKey(this, "key", {
       description: `Terraform state in ${props.bucket} and lock table ${props.lockTable}`,
@@ -147,7 +148,9 @@ export class StateStorage extends Construct {
               service: "cloudtrail.amazonaws.com",
               actions: ["kms:GenerateDataKey*"],
               conditions: {
-                StringLike: { "kms:EncryptionContext:aws:cloudtrail:arn": `arn:aws:cloudtrail:*:${props.accountId}:trail/*` },
+                StringLike: {
+                  "kms:EncryptionContext:aws:cloudtrail:arn": formatArn({ service: "cloudtrail", region: "*", account: props.accountId, resource: "trail/*" }),
+                },
                 StringEquals: { "aws:SourceArn": trailArn },
               },
             },
@@ -196,7 +199,7 @@ export class StateStorage extends Construct {
     });
 
     if (auditEnabled) {
-      this.auditBucketArn = `arn:aws:s3:::${auditBucketName(props.bucket)}`;
+      this.auditBucketArn = formatArn({ service: "s3", resource: auditBucketName(props.bucket) });
       this.trail = this.auditTrail(props, trailName, trailArn);
     }
   }

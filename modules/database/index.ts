@@ -12,6 +12,7 @@ import { IamRole } from "@cdktf/provider-aws/lib/iam-role";
 import { IamRolePolicyAttachment } from "@cdktf/provider-aws/lib/iam-role-policy-attachment";
 import { SecretsmanagerSecret } from "@cdktf/provider-aws/lib/secretsmanager-secret";
 import type { SecurityGroup } from "@cdktf/provider-aws/lib/security-group";
+import { formatArn } from "../primitives/arn";
 import { Connectable, Connections, ownSecurityGroup } from "../primitives/connections";
 import { EncryptionKey } from "../primitives/encryption-key";
 import { EncryptedLogGroup } from "../primitives/log-group";
@@ -286,7 +287,7 @@ export class Database extends Construct implements Connectable, DatabaseRefs {
       });
       new IamRolePolicyAttachment(this, "monitoring-policy", {
         role: role.name,
-        policyArn: "arn:aws:iam::aws:policy/service-role/AmazonRDSEnhancedMonitoringRole",
+        policyArn: formatArn({ service: "iam", account: "aws", resource: "policy/service-role/AmazonRDSEnhancedMonitoringRole" }),
       });
       monitoringRoleArn = role.arn;
     }
@@ -377,7 +378,7 @@ export class Database extends Construct implements Connectable, DatabaseRefs {
         Sid: "DatabaseIamConnect",
         Effect: "Allow",
         Action: "rds-db:connect",
-        Resource: `arn:aws:rds-db:${region}:${accountId}:dbuser:${this.instance.resourceId}/${dbUser}`,
+        Resource: formatArn({ service: "rds-db", region, account: accountId, resource: `dbuser:${this.instance.resourceId}/${dbUser}` }),
       },
     ];
   }

@@ -10,6 +10,7 @@ import { SecurityGroup } from "@cdktf/provider-aws/lib/security-group";
 import { VpcSecurityGroupIngressRule } from "@cdktf/provider-aws/lib/vpc-security-group-ingress-rule";
 import { S3Bucket } from "@cdktf/provider-aws/lib/s3-bucket";
 import { S3BucketPolicy } from "@cdktf/provider-aws/lib/s3-bucket-policy";
+import { formatArn, partitionOf } from "../primitives/arn";
 import { Connectable, Connections } from "../primitives/connections";
 import { PrivateBucket } from "../primitives/private-bucket";
 import { ALB_TLS_POLICIES } from "../rules/aws-catalogue.generated";
@@ -120,16 +121,11 @@ export const ELB_LOG_DELIVERY_ACCOUNTS: Readonly<Record<string, string>> = {
 
 export const ELB_LOG_DELIVERY_SERVICE = "logdelivery.elasticloadbalancing.amazonaws.com";
 
-function partition(region: string): string {
-  if (region.startsWith("cn-")) return "aws-cn";
-  if (region.startsWith("us-gov-")) return "aws-us-gov";
-  return "aws";
-}
-
 /** The principal that writes ALB access logs in `region`: the regional ELB account, or the service principal. */
 export function elbLogDeliveryPrincipal(region: string): Readonly<Record<string, string>> {
   const account = ELB_LOG_DELIVERY_ACCOUNTS[region];
-  return account ? { AWS: `arn:${partition(region)}:iam::${account}:root` } : { Service: ELB_LOG_DELIVERY_SERVICE };
+  if (!account) return { Service: ELB_LOG_DELIVERY_SERVICE };
+  return { AWS: formatArn({ partition: partitionOf(region), service: "iam", account, resource: "root" }) };
 }
 
 /** Whether `matcher` is a valid ALB HTTP matcher: codes and ranges in 200-499. */

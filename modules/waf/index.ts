@@ -7,6 +7,7 @@ import { Wafv2WebAcl, Wafv2WebAclRule } from "@cdktf/provider-aws/lib/wafv2-web-
 import { Wafv2WebAclAssociation } from "@cdktf/provider-aws/lib/wafv2-web-acl-association";
 import { Wafv2WebAclLoggingConfiguration } from "@cdktf/provider-aws/lib/wafv2-web-acl-logging-configuration";
 import { CloudwatchLogResourcePolicy } from "@cdktf/provider-aws/lib/cloudwatch-log-resource-policy";
+import { formatArn } from "../primitives/arn";
 import { EncryptedLogGroup } from "../primitives/log-group";
 import { checkLogRetention } from "../primitives/logs";
 import { policyDocument } from "../primitives/policy";
@@ -160,7 +161,7 @@ export class Waf extends Construct {
         Action: ["logs:CreateLogStream", "logs:PutLogEvents"],
         Resource: `${this.logGroup.arn}:*`,
         Condition: {
-          ArnLike: { "aws:SourceArn": `arn:aws:logs:${props.region}:${props.accountId}:*` },
+          ArnLike: { "aws:SourceArn": formatArn({ service: "logs", region: props.region, account: props.accountId, resource: "*" }) },
           StringEquals: { "aws:SourceAccount": props.accountId },
         },
       }),
