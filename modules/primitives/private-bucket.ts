@@ -127,13 +127,4 @@ export class PrivateBucket {
       });
     }
   }
-
-  get arn(): string {
-    return this.bucket.arn;
-  }
-
-  /** The bucket's name (a reference, so dependents wait for it). */
-  get name(): string {
-    return this.bucket.bucket;
-  }
 }
