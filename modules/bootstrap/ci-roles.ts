@@ -13,6 +13,7 @@ import { IamRolePolicyAttachment } from "@cdktf/provider-aws/lib/iam-role-policy
 import { KmsAlias } from "@cdktf/provider-aws/lib/kms-alias";
 import { KmsKey } from "@cdktf/provider-aws/lib/kms-key";
 import { bootBucketName, BUNDLE_PREFIX } from "../compute/boot-bundle";
+import { formatArn } from "../primitives/arn";
 import { environmentFence, FenceProps, otherStateDenies } from "./environment-fence";
 import { policyDocument, Statement } from "../primitives/policy";
 import { assertValid, Problems } from "../primitives/validation";
@@ -115,7 +116,7 @@ export const GRANT_ACTIONS: readonly string[] = [
 
 /** The service-linked roles of an account, which the apply role may create. */
 export function serviceLinkedRolesArn(accountId: string): string {
-  return `arn:aws:iam::${accountId}:role/aws-service-role/*`;
+  return formatArn({ service: "iam", account: accountId, resource: "role/aws-service-role/*" });
 }
 
 /** Name of the apply role's permissions boundary. */
@@ -134,7 +135,7 @@ export function applyBoundaryDocument(
   grantActions: readonly string[],
   accountId: string,
 ): string {
-  const own = (kind: string) => `arn:aws:iam::${accountId}:${kind}/${target.namePrefix}-*`;
+  const own = (kind: string) => formatArn({ service: "iam", account: accountId, resource: `${kind}/${target.namePrefix}-*` });
   return policyDocument(
     { Sid: "EverythingButOrganizationsAndAccount", Effect: "Allow", NotAction: ["organizations:*", "account:*"], Resource: "*" },
     { Sid: "IamOnlyOnOwnRoles", Effect: "Deny", Action: "iam:*", NotResource: [own("role"), own("instance-profile"), serviceLinkedRoles] },
@@ -310,7 +311,7 @@ export class CiRoles extends Construct {
 
     this.providerArn =
       props.createOidcProvider === false
-        ? `arn:aws:iam::${props.accountId}:oidc-provider/${GITHUB_OIDC_HOST}`
+        ? formatArn({ service: "iam", account: props.accountId, resource: `oidc-provider/${GITHUB_OIDC_HOST}` })
         : new IamOpenidConnectProvider(this, "github", { url: GITHUB_OIDC_URL, clientIdList: ["sts.amazonaws.com"] }).arn;
 
     const roles: Record<string, CiRoleRefs> = {};
@@ -337,7 +338,12 @@ export class CiRoles extends Construct {
       role: role.id,
       policy: policyDocument({ Sid: "ReadConfiguration", Effect: "Allow", Action: [...PLAN_READ_ACTIONS], Resource: "*" }),
     });
-    const tokenSecret = `arn:aws:secretsmanager:${props.region}:${props.accountId}:secret:${target.cacheTokenSecretName}-??????`;
+    const tokenSecret = formatArn({
+      service: "secretsmanager",
+      region: props.region,
+      account: props.accountId,
+      resource: `secret:${target.cacheTokenSecretName}-??????`,
+    });
     new IamRolePolicy(this, `${target.name}-plan-state`, {
       name: "state-read-and-lock",
       role: role.id,
@@ -349,7 +355,7 @@ export class CiRoles extends Construct {
           Sid: "PublicParameters",
           Effect: "Allow",
           Action: ["ssm:GetParameter", "ssm:GetParameters"],
-          Resource: `arn:aws:ssm:${props.region}::parameter/aws/service/*`,
+          Resource: formatArn({ service: "ssm", region: props.region, resource: "parameter/aws/service/*" }),
         },
         {
           // A refresh reads the boot bundle's object (HeadObject) and its tags. The bundle is the boot script,
@@ -357,7 +363,7 @@ export class CiRoles extends Construct {
           Sid: "RefreshBootBundle",
           Effect: "Allow",
           Action: ["s3:GetObject", "s3:GetObjectTagging"],
-          Resource: `arn:aws:s3:::${bootBucketName(target.namePrefix, props.accountId)}/${BUNDLE_PREFIX}/*`,
+          Resource: formatArn({ service: "s3", resource: `${bootBucketName(target.namePrefix, props.accountId)}/${BUNDLE_PREFIX}/*` }),
         },
         {
           // The cache token's data source calls it at plan time; it returns a fresh random string and reads
@@ -379,7 +385,7 @@ export class CiRoles extends Construct {
           Sid: "DecryptCacheTokenViaSecretsManager",
           Effect: "Allow",
           Action: "kms:Decrypt",
-          Resource: `arn:aws:kms:${props.region}:${props.accountId}:key/*`,
+          Resource: formatArn({ service: "kms", region: props.region, account: props.accountId, resource: "key/*" }),
           Condition: {
             StringEquals: { "kms:ViaService": `secretsmanager.${props.region}.amazonaws.com` },
             StringLike: { "kms:EncryptionContext:SecretARN": tokenSecret },
@@ -394,7 +400,7 @@ export class CiRoles extends Construct {
     const githubEnvironment = target.githubEnvironment ?? target.name;
     const name = ciRoleName(props.project, target.name, "apply");
     const subject = githubSubject(props.githubRepository, githubEnvironment, props.applyWorkflow ?? "apply.yml", "refs/heads/main");
-    const own = (kind: string) => `arn:aws:iam::${props.accountId}:${kind}/${target.namePrefix}-*`;
+    const own = (kind: string) => formatArn({ service: "iam", account: props.accountId, resource: `${kind}/${target.namePrefix}-*` });
     const serviceLinkedRoles = serviceLinkedRolesArn(props.accountId);
     const grantActions = GRANT_ACTIONS;
     // What it may do; the boundary below says what it can never do, whatever is attached later.
@@ -448,7 +454,7 @@ export class CiRoles extends Construct {
           Sid: "OpenReviewedPlan",
           Effect: "Allow",
           Action: "kms:Decrypt",
-          Resource: `arn:aws:kms:${props.region}:${props.accountId}:key/*`,
+          Resource: formatArn({ service: "kms", region: props.region, account: props.accountId, resource: "key/*" }),
           Condition: {
             "ForAnyValue:StringEquals": { "kms:ResourceAliases": [`alias/${planKeyAlias(props.project, target.name)}`] },
             StringEquals: { "kms:EncryptionContext:environment": target.name },
@@ -486,7 +492,7 @@ export class CiRoles extends Construct {
         {
           Sid: "AccountAdministersKeyThroughIam",
           Effect: "Allow",
-          Principal: { AWS: `arn:aws:iam::${props.accountId}:root` },
+          Principal: { AWS: formatArn({ service: "iam", account: props.accountId, resource: "root" }) },
           Action: "kms:*",
           Resource: "*",
         },

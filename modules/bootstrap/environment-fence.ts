@@ -2,6 +2,7 @@
 // permissions boundary of that environment (the workload boundary of the roles its stack creates and the
 // CI apply role's own boundary), so that no role the apply role creates, edits, passes or assumes can do
 // more than the apply role. It grants nothing; the boundaries and the apply role's policy do.
+import { formatArn } from "../primitives/arn";
 import type { Statement } from "../primitives/policy";
 
 /** What the fence of one environment needs to know (the bootstrap stack of its account builds it). */
@@ -60,7 +61,7 @@ export const RUN_AS_ANOTHER = [
 
 /** `arn:aws:iam::<account>:role/<project>-<environment>-*`: the names of every role the environment's stack creates. */
 export function environmentRolesArn(accountId: string, project: string, environment: string): string {
-  return `arn:aws:iam::${accountId}:role/${project}-${environment}-*`;
+  return formatArn({ service: "iam", account: accountId, resource: `role/${project}-${environment}-*` });
 }
 
 /** Route 53's normalized form of a record name (lowercase, no trailing dot, `*` as `\052`). */
@@ -154,7 +155,7 @@ export function environmentFence(props: FenceProps): Statement[] {
       Sid: "PlanKeysUseOnly",
       Effect: "Deny",
       NotAction: ["kms:Decrypt", "kms:DescribeKey"],
-      Resource: `arn:aws:kms:${props.region}:${props.accountId}:key/*`,
+      Resource: formatArn({ service: "kms", region: props.region, account: props.accountId, resource: "key/*" }),
       Condition: { "ForAnyValue:StringLike": { "kms:ResourceAliases": [`alias/${props.project}-ci-*`] } },
     },
     ...(props.protectedArns && props.protectedArns.length > 0 ? [{ Sid: "AuditUntouched", Effect: "Deny" as const, Action: "*", Resource: [...props.protectedArns] }] : []),
@@ -198,7 +199,7 @@ export function environmentFence(props: FenceProps): Statement[] {
       Sid: "NoZoneAdministration",
       Effect: "Deny",
       NotAction: ["route53:ChangeResourceRecordSets", "route53:Get*", "route53:List*"],
-      Resource: "arn:aws:route53:::hostedzone/*",
+      Resource: formatArn({ service: "route53", resource: "hostedzone/*" }),
     },
     {
       Sid: "NoNewZonesOrResolverRules",

@@ -11,6 +11,7 @@ import { IamPolicy } from "@cdktf/provider-aws/lib/iam-policy";
 import { IamRole } from "@cdktf/provider-aws/lib/iam-role";
 import { KmsKey } from "@cdktf/provider-aws/lib/kms-key";
 import { S3BucketPolicy } from "@cdktf/provider-aws/lib/s3-bucket-policy";
+import { formatArn } from "../primitives/arn";
 import { environmentFence, FenceProps } from "./environment-fence";
 import { Conditions, PolicyDocument, policyDocument, Statement } from "../primitives/policy";
 
@@ -20,7 +21,7 @@ export function workloadBoundaryName(project: string, environment: string): stri
 }
 
 export function workloadBoundaryArn(accountId: string, project: string, environment: string): string {
-  return `arn:aws:iam::${accountId}:policy/${workloadBoundaryName(project, environment)}`;
+  return formatArn({ service: "iam", account: accountId, resource: `policy/${workloadBoundaryName(project, environment)}` });
 }
 
 /** Everything except identity and account administration, inside the environment's fence. */
@@ -79,14 +80,14 @@ export function otherEnvironmentsBucketDeny(accountId: string, project: string, 
     Effect: "Deny",
     Principal: "*",
     Action: "s3:*",
-    Resource: [`arn:aws:s3:::${bucket}`, `arn:aws:s3:::${bucket}/*`],
+    Resource: [formatArn({ service: "s3", resource: bucket }), formatArn({ service: "s3", resource: `${bucket}/*` })],
     Condition: otherEnvironmentsPrincipals(accountId, project, environment),
   };
 }
 
 /** Every role named for the project but not for `environment` (its stack's roles and its CI roles). */
 function otherEnvironmentsPrincipals(accountId: string, project: string, environment: string): Conditions {
-  const role = (name: string) => `arn:aws:iam::${accountId}:role/${name}`;
+  const role = (name: string) => formatArn({ service: "iam", account: accountId, resource: `role/${name}` });
   return {
     ArnLike: { "aws:PrincipalArn": role(`${project}-*`) },
     ArnNotLike: { "aws:PrincipalArn": [role(`${project}-${environment}-*`), role(`${project}-ci-${environment}-*`)] },

@@ -5,16 +5,12 @@
 import { S3Backend, TerraformStack } from "cdktf";
 import { Construct } from "constructs";
 import { S3Bucket } from "@cdktf/provider-aws/lib/s3-bucket";
-import { S3BucketVersioningA } from "@cdktf/provider-aws/lib/s3-bucket-versioning";
-import { S3BucketServerSideEncryptionConfigurationA } from "@cdktf/provider-aws/lib/s3-bucket-server-side-encryption-configuration";
-import { S3BucketPublicAccessBlock } from "@cdktf/provider-aws/lib/s3-bucket-public-access-block";
-import { S3BucketOwnershipControls } from "@cdktf/provider-aws/lib/s3-bucket-ownership-controls";
-import { S3BucketPolicy } from "@cdktf/provider-aws/lib/s3-bucket-policy";
-import { S3BucketLifecycleConfiguration } from "@cdktf/provider-aws/lib/s3-bucket-lifecycle-configuration";
 import { Cloudtrail } from "@cdktf/provider-aws/lib/cloudtrail";
 import { DynamodbTable } from "@cdktf/provider-aws/lib/dynamodb-table";
+import { formatArn } from "../primitives/arn";
 import { EncryptionKey } from "../primitives/encryption-key";
-import { policyDocument } from "../primitives/policy";
+import { Statement } from "../primitives/policy";
+import { PrivateBucket } from "../primitives/private-bucket";
 import { assertValid, Problems } from "../primitives/validation";
 
 /** Where a stack keeps its state. */
@@ -37,7 +33,7 @@ export function stateKeyAlias(bucket: string): string {
  * backend accepts an alias ARN as `kms_key_id` (Terraform >= 1.11: every stack requires it).
  */
 export function stateKeyAliasArn(settings: RemoteStateSettings, stateAccountId: string): string {
-  return `arn:aws:kms:${settings.region}:${stateAccountId}:alias/${stateKeyAlias(settings.bucket)}`;
+  return formatArn({ service: "kms", region: settings.region, account: stateAccountId, resource: `alias/${stateKeyAlias(settings.bucket)}` });
 }
 
 export const S3_BUCKET_NAME = /^(?!xn--)(?!.*-s3alias$)[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;
@@ -138,7 +134,7 @@ export class StateStorage extends Construct {
     assertValid(this, props, checkStateStorageProps);
     const auditEnabled = props.audit?.enabled ?? true;
     const trailName = `${props.bucket}-reads`;
-    const trailArn = `arn:aws:cloudtrail:${props.region}:${props.accountId}:trail/${trailName}`;
+    const trailArn = formatArn({ service: "cloudtrail", region: props.region, account: props.accountId, resource: `trail/${trailName}` });
 
     this.key = new EncryptionKey(this, "key", {
       description: `Terraform state in ${props.bucket} and lock table ${props.lockTable}`,
@@ -152,7 +148,9 @@ export class StateStorage extends Construct {
               service: "cloudtrail.amazonaws.com",
               actions: ["kms:GenerateDataKey*"],
               conditions: {
-                StringLike: { "kms:EncryptionContext:aws:cloudtrail:arn": `arn:aws:cloudtrail:*:${props.accountId}:trail/*` },
+                StringLike: {
+                  "kms:EncryptionContext:aws:cloudtrail:arn": formatArn({ service: "cloudtrail", region: "*", account: props.accountId, resource: "trail/*" }),
+                },
                 StringEquals: { "aws:SourceArn": trailArn },
               },
             },
@@ -161,69 +159,23 @@ export class StateStorage extends Construct {
         : [],
     });
 
-    this.bucket = new S3Bucket(this, "bucket", {
-      bucket: props.bucket,
-      lifecycle: { preventDestroy: true },
-    });
-    new S3BucketVersioningA(this, "versioning", {
-      bucket: this.bucket.id,
-      versioningConfiguration: { status: "Enabled" },
-    });
-    new S3BucketServerSideEncryptionConfigurationA(this, "encryption", {
-      bucket: this.bucket.id,
-      rule: [
-        {
-          applyServerSideEncryptionByDefault: { sseAlgorithm: "aws:kms", kmsMasterKeyId: this.key.arn },
-          bucketKeyEnabled: true,
-        },
-      ],
-    });
-    const publicAccess = new S3BucketPublicAccessBlock(this, "public-access", {
-      bucket: this.bucket.id,
-      blockPublicAcls: true,
-      blockPublicPolicy: true,
-      ignorePublicAcls: true,
-      restrictPublicBuckets: true,
-    });
-    new S3BucketOwnershipControls(this, "ownership", {
-      bucket: this.bucket.id,
-      rule: { objectOwnership: "BucketOwnerEnforced" },
-    });
-    new S3BucketPolicy(this, "policy", {
-      bucket: this.bucket.id,
-      policy: policyDocument(
-        {
-          Sid: "DenyInsecureTransport",
-          Effect: "Deny",
-          Principal: "*",
-          Action: "s3:*",
-          Resource: [this.bucket.arn, `${this.bucket.arn}/*`],
-          Condition: { Bool: { "aws:SecureTransport": "false" } },
-        },
-        {
-          // The backend names the state key on every state and lock-file write; a write without SSE-KMS
-          // (SSE-S3, or no header at all) is refused rather than silently encrypted some other way.
-          Sid: "DenyWritesNotEncryptedWithKms",
-          Effect: "Deny",
-          Principal: "*",
-          Action: "s3:PutObject",
-          Resource: `${this.bucket.arn}/*`,
-          Condition: { StringNotEquals: { "s3:x-amz-server-side-encryption": "aws:kms" } },
-        },
-        ...(props.objectScopes ?? []).map((scope, i) => ({
+    this.bucket = new PrivateBucket(this, "bucket", {
+      bucketName: props.bucket,
+      preventDestroy: true,
+      encryption: { kmsKeyArn: this.key.arn },
+      // The backend names the state key on every state and lock-file write.
+      denyWritesNotEncryptedWithKms: true,
+      statements: (bucket) =>
+        (props.objectScopes ?? []).map((scope, i) => ({
           Sid: `OneStateObjectOnly${i}`,
           Effect: "Deny" as const,
           Principal: "*" as const,
           Action: "s3:*Object*",
-          NotResource: [`${this.bucket.arn}/${scope.key}`, `${this.bucket.arn}/${scope.key}.tflock`],
+          NotResource: [`${bucket.arn}/${scope.key}`, `${bucket.arn}/${scope.key}.tflock`],
           Condition: { ArnLike: { "aws:PrincipalArn": [...scope.principalArns] } },
         })),
-      ),
-      dependsOn: [publicAccess],
-    });
-    new S3BucketLifecycleConfiguration(this, "lifecycle", {
-      bucket: this.bucket.id,
-      rule: [
+      policyWaitsForOwnership: false,
+      lifecycleRules: [
         {
           id: "expire-noncurrent-state",
           status: "Enabled",
@@ -232,8 +184,8 @@ export class StateStorage extends Construct {
           abortIncompleteMultipartUpload: [{ daysAfterInitiation: 7 }],
         },
       ],
-      dependsOn: [this.bucket],
-    });
+      lifecycleWaitsFor: "bucket",
+    }).bucket;
 
     this.lockTable = new DynamodbTable(this, "lock-table", {
       name: props.lockTable,
@@ -247,30 +199,36 @@ export class StateStorage extends Construct {
     });
 
     if (auditEnabled) {
-      this.auditBucketArn = `arn:aws:s3:::${auditBucketName(props.bucket)}`;
+      this.auditBucketArn = formatArn({ service: "s3", resource: auditBucketName(props.bucket) });
       this.trail = this.auditTrail(props, trailName, trailArn);
     }
   }
 
   /** A trail of the state objects' data events (GetObject included) into its own KMS-encrypted bucket. */
   private auditTrail(props: StateStorageProps, trailName: string, trailArn: string): Cloudtrail {
-    const logs = new S3Bucket(this, "audit-bucket", { bucket: auditBucketName(props.bucket) });
-    new S3BucketVersioningA(this, "audit-versioning", { bucket: logs.id, versioningConfiguration: { status: "Enabled" } });
-    new S3BucketServerSideEncryptionConfigurationA(this, "audit-encryption", {
-      bucket: logs.id,
-      rule: [{ applyServerSideEncryptionByDefault: { sseAlgorithm: "aws:kms", kmsMasterKeyId: this.key.arn }, bucketKeyEnabled: true }],
-    });
-    const publicAccess = new S3BucketPublicAccessBlock(this, "audit-public-access", {
-      bucket: logs.id,
-      blockPublicAcls: true,
-      blockPublicPolicy: true,
-      ignorePublicAcls: true,
-      restrictPublicBuckets: true,
-    });
-    new S3BucketOwnershipControls(this, "audit-ownership", { bucket: logs.id, rule: { objectOwnership: "BucketOwnerEnforced" } });
-    new S3BucketLifecycleConfiguration(this, "audit-lifecycle", {
-      bucket: logs.id,
-      rule: [
+    const { bucket: logs, policy } = new PrivateBucket(this, "audit-bucket", {
+      bucketName: auditBucketName(props.bucket),
+      encryption: { kmsKeyArn: this.key.arn },
+      statements: (bucket): Statement[] => [
+        {
+          Sid: "TrailChecksTheBucket",
+          Effect: "Allow",
+          Principal: { Service: "cloudtrail.amazonaws.com" },
+          Action: "s3:GetBucketAcl",
+          Resource: bucket.arn,
+          Condition: { StringEquals: { "aws:SourceArn": trailArn } },
+        },
+        {
+          Sid: "TrailWritesItsLogs",
+          Effect: "Allow",
+          Principal: { Service: "cloudtrail.amazonaws.com" },
+          Action: "s3:PutObject",
+          Resource: `${bucket.arn}/AWSLogs/${props.accountId}/*`,
+          Condition: { StringEquals: { "aws:SourceArn": trailArn, "s3:x-amz-acl": "bucket-owner-full-control" } },
+        },
+      ],
+      policyWaitsForOwnership: false,
+      lifecycleRules: [
         {
           id: "expire-audit-logs",
           status: "Enabled",
@@ -280,37 +238,7 @@ export class StateStorage extends Construct {
           abortIncompleteMultipartUpload: [{ daysAfterInitiation: 7 }],
         },
       ],
-      dependsOn: [logs],
-    });
-    const policy = new S3BucketPolicy(this, "audit-policy", {
-      bucket: logs.id,
-      policy: policyDocument(
-        {
-          Sid: "DenyInsecureTransport",
-          Effect: "Deny",
-          Principal: "*",
-          Action: "s3:*",
-          Resource: [logs.arn, `${logs.arn}/*`],
-          Condition: { Bool: { "aws:SecureTransport": "false" } },
-        },
-        {
-          Sid: "TrailChecksTheBucket",
-          Effect: "Allow",
-          Principal: { Service: "cloudtrail.amazonaws.com" },
-          Action: "s3:GetBucketAcl",
-          Resource: logs.arn,
-          Condition: { StringEquals: { "aws:SourceArn": trailArn } },
-        },
-        {
-          Sid: "TrailWritesItsLogs",
-          Effect: "Allow",
-          Principal: { Service: "cloudtrail.amazonaws.com" },
-          Action: "s3:PutObject",
-          Resource: `${logs.arn}/AWSLogs/${props.accountId}/*`,
-          Condition: { StringEquals: { "aws:SourceArn": trailArn, "s3:x-amz-acl": "bucket-owner-full-control" } },
-        },
-      ),
-      dependsOn: [publicAccess],
+      lifecycleWaitsFor: "bucket",
     });
     return new Cloudtrail(this, "audit-trail", {
       name: trailName,

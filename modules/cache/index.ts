@@ -4,7 +4,6 @@
 // holds may be evicted), and slow-log delivery to a KMS-encrypted log group. Opens no port by itself. AWS
 // provider 6.25.0 has no write-only auth token argument, so the token is in Terraform state.
 import { Construct } from "constructs";
-import { CloudwatchLogGroup } from "@cdktf/provider-aws/lib/cloudwatch-log-group";
 import { DataAwsSecretsmanagerRandomPassword } from "@cdktf/provider-aws/lib/data-aws-secretsmanager-random-password";
 import { ElasticacheParameterGroup } from "@cdktf/provider-aws/lib/elasticache-parameter-group";
 import { ElasticacheReplicationGroup } from "@cdktf/provider-aws/lib/elasticache-replication-group";
@@ -14,6 +13,7 @@ import { SecretsmanagerSecretVersion } from "@cdktf/provider-aws/lib/secretsmana
 import type { SecurityGroup } from "@cdktf/provider-aws/lib/security-group";
 import { Connectable, Connections, ownSecurityGroup } from "../primitives/connections";
 import { EncryptionKey } from "../primitives/encryption-key";
+import { EncryptedLogGroup } from "../primitives/log-group";
 import { secretReadStatements, Statement } from "../primitives/policy";
 import { checkWindows } from "../primitives/time-windows";
 import { ELASTICACHE_NODE_TYPES } from "../rules/aws-catalogue.generated";
@@ -219,10 +219,10 @@ export class Cache extends Construct implements Connectable, CacheRefs {
       tags: { Name: name("cache") },
     });
 
-    const slowLog = new CloudwatchLogGroup(this, "slow-log", {
+    const slowLog = new EncryptedLogGroup(this, "slow-log", {
       name: `/elasticache/${props.namePrefix}/slow-log`,
-      retentionInDays: props.logRetentionDays,
-      kmsKeyId: props.logsKeyArn,
+      retentionDays: props.logRetentionDays,
+      kmsKeyArn: props.logsKeyArn,
     });
 
     this.replicationGroup = new ElasticacheReplicationGroup(this, "group", {

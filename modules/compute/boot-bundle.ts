@@ -5,15 +5,10 @@
 import { createHash } from "node:crypto";
 import { Construct } from "constructs";
 import { S3Bucket } from "@cdktf/provider-aws/lib/s3-bucket";
-import { S3BucketLifecycleConfiguration } from "@cdktf/provider-aws/lib/s3-bucket-lifecycle-configuration";
-import { S3BucketOwnershipControls } from "@cdktf/provider-aws/lib/s3-bucket-ownership-controls";
-import { S3BucketPolicy } from "@cdktf/provider-aws/lib/s3-bucket-policy";
-import { S3BucketPublicAccessBlock } from "@cdktf/provider-aws/lib/s3-bucket-public-access-block";
-import { S3BucketServerSideEncryptionConfigurationA } from "@cdktf/provider-aws/lib/s3-bucket-server-side-encryption-configuration";
-import { S3BucketVersioningA } from "@cdktf/provider-aws/lib/s3-bucket-versioning";
 import { S3Object } from "@cdktf/provider-aws/lib/s3-object";
 import { EncryptionKey } from "../primitives/encryption-key";
-import { policyDocument, Statement } from "../primitives/policy";
+import { Statement } from "../primitives/policy";
+import { PrivateBucket } from "../primitives/private-bucket";
 
 /** Days a replaced bundle stays readable (by its version) for a rollback to an older template version. */
 export const BUNDLE_NONCURRENT_DAYS = 90;
@@ -56,45 +51,13 @@ export class BootBundle extends Construct {
       accountId: props.accountId,
     });
     // Everything in it is rebuilt from the code at the next apply: it never blocks a teardown.
-    this.bucket = new S3Bucket(this, "bucket", { bucket: name, forceDestroy: true, tags: { Name: name } });
-    const versioning = new S3BucketVersioningA(this, "versioning", { bucket: this.bucket.id, versioningConfiguration: { status: "Enabled" } });
-    const encryption = new S3BucketServerSideEncryptionConfigurationA(this, "encryption", {
-      bucket: this.bucket.id,
-      rule: [{ applyServerSideEncryptionByDefault: { sseAlgorithm: "aws:kms", kmsMasterKeyId: this.key.arn }, bucketKeyEnabled: true }],
-    });
-    const publicAccess = new S3BucketPublicAccessBlock(this, "public-access", {
-      bucket: this.bucket.id,
-      blockPublicAcls: true,
-      blockPublicPolicy: true,
-      ignorePublicAcls: true,
-      restrictPublicBuckets: true,
-    });
-    const ownership = new S3BucketOwnershipControls(this, "ownership", { bucket: this.bucket.id, rule: { objectOwnership: "BucketOwnerEnforced" } });
-    const policy = new S3BucketPolicy(this, "policy", {
-      bucket: this.bucket.id,
-      policy: policyDocument(
-        {
-          Sid: "DenyInsecureTransport",
-          Effect: "Deny",
-          Principal: "*",
-          Action: "s3:*",
-          Resource: [this.bucket.arn, `${this.bucket.arn}/*`],
-          Condition: { Bool: { "aws:SecureTransport": "false" } },
-        },
-        {
-          Sid: "DenyWritesNotEncryptedWithKms",
-          Effect: "Deny",
-          Principal: "*",
-          Action: "s3:PutObject",
-          Resource: `${this.bucket.arn}/*`,
-          Condition: { StringNotEquals: { "s3:x-amz-server-side-encryption": "aws:kms" } },
-        },
-      ),
-      dependsOn: [publicAccess, ownership],
-    });
-    new S3BucketLifecycleConfiguration(this, "lifecycle", {
-      bucket: this.bucket.id,
-      rule: [
+    const bucket = new PrivateBucket(this, "bucket", {
+      bucketName: name,
+      forceDestroy: true,
+      tags: { Name: name },
+      encryption: { kmsKeyArn: this.key.arn },
+      denyWritesNotEncryptedWithKms: true,
+      lifecycleRules: [
         {
           id: "expire-replaced-bundles",
           status: "Enabled",
@@ -103,8 +66,8 @@ export class BootBundle extends Construct {
           abortIncompleteMultipartUpload: [{ daysAfterInitiation: 1 }],
         },
       ],
-      dependsOn: [versioning],
     });
+    this.bucket = bucket.bucket;
     this.object = new S3Object(this, "bundle", {
       bucket: this.bucket.id,
       key: this.objectKey,
@@ -113,7 +76,7 @@ export class BootBundle extends Construct {
       serverSideEncryption: "aws:kms",
       kmsKeyId: this.key.arn,
       bucketKeyEnabled: true,
-      dependsOn: [versioning, encryption, policy],
+      dependsOn: [bucket.versioning, bucket.encryption, bucket.policy],
     });
   }
 

@@ -5,7 +5,6 @@
 // app's own database user (created and set by an operator, not here). Opens no port by itself.
 import { Fn } from "cdktf";
 import { Construct } from "constructs";
-import { CloudwatchLogGroup } from "@cdktf/provider-aws/lib/cloudwatch-log-group";
 import { DbInstance } from "@cdktf/provider-aws/lib/db-instance";
 import { DbParameterGroup } from "@cdktf/provider-aws/lib/db-parameter-group";
 import { DbSubnetGroup } from "@cdktf/provider-aws/lib/db-subnet-group";
@@ -13,8 +12,10 @@ import { IamRole } from "@cdktf/provider-aws/lib/iam-role";
 import { IamRolePolicyAttachment } from "@cdktf/provider-aws/lib/iam-role-policy-attachment";
 import { SecretsmanagerSecret } from "@cdktf/provider-aws/lib/secretsmanager-secret";
 import type { SecurityGroup } from "@cdktf/provider-aws/lib/security-group";
+import { formatArn } from "../primitives/arn";
 import { Connectable, Connections, ownSecurityGroup } from "../primitives/connections";
 import { EncryptionKey } from "../primitives/encryption-key";
+import { EncryptedLogGroup } from "../primitives/log-group";
 import { secretReadStatements, serviceTrustPolicy, Statement } from "../primitives/policy";
 import { checkWindows } from "../primitives/time-windows";
 import { EC2_INSTANCE_TYPES, RDS_NAMED_CLASSES } from "../rules/aws-catalogue.generated";
@@ -270,10 +271,10 @@ export class Database extends Construct implements Connectable, DatabaseRefs {
     // the environment's retention and KMS key.
     const logGroups = facts.logExports.map(
       (log) =>
-        new CloudwatchLogGroup(this, `log-${log}`, {
+        new EncryptedLogGroup(this, `log-${log}`, {
           name: `/aws/rds/instance/${identifier}/${log}`,
-          retentionInDays: props.logRetentionDays,
-          kmsKeyId: props.logsKeyArn,
+          retentionDays: props.logRetentionDays,
+          kmsKeyArn: props.logsKeyArn,
         }),
     );
 
@@ -286,7 +287,7 @@ export class Database extends Construct implements Connectable, DatabaseRefs {
       });
       new IamRolePolicyAttachment(this, "monitoring-policy", {
         role: role.name,
-        policyArn: "arn:aws:iam::aws:policy/service-role/AmazonRDSEnhancedMonitoringRole",
+        policyArn: formatArn({ service: "iam", account: "aws", resource: "policy/service-role/AmazonRDSEnhancedMonitoringRole" }),
       });
       monitoringRoleArn = role.arn;
     }
@@ -377,7 +378,7 @@ export class Database extends Construct implements Connectable, DatabaseRefs {
         Sid: "DatabaseIamConnect",
         Effect: "Allow",
         Action: "rds-db:connect",
-        Resource: `arn:aws:rds-db:${region}:${accountId}:dbuser:${this.instance.resourceId}/${dbUser}`,
+        Resource: formatArn({ service: "rds-db", region, account: accountId, resource: `dbuser:${this.instance.resourceId}/${dbUser}` }),
       },
     ];
   }

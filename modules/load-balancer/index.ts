@@ -9,14 +9,10 @@ import { LbTargetGroup } from "@cdktf/provider-aws/lib/lb-target-group";
 import { SecurityGroup } from "@cdktf/provider-aws/lib/security-group";
 import { VpcSecurityGroupIngressRule } from "@cdktf/provider-aws/lib/vpc-security-group-ingress-rule";
 import { S3Bucket } from "@cdktf/provider-aws/lib/s3-bucket";
-import { S3BucketVersioningA } from "@cdktf/provider-aws/lib/s3-bucket-versioning";
-import { S3BucketServerSideEncryptionConfigurationA } from "@cdktf/provider-aws/lib/s3-bucket-server-side-encryption-configuration";
-import { S3BucketPublicAccessBlock } from "@cdktf/provider-aws/lib/s3-bucket-public-access-block";
-import { S3BucketOwnershipControls } from "@cdktf/provider-aws/lib/s3-bucket-ownership-controls";
 import { S3BucketPolicy } from "@cdktf/provider-aws/lib/s3-bucket-policy";
-import { S3BucketLifecycleConfiguration } from "@cdktf/provider-aws/lib/s3-bucket-lifecycle-configuration";
+import { formatArn, partitionOf } from "../primitives/arn";
 import { Connectable, Connections } from "../primitives/connections";
-import { policyDocument, Statement } from "../primitives/policy";
+import { PrivateBucket } from "../primitives/private-bucket";
 import { ALB_TLS_POLICIES } from "../rules/aws-catalogue.generated";
 import { assertValid, catalogueMessage, Problems } from "../primitives/validation";
 
@@ -125,16 +121,11 @@ export const ELB_LOG_DELIVERY_ACCOUNTS: Readonly<Record<string, string>> = {
 
 export const ELB_LOG_DELIVERY_SERVICE = "logdelivery.elasticloadbalancing.amazonaws.com";
 
-function partition(region: string): string {
-  if (region.startsWith("cn-")) return "aws-cn";
-  if (region.startsWith("us-gov-")) return "aws-us-gov";
-  return "aws";
-}
-
 /** The principal that writes ALB access logs in `region`: the regional ELB account, or the service principal. */
 export function elbLogDeliveryPrincipal(region: string): Readonly<Record<string, string>> {
   const account = ELB_LOG_DELIVERY_ACCOUNTS[region];
-  return account ? { AWS: `arn:${partition(region)}:iam::${account}:root` } : { Service: ELB_LOG_DELIVERY_SERVICE };
+  if (!account) return { Service: ELB_LOG_DELIVERY_SERVICE };
+  return { AWS: formatArn({ partition: partitionOf(region), service: "iam", account, resource: "root" }) };
 }
 
 /** Whether `matcher` is a valid ALB HTTP matcher: codes and ranges in 200-499. */
@@ -375,56 +366,22 @@ export class LoadBalancer extends Construct implements Connectable {
   /** The access-log bucket: SSE-S3 (the only encryption ALB log delivery supports), private, expiring. */
   private accessLogBucket(props: LoadBalancerProps): { bucket: S3Bucket; policy: S3BucketPolicy } {
     const scope = new Construct(this, "access-logs");
-    const bucket = new S3Bucket(scope, "bucket", {
-      bucket: `${props.namePrefix}-alb-logs-${props.accountId}`,
+    const { bucket, policy } = new PrivateBucket(scope, "bucket", {
+      bucketName: `${props.namePrefix}-alb-logs-${props.accountId}`,
       // Without deletion protection the environment is torn down freely, logs included.
       forceDestroy: !props.deletionProtection,
       tags: { Name: `${props.namePrefix}-alb-logs` },
-    });
-    const versioning = new S3BucketVersioningA(scope, "versioning", {
-      bucket: bucket.id,
-      versioningConfiguration: { status: "Enabled" },
-    });
-    new S3BucketServerSideEncryptionConfigurationA(scope, "encryption", {
-      bucket: bucket.id,
-      rule: [{ applyServerSideEncryptionByDefault: { sseAlgorithm: "AES256" } }],
-    });
-    const publicAccess = new S3BucketPublicAccessBlock(scope, "public-access", {
-      bucket: bucket.id,
-      blockPublicAcls: true,
-      blockPublicPolicy: true,
-      ignorePublicAcls: true,
-      restrictPublicBuckets: true,
-    });
-    const ownership = new S3BucketOwnershipControls(scope, "ownership", {
-      bucket: bucket.id,
-      rule: { objectOwnership: "BucketOwnerEnforced" },
-    });
-    const statements: Statement[] = [
-      {
-        Sid: "ElbAccessLogDelivery",
-        Effect: "Allow",
-        Principal: elbLogDeliveryPrincipal(props.region),
-        Action: "s3:PutObject",
-        Resource: `${bucket.arn}/${ACCESS_LOG_PREFIX}/AWSLogs/${props.accountId}/*`,
-      },
-      {
-        Sid: "DenyInsecureTransport",
-        Effect: "Deny",
-        Principal: "*",
-        Action: "s3:*",
-        Resource: [bucket.arn, `${bucket.arn}/*`],
-        Condition: { Bool: { "aws:SecureTransport": "false" } },
-      },
-    ];
-    const policy = new S3BucketPolicy(scope, "policy", {
-      bucket: bucket.id,
-      policy: policyDocument(...statements),
-      dependsOn: [publicAccess, ownership],
-    });
-    new S3BucketLifecycleConfiguration(scope, "lifecycle", {
-      bucket: bucket.id,
-      rule: [
+      encryption: "S3_MANAGED",
+      leadingStatements: (logs) => [
+        {
+          Sid: "ElbAccessLogDelivery",
+          Effect: "Allow",
+          Principal: elbLogDeliveryPrincipal(props.region),
+          Action: "s3:PutObject",
+          Resource: `${logs.arn}/${ACCESS_LOG_PREFIX}/AWSLogs/${props.accountId}/*`,
+        },
+      ],
+      lifecycleRules: [
         {
           id: "expire-access-logs",
           status: "Enabled",
@@ -434,7 +391,6 @@ export class LoadBalancer extends Construct implements Connectable {
           abortIncompleteMultipartUpload: [{ daysAfterInitiation: 1 }],
         },
       ],
-      dependsOn: [versioning],
     });
     return { bucket, policy };
   }

@@ -12,7 +12,6 @@ import { RouteTable } from "@cdktf/provider-aws/lib/route-table";
 import { Route } from "@cdktf/provider-aws/lib/route";
 import { RouteTableAssociation } from "@cdktf/provider-aws/lib/route-table-association";
 import { DefaultSecurityGroup } from "@cdktf/provider-aws/lib/default-security-group";
-import { CloudwatchLogGroup } from "@cdktf/provider-aws/lib/cloudwatch-log-group";
 import { IamRole } from "@cdktf/provider-aws/lib/iam-role";
 import { IamRolePolicy } from "@cdktf/provider-aws/lib/iam-role-policy";
 import { FlowLog } from "@cdktf/provider-aws/lib/flow-log";
@@ -20,6 +19,7 @@ import { VpcEndpoint } from "@cdktf/provider-aws/lib/vpc-endpoint";
 import { SecurityGroup } from "@cdktf/provider-aws/lib/security-group";
 import { allocate, Cidr, contains, formatCidr, overlaps, parseCidr } from "../primitives/cidr";
 import { Connectable, Connections } from "../primitives/connections";
+import { EncryptedLogGroup } from "../primitives/log-group";
 import { checkLogRetention } from "../primitives/logs";
 import { policyDocument, serviceTrustPolicy } from "../primitives/policy";
 import { AVAILABILITY_ZONES } from "../rules/aws-catalogue.generated";
@@ -428,10 +428,10 @@ export class Networking extends Construct implements NetworkRefs {
       this.endpoints = new InterfaceEndpoints(this, group.id, services);
     }
 
-    const flowLogGroup = new CloudwatchLogGroup(this, "flow-log-group", {
+    const flowLogGroup = new EncryptedLogGroup(this, "flow-log-group", {
       name: `/vpc/${props.namePrefix}/flow-logs`,
-      retentionInDays: props.flowLogRetentionDays,
-      kmsKeyId: props.logsKeyArn,
+      retentionDays: props.flowLogRetentionDays,
+      kmsKeyArn: props.logsKeyArn,
     });
     const flowLogRole = new IamRole(this, "flow-log-role", {
       name: name("vpc-flow-logs"),

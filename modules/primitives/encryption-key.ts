@@ -3,6 +3,7 @@
 import { Construct } from "constructs";
 import { KmsKey } from "@cdktf/provider-aws/lib/kms-key";
 import { KmsAlias } from "@cdktf/provider-aws/lib/kms-alias";
+import { formatArn } from "./arn";
 import { Conditions, policyDocument, Statement } from "./policy";
 import { assertValid, Problems } from "./validation";
 
@@ -66,7 +67,7 @@ export class EncryptionKey extends Construct {
       {
         Sid: "AccountAdministersKeyThroughIam",
         Effect: "Allow",
-        Principal: { AWS: `arn:aws:iam::${props.accountId}:root` },
+        Principal: { AWS: formatArn({ service: "iam", account: props.accountId, resource: "root" }) },
         Action: "kms:*",
         Resource: "*",
       },
@@ -117,7 +118,7 @@ export function logsServiceGrant(region: string, accountId: string): KeyServiceG
   return {
     service: `logs.${region}.amazonaws.com`,
     conditions: {
-      ArnLike: { "kms:EncryptionContext:aws:logs:arn": `arn:aws:logs:${region}:${accountId}:log-group:*` },
+      ArnLike: { "kms:EncryptionContext:aws:logs:arn": formatArn({ service: "logs", region, account: accountId, resource: "log-group:*" }) },
     },
   };
 }

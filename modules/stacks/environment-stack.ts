@@ -7,6 +7,7 @@ import { AwsProvider } from "@cdktf/provider-aws/lib/provider";
 import type { BootstrapConfig, EnvironmentConfig } from "../../environments/schema/types";
 import { Certificate } from "../certificate";
 import { applyBoundaryDocument, applyBoundaryName, ciRoleName, CiRoles, CiStateTarget, GRANT_ACTIONS, planKeyAlias, serviceLinkedRolesArn } from "../bootstrap/ci-roles";
+import { formatArn } from "../primitives/arn";
 import { EncryptionKey, logsServiceGrant } from "../primitives/encryption-key";
 import { namePrefix, standardTags } from "../primitives/naming";
 import { addWarning } from "../primitives/warnings";
@@ -327,7 +328,8 @@ export class BootstrapStack extends TerraformStack {
     }
     const local = environments.filter((e) => e.accountId === config.accountId);
     const ciTargets = config.ci ? this.ciTargets(config, environments) : [];
-    const roleArn = (env: string, kind: "plan" | "apply") => `arn:aws:iam::${config.accountId}:role/${ciRoleName(config.project, env, kind)}`;
+    const roleArn = (env: string, kind: "plan" | "apply") =>
+      formatArn({ service: "iam", account: config.accountId, resource: `role/${ciRoleName(config.project, env, kind)}` });
     const ciNames = new Set(ciTargets.map((t) => t.name));
     this.storage = new StateStorage(this, "state", {
       ...config.state,
@@ -438,12 +440,24 @@ export const MANAGED_POLICY_MAX_CHARS = 6144;
  */
 export function boundarySizes(config: BootstrapConfig, environments: readonly EnvironmentConfig[]): Array<{ readonly environment: string; readonly policy: string; readonly chars: number }> {
   const state = config.state;
-  const bucket = `arn:aws:s3:::${state.bucket}`;
-  const audit = config.stateAudit?.enabled === false ? [] : [`arn:aws:cloudtrail:${state.region}:${config.accountId}:trail/${state.bucket}-reads`, `arn:aws:s3:::${auditBucketName(state.bucket)}`, `arn:aws:s3:::${auditBucketName(state.bucket)}/*`];
+  const bucket = formatArn({ service: "s3", resource: state.bucket });
+  const audit =
+    config.stateAudit?.enabled === false
+      ? []
+      : [
+          formatArn({ service: "cloudtrail", region: state.region, account: config.accountId, resource: `trail/${state.bucket}-reads` }),
+          formatArn({ service: "s3", resource: auditBucketName(state.bucket) }),
+          formatArn({ service: "s3", resource: `${auditBucketName(state.bucket)}/*` }),
+        ];
   const fences = environmentFences(config, environments, {
     stateBucketArn: bucket,
-    lockTableArn: `arn:aws:dynamodb:${state.region}:${config.accountId}:table/${state.lockTable}`,
-    stateKeyArn: `arn:aws:kms:${state.region}:${config.accountId}:key/${"0".repeat(8)}-0000-0000-0000-${"0".repeat(12)}`,
+    lockTableArn: formatArn({ service: "dynamodb", region: state.region, account: config.accountId, resource: `table/${state.lockTable}` }),
+    stateKeyArn: formatArn({
+      service: "kms",
+      region: state.region,
+      account: config.accountId,
+      resource: `key/${"0".repeat(8)}-0000-0000-0000-${"0".repeat(12)}`,
+    }),
     protectedArns: audit,
   });
   const ci = new Set((config.ci?.environments ?? []).map((e) => e.name));

@@ -6,8 +6,9 @@ import { Construct } from "constructs";
 import { Wafv2WebAcl, Wafv2WebAclRule } from "@cdktf/provider-aws/lib/wafv2-web-acl";
 import { Wafv2WebAclAssociation } from "@cdktf/provider-aws/lib/wafv2-web-acl-association";
 import { Wafv2WebAclLoggingConfiguration } from "@cdktf/provider-aws/lib/wafv2-web-acl-logging-configuration";
-import { CloudwatchLogGroup } from "@cdktf/provider-aws/lib/cloudwatch-log-group";
 import { CloudwatchLogResourcePolicy } from "@cdktf/provider-aws/lib/cloudwatch-log-resource-policy";
+import { formatArn } from "../primitives/arn";
+import { EncryptedLogGroup } from "../primitives/log-group";
 import { checkLogRetention } from "../primitives/logs";
 import { policyDocument } from "../primitives/policy";
 import { assertValid, Problems } from "../primitives/validation";
@@ -76,7 +77,7 @@ function metricName(text: string): string {
 
 export class Waf extends Construct {
   readonly webAcl: Wafv2WebAcl;
-  readonly logGroup: CloudwatchLogGroup;
+  readonly logGroup: EncryptedLogGroup;
   /** The web ACL's ARN and name, for alarms on its metrics. */
   readonly arn: string;
   readonly metricName: string;
@@ -146,10 +147,10 @@ export class Waf extends Construct {
     });
 
     // WAF delivers logs only to log groups whose names start with `aws-waf-logs-`.
-    this.logGroup = new CloudwatchLogGroup(this, "log-group", {
+    this.logGroup = new EncryptedLogGroup(this, "log-group", {
       name: `aws-waf-logs-${props.namePrefix}`,
-      retentionInDays: props.logRetentionDays,
-      kmsKeyId: props.logsKeyArn,
+      retentionDays: props.logRetentionDays,
+      kmsKeyArn: props.logsKeyArn,
     });
     const policy = new CloudwatchLogResourcePolicy(this, "log-delivery-policy", {
       policyName: `${props.namePrefix}-waf-log-delivery`,
@@ -160,7 +161,7 @@ export class Waf extends Construct {
         Action: ["logs:CreateLogStream", "logs:PutLogEvents"],
         Resource: `${this.logGroup.arn}:*`,
         Condition: {
-          ArnLike: { "aws:SourceArn": `arn:aws:logs:${props.region}:${props.accountId}:*` },
+          ArnLike: { "aws:SourceArn": formatArn({ service: "logs", region: props.region, account: props.accountId, resource: "*" }) },
           StringEquals: { "aws:SourceAccount": props.accountId },
         },
       }),
