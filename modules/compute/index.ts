@@ -11,13 +11,14 @@
 // construct's scope, so resource ids and paths are the construct's own.
 import { Construct } from "constructs";
 import type { AutoscalingGroup } from "@cdktf/provider-aws/lib/autoscaling-group";
-import { CloudwatchLogGroup } from "@cdktf/provider-aws/lib/cloudwatch-log-group";
 import type { IamRole } from "@cdktf/provider-aws/lib/iam-role";
 import type { LaunchTemplate } from "@cdktf/provider-aws/lib/launch-template";
 import type { SecurityGroup } from "@cdktf/provider-aws/lib/security-group";
 import { VpcSecurityGroupEgressRule } from "@cdktf/provider-aws/lib/vpc-security-group-egress-rule";
 import { Connectable, Connections, ownSecurityGroup } from "../primitives/connections";
 import type { EncryptionKey } from "../primitives/encryption-key";
+import { formatArn } from "../primitives/arn";
+import { EncryptedLogGroup } from "../primitives/log-group";
 import { assertValid } from "../primitives/validation";
 import { addWarning, type Warning } from "../primitives/warnings";
 import { BootBundle } from "./boot-bundle";
@@ -92,7 +93,7 @@ export class Compute extends Construct implements Connectable, ComputeRefs {
   readonly role: IamRole;
   readonly launchTemplate: LaunchTemplate;
   readonly group: AutoscalingGroup;
-  readonly logGroup: CloudwatchLogGroup;
+  readonly logGroup: EncryptedLogGroup;
   readonly volumeKey: EncryptionKey;
   readonly autoScalingGroupName: string;
   readonly autoScalingGroupArn: string;
@@ -118,12 +119,11 @@ export class Compute extends Construct implements Connectable, ComputeRefs {
     const s = resolveComputeProps(props);
 
     const name = `${s.namePrefix}-app`;
-    const partition = "aws";
     this.autoScalingGroupName = name;
     this.launchesSpot = launchesSpot(resolvePurchaseMix(s.purchaseMix, s.instanceType), s.maxCapacity);
     this.launchWindowSeconds = s.launchWindowSeconds;
     // Built from parts, not from the group, so the role's policy does not depend on the group it launches into.
-    this.autoScalingGroupArn = `arn:${partition}:autoscaling:${s.region}:${s.accountId}:autoScalingGroup:*:autoScalingGroupName/${name}`;
+    this.autoScalingGroupArn = formatArn({ service: "autoscaling", region: s.region, account: s.accountId, resource: `autoScalingGroup:*:autoScalingGroupName/${name}` });
 
     ({ securityGroup: this.securityGroup, connections: this.connections } = ownSecurityGroup(this, {
       name: "app",
@@ -143,11 +143,7 @@ export class Compute extends Construct implements Connectable, ComputeRefs {
     });
 
     const logGroupName = `/${s.namePrefix}/app`;
-    this.logGroup = new CloudwatchLogGroup(this, "logs", {
-      name: logGroupName,
-      retentionInDays: s.logRetentionDays,
-      kmsKeyId: s.logsKeyArn,
-    });
+    this.logGroup = new EncryptedLogGroup(this, "logs", { name: logGroupName, retentionDays: s.logRetentionDays, kmsKeyArn: s.logsKeyArn });
     this.logGroupName = this.logGroup.name;
     this.metricsNamespace = `${s.namePrefix}/app`;
 
@@ -220,7 +216,6 @@ export class Compute extends Construct implements Connectable, ComputeRefs {
 
     const instanceRole = addInstanceRole(this, {
       name,
-      partition,
       namePrefix: s.namePrefix,
       region: s.region,
       accountId: s.accountId,
@@ -239,7 +234,6 @@ export class Compute extends Construct implements Connectable, ComputeRefs {
     const tags = { ...s.instanceTags, Name: name };
     const template = addLaunchTemplate(this, s, {
       name,
-      partition,
       securityGroupId: this.securityGroup.id,
       instanceProfileArn: instanceRole.profile.arn,
       bootBundle: this.bootBundle,

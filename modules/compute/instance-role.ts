@@ -7,6 +7,7 @@ import { IamInstanceProfile } from "@cdktf/provider-aws/lib/iam-instance-profile
 import { IamRole } from "@cdktf/provider-aws/lib/iam-role";
 import { IamRolePolicy } from "@cdktf/provider-aws/lib/iam-role-policy";
 import { IamRolePolicyAttachment } from "@cdktf/provider-aws/lib/iam-role-policy-attachment";
+import { formatArn } from "../primitives/arn";
 import { policyDocument, serviceTrustPolicy, Statement } from "../primitives/policy";
 import type { BootBundle } from "./boot-bundle";
 import { JobTable, timedJobsParameterName } from "./jobs";
@@ -15,7 +16,6 @@ import { JobTable, timedJobsParameterName } from "./jobs";
 export interface InstanceRoleProps {
   /** The role's and the profile's name. */
   readonly name: string;
-  readonly partition: string;
   readonly namePrefix: string;
   readonly region: string;
   readonly accountId: string;
@@ -46,7 +46,7 @@ export function addInstanceRole(scope: Construct, props: InstanceRoleProps): Ins
   const policies: TerraformResource[] = [];
   const ssmCore = new IamRolePolicyAttachment(scope, "ssm-core", {
     role: role.name,
-    policyArn: `arn:${props.partition}:iam::aws:policy/AmazonSSMManagedInstanceCore`,
+    policyArn: formatArn({ service: "iam", account: "aws", resource: "policy/AmazonSSMManagedInstanceCore" }),
   });
   policies.push(ssmCore);
   const ownResources = new IamRolePolicy(scope, "own-resources", {
@@ -70,7 +70,7 @@ export function addInstanceRole(scope: Construct, props: InstanceRoleProps): Ins
         Sid: "ReadTimedJobsSwitch",
         Effect: "Allow",
         Action: ["ssm:GetParameter"],
-        Resource: `arn:${props.partition}:ssm:${props.region}:${props.accountId}:parameter${timedJobsParameterName(props.namePrefix)}`,
+        Resource: formatArn({ service: "ssm", region: props.region, account: props.accountId, resource: `parameter${timedJobsParameterName(props.namePrefix)}` }),
       },
       {
         // An instance leaves the target group before its app restarts for new secrets, and rejoins after.

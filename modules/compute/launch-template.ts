@@ -5,6 +5,7 @@ import { Fn, Token } from "cdktf";
 import { Construct } from "constructs";
 import { DataAwsSsmParameter } from "@cdktf/provider-aws/lib/data-aws-ssm-parameter";
 import { LaunchTemplate } from "@cdktf/provider-aws/lib/launch-template";
+import { formatArn } from "../primitives/arn";
 import { EncryptionKey } from "../primitives/encryption-key";
 import type { BootBundle } from "./boot-bundle";
 import { renderUserData } from "./boot-script";
@@ -28,7 +29,6 @@ export function amiParameter(instanceType: string): string {
 export interface LaunchTemplateParts {
   /** The template's name, and the Name tag of what it launches. */
   readonly name: string;
-  readonly partition: string;
   readonly securityGroupId: string;
   readonly instanceProfileArn: string;
   readonly bootBundle: BootBundle;
@@ -47,7 +47,7 @@ export interface AppLaunchTemplate {
 export function addLaunchTemplate(scope: Construct, props: ResolvedComputeProps, parts: LaunchTemplateParts): AppLaunchTemplate {
   const { name } = parts;
   // The Auto Scaling service-linked role creates the encrypted volumes, so the key policy names it.
-  const autoScalingRole = `arn:${parts.partition}:iam::${props.accountId}:role/aws-service-role/autoscaling.amazonaws.com/AWSServiceRoleForAutoScaling`;
+  const autoScalingRole = formatArn({ service: "iam", account: props.accountId, resource: "role/aws-service-role/autoscaling.amazonaws.com/AWSServiceRoleForAutoScaling" });
   const volumeKey = new EncryptionKey(scope, "volume-key", {
     description: `${props.namePrefix}: app instance volumes`,
     alias: `${props.namePrefix}-app-volumes`,

@@ -14,6 +14,7 @@ import { DatabaseAlarms, databaseAlarms, MonitoredDatabase } from "../database/a
 import { FileSystemAlarms, fileSystemAlarms, MonitoredFileSystem } from "../file-system/alarms";
 import { LoadBalancerAlarms, loadBalancerAlarms, MonitoredLoadBalancer } from "../load-balancer/alarms";
 import { WafAlarms, wafAlarms } from "../waf/alarms";
+import { formatArn } from "../primitives/arn";
 import { EncryptionKey } from "../primitives/encryption-key";
 import { policyDocument } from "../primitives/policy";
 import { assertValid, Problems } from "../primitives/validation";
@@ -196,7 +197,7 @@ export class Monitoring extends Construct {
           Resource: this.topic.arn,
           Condition: {
             StringEquals: { "aws:SourceAccount": props.accountId },
-            ArnLike: { "aws:SourceArn": `arn:aws:cloudwatch:${props.region}:${props.accountId}:alarm:${props.namePrefix}-*` },
+            ArnLike: { "aws:SourceArn": formatArn({ service: "cloudwatch", region: props.region, account: props.accountId, resource: `alarm:${props.namePrefix}-*` }) },
           },
         }),
       });
