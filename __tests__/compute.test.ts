@@ -707,8 +707,6 @@ describe("environment validation under compute.", () => {
     ["a lease equal to the period", { cronJobs: [{ name: "x", schedule: "* * * * *", command: "true", leaseSeconds: 60, maxRunSeconds: 70 }] }, /^dev: compute\.cronJobs\[0\]\.maxRunSeconds = 70: plus the 10 s kill grace is longer than the schedule's shortest period \(60 s\)/],
     ["the old TTL setting", { cronJobs: [{ name: "x", schedule: "0 * * * *", command: "true", ttlSeconds: 60 } as never] }, /^dev: compute\.cronJobs\[0\]\.ttlSeconds = 60: unknown setting/],
     ["health check path", { healthCheckPath: "health" }, /^dev: compute\.healthCheckPath = "health": must be a URL path/],
-    ["app port not the target group's", { appPort: 9090 }, /^dev: compute\.appPort = 9090: must equal edge\.appPort \(8080\)/],
-    ["health check path not the target group's", { healthCheckPath: "/ready" }, /^dev: compute\.healthCheckPath = "\/ready": must equal edge\.healthCheck\.path \(\/health\)/],
     ["scheduled action with an invalid recurrence", { scheduledActions: [{ name: "night", recurrence: "20:00", minCapacity: 0, maxCapacity: 0 }] }, /^dev: compute\.scheduledActions\[0\]\.recurrence = "20:00"/],
   ])("rejects %s", (_, compute, message) => {
     expect(validateEnvironments([patched(compute)])).toContainEqual(expect.stringMatching(message));

@@ -70,7 +70,7 @@ describe("the load balancer stand-in, from the synthesized stack", () => {
   });
 
   test("a changed idle timeout, deregistration delay or matcher follows the environment", () => {
-    const changed = environment({ edge: { idleTimeoutSeconds: 120, deregistrationDelaySeconds: 5, healthCheck: { path: "/ready", matcher: "200-202,204" } } });
+    const changed = environment({ edge: { idleTimeoutSeconds: 120, deregistrationDelaySeconds: 5, healthCheck: { matcher: "200-202,204" } }, compute: { healthCheckPath: "/ready" } });
     const settings = balancer.albSettings(synthEnvironment(changed).json);
     expect(settings.idleTimeoutSeconds).toBe(120);
     expect(settings.targetGroup.deregistrationDelaySeconds).toBe(5);

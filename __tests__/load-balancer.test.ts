@@ -26,7 +26,8 @@ const props: LoadBalancerProps = {
   publicSubnetIds: ["subnet-a", "subnet-b"],
   certificateArn: "arn:aws:acm:eu-west-2:111111111111:certificate/test",
   appPort: 8080,
-  healthCheck: { path: "/health" },
+  healthCheckPath: "/health",
+  healthCheck: {},
   deletionProtection: false,
   accessLogRetentionDays: 30,
 };
@@ -257,9 +258,9 @@ describe("load balancer per environment", () => {
       subnets: expect.arrayContaining([expect.stringMatching(/^\$\{aws_subnet\.network_public-/)]),
     });
     expect(text).toHaveResourceWithProperties(LbTargetGroup, {
-      port: config.edge.appPort,
+      port: config.compute.appPort,
       deregistration_delay: delay,
-      health_check: expect.objectContaining({ path: config.edge.healthCheck.path }),
+      health_check: expect.objectContaining({ path: config.compute.healthCheckPath }),
     });
     expect(text).toHaveResourceWithProperties(LbListener, { protocol: "HTTPS", ssl_policy: config.edge.tlsPolicy ?? DEFAULT_TLS_POLICY });
     expect(text).toHaveResourceWithProperties(LbListener, {
@@ -289,15 +290,13 @@ describe("load balancer settings rejections", () => {
   const lines = (edge: NonNullable<Parameters<typeof environment>[0]>["edge"]) => validateEnvironments([environment({ edge })]);
 
   it.each([
-    [{ healthCheck: { path: "health" } }, /^dev: edge\.healthCheck\.path = "health": must start with \//],
-    [{ healthCheck: { path: "/a b" } }, /edge\.healthCheck\.path = "\/a b": must start with \/ and be at most 1024 characters without spaces/],
-    [{ healthCheck: { path: "/", matcher: "600" } }, /edge\.healthCheck\.matcher = "600": must be HTTP codes 200-499/],
-    [{ healthCheck: { path: "/", matcher: "200-" } }, /edge\.healthCheck\.matcher = "200-"/],
-    [{ healthCheck: { path: "/", intervalSeconds: 301 } }, /edge\.healthCheck\.intervalSeconds = 301: ALB accepts 5-300 seconds/],
-    [{ healthCheck: { path: "/", timeoutSeconds: 1 } }, /edge\.healthCheck\.timeoutSeconds = 1: ALB accepts 2-120 seconds/],
-    [{ healthCheck: { path: "/", intervalSeconds: 10, timeoutSeconds: 10 } }, /edge\.healthCheck\.timeoutSeconds = 10: must be less than healthCheck\.intervalSeconds \(10\)/],
-    [{ healthCheck: { path: "/", healthyThreshold: 1 } }, /edge\.healthCheck\.healthyThreshold = 1: ALB accepts 2-10 checks/],
-    [{ healthCheck: { path: "/", unhealthyThreshold: 11 } }, /edge\.healthCheck\.unhealthyThreshold = 11: ALB accepts 2-10 checks/],
+    [{ healthCheck: { matcher: "600" } }, /edge\.healthCheck\.matcher = "600": must be HTTP codes 200-499/],
+    [{ healthCheck: { matcher: "200-" } }, /edge\.healthCheck\.matcher = "200-"/],
+    [{ healthCheck: { intervalSeconds: 301 } }, /edge\.healthCheck\.intervalSeconds = 301: ALB accepts 5-300 seconds/],
+    [{ healthCheck: { timeoutSeconds: 1 } }, /edge\.healthCheck\.timeoutSeconds = 1: ALB accepts 2-120 seconds/],
+    [{ healthCheck: { intervalSeconds: 10, timeoutSeconds: 10 } }, /edge\.healthCheck\.timeoutSeconds = 10: must be less than healthCheck\.intervalSeconds \(10\)/],
+    [{ healthCheck: { healthyThreshold: 1 } }, /edge\.healthCheck\.healthyThreshold = 1: ALB accepts 2-10 checks/],
+    [{ healthCheck: { unhealthyThreshold: 11 } }, /edge\.healthCheck\.unhealthyThreshold = 11: ALB accepts 2-10 checks/],
     [{ deregistrationDelaySeconds: 3601 }, /edge\.deregistrationDelaySeconds = 3601: ALB accepts 0-3600 seconds/],
     [{ deregistrationDelaySeconds: -1 }, /edge\.deregistrationDelaySeconds = -1: ALB accepts 0-3600 seconds/],
     [{ hstsMaxAgeSeconds: -1 }, /edge\.hstsMaxAgeSeconds = -1: must be a whole number of seconds, 0 \(no header\) to 63072000/],
@@ -305,7 +304,6 @@ describe("load balancer settings rejections", () => {
     [{ idleTimeoutSeconds: 4001 }, /edge\.idleTimeoutSeconds = 4001: ALB accepts 1-4000 seconds/],
     [{ slowStartSeconds: 10 }, /edge\.slowStartSeconds = 10: ALB accepts 30-900 seconds, or 0/],
     [{ stickinessDurationSeconds: 0 }, /edge\.stickinessDurationSeconds = 0: ALB accepts 1-604800 seconds/],
-    [{ appPort: 70000 }, /edge\.appPort = 70000: must be a TCP port/],
     [{ tlsPolicy: "ELBSecurityPolicy-2016-08" }, /edge\.tlsPolicy = "ELBSecurityPolicy-2016-08": must be an ELB security policy that allows only TLS 1\.2 or later/],
     [{ accessLogRetentionDays: 0 }, /edge\.accessLogRetentionDays = 0: must be a whole number of days, at least 1/],
   ])("rejects %j", (edge, message) => {
@@ -332,8 +330,19 @@ describe("load balancer settings rejections", () => {
 
   it("the construct throws on bad settings and on a name prefix too long for ELB names", () => {
     expect(() => build({ deregistrationDelaySeconds: 4000 })).toThrow(/test\/edge: deregistrationDelaySeconds = 4000: ALB accepts 0-3600 seconds/);
-    expect(() => build({ healthCheck: { path: "health" } })).toThrow(/healthCheck\.path = "health"/);
+    expect(() => build({ healthCheckPath: "health" })).toThrow(/test\/edge: healthCheckPath = "health": must start with \//);
+    expect(() => build({ appPort: 70000 })).toThrow(/test\/edge: appPort = 70000: must be a TCP port/);
     expect(() => build({ namePrefix: "a-very-long-project-name-prod" })).toThrow(/namePrefix = "a-very-long-project-name-prod": too long/);
+  });
+
+  it("takes the app's port and health path from the app's settings: the edge has neither", () => {
+    // One port and one path: the target group follows whatever the app sets, so a second statement cannot disagree.
+    const moved = synthEnvironment(environment({ compute: { appPort: 9090, healthCheckPath: "/ready" } })).text;
+    expect(moved).toHaveResourceWithProperties(LbTargetGroup, { port: 9090, health_check: expect.objectContaining({ path: "/ready" }) });
+    const stated = environment({ edge: { appPort: 8080, healthCheck: { path: "/health" } } as never });
+    expect(validateEnvironments([stated])).toEqual(
+      expect.arrayContaining([expect.stringMatching(/^dev: edge\.appPort = 8080: unknown setting/), expect.stringMatching(/^dev: edge\.healthCheck\.path = "\/health": unknown setting/)]),
+    );
   });
 
   it("a production environment without ALB deletion protection needs a waiver", () => {
@@ -349,7 +358,7 @@ describe("load balancer settings rejections", () => {
 
 describe("targetHealthySeconds", () => {
   test("is the healthy threshold's checks at the interval, the last one taking up to the timeout", () => {
-    expect(targetHealthySeconds({ path: "/health" })).toBe(15 * 2 + 5);
-    expect(targetHealthySeconds({ path: "/health", intervalSeconds: 10, healthyThreshold: 3, timeoutSeconds: 4 })).toBe(34);
+    expect(targetHealthySeconds({})).toBe(15 * 2 + 5);
+    expect(targetHealthySeconds({ intervalSeconds: 10, healthyThreshold: 3, timeoutSeconds: 4 })).toBe(34);
   });
 });

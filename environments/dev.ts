@@ -49,8 +49,7 @@ export const dev: EnvironmentConfig = {
   edge: {
     // DNS is hosted elsewhere: publish the validation records and a CNAME from the outputs (docs/dns-and-certificates.md).
     domainName: "dev.app.example.com",
-    appPort: 8080,
-    healthCheck: { path: "/health", matcher: "200" },
+    healthCheck: { matcher: "200" },
     deregistrationDelaySeconds: 10,
     idleTimeoutSeconds: 60,
     // Short, so a dev domain that stops serving HTTPS is not pinned in browsers for a year.

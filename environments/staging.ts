@@ -45,8 +45,7 @@ export const staging: EnvironmentConfig = {
   edge: {
     domainName: "staging.app.example.com",
     hostedZone: { id: "Z0EXAMPLE0000000STAGE", name: "example.com" },
-    appPort: 8080,
-    healthCheck: { path: "/health", matcher: "200" },
+    healthCheck: { matcher: "200" },
     deregistrationDelaySeconds: 30,
     idleTimeoutSeconds: 60,
     deletionProtection: false,

@@ -110,9 +110,7 @@ const edge = z.strictObject({
   alternativeNames: strings.optional(),
   hostedZone: z.strictObject({ id: string, name: string }).optional(),
   // LoadBalancerSettings
-  appPort: number,
   healthCheck: z.strictObject({
-    path: string,
     matcher: string.optional(),
     intervalSeconds: number.optional(),
     timeoutSeconds: number.optional(),

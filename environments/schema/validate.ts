@@ -188,18 +188,6 @@ function checkEnvironment(config: EnvironmentConfig, problems: Problems): void {
   checkLinkedSettings(config, problems);
   // Names made from the project and environment names: only once those are well formed (reported above otherwise).
   if (NAME.test(config.name) && PROJECT.test(config.project)) checkDerivedNames(config, problems);
-  problems.check(
-    config.compute.appPort === config.edge.appPort,
-    "compute.appPort",
-    config.compute.appPort,
-    `must equal edge.appPort (${config.edge.appPort}): the target group sends traffic there`,
-  );
-  problems.check(
-    config.compute.healthCheckPath === config.edge.healthCheck.path,
-    "compute.healthCheckPath",
-    config.compute.healthCheckPath,
-    `must equal edge.healthCheck.path (${config.edge.healthCheck.path}): an instance joins on the check the target group then applies`,
-  );
 
   for (const [field, reason] of Object.entries(config.acknowledgements ?? {})) {
     problems.check(

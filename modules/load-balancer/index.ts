@@ -16,10 +16,8 @@ import { PrivateBucket } from "../primitives/private-bucket";
 import { ALB_TLS_POLICIES } from "../rules/aws-catalogue.generated";
 import { assertValid, catalogueMessage, Problems } from "../primitives/validation";
 
-/** How the load balancer decides an instance may receive traffic. */
+/** How the load balancer decides an instance may receive traffic (on the app's own health path). */
 export interface HealthCheckSettings {
-  /** Path the load balancer requests on the app port; starts with `/`. */
-  readonly path: string;
   /** HTTP codes that count as healthy: `200`, `200-299`, `200,302` (each 200-499). @default "200" */
   readonly matcher?: string;
   /** Seconds between checks, 5-300. @default 15 */
@@ -34,8 +32,6 @@ export interface HealthCheckSettings {
 
 /** The load balancer settings an environment chooses. */
 export interface LoadBalancerSettings {
-  /** TCP port the app listens on; the target group and health check use it. */
-  readonly appPort: number;
   readonly healthCheck: HealthCheckSettings;
   /**
    * Seconds an instance being retired keeps serving its in-flight requests (connection draining), 0-3600.
@@ -66,6 +62,10 @@ export interface LoadBalancerSettings {
 }
 
 export interface LoadBalancerProps extends LoadBalancerSettings {
+  /** TCP port the app listens on (the app's own setting, `compute.appPort`); the target group and health check use it. */
+  readonly appPort: number;
+  /** Path the health check requests on the app port (the app's own setting, `compute.healthCheckPath`); starts with `/`. */
+  readonly healthCheckPath: string;
   /** Prefix of resource names, for example `webapp-dev`; ALB and target group names are 32 characters at most. */
   readonly namePrefix: string;
   readonly region: string;
@@ -153,7 +153,6 @@ function isIntegerBetween(value: number, low: number, high: number): boolean {
 /** Resolved health-check values. */
 export function healthCheckValues(settings: HealthCheckSettings): Required<HealthCheckSettings> {
   return {
-    path: settings.path,
     matcher: settings.matcher ?? "200",
     intervalSeconds: settings.intervalSeconds ?? 15,
     timeoutSeconds: settings.timeoutSeconds ?? 5,
@@ -174,19 +173,23 @@ export function targetHealthySeconds(settings: HealthCheckSettings): number {
 /** One year: long enough for browsers to keep using HTTPS, the usual HSTS preload minimum. */
 export const DEFAULT_HSTS_MAX_AGE_SECONDS = 31536000;
 
-export function checkLoadBalancerSettings(props: LoadBalancerSettings & { readonly namePrefix?: string }, problems: Problems): void {
+/** The health check's path, as the target group takes it: the app's `healthCheckPath`, checked where it is set. */
+export function checkHealthCheckPath(path: string, field: string, problems: Problems): void {
+  problems.check(path.startsWith("/") && path.length <= 1024 && !/\s/.test(path), field, path, "must start with / and be at most 1024 characters without spaces");
+}
+
+/** The construct's own check: the settings, and the app's port and health path it is given. */
+export function checkLoadBalancerProps(props: LoadBalancerProps, problems: Problems): void {
   problems.check(isIntegerBetween(props.appPort, 1, 65535), "appPort", props.appPort, "must be a TCP port, 1-65535");
+  checkHealthCheckPath(props.healthCheckPath, "healthCheckPath", problems);
+  checkLoadBalancerSettings(props, problems);
+}
+
+export function checkLoadBalancerSettings(props: LoadBalancerSettings & { readonly namePrefix?: string }, problems: Problems): void {
   const hsts = props.hstsMaxAgeSeconds ?? DEFAULT_HSTS_MAX_AGE_SECONDS;
   problems.check(isIntegerBetween(hsts, 0, 63072000), "hstsMaxAgeSeconds", hsts, "must be a whole number of seconds, 0 (no header) to 63072000 (two years)");
 
   const health = healthCheckValues(props.healthCheck);
-  const path = health.path;
-  problems.check(
-    path.startsWith("/") && path.length <= 1024 && !/\s/.test(path),
-    "healthCheck.path",
-    path,
-    "must start with / and be at most 1024 characters without spaces",
-  );
   problems.check(isValidMatcher(health.matcher), "healthCheck.matcher", health.matcher, "must be HTTP codes 200-499: a code, a range (200-299) or a comma-separated list");
   problems.check(isIntegerBetween(health.intervalSeconds, 5, 300), "healthCheck.intervalSeconds", health.intervalSeconds, "ALB accepts 5-300 seconds");
   if (problems.check(isIntegerBetween(health.timeoutSeconds, 2, 120), "healthCheck.timeoutSeconds", health.timeoutSeconds, "ALB accepts 2-120 seconds")) {
@@ -264,7 +267,7 @@ export class LoadBalancer extends Construct implements Connectable {
 
   constructor(scope: Construct, id: string, props: LoadBalancerProps) {
     super(scope, id);
-    assertValid(this, props, checkLoadBalancerSettings);
+    assertValid(this, props, checkLoadBalancerProps);
     const name = (suffix: string) => `${props.namePrefix}-${suffix}`;
     const health = healthCheckValues(props.healthCheck);
 
@@ -326,7 +329,7 @@ export class LoadBalancer extends Construct implements Connectable {
         enabled: true,
         protocol: "HTTP",
         port: "traffic-port",
-        path: health.path,
+        path: props.healthCheckPath,
         matcher: health.matcher,
         interval: health.intervalSeconds,
         timeout: health.timeoutSeconds,

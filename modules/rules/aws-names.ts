@@ -287,8 +287,8 @@ export function derivedNames(config: EnvironmentConfig): DerivedName[] {
   add("aws_lb.name", `${P}-alb`, "the load balancer's name");
   tag("aws_lb", `${P}-alb`, "the load balancer");
   securityGroup("alb");
-  add("aws_lb_target_group.name_prefix", `${edge.appPort}-`, "the target group's name prefix", { field: "edge.appPort" });
-  tag("aws_lb_target_group", `${P}-${edge.appPort}`, "the target group");
+  add("aws_lb_target_group.name_prefix", `${config.compute.appPort}-`, "the target group's name prefix", { field: "compute.appPort" });
+  tag("aws_lb_target_group", `${P}-${config.compute.appPort}`, "the target group");
   tag("aws_lb_listener", `${P}-https`, "the HTTPS listener");
   tag("aws_lb_listener", `${P}-http-redirect`, "the HTTP listener");
   add("aws_s3_bucket.bucket", `${P}-alb-logs-${config.accountId}`, "the access-log bucket's name");

@@ -278,6 +278,9 @@ export class EnvironmentStack extends TerraformStack {
     const certificate = new Certificate(this, "certificate", { ...config.edge, namePrefix: prefix });
     const loadBalancer = new LoadBalancer(this, "load-balancer", {
       ...config.edge,
+      // The app's port and health path are the app's settings: the target group follows them.
+      appPort: config.compute.appPort,
+      healthCheckPath: config.compute.healthCheckPath,
       namePrefix: prefix,
       region: config.region,
       accountId: config.accountId,
