@@ -6,7 +6,8 @@ import * as path from "node:path";
 import { BOOTSTRAPS, ENVIRONMENT_FILES, ENVIRONMENTS, selectEnvironments } from "./environments";
 import type { BootstrapConfig, EnvironmentConfig } from "./environments/schema/types";
 import { validateBootstrap, validateBootstrapLayout, validateEnvironmentList, validateEnvironments } from "./environments/schema/validate";
-import { buildBootstrap, buildEnvironment } from "./modules/stacks/environment-stack";
+import { buildBootstrap } from "./modules/stacks/bootstrap-stack";
+import { buildEnvironment } from "./modules/stacks/environment-stack";
 import { hclRefusal, pruneOutput } from "./modules/cli/synth-output";
 import { warningId } from "./modules/primitives/warnings";
 

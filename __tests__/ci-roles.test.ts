@@ -4,7 +4,7 @@ import { bootstrap, ENVIRONMENTS } from "../environments";
 import { validateBootstrap } from "../environments/schema/validate";
 import { applyBoundaryName, ciRoleName, planKeyAlias } from "../modules/bootstrap/ci-roles";
 import { resolve } from "./support/iam";
-import { buildBootstrap } from "../modules/stacks/environment-stack";
+import { buildBootstrap } from "../modules/stacks/bootstrap-stack";
 import { Json, policy, resourceList, resources, synth } from "./support/synth";
 
 const { text, json } = synth(buildBootstrap(Testing.app(), bootstrap, ENVIRONMENTS));

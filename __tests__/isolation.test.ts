@@ -10,7 +10,7 @@ import { performance } from "node:perf_hooks";
 import { Testing } from "cdktf";
 import { bootstrap, ENVIRONMENTS } from "../environments";
 import type { EnvironmentConfig } from "../environments/schema/types";
-import { buildBootstrap } from "../modules/stacks/environment-stack";
+import { buildBootstrap } from "../modules/stacks/bootstrap-stack";
 import { boundaryPolicy, identityPolicies, resourcePolicy, StackIam, trustPolicy } from "./support/iam";
 import { Outcome, simulate, SimRequest } from "./support/simulator";
 import { Json, resourceList, resources, synth, synthEnvironment } from "./support/synth";

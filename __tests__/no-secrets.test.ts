@@ -2,7 +2,8 @@
 // the only token Terraform handles (the cache AUTH token) is a reference to a value generated at apply time.
 import { Testing } from "cdktf";
 import { ENVIRONMENTS, bootstrap } from "../environments";
-import { buildBootstrap, buildEnvironment } from "../modules/stacks/environment-stack";
+import { buildBootstrap } from "../modules/stacks/bootstrap-stack";
+import { buildEnvironment } from "../modules/stacks/environment-stack";
 import { Json, synth } from "./support/synth";
 
 /** Arguments that carry a secret value in the AWS provider. */

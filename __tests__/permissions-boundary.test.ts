@@ -5,7 +5,7 @@ import { IamPolicy } from "@cdktf/provider-aws/lib/iam-policy";
 import { bootstrap, ENVIRONMENTS } from "../environments";
 import { applyBoundaryName } from "../modules/bootstrap/ci-roles";
 import { recordNamePatterns } from "../modules/bootstrap/environment-fence";
-import { buildBootstrap } from "../modules/stacks/environment-stack";
+import { buildBootstrap } from "../modules/stacks/bootstrap-stack";
 import { validateBootstrap } from "../environments/schema/validate";
 import { PermissionsBoundaryAspect, workloadBoundaryArn } from "../modules/bootstrap/permissions-boundary";
 import { environment } from "./support/fixtures";

@@ -6,7 +6,7 @@ import * as path from "node:path";
 import { Testing } from "cdktf";
 import { bootstrap, ENVIRONMENTS } from "../environments";
 import { ciRoleName } from "../modules/bootstrap/ci-roles";
-import { buildBootstrap } from "../modules/stacks/environment-stack";
+import { buildBootstrap } from "../modules/stacks/bootstrap-stack";
 import { workloadBoundaryArn } from "../modules/bootstrap/permissions-boundary";
 import { allowedBy, evaluate, Request } from "./support/policy-evaluator";
 import { simulate } from "./support/simulator";

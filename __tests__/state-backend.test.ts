@@ -9,7 +9,7 @@ import { DynamodbTable } from "@cdktf/provider-aws/lib/dynamodb-table";
 import { KmsKey } from "@cdktf/provider-aws/lib/kms-key";
 import { bootstrap, ENVIRONMENTS } from "../environments";
 import { ciRoleName } from "../modules/bootstrap/ci-roles";
-import { buildBootstrap } from "../modules/stacks/environment-stack";
+import { buildBootstrap } from "../modules/stacks/bootstrap-stack";
 import { StateStorage } from "../modules/bootstrap/state-backend";
 import { Json, policy, resourceList, synth, synthConstruct, synthEnvironment } from "./support/synth";
 

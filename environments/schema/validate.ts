@@ -8,7 +8,7 @@ import { checkLogRetention } from "../../modules/primitives/logs";
 import { checkNetworkSettings } from "../../modules/networking";
 import { checkSecretsSettings } from "../../modules/secrets";
 import { checkDatabaseSettings } from "../../modules/database";
-import { boundarySizes, MANAGED_POLICY_MAX_CHARS } from "../../modules/stacks/environment-stack";
+import { boundarySizes, MANAGED_POLICY_MAX_CHARS } from "../../modules/stacks/bootstrap-stack";
 import { checkFileSystemSettings } from "../../modules/file-system";
 import { checkCacheSettings } from "../../modules/cache";
 import { checkComputeSettings, refKind } from "../../modules/compute";
