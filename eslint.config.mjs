@@ -1,9 +1,11 @@
-// Lint rules that keep the project fast and the modules honest.
+// Lint rules that keep the project fast and the modules honest: typescript-eslint's recommended rules on the
+// TypeScript, eslint's recommended rules on the JavaScript (CommonJS .js, ES modules .mjs, both run by Node).
+import js from "@eslint/js";
+import globals from "globals";
 import tseslint from "typescript-eslint";
 
 export default tseslint.config(
-  { ignores: ["node_modules/", "dist/", "cdktf.out/", "coverage/", "**/*.js", "**/*.mjs"] },
-  ...tseslint.configs.recommended,
+  { ignores: ["node_modules/", "dist/", "cdktf.out/", "coverage/", "examples/app/dist/"] },
   {
     rules: {
       "no-restricted-imports": [
@@ -22,9 +24,25 @@ export default tseslint.config(
           ],
         },
       ],
+    },
+  },
+  {
+    files: ["**/*.ts"],
+    extends: [...tseslint.configs.recommended],
+    rules: {
       "@typescript-eslint/no-unused-vars": ["error", { argsIgnorePattern: "^_" }],
     },
   },
+  {
+    files: ["**/*.js", "**/*.mjs"],
+    extends: [js.configs.recommended],
+    languageOptions: { ecmaVersion: 2023, globals: globals.node },
+    rules: {
+      "no-unused-vars": ["error", { argsIgnorePattern: "^_" }],
+    },
+  },
+  { files: ["**/*.js"], languageOptions: { sourceType: "commonjs" } },
+  { files: ["**/*.mjs"], languageOptions: { sourceType: "module" } },
   {
     files: ["modules/**/*.ts", "environments/**/*.ts"],
     rules: {

@@ -25,12 +25,12 @@ def leaf_paths(node, prefix=()):
         if not node:
             yield prefix
         for key, value in node.items():
-            yield from leaf_paths(value, prefix + (key,))
+            yield from leaf_paths(value, (*prefix, key))
     elif isinstance(node, list):
         if not node:
             yield prefix
         for i, value in enumerate(node):
-            yield from leaf_paths(value, prefix + (i,))
+            yield from leaf_paths(value, (*prefix, i))
     else:
         yield prefix
 

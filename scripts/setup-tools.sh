@@ -3,7 +3,7 @@
 # the engine (terraform >= 1.11 from PATH, else OpenTofu built from the Go module proxy), the AWS provider
 # built from its Go module and laid out as a filesystem mirror with a CLI config pointing only at it,
 # checkov in its own venv, moto[server] (the AWS API emulator) with boto3 and pytest in another, the AWS
-# CLI in a third (the timed jobs' rehearsal), actionlint, vegeta (the fleet rehearsal's load generator), and
+# CLI in a third (the timed jobs' rehearsal), ruff (the Python linter) in a fourth, actionlint, vegeta (the fleet rehearsal's load generator), and
 # the Debian packages shellcheck, redis-server, redis-tools, jq, openssl, haproxy (the fleet rehearsal's load
 # balancer), acl (the rehearsals' EFS) and postgresql (the server binaries under
 # /usr/lib/postgresql/<version>/bin, for the database role script's test and the sample app's tests, which
@@ -246,6 +246,25 @@ setup_awscli() {
   note awscli installed "$(elapsed "$t")" "awscli $AWSCLI_VERSION ($AWSCLI_VENV)"
 }
 
+# ---------------------------------------------------------------- ruff (the Python linter)
+setup_ruff() {
+  local t; t="$(now)"
+  local stamp="$RUFF_VENV/.complete"
+  if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$RUFF_VERSION" ] && [ -x "$RUFF_BIN" ]; then
+    note ruff cached "$(elapsed "$t")" "ruff $RUFF_VERSION ($RUFF_VENV)"
+    return
+  fi
+  local py; py="$(pick_python)"
+  echo "setup-tools: installing ruff $RUFF_VERSION into $RUFF_VENV ($py) ..."
+  rm -rf "$RUFF_VENV"
+  "$py" -m venv "$RUFF_VENV"
+  "$RUFF_VENV/bin/python" -m pip install --disable-pip-version-check --no-input -q "ruff==$RUFF_VERSION" >"$LOG_DIR/ruff-install.log" 2>&1 \
+    || { tail -n 20 "$LOG_DIR/ruff-install.log" >&2; die "ruff install failed (log: $LOG_DIR/ruff-install.log)"; }
+  [ "$("$RUFF_BIN" --version 2>/dev/null)" = "ruff $RUFF_VERSION" ] || die "ruff does not run or is not $RUFF_VERSION ($RUFF_BIN)"
+  echo "$RUFF_VERSION" >"$stamp"
+  note ruff installed "$(elapsed "$t")" "ruff $RUFF_VERSION ($RUFF_VENV)"
+}
+
 # ---------------------------------------------------------------- actionlint
 setup_actionlint() {
   local t; t="$(now)"
@@ -345,6 +364,7 @@ setup_engine
 setup_checkov
 setup_moto
 setup_awscli
+setup_ruff
 setup_actionlint
 setup_vegeta
 setup_provider

@@ -26,7 +26,7 @@ step() {
 }
 
 step "tools" bash scripts/setup-tools.sh
-step "lint" "$bin/eslint" --max-warnings 0 .
+step "lint" bash scripts/lint.sh
 step "typecheck" "$bin/tsc" --noEmit
 step "workflows" bash -c '. scripts/tools-env.sh && actionlint'
 step "unit tests" "$bin/jest" --ci

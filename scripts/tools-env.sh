@@ -1,6 +1,6 @@
 # shellcheck shell=bash
 # Environment for the tools that prove the synthesized output (engine, AWS provider mirror, checkov,
-# actionlint, the moto emulator). Source it; it only sets variables. scripts/setup-tools.sh installs what it points at.
+# actionlint, the moto emulator, ruff). Source it; it only sets variables. scripts/setup-tools.sh installs what it points at.
 #
 # Knobs (environment):
 #   PLATFORM_TOOLS_DIR     cache directory outside the repository (default ~/.cache/webapp-platform-tools)
@@ -27,6 +27,8 @@ export MOTO_PYTEST_VERSION="9.2.0"
 # timed jobs' rehearsal runs the same AWS CLI on this machine, from its own venv.
 export AWSCLI_VERSION="1.46.2"
 export REHEARSAL_DEBIAN_SUITE="bookworm"
+# The Python linter (npm run lint).
+export RUFF_VERSION="0.17.5"
 
 export PLATFORM_TOOLS_DIR="${PLATFORM_TOOLS_DIR:-$HOME/.cache/webapp-platform-tools}"
 export PLATFORM_ENGINE="${PLATFORM_ENGINE:-auto}"
@@ -44,6 +46,8 @@ export MOTO_VENV="$PLATFORM_TOOLS_DIR/moto-$MOTO_VERSION"
 export MOTO_PYTHON="$MOTO_VENV/bin/python"
 export AWSCLI_VENV="$PLATFORM_TOOLS_DIR/awscli-$AWSCLI_VERSION"
 export AWSCLI_BIN="$AWSCLI_VENV/bin/aws"
+export RUFF_VENV="$PLATFORM_TOOLS_DIR/ruff-$RUFF_VERSION"
+export RUFF_BIN="$RUFF_VENV/bin/ruff"
 
 # Go: module and build caches live in the tools cache too, so "cold" means an empty PLATFORM_TOOLS_DIR.
 export GOMODCACHE="${PLATFORM_GOMODCACHE:-$PLATFORM_TOOLS_DIR/go/mod}"

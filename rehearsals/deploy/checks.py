@@ -273,7 +273,7 @@ def instance_role(client: Client, stack: Any) -> None:
         doc = json.loads(doc) if isinstance(doc, str) else doc
         statements += doc["Statement"]
     actions = set()
-    own_secrets = {s["ARN"] for s in sm.list_secrets()["SecretList"] if s["Name"].startswith(f"webapp-{env}/") or s["Name"].startswith(f"rds!")}
+    own_secrets = {s["ARN"] for s in sm.list_secrets()["SecretList"] if s["Name"].startswith(f"webapp-{env}/") or s["Name"].startswith("rds!")}
     for st in statements:
         expect(st["Effect"] == "Allow", f"{env}: instance role statement {st.get('Sid')} is not an Allow")
         acts = st["Action"] if isinstance(st["Action"], list) else [st["Action"]]

@@ -36,9 +36,8 @@ def serve(args: argparse.Namespace) -> None:
     os.environ["MOTO_ACCOUNT_ID"] = args.account_id
     for key, value in gaps.SETTINGS.items():
         os.environ.setdefault(key, value)
-    from werkzeug.serving import make_server
-
     from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
+    from werkzeug.serving import make_server
 
     app: Any = DomainDispatcherApplication(create_backend_app)
     if not args.no_extension:

@@ -366,7 +366,7 @@ def condition_holds(condition: dict[str, dict[str, Any]], context: dict[str, Any
         if base == "Null":
             for key, want in pairs.items():
                 present = key.lower() in ctx
-                if _values(want)[0] == "true" and present or _values(want)[0] == "false" and not present:
+                if (_values(want)[0] == "true" and present) or (_values(want)[0] == "false" and not present):
                     return False
             continue
         test = _OPERATORS.get(base)
@@ -384,14 +384,11 @@ def condition_holds(condition: dict[str, dict[str, Any]], context: dict[str, Any
                 if if_exists or qualifier == "ForAllValues" or base in _NEGATED:
                     continue
                 return False
-            if base in _NEGATED:
-                match = lambda a: all(test(e, a) for e in expected_values)  # noqa: E731
-            else:
-                match = lambda a: any(test(e, a) for e in expected_values)  # noqa: E731
-            if qualifier == "ForAllValues":
-                ok = all(match(a) for a in actual)
-            else:  # ForAnyValue, or a single-valued key
-                ok = any(match(a) for a in actual)
+            # A value matches a negated operator when it matches none of the expected values, else any of them.
+            per_value = all if base in _NEGATED else any
+            # ForAllValues: every value must match; ForAnyValue, or a single-valued key: one value is enough.
+            per_key = all if qualifier == "ForAllValues" else any
+            ok = per_key(per_value(test(e, a) for e in expected_values) for a in actual)
             if not ok:
                 return False
     return True
@@ -438,7 +435,7 @@ def _iam_conditions() -> None:
     def get_permission(self: Any, action: str, resource: str) -> Any:
         if self.policy is None:
             return PermissionResult.NEUTRAL
-        context = {**SECURE_TRANSPORT, **_S3_REQUEST_KEYS.get()}
+        context = {**SECURE_TRANSPORT, **_S3_REQUEST_KEYS.get({})}
         return access_control.IAMPolicy(self.policy.decode()).is_action_permitted(action, resource, incoming_condition_values=context)
 
     s3_models.FakeBucket.get_permission = get_permission  # type: ignore[method-assign]
@@ -461,7 +458,8 @@ def _iam_conditions() -> None:
 
 
 S3_HEADER_KEYS = ("x-amz-server-side-encryption", "x-amz-server-side-encryption-aws-kms-key-id", "x-amz-acl")
-_S3_REQUEST_KEYS: contextvars.ContextVar[dict[str, str]] = contextvars.ContextVar("s3_request_keys", default={})
+# Set for the length of an S3 key request; none outside one.
+_S3_REQUEST_KEYS: contextvars.ContextVar[dict[str, str]] = contextvars.ContextVar("s3_request_keys")
 
 
 # ================================================================ missing operations and behaviour

@@ -399,7 +399,7 @@ class Runs:
                             run.update(end=event["t"], status=event["status"])
             now = time.time()
             with self.lock:
-                for (inst, pid), run in self.runs.items():
+                for (_inst, pid), run in self.runs.items():
                     if "end" not in run and "start" in run and not os.path.exists(f"/proc/{pid}"):
                         run.update(end=now, status=None)
             time.sleep(0.05)
@@ -679,7 +679,7 @@ class Rehearsal:
         self.primary.kill()
         self.replica.signal(signal.SIGCONT)
         self.replica.cli("REPLICAOF", "NO", "ONE")
-        code, reply = self.replica.cli("CONFIG", "SET", "tls-port", str(self.redis_port))
+        _, reply = self.replica.cli("CONFIG", "SET", "tls-port", str(self.redis_port))
         if reply != "OK":
             raise SystemExit(f"rehearse-jobs: the promoted replica cannot take the primary's port: {reply}")
         self.primary, self.replica = self.replica, self.primary
@@ -758,7 +758,7 @@ class Rehearsal:
             t += minutes * 60
         # Some faults begin before their phase's first minute (an instance ahead fires early).
         lead = {"skew": 40, "evict": 10, "redis_restart": 20, "switch_off": 5, "switch_on": 5}
-        for (name, start, end), (_, _, fault) in zip(bounds, PHASES):
+        for (name, start, _end), (_, _, fault) in zip(bounds, PHASES):
             self.sleep_until(start - lead.get(fault, 0))
             say(f"phase: {name}")
             if fault:
@@ -788,7 +788,7 @@ class Rehearsal:
         out: dict[tuple[str, str], dict[str, Any]] = {}
         for page in self.moto.dynamodb.get_paginator("scan").paginate(TableName=self.table, ConsistentRead=True):
             for item in page["Items"]:
-                flat = {k: list(v.values())[0] for k, v in item.items()}
+                flat = {k: next(iter(v.values())) for k, v in item.items()}
                 out[(flat["job"], flat["slot"])] = flat
         return out
 

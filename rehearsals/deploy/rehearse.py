@@ -183,7 +183,7 @@ class Rehearsal:
             except subprocess.TimeoutExpired:
                 proc.terminate()
                 proc.wait(timeout=60)
-                raise Failed(f"{stack.name}: terraform {argv[0]} ({step}) did not finish in {self.args.step_timeout} s (log: {log_path})")
+                raise Failed(f"{stack.name}: terraform {argv[0]} ({step}) did not finish in {self.args.step_timeout} s (log: {log_path})") from None
             finally:
                 with children_lock:
                     children.discard(proc)
@@ -284,7 +284,7 @@ class Rehearsal:
         if guard is None:
             self.run(stack, "destroy", ["destroy", "-auto-approve", "-lock-timeout=60s"])
         else:
-            code, out = self.run(stack, "destroy-refused", ["destroy", "-auto-approve", "-lock-timeout=60s"], ok=(1,), record=False)
+            _, out = self.run(stack, "destroy-refused", ["destroy", "-auto-approve", "-lock-timeout=60s"], ok=(1,), record=False)
             guard.assert_refused(stack, out, self.client_factory())
             say(f"rehearse: {stack.name}: destroy refused as it should be: {', '.join(guard.names)}")
             lift, targets = guard.lift(stack)
@@ -355,11 +355,11 @@ class Rehearsal:
                 creds = {e: checks.assume_plan_role(self.client_factory(), roles[e], e) for e in envs}
                 self.set_auth(True)
                 try:
-                    for e, f in {e: pool.submit(self.plan_no_changes, stacks[e], "plan-as-ci-role", creds[e]) for e in envs}.items():
+                    for f in [pool.submit(self.plan_no_changes, stacks[e], "plan-as-ci-role", creds[e]) for e in envs]:
                         f.result()
                 finally:
                     self.set_auth(False)
-            for e, f in {e: pool.submit(self.destroy, stacks[e]) for e in envs}.items():
+            for f in [pool.submit(self.destroy, stacks[e]) for e in envs]:
                 f.result()
         self.destroy(boot)
         checks.after_destroy(self.client_factory(), boot, envs)

@@ -289,7 +289,7 @@ async function main() {
     // The defect compute.runtime guards against, reintroduced past the validator: a boot script that
     // installs no runtime. The build's npm must then be missing and the launch abandoned.
     const script = bundle.script;
-    const without = script.replace(/^  RUNTIME_PACKAGES=\(.*\)$/m, "  RUNTIME_PACKAGES=()");
+    const without = script.replace(/^ {2}RUNTIME_PACKAGES=\(.*\)$/m, "  RUNTIME_PACKAGES=()");
     if (without === script) throw new Error("no RUNTIME_PACKAGES line in the boot script");
     // Another bundle, stored and named as the apply would: its own key, version and SHA-256 in the user data.
     const other = zlib.gzipSync(Buffer.from(without));

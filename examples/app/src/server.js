@@ -40,6 +40,7 @@ function uploadFile(config, encoded) {
     } catch {
       return undefined;
     }
+    // eslint-disable-next-line no-control-regex -- control characters are what the name must not hold
     if (name === "" || name.startsWith(".") || /[/\\\u0000-\u001f\u007f]/.test(name) || Buffer.byteLength(name) > 255) return undefined;
     names.push(name);
   }
