@@ -448,7 +448,16 @@ class Rehearsal:
 
     def note(self, phase: str, text: str) -> None:
         self.notes.setdefault(phase, []).append(text)
+        self.sample_load()
         say(f"  {phase}: {text}")
+
+    def sample_load(self) -> None:
+        """The machine's 1-minute load average, kept at its highest: compressed time (a schedule minute of a
+        few real seconds) holds only while every tick gets the CPU it needs within a fraction of that."""
+        try:
+            self.max_load = max(getattr(self, "max_load", 0.0), float(open("/proc/loadavg").read().split()[0]))
+        except (OSError, ValueError, IndexError):
+            pass
 
     # ------------------------------------------------------------ setup
     def setup(self) -> None:
@@ -918,6 +927,16 @@ class Rehearsal:
             problems.append(f"{totals['missed']} missed slots but {totals_alarms.get('JobsMissed', 0)} JobsMissed datapoints")
         for p in problems:
             print(f"FAIL {p}")
+        self.sample_load()
+        cores = os.cpu_count() or 1
+        load = getattr(self, "max_load", 0.0)
+        print(f"machine load: the 1-minute load average reached {load:.1f} on {cores} cores")
+        if problems and load > 1.5 * cores:
+            print(
+                f"note: one schedule minute is {self.minute_seconds} s here, and the load reached {load:.1f} on {cores} cores: "
+                "ticks and claims then run schedule minutes late. Run it again on an idle machine (or with a longer "
+                "--minute-seconds) before reading these failures as the runner's."
+            )
         return 1 if problems else 0
 
     def old_alarms(self, start_real: float, end_real: float) -> dict[str, int]:
