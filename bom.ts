@@ -35,7 +35,12 @@ export function billOfMaterials(json: Json): BomLine[] {
       ? "none"
       : `${interfaces.length} x ${endpointZones / interfaces.length} zones = ${endpointZones} endpoint-zones (${interfaces.map((e) => String(e.service_name).split(".").pop()).join(", ")})`,
   );
-  add("load balancers", `${list(json, "aws_lb").length} (${list(json, "aws_lb").map((l) => l.load_balancer_type ?? "application").join(", ")})`);
+  add(
+    "load balancers",
+    `${list(json, "aws_lb").length} (${list(json, "aws_lb")
+      .map((l) => l.load_balancer_type ?? "application")
+      .join(", ")})`,
+  );
 
   for (const template of list(json, "aws_launch_template")) {
     const asg = list(json, "aws_autoscaling_group")[0] ?? {};

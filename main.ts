@@ -113,7 +113,8 @@ export function printWarnings(app: App, selected: readonly EnvironmentConfig[], 
 function stackSummary(outdir: string, stack: string): string {
   const file = path.join(outdir, "stacks", stack, "cdk.tf.json");
   const json = JSON.parse(fs.readFileSync(file, "utf8")) as { resource?: Record<string, object>; data?: Record<string, object> };
-  const count = (blocks: Record<string, object> | undefined) => Object.values(blocks ?? {}).reduce((n, byName) => n + Object.keys(byName).length, 0);
+  const count = (blocks: Record<string, object> | undefined) =>
+    Object.values(blocks ?? {}).reduce((n, byName) => n + Object.keys(byName).length, 0);
   const where = path.relative(process.cwd(), file) || file;
   return `synth: ${stack.padEnd(10)} ${String(count(json.resource)).padStart(4)} resources, ${String(count(json.data)).padStart(2)} data sources -> ${where.startsWith("..") ? file : where}`;
 }

@@ -20,8 +20,13 @@ const prodBucket = `${project}-tfstate-${PROD_ACCOUNT}`;
 const prodState = { ...bootstrap.state, bucket: prodBucket };
 const ciNames = bootstrap.ci!.environments.map((e) => e.name);
 const sharedNames = ciNames.filter((n) => n !== "prod");
-const environments: EnvironmentConfig[] = ENVIRONMENTS.map((e) => (e.name === "prod" ? environment({ accountId: PROD_ACCOUNT, state: prodState }, e) : e));
-const shared: BootstrapConfig = { ...bootstrap, ci: { ...bootstrap.ci!, environments: bootstrap.ci!.environments.filter((e) => e.name !== "prod") } };
+const environments: EnvironmentConfig[] = ENVIRONMENTS.map((e) =>
+  e.name === "prod" ? environment({ accountId: PROD_ACCOUNT, state: prodState }, e) : e,
+);
+const shared: BootstrapConfig = {
+  ...bootstrap,
+  ci: { ...bootstrap.ci!, environments: bootstrap.ci!.environments.filter((e) => e.name !== "prod") },
+};
 const prodAccount: BootstrapConfig = {
   ...bootstrap,
   name: "bootstrap-prod",
@@ -39,7 +44,9 @@ describe("prod in its own account", () => {
 
   it("synthesizes one bootstrap stack per account", () => {
     expect({ code, log }).toEqual({ code: 0, log: [] });
-    expect(fs.readdirSync(path.join(outdir, "stacks")).sort()).toEqual(["bootstrap", "bootstrap-prod", ...ENVIRONMENTS.map((e) => e.name)].sort());
+    expect(fs.readdirSync(path.join(outdir, "stacks")).sort()).toEqual(
+      ["bootstrap", "bootstrap-prod", ...ENVIRONMENTS.map((e) => e.name)].sort(),
+    );
     expect(stack("bootstrap").provider.aws[0].allowed_account_ids).toEqual([ACCOUNT]);
     expect(stack("bootstrap-prod").provider.aws[0].allowed_account_ids).toEqual([PROD_ACCOUNT]);
     expect(stack("bootstrap-prod").terraform.backend).toEqual({ local: { path: "../../../terraform.bootstrap-prod.tfstate" } });
@@ -48,14 +55,34 @@ describe("prod in its own account", () => {
   it("gives each account its own bucket, key, trail, boundaries and CI roles", () => {
     const b = stack("bootstrap");
     const p = stack("bootstrap-prod");
-    expect(resourceList(p, "aws_s3_bucket").map((x) => x.bucket).sort()).toEqual([prodBucket, `${prodBucket}-audit`]);
+    expect(
+      resourceList(p, "aws_s3_bucket")
+        .map((x) => x.bucket)
+        .sort(),
+    ).toEqual([prodBucket, `${prodBucket}-audit`]);
     expect(resourceList(p, "aws_kms_alias").map((x) => x.name)).toContain(`alias/${prodBucket}-state`);
     expect(resourceList(p, "aws_cloudtrail")).toHaveLength(1);
-    expect(resourceList(p, "aws_iam_policy").map((x) => x.name).sort()).toEqual([`${project}-boundary-prod`, ciRoleName(project, "prod", "apply"), applyBoundaryName(project, "prod")]);
-    expect(resourceList(b, "aws_iam_policy").map((x) => x.name).sort()).toEqual([
-      ...sharedNames.map((e) => `${project}-boundary-${e}`), ...sharedNames.map((e) => ciRoleName(project, e, "apply")), ...sharedNames.map((e) => applyBoundaryName(project, e)),
-    ].sort());
-    expect(resourceList(p, "aws_iam_role").map((x) => x.name).sort()).toEqual([ciRoleName(project, "prod", "apply"), ciRoleName(project, "prod", "plan")]);
+    expect(
+      resourceList(p, "aws_iam_policy")
+        .map((x) => x.name)
+        .sort(),
+    ).toEqual([`${project}-boundary-prod`, ciRoleName(project, "prod", "apply"), applyBoundaryName(project, "prod")]);
+    expect(
+      resourceList(b, "aws_iam_policy")
+        .map((x) => x.name)
+        .sort(),
+    ).toEqual(
+      [
+        ...sharedNames.map((e) => `${project}-boundary-${e}`),
+        ...sharedNames.map((e) => ciRoleName(project, e, "apply")),
+        ...sharedNames.map((e) => applyBoundaryName(project, e)),
+      ].sort(),
+    );
+    expect(
+      resourceList(p, "aws_iam_role")
+        .map((x) => x.name)
+        .sort(),
+    ).toEqual([ciRoleName(project, "prod", "apply"), ciRoleName(project, "prod", "plan")]);
     expect(resourceList(p, "aws_iam_openid_connect_provider")).toHaveLength(1);
     expect(JSON.stringify(p)).not.toMatch(new RegExp(ACCOUNT));
     expect(JSON.stringify(b)).not.toMatch(new RegExp(PROD_ACCOUNT));
@@ -72,12 +99,18 @@ describe("prod in its own account", () => {
   it("lets prod's roles use prod's state only", async () => {
     const iam: StackIam = { json: stack("bootstrap-prod"), region, accountId: PROD_ACCOUNT };
     const object = `arn:aws:s3:::${prodBucket}/environments/prod/terraform.tfstate`;
-    const bucketPolicy = resourcePolicy(iam, resourceList(iam.json, "aws_s3_bucket_policy").find((p) => String(p.bucket).includes("state_bucket"))!.policy);
+    const bucketPolicy = resourcePolicy(
+      iam,
+      resourceList(iam.json, "aws_s3_bucket_policy").find((p) => String(p.bucket).includes("state_bucket"))!.policy,
+    );
     const can = async (kind: "plan" | "apply", action: string, resource: string) => {
       const [identity, boundary] = policySets(iam, ciRoleName(project, "prod", kind));
       const principal = `arn:aws:iam::${PROD_ACCOUNT}:role/${ciRoleName(project, "prod", kind)}`;
       const context: Record<string, string> = action === "s3:PutObject" ? { "s3:x-amz-server-side-encryption": "aws:kms" } : {};
-      return (await simulate({ principal, action, resource, context }, { identity: identity!, boundary: boundary?.[0] }, bucketPolicy)) === "Allowed";
+      return (
+        (await simulate({ principal, action, resource, context }, { identity: identity!, boundary: boundary?.[0] }, bucketPolicy)) ===
+        "Allowed"
+      );
     };
     expect(await can("plan", "s3:GetObject", object)).toBe(true);
     expect(await can("apply", "s3:PutObject", object)).toBe(true);
@@ -99,7 +132,9 @@ describe("bootstrap layout validation", () => {
     expect(validateBootstrapLayout([shared, { ...prodAccount, accountId: ACCOUNT }], ENVIRONMENTS)).toContainEqual(
       `bootstrap-prod: accountId = "${ACCOUNT}": bootstrap already bootstraps this account: one bootstrap stack per account`,
     );
-    expect(validateBootstrap({ ...prodAccount, name: "prod-bootstrap" }, environments)).toContainEqual(expect.stringMatching(/^prod-bootstrap: name = "prod-bootstrap": must be bootstrap or bootstrap-<suffix>/));
+    expect(validateBootstrap({ ...prodAccount, name: "prod-bootstrap" }, environments)).toContainEqual(
+      expect.stringMatching(/^prod-bootstrap: name = "prod-bootstrap": must be bootstrap or bootstrap-<suffix>/),
+    );
   });
 
   it("fails the run before anything is written", () => {

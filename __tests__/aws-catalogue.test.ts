@@ -23,12 +23,18 @@ const script = fs.readFileSync(path.join(root, "scripts", "aws-catalogue.py"), "
 
 function problems(patch: Parameters<typeof environment>[0], base = prod): string[] {
   const config = environment(patch, base);
-  return validateEnvironments([config], ENVIRONMENTS.map((e) => (e.name === config.name ? config : e)));
+  return validateEnvironments(
+    [config],
+    ENVIRONMENTS.map((e) => (e.name === config.name ? config : e)),
+  );
 }
 
 describe("the catalogue file", () => {
   it("names its sources and their dates, at the versions the generator pins", () => {
-    for (const [name, pin] of [["botocore", /^BOTOCORE = "([\d.]+)"$/m], ["moto", /^MOTO = "([\d.]+)"$/m]] as const) {
+    for (const [name, pin] of [
+      ["botocore", /^BOTOCORE = "([\d.]+)"$/m],
+      ["moto", /^MOTO = "([\d.]+)"$/m],
+    ] as const) {
       const version = pin.exec(script)?.[1];
       const source = CATALOGUE_SOURCES[name];
       expect(source.version).toBe(version);
@@ -65,7 +71,8 @@ describe("the catalogue file", () => {
   it("knows every name the shipped environments and the defaults use", () => {
     for (const e of ENVIRONMENTS) {
       expect(EC2_INSTANCE_TYPES).toContain(e.compute.instanceType);
-      for (const type of e.compute.purchaseMix?.instanceTypes ?? []) expect(EC2_INSTANCE_TYPE_FACTS[type]?.[0]).toBe(EC2_INSTANCE_TYPE_FACTS[e.compute.instanceType]?.[0]);
+      for (const type of e.compute.purchaseMix?.instanceTypes ?? [])
+        expect(EC2_INSTANCE_TYPE_FACTS[type]?.[0]).toBe(EC2_INSTANCE_TYPE_FACTS[e.compute.instanceType]?.[0]);
       expect(EC2_INSTANCE_TYPES).toContain(e.database.instanceClass.replace(/^db\./, ""));
       expect(ELASTICACHE_NODE_TYPES).toContain(e.cache.nodeType);
       for (const zone of e.network.availabilityZones) expect(AVAILABILITY_ZONES[e.region]).toContain(zone);
@@ -85,9 +92,18 @@ describe("the instance type facts", () => {
 
 describe("names AWS does not have are rejected at synth, with the likely one", () => {
   it.each([
-    [{ compute: { instanceType: "t3.mcro" } }, 'prod: compute.instanceType = "t3.mcro": no such EC2 instance type (modules/rules/aws-catalogue.generated.ts); did you mean t3.micro?'],
-    [{ database: { instanceClass: "db.t4g.smal" } }, 'prod: database.instanceClass = "db.t4g.smal": no such RDS instance class (modules/rules/aws-catalogue.generated.ts); did you mean db.t4g.small?'],
-    [{ cache: { nodeType: "cache.t4g.mirco" } }, 'prod: cache.nodeType = "cache.t4g.mirco": no such ElastiCache node type (modules/rules/aws-catalogue.generated.ts); did you mean cache.t4g.micro?'],
+    [
+      { compute: { instanceType: "t3.mcro" } },
+      'prod: compute.instanceType = "t3.mcro": no such EC2 instance type (modules/rules/aws-catalogue.generated.ts); did you mean t3.micro?',
+    ],
+    [
+      { database: { instanceClass: "db.t4g.smal" } },
+      'prod: database.instanceClass = "db.t4g.smal": no such RDS instance class (modules/rules/aws-catalogue.generated.ts); did you mean db.t4g.small?',
+    ],
+    [
+      { cache: { nodeType: "cache.t4g.mirco" } },
+      'prod: cache.nodeType = "cache.t4g.mirco": no such ElastiCache node type (modules/rules/aws-catalogue.generated.ts); did you mean cache.t4g.micro?',
+    ],
     [
       { edge: { tlsPolicy: "ELBSecurityPolicy-TLS13-1-2-2021-6" } },
       'prod: edge.tlsPolicy = "ELBSecurityPolicy-TLS13-1-2-2021-6": no such ALB security policy (modules/rules/aws-catalogue.generated.ts); did you mean ELBSecurityPolicy-TLS13-1-2-2021-06?',

@@ -71,7 +71,10 @@ describe("the checked list", () => {
 
 function problems(patch: Parameters<typeof environment>[0], base = dev): string[] {
   const config = environment(patch, base);
-  return validateEnvironments([config], ENVIRONMENTS.map((e) => (e.name === config.name ? config : e)));
+  return validateEnvironments(
+    [config],
+    ENVIRONMENTS.map((e) => (e.name === config.name ? config : e)),
+  );
 }
 
 describe("names AWS would refuse, made from valid settings, are refused before apply", () => {
@@ -110,10 +113,20 @@ describe("names AWS would refuse, made from valid settings, are refused before a
 
   it("a security group name beginning with sg-, and a bucket beginning with xn--", () => {
     expect(problems({ project: "sg-shop" })).toEqual(
-      expect.arrayContaining([expect.stringMatching(/^dev: project = "sg-shop": makes the alb security group's name "sg-shop-dev-alb" \(aws_security_group.name\), which AWS refuses: a security group name may not begin with "sg-"$/)]),
+      expect.arrayContaining([
+        expect.stringMatching(
+          /^dev: project = "sg-shop": makes the alb security group's name "sg-shop-dev-alb" \(aws_security_group.name\), which AWS refuses: a security group name may not begin with "sg-"$/,
+        ),
+      ]),
     );
     expect(problems({ project: "xn--shop" })).toEqual(
-      expect.arrayContaining([expect.stringMatching(new RegExp(`makes the access-log bucket's name "xn--shop-dev-alb-logs-${dev.accountId}" .*a bucket name may not begin with xn--$`))]),
+      expect.arrayContaining([
+        expect.stringMatching(
+          new RegExp(
+            `makes the access-log bucket's name "xn--shop-dev-alb-logs-${dev.accountId}" .*a bucket name may not begin with xn--$`,
+          ),
+        ),
+      ]),
     );
   });
 
@@ -131,10 +144,14 @@ describe("names AWS would refuse, made from valid settings, are refused before a
 
   it("tag values outside the character set some services allow", () => {
     expect(problems({ tags: { CostCentre: "R&D" } })).toEqual([
-      expect.stringMatching(/^dev: tags.CostCentre = "R&D": the tag value "R&D" goes on every resource, and acm, efs, elbv2, iam, logs refuse it: does not match AWS's pattern .*\(botocore acm Tag.Value\)$/),
+      expect.stringMatching(
+        /^dev: tags.CostCentre = "R&D": the tag value "R&D" goes on every resource, and acm, efs, elbv2, iam, logs refuse it: does not match AWS's pattern .*\(botocore acm Tag.Value\)$/,
+      ),
     ]);
     expect(problems({ repository: "https://github.com/example-org/infra?ref=main" })).toEqual([
-      expect.stringMatching(/^dev: repository = "https:\/\/github.com\/example-org\/infra\?ref=main": the tag value .* goes on every resource, and acm, efs, elbv2, iam, logs refuse it/),
+      expect.stringMatching(
+        /^dev: repository = "https:\/\/github.com\/example-org\/infra\?ref=main": the tag value .* goes on every resource, and acm, efs, elbv2, iam, logs refuse it/,
+      ),
     ]);
     expect(problems({ tags: { "Cost Centre": "R and D: web/app" } })).toEqual([]);
   });

@@ -16,7 +16,9 @@ describe.each(ENVIRONMENTS.map((e) => [e.name, e] as const))("the bill of materi
     expect(bill["NAT gateways"]).toMatch(new RegExp(`^${nat}\\b`));
     const endpoints = config.network.interfaceEndpoints ?? [];
     expect(bill["interface endpoints"]).toBe(
-      endpoints.length === 0 ? "none" : `${endpoints.length} x ${zones} zones = ${endpoints.length * zones} endpoint-zones (${[...endpoints].sort().join(", ")})`,
+      endpoints.length === 0
+        ? "none"
+        : `${endpoints.length} x ${zones} zones = ${endpoints.length * zones} endpoint-zones (${[...endpoints].sort().join(", ")})`,
     );
   });
 
@@ -35,7 +37,9 @@ describe.each(ENVIRONMENTS.map((e) => [e.name, e] as const))("the bill of materi
     expect(line).toMatch(
       spot === 0
         ? new RegExp(`^On-Demand only \\(base ${mix.onDemandBaseCapacity}\\); `)
-        : new RegExp(`^On-Demand base ${mix.onDemandBaseCapacity}, Spot ${100 - mix.onDemandPercentageAboveBaseCapacity}% above it \\(at most ${spot} of ${config.compute.maxCapacity} instances, ${mix.spotAllocationStrategy}\\); `),
+        : new RegExp(
+            `^On-Demand base ${mix.onDemandBaseCapacity}, Spot ${100 - mix.onDemandPercentageAboveBaseCapacity}% above it \\(at most ${spot} of ${config.compute.maxCapacity} instances, ${mix.spotAllocationStrategy}\\); `,
+          ),
     );
     if (mix.instanceTypes) expect(line).toMatch(new RegExp(`; types ${mix.instanceTypes.join(", ").replace(/\./g, "\\.")}$`));
     else expect(line).toContain(`; any current ${mix.instanceRequirements!.architecture} type of `);
@@ -62,11 +66,17 @@ describe("the purchase mix line", () => {
 
   it("counts the Spot Instances at the group's maximum as AWS rounds (the On-Demand share up)", () => {
     const policy = {
-      instances_distribution: { on_demand_base_capacity: 1, on_demand_percentage_above_base_capacity: 50, spot_allocation_strategy: "capacity-optimized" },
+      instances_distribution: {
+        on_demand_base_capacity: 1,
+        on_demand_percentage_above_base_capacity: 50,
+        spot_allocation_strategy: "capacity-optimized",
+      },
       launch_template: { override: [{ instance_type: "a.b" }, { instance_type: "c.d" }] },
     };
     const above = config.compute.maxCapacity - 1;
-    expect(bill(policy)).toBe(`On-Demand base 1, Spot 50% above it (at most ${above - Math.ceil(above / 2)} of ${config.compute.maxCapacity} instances, capacity-optimized); types a.b, c.d`);
+    expect(bill(policy)).toBe(
+      `On-Demand base 1, Spot 50% above it (at most ${above - Math.ceil(above / 2)} of ${config.compute.maxCapacity} instances, capacity-optimized); types a.b, c.d`,
+    );
   });
 });
 

@@ -6,12 +6,21 @@ import { createHash } from "node:crypto";
 import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir, userInfo } from "node:os";
 import { join } from "node:path";
-import { BOOT_FAILURE_PATTERN, expandUserData, jobsConfig, renderBootBundle, renderUserData, resolveCronJob, scriptPath, shellQuote } from "../modules/compute";
+import {
+  BOOT_FAILURE_PATTERN,
+  expandUserData,
+  jobsConfig,
+  renderBootBundle,
+  renderUserData,
+  resolveCronJob,
+  scriptPath,
+  shellQuote,
+} from "../modules/compute";
 import type { BootBundleLocation, BootInfrastructure, BootSettings } from "../modules/compute/boot-script";
 import { requireTool } from "./support/tools";
 
 const SCRIPTS = ["boot.sh", "fetch-code.sh", "lifecycle.sh", "render-env.sh", "restart-app.sh", "webapp-env.sh"];
-const HOSTILE = "it's \"quoted\" $HOME ${PATH} `id` $(id) a=b=c  spaced \\ back\nsecond line\n\ttab; rm -rf / #";
+const HOSTILE = 'it\'s "quoted" $HOME ${PATH} `id` $(id) a=b=c  spaced \\ back\nsecond line\n\ttab; rm -rf / #';
 
 const infrastructure: BootInfrastructure = {
   databaseHost: "webapp-dev-db.abc123.eu-west-2.rds.amazonaws.com",
@@ -64,7 +73,14 @@ const settings: BootSettings = {
       resolveCronJob({ name: "nightly-report", schedule: "15 2 * * *", command: "node jobs/report.js > /dev/null", maxRunSeconds: 1800 }),
       resolveCronJob({ name: "purge", schedule: "*/10 * * * *", command: "node jobs/purge.js --older-than '30 days'", maxRunSeconds: 120 }),
     ],
-    { table: "webapp-dev-jobs", region: "eu-west-2", namespace: "webapp-dev/app", recordRetentionDays: 30, logDir: "/var/log/webapp", switchParameter: "/webapp-dev/timed-jobs" },
+    {
+      table: "webapp-dev-jobs",
+      region: "eu-west-2",
+      namespace: "webapp-dev/app",
+      recordRetentionDays: 30,
+      logDir: "/var/log/webapp",
+      switchParameter: "/webapp-dev/timed-jobs",
+    },
     "/etc/webapp/cron",
   ),
   jobsDrainTimeoutSeconds: 15,
@@ -76,7 +92,14 @@ const settings: BootSettings = {
 /** Where a bundle would be stored: what BootBundle passes to the loader. */
 function location(bundle: Buffer, patch: Partial<BootBundleLocation> = {}): BootBundleLocation {
   const sha256 = createHash("sha256").update(bundle).digest("hex");
-  return { region: "eu-west-2", bucket: "webapp-dev-boot-111111111111", key: `boot/${sha256}.sh.gz`, versionId: "3HL4kqtJlcpXroDTDmJ+rmSpXd3dIbrHY", sha256, ...patch };
+  return {
+    region: "eu-west-2",
+    bucket: "webapp-dev-boot-111111111111",
+    key: `boot/${sha256}.sh.gz`,
+    versionId: "3HL4kqtJlcpXroDTDmJ+rmSpXd3dIbrHY",
+    sha256,
+    ...patch,
+  };
 }
 
 const bundle = renderBootBundle(settings);
@@ -100,12 +123,22 @@ describe("shellcheck", () => {
     expect(shellcheck(scriptPath(name))).toEqual({ status: 0, output: "" });
   });
 
-  test.each(["scripts/rehearse-boot.sh", "scripts/rehearse-fleet.sh", "scripts/rehearse-jobs.sh", "rehearsals/instances/packages-layer.sh", "rehearsals/instances/operator/aws", "rehearsals/instances/operator/terraform", "rehearsals/instances/build-rootfs.sh", "rehearsals/instances/dnf", "rehearsals/instances/stand-ins/awscli", "rehearsals/instances/stand-ins/crond", "rehearsals/instances/stand-ins/efs", "rehearsals/instances/stand-ins/cloudwatch-agent"])(
-    "the boot rehearsal's %s is clean",
-    (file) => {
-      expect(shellcheck(join(__dirname, "..", file))).toEqual({ status: 0, output: "" });
-    },
-  );
+  test.each([
+    "scripts/rehearse-boot.sh",
+    "scripts/rehearse-fleet.sh",
+    "scripts/rehearse-jobs.sh",
+    "rehearsals/instances/packages-layer.sh",
+    "rehearsals/instances/operator/aws",
+    "rehearsals/instances/operator/terraform",
+    "rehearsals/instances/build-rootfs.sh",
+    "rehearsals/instances/dnf",
+    "rehearsals/instances/stand-ins/awscli",
+    "rehearsals/instances/stand-ins/crond",
+    "rehearsals/instances/stand-ins/efs",
+    "rehearsals/instances/stand-ins/cloudwatch-agent",
+  ])("the boot rehearsal's %s is clean", (file) => {
+    expect(shellcheck(join(__dirname, "..", file))).toEqual({ status: 0, output: "" });
+  });
 
   test("the end-to-end sandbox runner is clean", () => {
     expect(shellcheck(join(__dirname, "support", "boot-sandbox.sh"))).toEqual({ status: 0, output: "" });
@@ -168,7 +201,9 @@ describe("rendered user data", () => {
     const sha = createHash("sha256").update(bundle).digest("hex");
     expect(userData).toContain(`BOOT_BUNDLE_SHA256='${sha}'`);
     expect(userData).toContain(`BOOT_BUNDLE_OBJECT='boot/${sha}.sh.gz'`);
-    expect(userData).toMatch(/aws s3api get-object --region eu-west-2 --bucket \$BOOT_BUNDLE_BUCKET --key \$BOOT_BUNDLE_OBJECT --version-id \$BOOT_BUNDLE_VERSION \/usr\/local\/lib\/webapp\/boot\.sh\.gz/);
+    expect(userData).toMatch(
+      /aws s3api get-object --region eu-west-2 --bucket \$BOOT_BUNDLE_BUCKET --key \$BOOT_BUNDLE_OBJECT --version-id \$BOOT_BUNDLE_VERSION \/usr\/local\/lib\/webapp\/boot\.sh\.gz/,
+    );
     const lines = userData.split("\n");
     const at = (re: RegExp) => lines.findIndex((l) => re.test(l));
     expect(at(/sha256sum --check/)).toBeGreaterThan(at(/get-object/));
@@ -189,7 +224,12 @@ describe("rendered user data", () => {
     expect(text).not.toMatch(/BEGIN [A-Z ]*PRIVATE KEY/);
     expect(text).not.toMatch(/AKIA[0-9A-Z]{16}/);
     expect(text).not.toMatch(/(PASSWORD|TOKEN|SECRET)=['"]?[^'"$\s(]/);
-    for (const arn of [infrastructure.databaseSecretArn, infrastructure.cacheTokenSecretArn, infrastructure.appEnvSecretArn, infrastructure.repositoryCredentialSecretArn]) {
+    for (const arn of [
+      infrastructure.databaseSecretArn,
+      infrastructure.cacheTokenSecretArn,
+      infrastructure.appEnvSecretArn,
+      infrastructure.repositoryCredentialSecretArn,
+    ]) {
       expect(text).toContain(`'${arn}'`);
     }
     // Every secret is fetched at boot into a file, not into the user data.
@@ -218,16 +258,22 @@ describe("rendered user data", () => {
   });
 
   test("timed jobs: one cron line runs the job runner every minute with the app's environment; the runner's configuration is the rendered JSON", () => {
-    expect(expanded).toContain("'* * * * * %s /usr/local/bin/webapp-env /usr/local/bin/webapp-jobs tick >>%s/cron-webapp-jobs.log 2>&1\\n'");
+    expect(expanded).toContain(
+      "'* * * * * %s /usr/local/bin/webapp-env /usr/local/bin/webapp-jobs tick >>%s/cron-webapp-jobs.log 2>&1\\n'",
+    );
     expect(expanded).toContain(`write_jobs_config() {\n  cat <<'WEBAPP_HELPER_EOF'\n${settings.jobsConfig}\nWEBAPP_HELPER_EOF\n}`);
-    expect(expanded).toContain(`write_helper_webapp_jobs() {\n  cat <<'WEBAPP_HELPER_EOF'\n${readFileSync(scriptPath("webapp-jobs.py"), "utf8").replace(/\n$/, "")}\nWEBAPP_HELPER_EOF`);
+    expect(expanded).toContain(
+      `write_helper_webapp_jobs() {\n  cat <<'WEBAPP_HELPER_EOF'\n${readFileSync(scriptPath("webapp-jobs.py"), "utf8").replace(/\n$/, "")}\nWEBAPP_HELPER_EOF`,
+    );
     // The gate opens in the complete step, after the health check, and not for a warm-pool instance.
     expect(expanded).toMatch(/complete_continue\(\) \{\n  LAUNCH_PENDING=false\n  complete_launch CONTINUE[^\n]*\n  open_job_gate\n/);
     expect(expanded).toMatch(/open_job_gate\(\) \{[\s\S]*imds autoscaling\/target-lifecycle-state[\s\S]*Warmed:\*\)/);
   });
 
   test("the app runs under systemd, restarted on failure, as the app user", () => {
-    expect(expanded).toMatch(/User=\$APP_USER\nExecStart=\/usr\/local\/bin\/webapp-env \/usr\/local\/lib\/webapp\/start\nRestart=on-failure/);
+    expect(expanded).toMatch(
+      /User=\$APP_USER\nExecStart=\/usr\/local\/bin\/webapp-env \/usr\/local\/lib\/webapp\/start\nRestart=on-failure/,
+    );
   });
 
   test("the failure line matches the filter pattern the boot-failures alarm uses", () => {
@@ -261,7 +307,9 @@ describe("render-env", () => {
 
   /** What the consumer (webapp-env, which sources the file with bash) sees. */
   function sourced(file: string, keys: string[]): Record<string, string> {
-    const out = execFileSync("bash", ["-c", `. '${file}'; for k in ${keys.join(" ")}; do printf '%s\\0' "\${!k}"; done`], { encoding: "utf8" });
+    const out = execFileSync("bash", ["-c", `. '${file}'; for k in ${keys.join(" ")}; do printf '%s\\0' "\${!k}"; done`], {
+      encoding: "utf8",
+    });
     const values = out.split("\0").slice(0, -1);
     return Object.fromEntries(keys.map((k, i) => [k, values[i] ?? "(missing)"]));
   }
@@ -286,7 +334,10 @@ describe("render-env", () => {
   });
 
   test("later objects win (infrastructure values over the app-env secret); non-strings become JSON text", () => {
-    const result = render([{ DATABASE_HOST: "from-secret", PORT: 8080, DEBUG: false, NOTHING: null, LIST: [1, "a"] }, { DATABASE_HOST: "db.internal" }]);
+    const result = render([
+      { DATABASE_HOST: "from-secret", PORT: 8080, DEBUG: false, NOTHING: null, LIST: [1, "a"] },
+      { DATABASE_HOST: "db.internal" },
+    ]);
     expect(result.status).toBe(0);
     expect(sourced(result.file, ["DATABASE_HOST", "PORT", "DEBUG", "NOTHING", "LIST"])).toEqual({
       DATABASE_HOST: "db.internal",
@@ -417,7 +468,9 @@ describe("fetch-code against a local bare repository", () => {
 
 // The whole user data, run as root in a private mount namespace with overlays and stubs (support/boot-sandbox.sh).
 const canSandbox =
-  process.getuid?.() === 0 && spawnSync("unshare", ["-m", "--propagation", "private", "true"]).status === 0 && spawnSync("id", ["nobody"]).status === 0;
+  process.getuid?.() === 0 &&
+  spawnSync("unshare", ["-m", "--propagation", "private", "true"]).status === 0 &&
+  spawnSync("id", ["nobody"]).status === 0;
 
 (canSandbox ? describe : describe.skip)("the boot, end to end in a sandbox (root and unshare -m only)", () => {
   const sandbox = join(__dirname, "support", "boot-sandbox.sh");
@@ -493,15 +546,34 @@ const canSandbox =
     const { status, calls, out } = boot("refs/tags/v2.0.0");
     expect({ status, console: status === 0 ? "" : readFileSync(join(out, "console.log"), "utf8") }).toEqual({ status: 0, console: "" });
 
-    expect(execFileSync("git", ["-c", "safe.directory=*", "rev-parse", "HEAD"], { cwd: join(out, "app"), encoding: "utf8" }).trim()).toBe(tagged);
+    expect(execFileSync("git", ["-c", "safe.directory=*", "rev-parse", "HEAD"], { cwd: join(out, "app"), encoding: "utf8" }).trim()).toBe(
+      tagged,
+    );
     expect(readFileSync(join(out, "app", "built-by"), "utf8").trim()).toBe("nobody");
     expect(readFileSync(join(out, "app", "build-saw-password"), "utf8")).toBe(secretValues.database.password);
     expect(readFileSync(join(out, "app", "seen-app-key"), "utf8")).toBe(HOSTILE);
 
     const env = join(out, "app.env");
     expect(statSync(env).mode & 0o777).toBe(0o600);
-    const keys = ["APP_KEY", "FEATURE_FLAGS", "DATABASE_SSL_CA", "PGSSLMODE", "DATABASE_HOST", "DATABASE_USERNAME", "DATABASE_PASSWORD", "REDIS_HOST", "REDIS_TLS", "REDIS_AUTH_TOKEN", "UPLOADS_PATH", "APP_ENV", "LOAD_BALANCER_IDLE_TIMEOUT_SECONDS", "LOAD_BALANCER_DEREGISTRATION_DELAY_SECONDS"];
-    const values = execFileSync("bash", ["-c", `. '${env}'; for k in ${keys.join(" ")}; do printf '%s\\0' "\${!k}"; done`], { encoding: "utf8" }).split("\0");
+    const keys = [
+      "APP_KEY",
+      "FEATURE_FLAGS",
+      "DATABASE_SSL_CA",
+      "PGSSLMODE",
+      "DATABASE_HOST",
+      "DATABASE_USERNAME",
+      "DATABASE_PASSWORD",
+      "REDIS_HOST",
+      "REDIS_TLS",
+      "REDIS_AUTH_TOKEN",
+      "UPLOADS_PATH",
+      "APP_ENV",
+      "LOAD_BALANCER_IDLE_TIMEOUT_SECONDS",
+      "LOAD_BALANCER_DEREGISTRATION_DELAY_SECONDS",
+    ];
+    const values = execFileSync("bash", ["-c", `. '${env}'; for k in ${keys.join(" ")}; do printf '%s\\0' "\${!k}"; done`], {
+      encoding: "utf8",
+    }).split("\0");
     expect(Object.fromEntries(keys.map((k, i) => [k, values[i]]))).toEqual({
       APP_KEY: HOSTILE,
       FEATURE_FLAGS: "a=1,b=2",
@@ -524,17 +596,25 @@ const canSandbox =
 
     // The database's CA bundle, downloaded over HTTPS only; the app's and the boot's logs rotated.
     expect(calls).toContainEqual(
-      expect.stringMatching(/^curl -fsS --proto =https --retry 5 --retry-connrefused --max-time 60 -o \/etc\/webapp\/\.rds-ca\.\w+ https:\/\/truststore\.pki\.rds\.amazonaws\.com\/global\/global-bundle\.pem$/),
+      expect.stringMatching(
+        /^curl -fsS --proto =https --retry 5 --retry-connrefused --max-time 60 -o \/etc\/webapp\/\.rds-ca\.\w+ https:\/\/truststore\.pki\.rds\.amazonaws\.com\/global\/global-bundle\.pem$/,
+      ),
     );
     expect(readFileSync(join(out, "rds-ca-bundle.pem"), "utf8")).toContain("-----BEGIN CERTIFICATE-----");
     expect(statSync(join(out, "rds-ca-bundle.pem")).mode & 0o777).toBe(0o644);
     const rotate = readFileSync(join(out, "logrotate"), "utf8");
-    expect(rotate).toMatch(/^\/var\/log\/webapp\/\*\.log \{\n  su nobody nogroup\n  daily\n  maxsize 50M\n  rotate 7\n[\s\S]*copytruncate\n\}$/m);
+    expect(rotate).toMatch(
+      /^\/var\/log\/webapp\/\*\.log \{\n  su nobody nogroup\n  daily\n  maxsize 50M\n  rotate 7\n[\s\S]*copytruncate\n\}$/m,
+    );
     expect(rotate).toMatch(/^\/var\/log\/webapp-boot\/\*\.log \{$/m);
     expect(readFileSync(join(out, "logrotate-timer.conf"), "utf8")).toBe("[Timer]\nOnCalendar=\nOnCalendar=hourly\n");
     expect(calls).toContain("systemctl enable --now logrotate.timer");
-    expect(calls).toContainEqual(expect.stringMatching(/^mount -t efs -o tls,iam,accesspoint=fsap-0123456789abcdef0 fs-0123456789abcdef0:\/ \/mnt\/uploads$/));
-    expect(readFileSync(join(out, "fstab"), "utf8")).toContain("fs-0123456789abcdef0:/ /mnt/uploads efs _netdev,noresvport,tls,iam,accesspoint=fsap-0123456789abcdef0 0 0");
+    expect(calls).toContainEqual(
+      expect.stringMatching(/^mount -t efs -o tls,iam,accesspoint=fsap-0123456789abcdef0 fs-0123456789abcdef0:\/ \/mnt\/uploads$/),
+    );
+    expect(readFileSync(join(out, "fstab"), "utf8")).toContain(
+      "fs-0123456789abcdef0:/ /mnt/uploads efs _netdev,noresvport,tls,iam,accesspoint=fsap-0123456789abcdef0 0 0",
+    );
     const crontab = readFileSync(join(out, "crontab"), "utf8");
     expect(crontab).toBe(
       "SHELL=/bin/bash\nPATH=/usr/local/bin:/usr/bin:/bin\n* * * * * nobody /usr/local/bin/webapp-env /usr/local/bin/webapp-jobs tick >>/var/log/webapp/cron-webapp-jobs.log 2>&1\n",
@@ -543,15 +623,21 @@ const canSandbox =
     expect(readFileSync(join(out, "jobs.json"), "utf8")).toBe(`${settings.jobsConfig}\n`);
     expect(statSync(join(out, "webapp-jobs")).mode & 0o777).toBe(0o755);
     expect(calls).toContain("systemctl enable --now crond.service webapp-jobs-drain.service");
-    expect(readFileSync(join(out, "webapp-jobs-drain.service"), "utf8")).toMatch(/After=network-online\.target crond\.service\n[\s\S]*ExecStop=\/usr\/local\/bin\/webapp-jobs drain --timeout 20\n/);
+    expect(readFileSync(join(out, "webapp-jobs-drain.service"), "utf8")).toMatch(
+      /After=network-online\.target crond\.service\n[\s\S]*ExecStop=\/usr\/local\/bin\/webapp-jobs drain --timeout 20\n/,
+    );
     // The gate is open once healthy: the runner may claim; owned by the app user, in /run (gone at reboot).
     expect(statSync(join(out, "jobs-state", "gate")).uid).toBe(Number(execFileSync("id", ["-u", "nobody"], { encoding: "utf8" })));
     expect(readFileSync(join(out, "logs", "complete.log"), "utf8")).toMatch(/timed jobs: claiming from now on/);
-    expect(readFileSync(join(out, "webapp.service"), "utf8")).toMatch(/User=nobody\nExecStart=\/usr\/local\/bin\/webapp-env \/usr\/local\/lib\/webapp\/start\nRestart=on-failure/);
+    expect(readFileSync(join(out, "webapp.service"), "utf8")).toMatch(
+      /User=nobody\nExecStart=\/usr\/local\/bin\/webapp-env \/usr\/local\/lib\/webapp\/start\nRestart=on-failure/,
+    );
     // SIGTERM, then the deregistration delay (30 s) plus 30 s before systemd kills the app.
     expect(readFileSync(join(out, "webapp.service"), "utf8")).toMatch(/^TimeoutStopSec=60$/m);
     // The lifecycle watcher: installed, enabled, started, with the settings it reads.
-    expect(readFileSync(join(out, "webapp-lifecycle.service"), "utf8")).toMatch(/ExecStart=\/usr\/local\/lib\/webapp\/lifecycle\nRestart=on-failure/);
+    expect(readFileSync(join(out, "webapp-lifecycle.service"), "utf8")).toMatch(
+      /ExecStart=\/usr\/local\/lib\/webapp\/lifecycle\nRestart=on-failure/,
+    );
     expect(calls).toContain("systemctl enable webapp-lifecycle.service");
     expect(calls).toContain("systemctl restart webapp-lifecycle.service");
     // The scripts on the instance are the sources, comments included.
@@ -560,14 +646,20 @@ const canSandbox =
     expect(readFileSync(join(out, "webapp-jobs"), "utf8")).toBe(readFileSync(scriptPath("webapp-jobs.py"), "utf8"));
     const fleet = execFileSync(
       "bash",
-      ["-c", `. '${join(out, "fleet.conf")}'; echo "$ASG_NAME|$TERMINATE_HOOK_NAME|$TARGET_GROUP_ARN|$APP_PORT|$HEALTH_CHECK_PATH|$DEREGISTRATION_DELAY_SECONDS|$TARGET_HEALTHY_SECONDS|$TERMINATE_HOOK_TIMEOUT_SECONDS|$JOBS_DRAIN_TIMEOUT_SECONDS"`],
+      [
+        "-c",
+        `. '${join(out, "fleet.conf")}'; echo "$ASG_NAME|$TERMINATE_HOOK_NAME|$TARGET_GROUP_ARN|$APP_PORT|$HEALTH_CHECK_PATH|$DEREGISTRATION_DELAY_SECONDS|$TARGET_HEALTHY_SECONDS|$TERMINATE_HOOK_TIMEOUT_SECONDS|$JOBS_DRAIN_TIMEOUT_SECONDS"`,
+      ],
       { encoding: "utf8" },
     ).trim();
     expect(fleet).toBe(`webapp-dev-app|drain|${infrastructure.targetGroupArn}|8080|/healthz|30|35|60|15`);
     expect(calls).toContain("systemctl enable webapp-boot.service");
 
     const agent = JSON.parse(readFileSync(join(out, "agent.json"), "utf8"));
-    const streams = agent.logs.logs_collected.files.collect_list.map((f: { log_stream_name: string; log_group_name: string }) => [f.log_group_name, f.log_stream_name]);
+    const streams = agent.logs.logs_collected.files.collect_list.map((f: { log_stream_name: string; log_group_name: string }) => [
+      f.log_group_name,
+      f.log_stream_name,
+    ]);
     expect(streams).toContainEqual(["/webapp-dev/app", "{instance_id}/code"]);
     expect(streams).toContainEqual(["/webapp-dev/app", "{instance_id}/lifecycle"]);
     expect(streams).toHaveLength(14);
@@ -588,7 +680,9 @@ const canSandbox =
     expect(readFileSync(join(out, "logs", "build.log"), "utf8").match(/^heartbeat at \d+s$/gm)).toHaveLength(3);
     // The credential and the secret files are gone; no secret value reached the console or the boot logs.
     expect(() => statSync(join(out, "work-dir-left"))).toThrow();
-    const logs = ["install", "logging", "mount", "code", "env", "build", "app", "cron", "health", "complete"].map((s) => readFileSync(join(out, "logs", `${s}.log`), "utf8")).join("\n");
+    const logs = ["install", "logging", "mount", "code", "env", "build", "app", "cron", "health", "complete"]
+      .map((s) => readFileSync(join(out, "logs", `${s}.log`), "utf8"))
+      .join("\n");
     for (const secret of [secretValues.database.password, secretValues.cacheToken, secretValues.repository]) {
       expect(logs).not.toContain(secret);
       expect(readFileSync(join(out, "console.log"), "utf8")).not.toContain(secret);
@@ -641,7 +735,9 @@ const canSandbox =
     const noValue = (secrets: string) => rmSync(join(secrets, infrastructure.repositoryCredentialSecretArn.replace(/[^A-Za-z0-9]/g, "_")));
     const { status, calls, out } = boot("refs/tags/v2.0.0", undefined, { credentialType: "none" }, noValue);
     expect({ status, console: status === 0 ? "" : readFileSync(join(out, "console.log"), "utf8") }).toEqual({ status: 0, console: "" });
-    expect(execFileSync("git", ["-c", "safe.directory=*", "rev-parse", "HEAD"], { cwd: join(out, "app"), encoding: "utf8" }).trim()).toBe(tagged);
+    expect(execFileSync("git", ["-c", "safe.directory=*", "rev-parse", "HEAD"], { cwd: join(out, "app"), encoding: "utf8" }).trim()).toBe(
+      tagged,
+    );
     expect(calls.filter((c) => c.includes(infrastructure.repositoryCredentialSecretArn))).toEqual([]);
     // With a credential type, the boot needs the secret's value.
     const token = boot("refs/tags/v2.0.0", undefined, { credentialType: "https-token" }, noValue);
@@ -664,12 +760,17 @@ const canSandbox =
     expect(() => statSync(join(out, "app", "README"))).toThrow();
     const missing = boot("refs/tags/v2.0.0", undefined, { repositoryDirectory: "services/api" });
     expect(missing.status).toBe(1);
-    expect(readFileSync(join(missing.out, "logs", "code.log"), "utf8")).toMatch(/has no directory services\/api at refs\/tags\/v2\.0\.0[\s\S]*FAILED with status 1/);
+    expect(readFileSync(join(missing.out, "logs", "code.log"), "utf8")).toMatch(
+      /has no directory services\/api at refs\/tags\/v2\.0\.0[\s\S]*FAILED with status 1/,
+    );
   }, 60_000);
 
   test("a build that outlasts the boot budget is stopped and the launch abandoned", () => {
     // The sandbox stubs `sleep` on PATH; /bin/sleep is the real one.
-    const { status, calls, out } = boot("refs/tags/v2.0.0", undefined, { bootTimeoutSeconds: 4, buildCommands: ["/bin/sleep 30", "touch never-built"] });
+    const { status, calls, out } = boot("refs/tags/v2.0.0", undefined, {
+      bootTimeoutSeconds: 4,
+      buildCommands: ["/bin/sleep 30", "touch never-built"],
+    });
     expect(status).toBe(1);
     const log = readFileSync(join(out, "logs", "build.log"), "utf8");
     expect(log).toMatch(/\+ \/bin\/sleep 30[\s\S]*FAILED with status 124/);
@@ -677,7 +778,9 @@ const canSandbox =
     // The env file was written before the build; an abandoned instance keeps no secret on disk.
     expect(readFileSync(join(out, "logs", "env.log"), "utf8")).toMatch(/wrote \/etc\/webapp\/app\.env/);
     expect(() => statSync(join(out, "app.env"))).toThrow();
-    expect(calls.filter((c) => c.includes("complete-lifecycle-action"))).toEqual([expect.stringMatching(/--lifecycle-action-result ABANDON$/)]);
+    expect(calls.filter((c) => c.includes("complete-lifecycle-action"))).toEqual([
+      expect.stringMatching(/--lifecycle-action-result ABANDON$/),
+    ]);
   }, 60_000);
 
   test("a bundle whose SHA-256 differs from the user data's is never run", () => {
@@ -691,7 +794,9 @@ const canSandbox =
   test("a failing step abandons the launch: nothing after it runs, and CONTINUE is never sent", () => {
     const { status, calls, out } = boot("refs/tags/v9.9.9");
     expect(status).toBe(1);
-    expect(readFileSync(join(out, "logs", "code.log"), "utf8")).toMatch(/tag refs\/tags\/v9\.9\.9 does not exist[\s\S]*FAILED with status 1/);
+    expect(readFileSync(join(out, "logs", "code.log"), "utf8")).toMatch(
+      /tag refs\/tags\/v9\.9\.9 does not exist[\s\S]*FAILED with status 1/,
+    );
     expect(calls.filter((c) => c.includes("complete-lifecycle-action"))).toEqual([
       "aws autoscaling complete-lifecycle-action --region eu-west-2 --auto-scaling-group-name webapp-dev-app --lifecycle-hook-name boot --instance-id i-0123456789abcdef0 --lifecycle-action-result ABANDON",
     ]);

@@ -46,7 +46,10 @@ const TOKEN_REF = /^\$\{data\.aws_secretsmanager_random_password\.cache_token_\w
 
 describe("Cache", () => {
   it("runs in the data subnets behind its own security group", () => {
-    expect(built.text).toHaveResourceWithProperties(ElasticacheSubnetGroup, { name: "webapp-test-cache", subnet_ids: ["subnet-a", "subnet-b"] });
+    expect(built.text).toHaveResourceWithProperties(ElasticacheSubnetGroup, {
+      name: "webapp-test-cache",
+      subnet_ids: ["subnet-a", "subnet-b"],
+    });
     expect(built.text).toHaveResourceWithProperties(SecurityGroup, { name: "webapp-test-cache", vpc_id: "vpc-1" });
     expect(group(built.json)).toMatchObject({
       subnet_group_name: expect.stringMatching(/^\$\{aws_elasticache_subnet_group\./),
@@ -161,7 +164,9 @@ describe("Cache eviction", () => {
         ],
       }),
     );
-    expect(resourceList(json, "aws_elasticache_replication_group")[0]?.parameter_group_name).toMatch(/^\$\{aws_elasticache_parameter_group\.cache_parameters_\w+\.name\}$/);
+    expect(resourceList(json, "aws_elasticache_replication_group")[0]?.parameter_group_name).toMatch(
+      /^\$\{aws_elasticache_parameter_group\.cache_parameters_\w+\.name\}$/,
+    );
   });
 
   it.each([
@@ -177,9 +182,13 @@ describe("Cache eviction", () => {
     expect(() => build({ parameters: { "maxmemory-policy": "volatile-lru" } })).toThrow(
       /^test\/cache: parameters\.maxmemory-policy = "volatile-lru": must be noeviction: the cache holds the timed jobs' locks and the sessions, written with a TTL, which this policy may evict$/,
     );
-    expect(() => build({ parameters: { "maxmemory-policy": "allkeys-lru" } })).toThrow(/maxmemory-policy = "allkeys-lru": must be noeviction/);
+    expect(() => build({ parameters: { "maxmemory-policy": "allkeys-lru" } })).toThrow(
+      /maxmemory-policy = "allkeys-lru": must be noeviction/,
+    );
     expect(() => build({ parameters: { "Max Memory": "1" } })).toThrow(/parameters\.Max Memory = "1": not an engine parameter name/);
-    expect(validateEnvironments([environment({ cache: { parameters: { "maxmemory-policy": "volatile-ttl" } } })])).toContainEqual(expect.stringMatching(/^dev: cache\.parameters\.maxmemory-policy = "volatile-ttl": must be noeviction/));
+    expect(validateEnvironments([environment({ cache: { parameters: { "maxmemory-policy": "volatile-ttl" } } })])).toContainEqual(
+      expect.stringMatching(/^dev: cache\.parameters\.maxmemory-policy = "volatile-ttl": must be noeviction/),
+    );
     expect(() => build({ parameters: { "maxmemory-policy": "noeviction" } })).not.toThrow();
   });
 });
@@ -188,7 +197,10 @@ describe("Cache rejects", () => {
   const rejects = (overrides: Partial<CacheProps>, message: RegExp) => expect(() => build(overrides)).toThrow(message);
 
   it("an engine/version pair the project does not know", () => {
-    rejects({ engineVersion: "7.1" }, /test\/cache: engineVersion = "7\.1": not a valkey version the project knows; known: 7\.2, 8\.0, 8\.1/);
+    rejects(
+      { engineVersion: "7.1" },
+      /test\/cache: engineVersion = "7\.1": not a valkey version the project knows; known: 7\.2, 8\.0, 8\.1/,
+    );
     rejects({ engine: "redis", engineVersion: "8.0" }, /engineVersion = "8\.0": not a redis version the project knows/);
     rejects({ engine: "memcached" as never }, /engine = "memcached": unknown engine; known: valkey, redis/);
     expect(() => build({ engine: "redis", engineVersion: "7.1" })).not.toThrow();
@@ -196,7 +208,10 @@ describe("Cache rejects", () => {
 
   it("Multi-AZ or failover with one node, and one without the other", () => {
     rejects({ nodeCount: 1 }, /multiAz = true: needs at least two nodes \(a replica in another zone\); nodeCount is 1/);
-    rejects({ nodeCount: 1, multiAz: false }, /automaticFailover = true: needs at least two nodes \(a replica to promote\); nodeCount is 1/);
+    rejects(
+      { nodeCount: 1, multiAz: false },
+      /automaticFailover = true: needs at least two nodes \(a replica to promote\); nodeCount is 1/,
+    );
     rejects({ automaticFailover: false }, /automaticFailover = false: AWS requires automatic failover with multiAz/);
     rejects({ multiAz: false }, /multiAz = false: automatic failover without multiAz/);
     rejects({ nodeCount: 7 }, /nodeCount = 7: must be 1 to 6/);

@@ -57,8 +57,16 @@ describe("certificate, Route 53 hosted zone", () => {
   it("publishes one validation record per name on the certificate, overwriting the shared wildcard record", () => {
     const [record] = resourceList(json, "aws_route53_record").filter((r) => r.for_each);
     expect(record).toMatchObject({ zone_id: zone.id, allow_overwrite: true });
-    for (const [attribute, value] of [["name", record?.name], ["type", record?.type], ["records", (record?.records as string[])[0]]]) {
-      expect(value).toMatch(new RegExp(`domain_validation_options.*val\\.domain_name => val.*\\[each\\.value\\]\\.resource_record_${attribute === "records" ? "value" : attribute}\\}$`));
+    for (const [attribute, value] of [
+      ["name", record?.name],
+      ["type", record?.type],
+      ["records", (record?.records as string[])[0]],
+    ]) {
+      expect(value).toMatch(
+        new RegExp(
+          `domain_validation_options.*val\\.domain_name => val.*\\[each\\.value\\]\\.resource_record_${attribute === "records" ? "value" : attribute}\\}$`,
+        ),
+      );
     }
   });
 
@@ -83,7 +91,11 @@ describe("certificate, Route 53 hosted zone", () => {
     const aliases = resourceList(json, "aws_route53_record").filter((r) => r.alias);
     expect(aliases.map((r) => r.name).sort()).toEqual(["app.example.com", "www.app.example.com"]);
     for (const alias of aliases) {
-      expect(alias).toMatchObject({ type: "A", zone_id: zone.id, alias: { name: target.dnsName, zone_id: target.zoneId, evaluate_target_health: true } });
+      expect(alias).toMatchObject({
+        type: "A",
+        zone_id: zone.id,
+        alias: { name: target.dnsName, zone_id: target.zoneId, evaluate_target_health: true },
+      });
     }
   });
 
@@ -117,7 +129,12 @@ describe("certificate per environment", () => {
       const all = records(json);
       expect(all.filter((r) => r.for_each)).toHaveLength(1);
       const aliased = [config.edge.domainName, ...(config.edge.alternativeNames ?? [])].filter((n) => !n.startsWith("*.")).sort();
-      expect(all.filter((r) => r.alias).map((r) => r.name).sort()).toEqual(aliased);
+      expect(
+        all
+          .filter((r) => r.alias)
+          .map((r) => r.name)
+          .sort(),
+      ).toEqual(aliased);
       expect(json.output.certificate_validation_records).toBeUndefined();
       expect(json.output.app_url.value).toBe(`https://${config.edge.domainName}`);
     },
@@ -175,15 +192,21 @@ describe("certificate settings rejections", () => {
   });
 
   it("reports duplicates, the domain repeated, and too many names", () => {
-    expect(problemsOf({ alternativeNames: ["www.app.example.com", "www.app.example.com"] })).toContainEqual("alternativeNames[1]: listed twice");
+    expect(problemsOf({ alternativeNames: ["www.app.example.com", "www.app.example.com"] })).toContainEqual(
+      "alternativeNames[1]: listed twice",
+    );
     expect(problemsOf({ alternativeNames: ["app.example.com"] })).toContainEqual("alternativeNames[0]: repeats domainName");
     const many = Array.from({ length: 100 }, (_, i) => `n${i}.example.com`);
     expect(problemsOf({ alternativeNames: many })).toContainEqual(expect.stringMatching(/^alternativeNames: ACM allows at most 100 names/));
   });
 
   it("rejects a bad hosted zone id or name", () => {
-    expect(problemsOf({ hostedZone: { id: "zone-1", name: "example.com" } })).toContainEqual(expect.stringMatching(/^hostedZone.id: not a Route 53 hosted zone id/));
-    expect(problemsOf({ hostedZone: { id: zone.id, name: "*.example.com" } })).toContainEqual(expect.stringMatching(/^hostedZone.name: no wildcard/));
+    expect(problemsOf({ hostedZone: { id: "zone-1", name: "example.com" } })).toContainEqual(
+      expect.stringMatching(/^hostedZone.id: not a Route 53 hosted zone id/),
+    );
+    expect(problemsOf({ hostedZone: { id: zone.id, name: "*.example.com" } })).toContainEqual(
+      expect.stringMatching(/^hostedZone.name: no wildcard/),
+    );
   });
 
   it("rejects, in the validator, an invalid domain, an invalid SAN and names outside the zone", () => {
@@ -193,15 +216,21 @@ describe("certificate settings rejections", () => {
       }),
     ]);
     expect(lines).toContainEqual(expect.stringMatching(/^dev: edge\.domainName = "App\.example\.com": use lowercase/));
-    expect(lines).toContainEqual(expect.stringMatching(/^dev: edge\.alternativeNames\[0\] = "app\.\*\.example\.com": a wildcard may only be the whole leftmost label/));
+    expect(lines).toContainEqual(
+      expect.stringMatching(/^dev: edge\.alternativeNames\[0\] = "app\.\*\.example\.com": a wildcard may only be the whole leftmost label/),
+    );
 
     const outside = validateEnvironments([
       environment({
         edge: { domainName: "app.example.org", alternativeNames: ["www.example.com", "www.other.net"], hostedZone: zone },
       }),
     ]);
-    expect(outside).toContainEqual(expect.stringMatching(/^dev: edge\.domainName = "app\.example\.org": not in the hosted zone example\.com$/));
-    expect(outside).toContainEqual(expect.stringMatching(/^dev: edge\.alternativeNames\[1\] = "www\.other\.net": not in the hosted zone example\.com/));
+    expect(outside).toContainEqual(
+      expect.stringMatching(/^dev: edge\.domainName = "app\.example\.org": not in the hosted zone example\.com$/),
+    );
+    expect(outside).toContainEqual(
+      expect.stringMatching(/^dev: edge\.alternativeNames\[1\] = "www\.other\.net": not in the hosted zone example\.com/),
+    );
     expect(outside.filter((l) => l.includes("alternativeNames[0]"))).toEqual([]);
   });
 
@@ -210,7 +239,9 @@ describe("certificate settings rejections", () => {
   });
 
   it("a SAN outside the zone is rejected by the construct", () => {
-    expect(() => build({ hostedZone: zone, alternativeNames: ["www.example.net"] })).toThrow(/alternativeNames\[0\] = "www\.example\.net": not in the hosted zone example\.com/);
+    expect(() => build({ hostedZone: zone, alternativeNames: ["www.example.net"] })).toThrow(
+      /alternativeNames\[0\] = "www\.example\.net": not in the hosted zone example\.com/,
+    );
   });
 
   it("the shipped environments pass", () => {

@@ -9,10 +9,14 @@ const ROOT = join(__dirname, "..");
 
 /** Runs the helper with checkov's venv python (it needs PyYAML); `npm run setup:tools` installs it. */
 function helper(...args: string[]): { status: number | null; output: string } {
-  const r = spawnSync("bash", ["-c", '. scripts/tools-env.sh && exec "$CHECKOV_VENV/bin/python" scripts/checkov_json.py "$@"', "helper", ...args], {
-    cwd: ROOT,
-    encoding: "utf8",
-  });
+  const r = spawnSync(
+    "bash",
+    ["-c", '. scripts/tools-env.sh && exec "$CHECKOV_VENV/bin/python" scripts/checkov_json.py "$@"', "helper", ...args],
+    {
+      cwd: ROOT,
+      encoding: "utf8",
+    },
+  );
   return { status: r.status, output: `${r.stdout}${r.stderr}` };
 }
 
@@ -26,7 +30,11 @@ const stack = {
   "//": { metadata: { stackName: "dev" } },
   provider: { aws: [{ region: "eu-west-2", default_tags: [{ tags: { env: "dev" } }] }] },
   resource: { aws_s3_bucket: { logs: { bucket: "b", tags: {}, "//": { metadata: { path: "dev/logs" } } } } },
-  terraform: { required_providers: { aws: { source: "aws", version: "6.25.0" } }, required_version: ">= 1.11", backend: { s3: { bucket: "s" } } },
+  terraform: {
+    required_providers: { aws: { source: "aws", version: "6.25.0" } },
+    required_version: ">= 1.11",
+    backend: { s3: { bucket: "s" } },
+  },
 };
 
 /** The stack as checkov should read it: the same, minus terraform.required_version. */

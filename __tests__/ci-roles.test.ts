@@ -33,7 +33,9 @@ describe("GitHub OIDC roles in the bootstrap stack", () => {
   });
 
   it("names the resources of every statement of every CI policy (IAM rejects a statement without Resource or NotResource)", () => {
-    const documents = [...resourceList(json, "aws_iam_policy"), ...resourceList(json, "aws_iam_role_policy")].map((p) => policy(p.policy as string));
+    const documents = [...resourceList(json, "aws_iam_policy"), ...resourceList(json, "aws_iam_role_policy")].map((p) =>
+      policy(p.policy as string),
+    );
     expect(documents.length).toBeGreaterThan(0);
     for (const document of documents) {
       for (const statement of document.Statement as Json[]) {
@@ -43,9 +45,11 @@ describe("GitHub OIDC roles in the bootstrap stack", () => {
   });
 
   it("creates a plan and an apply role per environment, named outside the environments' own prefixes", () => {
-    expect(Object.values(roles).map((r) => r.name).sort()).toEqual(
-      ciNames.flatMap((e) => [`${project}-ci-${e}-apply`, `${project}-ci-${e}-plan`]).sort(),
-    );
+    expect(
+      Object.values(roles)
+        .map((r) => r.name)
+        .sort(),
+    ).toEqual(ciNames.flatMap((e) => [`${project}-ci-${e}-apply`, `${project}-ci-${e}-plan`]).sort());
   });
 
   it.each(ciNames)("trusts only the pull-request workflow in the %s-plan GitHub environment for the plan role", (env) => {
@@ -80,14 +84,18 @@ describe("GitHub OIDC roles in the bootstrap stack", () => {
   });
 
   it("gives plan roles a curated read policy (no AWS-managed policy) plus their own state object and lock only", () => {
-    expect(resourceList(json, "aws_iam_role_policy_attachment").map((a) => a.policy_arn)).not.toContainEqual(expect.stringMatching(/^arn:aws:iam::aws:policy\//));
+    expect(resourceList(json, "aws_iam_role_policy_attachment").map((a) => a.policy_arn)).not.toContainEqual(
+      expect.stringMatching(/^arn:aws:iam::aws:policy\//),
+    );
     const doc = inlinePolicy("prod-plan-state");
     const bySid = Object.fromEntries(doc.Statement.map((s: Json) => [s.Sid, s]));
     expect(bySid.ReadOwnState).toEqual(
       expect.objectContaining({ Action: "s3:GetObject", Resource: expect.stringMatching(/\/environments\/prod\/terraform\.tfstate$/) }),
     );
     expect(bySid.LockFile.Resource).toMatch(/\/environments\/prod\/terraform\.tfstate\.tflock$/);
-    expect(bySid.LockTable.Condition).toEqual({ "ForAllValues:StringLike": { "dynamodb:LeadingKeys": ["*/environments/prod/terraform.tfstate*"] } });
+    expect(bySid.LockTable.Condition).toEqual({
+      "ForAllValues:StringLike": { "dynamodb:LeadingKeys": ["*/environments/prod/terraform.tfstate*"] },
+    });
     const others = ciNames.filter((e) => e !== "prod");
     const allows = JSON.stringify(doc.Statement.filter((s: Json) => s.Effect === "Allow"));
     expect(allows).not.toMatch(new RegExp(`environments/(${others.join("|")})/`));
@@ -96,19 +104,40 @@ describe("GitHub OIDC roles in the bootstrap stack", () => {
       expect.stringMatching(/\/bootstrap\*$/),
     ]);
     expect(bySid.PlanTimeRandomPassword).toEqual(expect.objectContaining({ Action: "secretsmanager:GetRandomPassword", Resource: "*" }));
-    expect(bySid.RefreshCacheTokenVersion.Resource).toBe(`arn:aws:secretsmanager:${bootstrap.region}:${account}:secret:${project}-prod/redis-auth-token-??????`);
+    expect(bySid.RefreshCacheTokenVersion.Resource).toBe(
+      `arn:aws:secretsmanager:${bootstrap.region}:${account}:secret:${project}-prod/redis-auth-token-??????`,
+    );
     expect(Object.keys(bySid).sort()).toEqual([
-      "DecryptCacheTokenViaSecretsManager", "DenyOtherEnvironmentsState", "DenyOtherLocks", "ListOwnState", "LockFile", "LockTable",
-      "PlanTimeRandomPassword", "PublicParameters", "ReadOwnState", "RefreshBootBundle", "RefreshCacheTokenVersion", "StateKey",
+      "DecryptCacheTokenViaSecretsManager",
+      "DenyOtherEnvironmentsState",
+      "DenyOtherLocks",
+      "ListOwnState",
+      "LockFile",
+      "LockTable",
+      "PlanTimeRandomPassword",
+      "PublicParameters",
+      "ReadOwnState",
+      "RefreshBootBundle",
+      "RefreshCacheTokenVersion",
+      "StateKey",
     ]);
-    expect(bySid.RefreshBootBundle).toEqual(expect.objectContaining({ Action: ["s3:GetObject", "s3:GetObjectTagging"], Resource: `arn:aws:s3:::${project}-prod-boot-${account}/boot/*` }));
+    expect(bySid.RefreshBootBundle).toEqual(
+      expect.objectContaining({
+        Action: ["s3:GetObject", "s3:GetObjectTagging"],
+        Resource: `arn:aws:s3:::${project}-prod-boot-${account}/boot/*`,
+      }),
+    );
     const read = inlinePolicy("prod-plan-read").Statement[0];
-    expect(read.Action).not.toContainEqual(expect.stringMatching(/^s3:Get\*$|^s3:GetObject|^secretsmanager:GetSecretValue$|^ssm:|^sqs:|^\*/));
+    expect(read.Action).not.toContainEqual(
+      expect.stringMatching(/^s3:Get\*$|^s3:GetObject|^secretsmanager:GetSecretValue$|^ssm:|^sqs:|^\*/),
+    );
   });
 
   it("gives apply roles a scoped policy and a boundary, each under the managed-policy size limit once resolved", () => {
     const policies = resourceList(json, "aws_iam_policy").filter((p) => String(p.name).startsWith(`${project}-ci-`));
-    expect(policies.map((p) => p.name).sort()).toEqual(ciNames.flatMap((e) => [ciRoleName(project, e, "apply"), applyBoundaryName(project, e)]).sort());
+    expect(policies.map((p) => p.name).sort()).toEqual(
+      ciNames.flatMap((e) => [ciRoleName(project, e, "apply"), applyBoundaryName(project, e)]).sort(),
+    );
     // IAM counts the resolved document without whitespace: references become the ARNs they will be.
     const iam = { json, region: bootstrap.region, accountId: account };
     for (const p of resourceList(json, "aws_iam_policy")) {
@@ -123,7 +152,10 @@ describe("GitHub OIDC roles in the bootstrap stack", () => {
     expect(attached).not.toContain(apply.permissions_boundary);
     const doc = policy(policies.find((p) => p.name === ciRoleName(project, "prod", "apply"))!.policy);
     const manage = doc.Statement.find((s: Json) => s.Sid === "ManageOwnRolesAndProfiles");
-    expect(manage.Resource).toEqual([`arn:aws:iam::${account}:role/${project}-prod-*`, `arn:aws:iam::${account}:instance-profile/${project}-prod-*`]);
+    expect(manage.Resource).toEqual([
+      `arn:aws:iam::${account}:role/${project}-prod-*`,
+      `arn:aws:iam::${account}:instance-profile/${project}-prod-*`,
+    ]);
     expect(manage.Action).not.toContain("iam:CreateUser");
     const write = doc.Statement.find((s: Json) => s.Sid === "ReadWriteOwnState");
     expect(write.Action).toEqual(["s3:GetObject", "s3:PutObject"]);
@@ -132,15 +164,24 @@ describe("GitHub OIDC roles in the bootstrap stack", () => {
 
   it("seals each environment's plans with its own key that only its apply role may decrypt", () => {
     const keys = resourceList(json, "aws_kms_key").filter((k) => String(k.description).startsWith("Seals"));
-    expect(keys.map((k) => k.tags)).toEqual(expect.arrayContaining(ciNames.map((e) => ({ Name: planKeyAlias(project, e), Environment: e }))));
+    expect(keys.map((k) => k.tags)).toEqual(
+      expect.arrayContaining(ciNames.map((e) => ({ Name: planKeyAlias(project, e), Environment: e }))),
+    );
     expect(keys).toHaveLength(ciNames.length);
     const prod = policy(keys.find((k) => k.tags.Environment === "prod")!.policy);
     const bySid = Object.fromEntries(prod.Statement.map((s: Json) => [s.Sid, s]));
-    expect(bySid.PlanRoleSeals).toEqual(expect.objectContaining({ Action: "kms:GenerateDataKey", Condition: { StringEquals: { "kms:EncryptionContext:environment": "prod" } } }));
+    expect(bySid.PlanRoleSeals).toEqual(
+      expect.objectContaining({
+        Action: "kms:GenerateDataKey",
+        Condition: { StringEquals: { "kms:EncryptionContext:environment": "prod" } },
+      }),
+    );
     expect(bySid.PlanRoleSeals.Principal.AWS).toMatch(/aws_iam_role\.ci_prod-plan_/);
     expect(bySid.NobodyElseOpens).toEqual(expect.objectContaining({ Effect: "Deny", Action: "kms:Decrypt", Principal: "*" }));
     expect(bySid.NobodyElseOpens.Condition.ArnNotLike["aws:PrincipalArn"]).toMatch(/aws_iam_role\.ci_prod-apply_/);
-    expect(resourceList(json, "aws_kms_alias").map((a) => a.name)).toEqual(expect.arrayContaining(ciNames.map((e) => `alias/${planKeyAlias(project, e)}`)));
+    expect(resourceList(json, "aws_kms_alias").map((a) => a.name)).toEqual(
+      expect.arrayContaining(ciNames.map((e) => `alias/${planKeyAlias(project, e)}`)),
+    );
   });
 
   it("cannot let an apply role edit itself: CI role names do not match any environment prefix", () => {
@@ -168,18 +209,35 @@ describe("CI settings validation", () => {
     [{ githubRepository: "not a repo" }, /^bootstrap: ci.githubRepository = "not a repo": must be owner\/name/],
     [{ environments: [] }, /^bootstrap: ci.environments = \[\]: name at least one environment/],
     [{ environments: [{ name: "dev" }, { name: "dev" }] }, /^bootstrap: ci.environments\[1\].name = "dev": listed twice/],
-    [{ environments: [{ name: "nowhere" }] }, new RegExp(`^bootstrap: ci.environments\\[0\\].name = "nowhere": no such environment; known: ${ENVIRONMENTS.map((e) => e.name).join(", ")}$`)],
-    [{ environments: [{ name: "dev", githubEnvironment: "bad/env" }] }, /^bootstrap: ci.environments\[0\].githubEnvironment = "bad\/env": not a GitHub environment name/],
-    [{ environments: [{ name: "dev", planGithubEnvironment: "staging" }, { name: "staging" }] }, /^bootstrap: ci.environments\[0\].planGithubEnvironment = "staging": used by another role/],
+    [
+      { environments: [{ name: "nowhere" }] },
+      new RegExp(
+        `^bootstrap: ci.environments\\[0\\].name = "nowhere": no such environment; known: ${ENVIRONMENTS.map((e) => e.name).join(", ")}$`,
+      ),
+    ],
+    [
+      { environments: [{ name: "dev", githubEnvironment: "bad/env" }] },
+      /^bootstrap: ci.environments\[0\].githubEnvironment = "bad\/env": not a GitHub environment name/,
+    ],
+    [
+      { environments: [{ name: "dev", planGithubEnvironment: "staging" }, { name: "staging" }] },
+      /^bootstrap: ci.environments\[0\].planGithubEnvironment = "staging": used by another role/,
+    ],
     [{ applyWorkflow: "apply" }, /^bootstrap: ci.applyWorkflow = "apply": must be a workflow file name/],
   ])("rejects %j", (patch, message) => {
-    expect(validateBootstrap({ ...bootstrap, ci: { ...bootstrap.ci!, ...patch } }, ENVIRONMENTS)).toContainEqual(expect.stringMatching(message));
+    expect(validateBootstrap({ ...bootstrap, ci: { ...bootstrap.ci!, ...patch } }, ENVIRONMENTS)).toContainEqual(
+      expect.stringMatching(message),
+    );
   });
 
   it("rejects a CI environment whose provider assumes another role: its CI roles may not assume it", () => {
     const envs = ENVIRONMENTS.map((e, i) => (i === 0 ? { ...e, assumeRoleArn: `arn:aws:iam::${e.accountId}:role/deployer` } : e));
     expect(validateBootstrap(bootstrap, envs)).toContainEqual(
-      expect.stringMatching(new RegExp(`^bootstrap: ci.environments\\[0\\].name = "${ENVIRONMENTS[0]!.name}": sets assumeRoleArn .*: they apply in the environment's own account`)),
+      expect.stringMatching(
+        new RegExp(
+          `^bootstrap: ci.environments\\[0\\].name = "${ENVIRONMENTS[0]!.name}": sets assumeRoleArn .*: they apply in the environment's own account`,
+        ),
+      ),
     );
   });
 });

@@ -7,7 +7,11 @@ const minimal: ComputeSettings = {
   minCapacity: 1,
   maxCapacity: 2,
   appPort: 8080,
-  repository: { url: "https://github.com/example-org/webapp.git", ref: "0123456789abcdef0123456789abcdef01234567", credentialType: "https-token" },
+  repository: {
+    url: "https://github.com/example-org/webapp.git",
+    ref: "0123456789abcdef0123456789abcdef01234567",
+    credentialType: "https-token",
+  },
   buildCommands: ["npm ci"],
   startCommand: "exec node server.js",
   healthCheckPath: "/healthz",
@@ -48,7 +52,13 @@ describe("resolveComputeSettings", () => {
         { name: "day", recurrence: "0 7 * * *", minCapacity: 1, maxCapacity: 2, timeZone: "Europe/London" },
       ],
     });
-    expect(resolved).toMatchObject({ bootTimeoutSeconds: 300, bootStepTimeoutSeconds: 300, launchWindowSeconds: 600, instanceRefreshMaxHealthyPercent: 150, rootVolumeGiB: 40 });
+    expect(resolved).toMatchObject({
+      bootTimeoutSeconds: 300,
+      bootStepTimeoutSeconds: 300,
+      launchWindowSeconds: 600,
+      instanceRefreshMaxHealthyPercent: 150,
+      rootVolumeGiB: 40,
+    });
     expect(resolved.warmPool).toEqual({ minSize: 0, maxPreparedCapacity: 4, poolState: "Stopped" });
     expect(resolved.scheduledActions.map((a) => a.timeZone)).toEqual(["UTC", "Europe/London"]);
   });
@@ -57,8 +67,17 @@ describe("resolveComputeSettings", () => {
 describe("lifecycleHooks", () => {
   it("holds a launch for one boot step, and a termination for the deregistration delay and the drain, within 30 to 7200 s", () => {
     const heartbeats = (delay: number) => lifecycleHooks(420, delay).map((h) => [h.name, h.heartbeatTimeout]);
-    expect(heartbeats(60)).toEqual([["boot", 420], ["drain", 90]]);
-    expect(heartbeats(0)).toEqual([["boot", 420], ["drain", 30]]);
-    expect(heartbeats(7200)).toEqual([["boot", 420], ["drain", 7200]]);
+    expect(heartbeats(60)).toEqual([
+      ["boot", 420],
+      ["drain", 90],
+    ]);
+    expect(heartbeats(0)).toEqual([
+      ["boot", 420],
+      ["drain", 30],
+    ]);
+    expect(heartbeats(7200)).toEqual([
+      ["boot", 420],
+      ["drain", 7200],
+    ]);
   });
 });

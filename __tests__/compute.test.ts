@@ -116,10 +116,20 @@ describe("launch template", () => {
   test("IMDSv2 only, hop limit 1, detailed monitoring, no public IP, the app security group", () => {
     expect(text).toHaveResourceWithProperties(LaunchTemplate, {
       instance_type: "t4g.small",
-      metadata_options: { http_endpoint: "enabled", http_tokens: "required", http_put_response_hop_limit: 1, instance_metadata_tags: "disabled" },
+      metadata_options: {
+        http_endpoint: "enabled",
+        http_tokens: "required",
+        http_put_response_hop_limit: 1,
+        instance_metadata_tags: "disabled",
+      },
       monitoring: { enabled: true },
       network_interfaces: [
-        { device_index: 0, associate_public_ip_address: "false", delete_on_termination: "true", security_groups: [expect.stringMatching(/^\$\{aws_security_group\.compute_sg_\w+\.id\}$/)] },
+        {
+          device_index: 0,
+          associate_public_ip_address: "false",
+          delete_on_termination: "true",
+          security_groups: [expect.stringMatching(/^\$\{aws_security_group\.compute_sg_\w+\.id\}$/)],
+        },
       ],
       iam_instance_profile: { arn: expect.stringContaining("aws_iam_instance_profile") },
     });
@@ -129,7 +139,13 @@ describe("launch template", () => {
     expect(template.block_device_mappings).toEqual([
       {
         device_name: "/dev/xvda",
-        ebs: expect.objectContaining({ volume_type: "gp3", volume_size: 20, encrypted: "true", delete_on_termination: "true", kms_key_id: expect.stringContaining("aws_kms_key") }),
+        ebs: expect.objectContaining({
+          volume_type: "gp3",
+          volume_size: 20,
+          encrypted: "true",
+          delete_on_termination: "true",
+          kms_key_id: expect.stringContaining("aws_kms_key"),
+        }),
       },
     ]);
   });
@@ -147,7 +163,13 @@ describe("launch template", () => {
     const [object] = resourceList(json, "aws_s3_object");
     const bundle = Buffer.from(object!.content_base64, "base64");
     const sha = createHash("sha256").update(bundle).digest("hex");
-    expect(object).toEqual(expect.objectContaining({ key: `boot/${sha}.sh.gz`, server_side_encryption: "aws:kms", kms_key_id: expect.stringMatching(/aws_kms_key\.compute_boot-bundle_key/) }));
+    expect(object).toEqual(
+      expect.objectContaining({
+        key: `boot/${sha}.sh.gz`,
+        server_side_encryption: "aws:kms",
+        kms_key_id: expect.stringMatching(/aws_kms_key\.compute_boot-bundle_key/),
+      }),
+    );
     expect(template.user_data).toContain(`BOOT_BUNDLE_SHA256='${sha}'`);
     expect(template.user_data).toContain(`BOOT_BUNDLE_OBJECT='boot/${sha}.sh.gz'`);
     expect(template.user_data).toMatch(/BOOT_BUNDLE_VERSION='\$\{aws_s3_object\.compute_boot-bundle_\w+\.version_id\}'/);
@@ -163,9 +185,15 @@ describe("launch template", () => {
     const key = named(json, "aws_kms_key", "volume-key");
     const statements = policy(key!.policy).Statement as Json[];
     const role = "arn:aws:iam::111111111111:role/aws-service-role/autoscaling.amazonaws.com/AWSServiceRoleForAutoScaling";
-    expect(statements).toContainEqual(expect.objectContaining({ Principal: { AWS: role }, Action: expect.arrayContaining(["kms:GenerateDataKey*", "kms:Decrypt"]) }));
     expect(statements).toContainEqual(
-      expect.objectContaining({ Principal: { AWS: role }, Action: ["kms:CreateGrant"], Condition: { Bool: { "kms:GrantIsForAWSResource": "true" } } }),
+      expect.objectContaining({ Principal: { AWS: role }, Action: expect.arrayContaining(["kms:GenerateDataKey*", "kms:Decrypt"]) }),
+    );
+    expect(statements).toContainEqual(
+      expect.objectContaining({
+        Principal: { AWS: role },
+        Action: ["kms:CreateGrant"],
+        Condition: { Bool: { "kms:GrantIsForAWSResource": "true" } },
+      }),
     );
   });
 });
@@ -176,26 +204,43 @@ describe("instance role", () => {
 
   test("only EC2 in this account may assume it", () => {
     expect(policy(role.assume_role_policy).Statement).toEqual([
-      { Effect: "Allow", Principal: { Service: "ec2.amazonaws.com" }, Action: "sts:AssumeRole", Condition: { StringEquals: { "aws:SourceAccount": "111111111111" } } },
+      {
+        Effect: "Allow",
+        Principal: { Service: "ec2.amazonaws.com" },
+        Action: "sts:AssumeRole",
+        Condition: { StringEquals: { "aws:SourceAccount": "111111111111" } },
+      },
     ]);
   });
 
   test("Session Manager core is the only managed policy", () => {
-    expect(resourceList(json, "aws_iam_role_policy_attachment").map((a) => a.policy_arn)).toEqual(["arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore"]);
+    expect(resourceList(json, "aws_iam_role_policy_attachment").map((a) => a.policy_arn)).toEqual([
+      "arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore",
+    ]);
   });
 
   test("writes exactly its own log group, completes and heartbeats exactly its own group's lifecycle actions, reads exactly its own timed-jobs switch, leaves and rejoins exactly its own target group", () => {
     const logGroup = expect.stringMatching(/^\$\{aws_cloudwatch_log_group\.compute_logs_\w+\.arn\}$/);
     const logGroupStreams = expect.stringMatching(/^\$\{aws_cloudwatch_log_group\.compute_logs_\w+\.arn\}:\*$/);
     expect(inline["own-resources"]).toEqual([
-      { Sid: "WriteOwnLogs", Effect: "Allow", Action: ["logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogStreams"], Resource: [logGroup, logGroupStreams] },
+      {
+        Sid: "WriteOwnLogs",
+        Effect: "Allow",
+        Action: ["logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogStreams"],
+        Resource: [logGroup, logGroupStreams],
+      },
       {
         Sid: "OwnLifecycleActions",
         Effect: "Allow",
         Action: ["autoscaling:CompleteLifecycleAction", "autoscaling:RecordLifecycleActionHeartbeat"],
         Resource: "arn:aws:autoscaling:eu-west-2:111111111111:autoScalingGroup:*:autoScalingGroupName/webapp-test-app",
       },
-      { Sid: "ReadTimedJobsSwitch", Effect: "Allow", Action: ["ssm:GetParameter"], Resource: "arn:aws:ssm:eu-west-2:111111111111:parameter/webapp-test/timed-jobs" },
+      {
+        Sid: "ReadTimedJobsSwitch",
+        Effect: "Allow",
+        Action: ["ssm:GetParameter"],
+        Resource: "arn:aws:ssm:eu-west-2:111111111111:parameter/webapp-test/timed-jobs",
+      },
       {
         Sid: "OwnTargetGroupMembership",
         Effect: "Allow",
@@ -228,33 +273,57 @@ describe("instance role", () => {
         Resource: expect.stringMatching(/^\$\{aws_kms_key\.compute_jobs_key_\w+\.arn\}$/),
         Condition: { StringEquals: { "kms:ViaService": "dynamodb.eu-west-2.amazonaws.com" } },
       },
-      { Sid: "OwnMetrics", Effect: "Allow", Action: "cloudwatch:PutMetricData", Resource: "*", Condition: { StringEquals: { "cloudwatch:namespace": "webapp-test/app" } } },
+      {
+        Sid: "OwnMetrics",
+        Effect: "Allow",
+        Action: "cloudwatch:PutMetricData",
+        Resource: "*",
+        Condition: { StringEquals: { "cloudwatch:namespace": "webapp-test/app" } },
+      },
     ]);
   });
 
   test("the data grants are passed through statement by statement, and nothing else is granted", () => {
     expect(inline["data-access"]).toEqual([
-      { Sid: "ReadSecrets", Effect: "Allow", Action: "secretsmanager:GetSecretValue", Resource: ["${aws_ssm_parameter.secrets.arn}", "${aws_ssm_parameter.db.arn}", "${aws_ssm_parameter.cache.arn}"] },
-      { Sid: "Mount", Effect: "Allow", Action: ["elasticfilesystem:ClientMount", "elasticfilesystem:ClientWrite"], Resource: "${aws_ssm_parameter.fs.arn}" },
+      {
+        Sid: "ReadSecrets",
+        Effect: "Allow",
+        Action: "secretsmanager:GetSecretValue",
+        Resource: ["${aws_ssm_parameter.secrets.arn}", "${aws_ssm_parameter.db.arn}", "${aws_ssm_parameter.cache.arn}"],
+      },
+      {
+        Sid: "Mount",
+        Effect: "Allow",
+        Action: ["elasticfilesystem:ClientMount", "elasticfilesystem:ClientWrite"],
+        Resource: "${aws_ssm_parameter.fs.arn}",
+      },
     ]);
     expect(Object.keys(inline).sort()).toEqual(["data-access", "own-resources"]);
     for (const statement of Object.values(inline).flat() as Json[]) {
       expect(statement.Effect).toBe("Allow");
       // PutMetricData has no resource: its namespace condition is what limits it.
-      if (statement.Sid === "OwnMetrics") expect(statement.Condition).toEqual({ StringEquals: { "cloudwatch:namespace": "webapp-test/app" } });
+      if (statement.Sid === "OwnMetrics")
+        expect(statement.Condition).toEqual({ StringEquals: { "cloudwatch:namespace": "webapp-test/app" } });
       else expect([statement.Resource].flat()).not.toContain("*");
     }
   });
 
   test("a grant with a * resource is rejected", () => {
-    expect(() => synthCompute({ grants: [{ Effect: "Allow", Action: "s3:GetObject", Resource: "*" }] })).toThrow(/grants\[0\].*no \* resource/);
+    expect(() => synthCompute({ grants: [{ Effect: "Allow", Action: "s3:GetObject", Resource: "*" }] })).toThrow(
+      /grants\[0\].*no \* resource/,
+    );
   });
 });
 
 describe("security group", () => {
   test("owns one egress rule: HTTPS out", () => {
     expect(resourceList(json, "aws_vpc_security_group_egress_rule")).toHaveLength(1);
-    expect(text).toHaveResourceWithProperties(VpcSecurityGroupEgressRule, { cidr_ipv4: "0.0.0.0/0", ip_protocol: "tcp", from_port: 443, to_port: 443 });
+    expect(text).toHaveResourceWithProperties(VpcSecurityGroupEgressRule, {
+      cidr_ipv4: "0.0.0.0/0",
+      ip_protocol: "tcp",
+      from_port: 443,
+      to_port: 443,
+    });
     expect(resourceList(json, "aws_vpc_security_group_ingress_rule")).toHaveLength(0);
   });
 
@@ -307,7 +376,9 @@ describe("auto scaling group", () => {
     expect(hooks.map(({ autoscaling_group_name, ...hook }) => [autoscaling_group_name, hook])).toEqual(
       HOOKS.map((hook) => [expect.stringMatching(/^\$\{aws_autoscaling_group\.compute_group_\w+\.name\}$/), hook]),
     );
-    const longer = resourceList(synthCompute({ bootStepTimeoutSeconds: 900 }).json, "aws_autoscaling_lifecycle_hook").find((h) => h.name === "boot");
+    const longer = resourceList(synthCompute({ bootStepTimeoutSeconds: 900 }).json, "aws_autoscaling_lifecycle_hook").find(
+      (h) => h.name === "boot",
+    );
     expect(longer?.heartbeat_timeout).toBe(900);
   });
 
@@ -342,11 +413,17 @@ describe("auto scaling group", () => {
   test("target tracking on CPU and on requests per target", () => {
     expect(text).toHaveResourceWithProperties(AutoscalingPolicy, {
       policy_type: "TargetTrackingScaling",
-      target_tracking_configuration: { predefined_metric_specification: { predefined_metric_type: "ASGAverageCPUUtilization" }, target_value: 55 },
+      target_tracking_configuration: {
+        predefined_metric_specification: { predefined_metric_type: "ASGAverageCPUUtilization" },
+        target_value: 55,
+      },
     });
     expect(text).toHaveResourceWithProperties(AutoscalingPolicy, {
       target_tracking_configuration: {
-        predefined_metric_specification: { predefined_metric_type: "ALBRequestCountPerTarget", resource_label: "app/webapp-test/def/targetgroup/app/abc" },
+        predefined_metric_specification: {
+          predefined_metric_type: "ALBRequestCountPerTarget",
+          resource_label: "app/webapp-test/def/targetgroup/app/abc",
+        },
         target_value: 800,
       },
     });
@@ -377,7 +454,9 @@ describe("auto scaling group", () => {
   });
 
   test("a purchase mix replaces the launch_template block with a mixed_instances_policy over the same template", () => {
-    const mixed = synthCompute({ purchaseMix: { instanceTypes: ["t4g.small", "t4g.medium"], onDemandBaseCapacity: 2, onDemandPercentageAboveBaseCapacity: 0 } });
+    const mixed = synthCompute({
+      purchaseMix: { instanceTypes: ["t4g.small", "t4g.medium"], onDemandBaseCapacity: 2, onDemandPercentageAboveBaseCapacity: 0 },
+    });
     const asg = named(mixed.json, "aws_autoscaling_group", "group");
     expect(asg.launch_template).toBeUndefined();
     expect(asg.capacity_rebalance).toBe(true);
@@ -393,7 +472,9 @@ describe("auto scaling group", () => {
 
   test("a group that buys Spot refuses a deregistration delay its two-minute notice cannot hold", () => {
     const purchaseMix = { instanceTypes: ["t4g.small"], onDemandPercentageAboveBaseCapacity: 0 };
-    expect(() => synthCompute({ purchaseMix, deregistrationDelaySeconds: 100 })).toThrow(/test\/compute: deregistrationDelaySeconds = 100: compute\.purchaseMix buys Spot Instances, .* at most 90 s/);
+    expect(() => synthCompute({ purchaseMix, deregistrationDelaySeconds: 100 })).toThrow(
+      /test\/compute: deregistrationDelaySeconds = 100: compute\.purchaseMix buys Spot Instances, .* at most 90 s/,
+    );
     expect(() => synthCompute({ purchaseMix, deregistrationDelaySeconds: 90 })).not.toThrow();
   });
 
@@ -443,9 +524,12 @@ describe("pure helpers", () => {
     expect(refKind(ref)).toBe(kind);
   });
 
-  test.each(["*/15 * * * *", "0 2 * * 1-5", "30 6 1,15 * *", "0 0 * jan,jul sun", "0 */6 * * *", "5-10/2 * * * 7"])("cron %s is valid", (expression) => {
-    expect(cronProblem(expression)).toBeUndefined();
-  });
+  test.each(["*/15 * * * *", "0 2 * * 1-5", "30 6 1,15 * *", "0 0 * jan,jul sun", "0 */6 * * *", "5-10/2 * * * 7"])(
+    "cron %s is valid",
+    (expression) => {
+      expect(cronProblem(expression)).toBeUndefined();
+    },
+  );
 
   test.each([
     ["* * * *", /five fields/],
@@ -474,13 +558,21 @@ describe("settings checks", () => {
   });
 
   test("SSH over port 443 and HTTPS on 443 pass", () => {
-    expect(problemsOf({ repository: { ...settings.repository, credentialType: "ssh-key", url: "ssh://git@ssh.github.com:443/example-org/webapp.git" } })).toEqual([]);
+    expect(
+      problemsOf({
+        repository: { ...settings.repository, credentialType: "ssh-key", url: "ssh://git@ssh.github.com:443/example-org/webapp.git" },
+      }),
+    ).toEqual([]);
     expect(problemsOf({ repository: { ...settings.repository, url: "https://git.example.com:443/org/app.git" } })).toEqual([]);
   });
 
   test("a public repository needs no credential: credentialType none, over HTTPS only", () => {
     expect(problemsOf({ repository: { ...settings.repository, credentialType: "none" } })).toEqual([]);
-    expect(problemsOf({ repository: { ...settings.repository, credentialType: "none", url: "ssh://git@ssh.github.com:443/example-org/webapp.git" } })).toEqual([
+    expect(
+      problemsOf({
+        repository: { ...settings.repository, credentialType: "none", url: "ssh://git@ssh.github.com:443/example-org/webapp.git" },
+      }),
+    ).toEqual([
       'compute.repository.url: credentialType "none" (a public repository) needs an https:// URL without credentials in it; an SSH URL always needs a key ("ssh-key")',
     ]);
     expect(problemsOf({ repository: { ...settings.repository, credentialType: "token" as never } })).toContainEqual(
@@ -490,58 +582,195 @@ describe("settings checks", () => {
 
   test.each<[string, Partial<ComputeSettings>, RegExp]>([
     ["min > max", { minCapacity: 5, maxCapacity: 2 }, /compute\.minCapacity: minCapacity \(5\) should be <= maxCapacity \(2\)/],
-    ["empty repository URL", { repository: { ...settings.repository, url: " " } }, /compute\.repository\.url: must name the app's repository/],
+    [
+      "empty repository URL",
+      { repository: { ...settings.repository, url: " " } },
+      /compute\.repository\.url: must name the app's repository/,
+    ],
     ["empty ref", { repository: { ...settings.repository, ref: "" } }, /compute\.repository\.ref: must name/],
-    ["branch ref where a pinned one is demanded", { repository: { ...settings.repository, ref: "refs/heads/main" } }, /compute\.repository\.ref: is a branch.*pinned/],
+    [
+      "branch ref where a pinned one is demanded",
+      { repository: { ...settings.repository, ref: "refs/heads/main" } },
+      /compute\.repository\.ref: is a branch.*pinned/,
+    ],
     ["bare branch name", { repository: { ...settings.repository, ref: "main" } }, /compute\.repository\.ref: not a ref/],
     ["short SHA", { repository: { ...settings.repository, ref: "0123abc" } }, /abbreviated SHA/],
     ["http URL with a token", { repository: { ...settings.repository, url: "http://github.com/x/y" } }, /https:\/\/ URL/],
     ["ssh key with an https URL", { repository: { ...settings.repository, credentialType: "ssh-key" } }, /ssh:\/\/ or user@host:path/],
-    ["ssh on port 22 (app egress is 443 only)", { repository: { ...settings.repository, credentialType: "ssh-key", url: "git@github.com:example-org/webapp.git" } }, /compute\.repository\.url: app instances reach the Internet on port 443 only; use the git host's SSH-over-443 endpoint/],
-    ["ssh:// without port 443", { repository: { ...settings.repository, credentialType: "ssh-key", url: "ssh://git@github.com/example-org/webapp.git" } }, /port 443 only/],
-    ["https on another port", { repository: { ...settings.repository, url: "https://git.example.com:8443/org/app.git" } }, /compute\.repository\.url: app instances reach the Internet on port 443 only; drop the other port/],
+    [
+      "ssh on port 22 (app egress is 443 only)",
+      { repository: { ...settings.repository, credentialType: "ssh-key", url: "git@github.com:example-org/webapp.git" } },
+      /compute\.repository\.url: app instances reach the Internet on port 443 only; use the git host's SSH-over-443 endpoint/,
+    ],
+    [
+      "ssh:// without port 443",
+      { repository: { ...settings.repository, credentialType: "ssh-key", url: "ssh://git@github.com/example-org/webapp.git" } },
+      /port 443 only/,
+    ],
+    [
+      "https on another port",
+      { repository: { ...settings.repository, url: "https://git.example.com:8443/org/app.git" } },
+      /compute\.repository\.url: app instances reach the Internet on port 443 only; drop the other port/,
+    ],
     ["no build command", { buildCommands: [] }, /compute\.buildCommands: needs at least one build command/],
-    ["an app directory above the repository", { repository: { ...settings.repository, directory: "../etc" } }, /^compute\.repository\.directory: must be a relative folder path inside the repository/],
-    ["an absolute app directory", { repository: { ...settings.repository, directory: "/opt/app" } }, /^compute\.repository\.directory: must be a relative folder path/],
-    ["an app directory with a . part", { repository: { ...settings.repository, directory: "examples/./app" } }, /^compute\.repository\.directory: must be a relative folder path/],
+    [
+      "an app directory above the repository",
+      { repository: { ...settings.repository, directory: "../etc" } },
+      /^compute\.repository\.directory: must be a relative folder path inside the repository/,
+    ],
+    [
+      "an absolute app directory",
+      { repository: { ...settings.repository, directory: "/opt/app" } },
+      /^compute\.repository\.directory: must be a relative folder path/,
+    ],
+    [
+      "an app directory with a . part",
+      { repository: { ...settings.repository, directory: "examples/./app" } },
+      /^compute\.repository\.directory: must be a relative folder path/,
+    ],
     ["blank build command", { buildCommands: [" "] }, /compute\.buildCommands\[0\]: must not be empty/],
     ["no start command", { startCommand: "" }, /compute\.startCommand/],
     ["health check path without /", { healthCheckPath: "healthz" }, /compute\.healthCheckPath: must be a URL path/],
-    ["invalid cron schedule", { cronJobs: [{ ...settings.cronJobs![0]!, schedule: "61 * * * *" }] }, /compute\.cronJobs\[0\]\.schedule: not a valid cron schedule/],
-    ["a lease too short for two renewals before self-fencing", { cronJobs: [{ ...settings.cronJobs![0]!, leaseSeconds: 70 }] }, /^compute\.cronJobs\[0\]\.leaseSeconds: leaves the holder less than two renewals \(every 17\.5 s\) before it must stop its job \(lease - 30 s clock-skew margin - 10 s kill grace\); at least 80$/],
-    ["a lease from the defaults too short", { cronDefaults: { leaseSeconds: 40 } }, /^compute\.cronJobs\[0\]\.leaseSeconds: leaves the holder .* at least 80 \(from cronDefaults or the default\)$/],
-    ["a run longer than the schedule's period", { cronJobs: [{ ...settings.cronJobs![0]!, schedule: "*/5 * * * *", maxRunSeconds: 295 }] }, /^compute\.cronJobs\[0\]\.maxRunSeconds: plus the 10 s kill grace is longer than the schedule's shortest period \(300 s\)/],
-    ["a run equal to the period (no room for the kill grace)", { cronJobs: [{ ...settings.cronJobs![0]!, schedule: "0 * * * *", maxRunSeconds: 3600 }] }, /maxRunSeconds: plus the 10 s kill grace is longer than the schedule's shortest period \(3600 s\)/],
-    ["a backfill window shorter than a tick plus the skew margin", { cronJobs: [{ ...settings.cronJobs![0]!, backfillWindowSeconds: 85 }] }, /^compute\.cronJobs\[0\]\.backfillWindowSeconds: is shorter than the runner's tick \(60 s\) plus the clock-skew margin \(30 s\)/],
-    ["a backfill window a lost holder's lease outlasts", { cronJobs: [{ ...settings.cronJobs![0]!, schedule: "* * * * *", maxRunSeconds: 30, backfillWindowSeconds: 90 }] }, /^compute\.cronJobs\[0\]\.backfillWindowSeconds: is shorter than leaseSeconds \(120 s\) plus the runner's tick \(60 s\) and the clock-skew margin \(30 s\): when a holder dies, its lock and lease keep the job for up to leaseSeconds, so the next slot would be missed; at least 210 \(or a shorter leaseSeconds\)$/],
-    ["a backfill window covering too many slots", { cronJobs: [{ ...settings.cronJobs![0]!, schedule: "* * * * *", maxRunSeconds: 30, backfillWindowSeconds: 3600 }] }, /^compute\.cronJobs\[0\]\.backfillWindowSeconds: with the retry span \(\d+ s: 3 attempts .*\) covers \d+ slots of a schedule whose shortest period is 60 s; each tick reads them all, so keep it at most 60/],
-    ["retries out of range", { cronJobs: [{ ...settings.cronJobs![0]!, retries: 11 }] }, /^compute\.cronJobs\[0\]\.retries: must be a whole number from 0 to 10$/],
-    ["a fractional backoff in the defaults", { cronDefaults: { retryBackoffSeconds: 2.5 } }, /^compute\.cronDefaults\.retryBackoffSeconds: must be a whole number from 1 to 3600$/],
-    ["a schedule that never fires", { cronJobs: [{ ...settings.cronJobs![0]!, schedule: "0 0 30 2 *" }] }, /^compute\.cronJobs\[0\]\.schedule: never fires/],
-    ["the runner's own name", { cronJobs: [{ ...settings.cronJobs![0]!, name: "webapp-jobs" }] }, /^compute\.cronJobs\[0\]\.name: is the runner's own name/],
-    ["record retention out of range", { jobTable: { recordRetentionDays: 0 } }, /^compute\.jobTable\.recordRetentionDays: must be a whole number of days from 1 to 365$/],
-    ["duplicate cron job", { cronJobs: [settings.cronJobs![0]!, settings.cronJobs![0]!] }, /compute\.cronJobs\[1\]\.name: another cron job/],
+    [
+      "invalid cron schedule",
+      { cronJobs: [{ ...settings.cronJobs![0]!, schedule: "61 * * * *" }] },
+      /compute\.cronJobs\[0\]\.schedule: not a valid cron schedule/,
+    ],
+    [
+      "a lease too short for two renewals before self-fencing",
+      { cronJobs: [{ ...settings.cronJobs![0]!, leaseSeconds: 70 }] },
+      /^compute\.cronJobs\[0\]\.leaseSeconds: leaves the holder less than two renewals \(every 17\.5 s\) before it must stop its job \(lease - 30 s clock-skew margin - 10 s kill grace\); at least 80$/,
+    ],
+    [
+      "a lease from the defaults too short",
+      { cronDefaults: { leaseSeconds: 40 } },
+      /^compute\.cronJobs\[0\]\.leaseSeconds: leaves the holder .* at least 80 \(from cronDefaults or the default\)$/,
+    ],
+    [
+      "a run longer than the schedule's period",
+      { cronJobs: [{ ...settings.cronJobs![0]!, schedule: "*/5 * * * *", maxRunSeconds: 295 }] },
+      /^compute\.cronJobs\[0\]\.maxRunSeconds: plus the 10 s kill grace is longer than the schedule's shortest period \(300 s\)/,
+    ],
+    [
+      "a run equal to the period (no room for the kill grace)",
+      { cronJobs: [{ ...settings.cronJobs![0]!, schedule: "0 * * * *", maxRunSeconds: 3600 }] },
+      /maxRunSeconds: plus the 10 s kill grace is longer than the schedule's shortest period \(3600 s\)/,
+    ],
+    [
+      "a backfill window shorter than a tick plus the skew margin",
+      { cronJobs: [{ ...settings.cronJobs![0]!, backfillWindowSeconds: 85 }] },
+      /^compute\.cronJobs\[0\]\.backfillWindowSeconds: is shorter than the runner's tick \(60 s\) plus the clock-skew margin \(30 s\)/,
+    ],
+    [
+      "a backfill window a lost holder's lease outlasts",
+      { cronJobs: [{ ...settings.cronJobs![0]!, schedule: "* * * * *", maxRunSeconds: 30, backfillWindowSeconds: 90 }] },
+      /^compute\.cronJobs\[0\]\.backfillWindowSeconds: is shorter than leaseSeconds \(120 s\) plus the runner's tick \(60 s\) and the clock-skew margin \(30 s\): when a holder dies, its lock and lease keep the job for up to leaseSeconds, so the next slot would be missed; at least 210 \(or a shorter leaseSeconds\)$/,
+    ],
+    [
+      "a backfill window covering too many slots",
+      { cronJobs: [{ ...settings.cronJobs![0]!, schedule: "* * * * *", maxRunSeconds: 30, backfillWindowSeconds: 3600 }] },
+      /^compute\.cronJobs\[0\]\.backfillWindowSeconds: with the retry span \(\d+ s: 3 attempts .*\) covers \d+ slots of a schedule whose shortest period is 60 s; each tick reads them all, so keep it at most 60/,
+    ],
+    [
+      "retries out of range",
+      { cronJobs: [{ ...settings.cronJobs![0]!, retries: 11 }] },
+      /^compute\.cronJobs\[0\]\.retries: must be a whole number from 0 to 10$/,
+    ],
+    [
+      "a fractional backoff in the defaults",
+      { cronDefaults: { retryBackoffSeconds: 2.5 } },
+      /^compute\.cronDefaults\.retryBackoffSeconds: must be a whole number from 1 to 3600$/,
+    ],
+    [
+      "a schedule that never fires",
+      { cronJobs: [{ ...settings.cronJobs![0]!, schedule: "0 0 30 2 *" }] },
+      /^compute\.cronJobs\[0\]\.schedule: never fires/,
+    ],
+    [
+      "the runner's own name",
+      { cronJobs: [{ ...settings.cronJobs![0]!, name: "webapp-jobs" }] },
+      /^compute\.cronJobs\[0\]\.name: is the runner's own name/,
+    ],
+    [
+      "record retention out of range",
+      { jobTable: { recordRetentionDays: 0 } },
+      /^compute\.jobTable\.recordRetentionDays: must be a whole number of days from 1 to 365$/,
+    ],
+    [
+      "duplicate cron job",
+      { cronJobs: [settings.cronJobs![0]!, settings.cronJobs![0]!] },
+      /compute\.cronJobs\[1\]\.name: another cron job/,
+    ],
     ["bad cron job name", { cronJobs: [{ ...settings.cronJobs![0]!, name: "Nightly Report" }] }, /cronJobs\[0\]\.name/],
     ["privileged app port", { appPort: 80 }, /compute\.appPort/],
     ["root app user", { appUser: "root" }, /compute\.appUser/],
     ["bad instance type", { instanceType: "small" }, /compute\.instanceType/],
     ["bad AMI id", { amiId: "ami-xyz" }, /compute\.amiId/],
     ["CPU target above 100", { scaling: { targetCpuPercent: 120 } }, /compute\.scaling\.targetCpuPercent/],
-    ["scheduled action min > max", { scheduledActions: [{ name: "x", recurrence: "0 7 * * *", minCapacity: 3, maxCapacity: 1 }] }, /scheduledActions\[0\]\.minCapacity/],
-    ["scheduled action bad recurrence", { scheduledActions: [{ name: "x", recurrence: "daily", minCapacity: 0, maxCapacity: 1 }] }, /scheduledActions\[0\]\.recurrence/],
+    [
+      "scheduled action min > max",
+      { scheduledActions: [{ name: "x", recurrence: "0 7 * * *", minCapacity: 3, maxCapacity: 1 }] },
+      /scheduledActions\[0\]\.minCapacity/,
+    ],
+    [
+      "scheduled action bad recurrence",
+      { scheduledActions: [{ name: "x", recurrence: "daily", minCapacity: 0, maxCapacity: 1 }] },
+      /scheduledActions\[0\]\.recurrence/,
+    ],
     ["warm pool smaller than the group", { warmPool: { maxPreparedCapacity: 2 } }, /warmPool\.maxPreparedCapacity/],
     ["refresh healthy percentage above 100", { instanceRefreshMinHealthyPercent: 120 }, /instanceRefreshMinHealthyPercent/],
     ["boot budget beyond two hours", { bootTimeoutSeconds: 9000 }, /^compute\.bootTimeoutSeconds: must be 30 to 7200 seconds$/],
-    ["step timeout beyond a hook's limit", { bootStepTimeoutSeconds: 10 }, /^compute\.bootStepTimeoutSeconds: a lifecycle hook waits 30 to 7200 seconds between heartbeats$/],
-    ["step timeout longer than the boot budget", { bootTimeoutSeconds: 600, bootStepTimeoutSeconds: 900 }, /^compute\.bootStepTimeoutSeconds: must be at most bootTimeoutSeconds \(600\)/],
-    ["health wait as long as a step", { bootStepTimeoutSeconds: 300, healthCheckWaitSeconds: 300 }, /^compute\.healthCheckWaitSeconds: must be at least 10 seconds and shorter than bootStepTimeoutSeconds \(300\)/],
-    ["health wait longer than a short boot budget", { bootTimeoutSeconds: 200, healthCheckWaitSeconds: 300 }, /healthCheckWaitSeconds: .*bootStepTimeoutSeconds \(200\)/],
+    [
+      "step timeout beyond a hook's limit",
+      { bootStepTimeoutSeconds: 10 },
+      /^compute\.bootStepTimeoutSeconds: a lifecycle hook waits 30 to 7200 seconds between heartbeats$/,
+    ],
+    [
+      "step timeout longer than the boot budget",
+      { bootTimeoutSeconds: 600, bootStepTimeoutSeconds: 900 },
+      /^compute\.bootStepTimeoutSeconds: must be at most bootTimeoutSeconds \(600\)/,
+    ],
+    [
+      "health wait as long as a step",
+      { bootStepTimeoutSeconds: 300, healthCheckWaitSeconds: 300 },
+      /^compute\.healthCheckWaitSeconds: must be at least 10 seconds and shorter than bootStepTimeoutSeconds \(300\)/,
+    ],
+    [
+      "health wait longer than a short boot budget",
+      { bootTimeoutSeconds: 200, healthCheckWaitSeconds: 300 },
+      /healthCheckWaitSeconds: .*bootStepTimeoutSeconds \(200\)/,
+    ],
     ["uploads path /", { uploadsPath: "/" }, /uploadsPath/],
-    ["a runtime preset this platform does not offer", { runtime: { preset: "nodejs18" as "nodejs22" } }, /^compute\.runtime\.preset: not a runtime this platform offers: one of nodejs20, nodejs22, nodejs24$/],
-    ["a package name that is a dnf option", { runtime: { preset: "nodejs22", packages: ["--nogpgcheck"] } }, /^compute\.runtime\.packages\[0\]: not an Amazon Linux 2023 package name/],
-    ["a package name with a space", { runtime: { packages: ["nodejs22 nodejs22-npm"] } }, /^compute\.runtime\.packages\[0\]: not an Amazon Linux 2023 package name/],
-    ["node and npm commands without a runtime", { runtime: undefined }, /^compute\.runtime: the build, start or cron commands run node, npm, which Amazon Linux 2023 does not ship; set runtime\.preset \(nodejs20, nodejs22, nodejs24\)$/],
-    ["npx in a cron job without a runtime", { runtime: { packages: ["ImageMagick"] }, buildCommands: ["make"], startCommand: "exec ./server", cronJobs: [{ ...settings.cronJobs![0]!, command: "cd jobs && npx report" }] }, /^compute\.runtime: the build, start or cron commands run npx,/],
+    [
+      "a runtime preset this platform does not offer",
+      { runtime: { preset: "nodejs18" as "nodejs22" } },
+      /^compute\.runtime\.preset: not a runtime this platform offers: one of nodejs20, nodejs22, nodejs24$/,
+    ],
+    [
+      "a package name that is a dnf option",
+      { runtime: { preset: "nodejs22", packages: ["--nogpgcheck"] } },
+      /^compute\.runtime\.packages\[0\]: not an Amazon Linux 2023 package name/,
+    ],
+    [
+      "a package name with a space",
+      { runtime: { packages: ["nodejs22 nodejs22-npm"] } },
+      /^compute\.runtime\.packages\[0\]: not an Amazon Linux 2023 package name/,
+    ],
+    [
+      "node and npm commands without a runtime",
+      { runtime: undefined },
+      /^compute\.runtime: the build, start or cron commands run node, npm, which Amazon Linux 2023 does not ship; set runtime\.preset \(nodejs20, nodejs22, nodejs24\)$/,
+    ],
+    [
+      "npx in a cron job without a runtime",
+      {
+        runtime: { packages: ["ImageMagick"] },
+        buildCommands: ["make"],
+        startCommand: "exec ./server",
+        cronJobs: [{ ...settings.cronJobs![0]!, command: "cd jobs && npx report" }],
+      },
+      /^compute\.runtime: the build, start or cron commands run npx,/,
+    ],
   ])("%s", (_, patch, message) => {
     expect(problemsOf(patch)).toContainEqual(expect.stringMatching(message));
   });
@@ -550,11 +779,22 @@ describe("settings checks", () => {
     expect(problemsOf({ runtime: { packages: ["nodejs22", "nodejs22-npm"] } })).toEqual([]);
     expect(problemsOf({ runtime: undefined, buildCommands: ["make"], startCommand: "exec ./server", cronJobs: [] })).toEqual([]);
     // A word that only contains a runtime command is not one.
-    expect(problemsOf({ runtime: undefined, buildCommands: ["./nodeploy.sh", "make node-modules"], startCommand: "exec ./server", cronJobs: [] })).toEqual([]);
+    expect(
+      problemsOf({
+        runtime: undefined,
+        buildCommands: ["./nodeploy.sh", "make node-modules"],
+        startCommand: "exec ./server",
+        cronJobs: [],
+      }),
+    ).toEqual([]);
   });
 
   test("runtime packages: the preset's, then the extra ones, each once", () => {
-    expect(runtimePackages({ preset: "nodejs22", packages: ["ImageMagick", "nodejs22"] })).toEqual(["nodejs22", "nodejs22-npm", "ImageMagick"]);
+    expect(runtimePackages({ preset: "nodejs22", packages: ["ImageMagick", "nodejs22"] })).toEqual([
+      "nodejs22",
+      "nodejs22-npm",
+      "ImageMagick",
+    ]);
     expect(runtimePackages(undefined)).toEqual([]);
   });
 
@@ -563,7 +803,9 @@ describe("settings checks", () => {
   });
 
   test("the construct runs the same check", () => {
-    expect(() => synthCompute({ minCapacity: 3, maxCapacity: 1 })).toThrow(/test\/compute: minCapacity = 3: minCapacity \(3\) should be <= maxCapacity \(1\)/);
+    expect(() => synthCompute({ minCapacity: 3, maxCapacity: 1 })).toThrow(
+      /test\/compute: minCapacity = 3: minCapacity \(3\) should be <= maxCapacity \(1\)/,
+    );
   });
 });
 
@@ -606,11 +848,22 @@ describe("the boot bundle's bucket", () => {
     expect(bucket).toEqual(expect.objectContaining({ bucket: "webapp-test-boot-111111111111", force_destroy: true }));
     const [encryption] = resourceList(json, "aws_s3_bucket_server_side_encryption_configuration");
     expect(encryption?.rule).toEqual([
-      { apply_server_side_encryption_by_default: { sse_algorithm: "aws:kms", kms_master_key_id: expect.stringMatching(/aws_kms_key\.compute_boot-bundle_key/) }, bucket_key_enabled: true },
+      {
+        apply_server_side_encryption_by_default: {
+          sse_algorithm: "aws:kms",
+          kms_master_key_id: expect.stringMatching(/aws_kms_key\.compute_boot-bundle_key/),
+        },
+        bucket_key_enabled: true,
+      },
     ]);
     expect(resourceList(json, "aws_s3_bucket_versioning")[0]?.versioning_configuration).toEqual({ status: "Enabled" });
     expect(resourceList(json, "aws_s3_bucket_public_access_block")[0]).toEqual(
-      expect.objectContaining({ block_public_acls: true, block_public_policy: true, ignore_public_acls: true, restrict_public_buckets: true }),
+      expect.objectContaining({
+        block_public_acls: true,
+        block_public_policy: true,
+        ignore_public_acls: true,
+        restrict_public_buckets: true,
+      }),
     );
     expect(resourceList(json, "aws_s3_bucket_ownership_controls")[0]?.rule).toEqual({ object_ownership: "BucketOwnerEnforced" });
     const statements = policy(resourceList(json, "aws_s3_bucket_policy")[0]?.policy).Statement as Json[];
@@ -654,7 +907,9 @@ describe("the timed jobs' slot table", () => {
         deletion_protection_enabled: true,
       }),
     );
-    expect(named(synthCompute({ jobTable: { deletionProtection: false } }).json, "aws_dynamodb_table", "jobs_table").deletion_protection_enabled).toBe(false);
+    expect(
+      named(synthCompute({ jobTable: { deletionProtection: false } }).json, "aws_dynamodb_table", "jobs_table").deletion_protection_enabled,
+    ).toBe(false);
   });
 
   test("the runner's configuration in the bundle names the table, the namespace, the timed-jobs switch and each job's resolved timing", () => {
@@ -698,16 +953,48 @@ describe("environment validation under compute.", () => {
 
   test.each<[string, Partial<ComputeSettings>, RegExp]>([
     ["min > max", { minCapacity: 3, maxCapacity: 2 }, /^dev: compute\.minCapacity = 3: minCapacity \(3\) should be <= maxCapacity \(2\)$/],
-    ["empty repository URL", { repository: { ...dev.compute.repository, url: "" } }, /^dev: compute\.repository\.url = "": must name the app's repository$/],
-    ["empty ref", { repository: { ...dev.compute.repository, ref: "" } }, /^dev: compute\.repository\.ref = "": must name the commit, tag or branch to run$/],
-    ["branch ref where a pinned ref is demanded", { repository: { ...dev.compute.repository, ref: "refs/heads/main", allowBranchRef: false } }, /^dev: compute\.repository\.ref = "refs\/heads\/main": is a branch/],
+    [
+      "empty repository URL",
+      { repository: { ...dev.compute.repository, url: "" } },
+      /^dev: compute\.repository\.url = "": must name the app's repository$/,
+    ],
+    [
+      "empty ref",
+      { repository: { ...dev.compute.repository, ref: "" } },
+      /^dev: compute\.repository\.ref = "": must name the commit, tag or branch to run$/,
+    ],
+    [
+      "branch ref where a pinned ref is demanded",
+      { repository: { ...dev.compute.repository, ref: "refs/heads/main", allowBranchRef: false } },
+      /^dev: compute\.repository\.ref = "refs\/heads\/main": is a branch/,
+    ],
     ["no build command", { buildCommands: [] }, /^dev: compute\.buildCommands = \[\]: needs at least one build command/],
-    ["no runtime for a node app", { runtime: undefined }, /^dev: compute\.runtime = \(unset\): the build, start or cron commands run node, npm, which Amazon Linux 2023 does not ship/],
-    ["invalid cron schedule", { cronJobs: [{ name: "x", schedule: "* * *", command: "true", maxRunSeconds: 30 }] }, /^dev: compute\.cronJobs\[0\]\.schedule = "\* \* \*": not a valid cron schedule/],
-    ["a lease equal to the period", { cronJobs: [{ name: "x", schedule: "* * * * *", command: "true", leaseSeconds: 60, maxRunSeconds: 70 }] }, /^dev: compute\.cronJobs\[0\]\.maxRunSeconds = 70: plus the 10 s kill grace is longer than the schedule's shortest period \(60 s\)/],
-    ["the old TTL setting", { cronJobs: [{ name: "x", schedule: "0 * * * *", command: "true", ttlSeconds: 60 } as never] }, /^dev: compute\.cronJobs\[0\]\.ttlSeconds = 60: unknown setting/],
+    [
+      "no runtime for a node app",
+      { runtime: undefined },
+      /^dev: compute\.runtime = \(unset\): the build, start or cron commands run node, npm, which Amazon Linux 2023 does not ship/,
+    ],
+    [
+      "invalid cron schedule",
+      { cronJobs: [{ name: "x", schedule: "* * *", command: "true", maxRunSeconds: 30 }] },
+      /^dev: compute\.cronJobs\[0\]\.schedule = "\* \* \*": not a valid cron schedule/,
+    ],
+    [
+      "a lease equal to the period",
+      { cronJobs: [{ name: "x", schedule: "* * * * *", command: "true", leaseSeconds: 60, maxRunSeconds: 70 }] },
+      /^dev: compute\.cronJobs\[0\]\.maxRunSeconds = 70: plus the 10 s kill grace is longer than the schedule's shortest period \(60 s\)/,
+    ],
+    [
+      "the old TTL setting",
+      { cronJobs: [{ name: "x", schedule: "0 * * * *", command: "true", ttlSeconds: 60 } as never] },
+      /^dev: compute\.cronJobs\[0\]\.ttlSeconds = 60: unknown setting/,
+    ],
     ["health check path", { healthCheckPath: "health" }, /^dev: compute\.healthCheckPath = "health": must be a URL path/],
-    ["scheduled action with an invalid recurrence", { scheduledActions: [{ name: "night", recurrence: "20:00", minCapacity: 0, maxCapacity: 0 }] }, /^dev: compute\.scheduledActions\[0\]\.recurrence = "20:00"/],
+    [
+      "scheduled action with an invalid recurrence",
+      { scheduledActions: [{ name: "night", recurrence: "20:00", minCapacity: 0, maxCapacity: 0 }] },
+      /^dev: compute\.scheduledActions\[0\]\.recurrence = "20:00"/,
+    ],
   ])("rejects %s", (_, compute, message) => {
     expect(validateEnvironments([patched(compute)])).toContainEqual(expect.stringMatching(message));
   });
@@ -722,7 +1009,10 @@ describe("environment validation under compute.", () => {
       // The build copies src/ to dist/: every dist/ file a command runs has its source.
       for (const command of [startCommand, ...(cronJobs ?? []).map((j) => j.command)]) {
         const file = /\bdist\/(\S+\.js)\b/.exec(command)?.[1];
-        expect({ command, exists: file !== undefined && existsSync(join(root, "examples", "app", "src", file)) }).toEqual({ command, exists: true });
+        expect({ command, exists: file !== undefined && existsSync(join(root, "examples", "app", "src", file)) }).toEqual({
+          command,
+          exists: true,
+        });
       }
     }
   });
@@ -738,56 +1028,72 @@ describe("environment validation under compute.", () => {
     }
   });
 
-  test.each(ENVIRONMENTS.map((e) => [e.name, e] as const))("%s follows a branch only where it allows one, and production never", (_name, config) => {
-    const { ref, allowBranchRef } = config.compute.repository;
-    if (refKind(ref) === "branch") expect(allowBranchRef).toBe(true);
-    if (config.production) expect([refKind(ref), allowBranchRef ?? false]).toEqual([expect.not.stringMatching(/^branch$/), false]);
-  });
+  test.each(ENVIRONMENTS.map((e) => [e.name, e] as const))(
+    "%s follows a branch only where it allows one, and production never",
+    (_name, config) => {
+      const { ref, allowBranchRef } = config.compute.repository;
+      if (refKind(ref) === "branch") expect(allowBranchRef).toBe(true);
+      if (config.production) expect([refKind(ref), allowBranchRef ?? false]).toEqual([expect.not.stringMatching(/^branch$/), false]);
+    },
+  );
 });
 
 describe("in each environment's stack", () => {
   const stacks = ENVIRONMENTS.map((config) => ({ config, ...synthEnvironment(config) }));
 
-  test.each(stacks.map((s) => [s.config.name, s] as const))("%s: sizes, subnets, target group, grants and the file-system client", (_, { config, json: stack }) => {
-    const [asg] = resourceList(stack, "aws_autoscaling_group");
-    expect(asg).toMatchObject({ name: `${config.project}-${config.name}-app`, min_size: config.compute.minCapacity, max_size: config.compute.maxCapacity });
-    expect(asg?.vpc_zone_identifier).toHaveLength(config.network.availabilityZones.length);
-    for (const subnet of asg?.vpc_zone_identifier as string[]) expect(subnet).toMatch(/aws_subnet\.network_app-/);
-    expect(asg?.target_group_arns).toEqual([expect.stringMatching(/aws_lb_target_group\..*\.arn/)]);
-    const policies = resourceList(stack, "aws_autoscaling_policy").map((p) => p.target_tracking_configuration.predefined_metric_specification);
-    expect(policies.map((p) => p.predefined_metric_type)).toEqual(
-      config.compute.scaling.requestsPerTarget ? ["ASGAverageCPUUtilization", "ALBRequestCountPerTarget"] : ["ASGAverageCPUUtilization"],
-    );
-    for (const p of policies.filter((p) => p.resource_label)) expect(p.resource_label).toMatch(/^\$\{aws_lb\..*\.arn_suffix\}\/\$\{aws_lb_target_group\..*\.arn_suffix\}$/);
-    const data = resourceList(stack, "aws_iam_role_policy").find((p) => p.name === "data-access");
-    const statements = policy(data?.policy).Statement as Json[];
-    expect(statements.map((s) => s.Sid)).toEqual([
-      "AppSecretsRead",
-      "AppSecretsDecrypt",
-      "DatabaseAppUserRead",
-      "DatabaseAppUserDecrypt",
-      "CacheAuthTokenRead",
-      "CacheAuthTokenDecrypt",
-      "UploadsMountThroughAccessPoint",
-    ]);
-    const [fsPolicy] = resourceList(stack, "aws_efs_file_system_policy");
-    expect(fsPolicy?.policy).toMatch(/aws_iam_role\.compute_role_\w+\.arn/);
-    expect(resourceList(stack, "aws_autoscaling_schedule")).toHaveLength((config.compute.scheduledActions ?? []).length);
-  });
+  test.each(stacks.map((s) => [s.config.name, s] as const))(
+    "%s: sizes, subnets, target group, grants and the file-system client",
+    (_, { config, json: stack }) => {
+      const [asg] = resourceList(stack, "aws_autoscaling_group");
+      expect(asg).toMatchObject({
+        name: `${config.project}-${config.name}-app`,
+        min_size: config.compute.minCapacity,
+        max_size: config.compute.maxCapacity,
+      });
+      expect(asg?.vpc_zone_identifier).toHaveLength(config.network.availabilityZones.length);
+      for (const subnet of asg?.vpc_zone_identifier as string[]) expect(subnet).toMatch(/aws_subnet\.network_app-/);
+      expect(asg?.target_group_arns).toEqual([expect.stringMatching(/aws_lb_target_group\..*\.arn/)]);
+      const policies = resourceList(stack, "aws_autoscaling_policy").map(
+        (p) => p.target_tracking_configuration.predefined_metric_specification,
+      );
+      expect(policies.map((p) => p.predefined_metric_type)).toEqual(
+        config.compute.scaling.requestsPerTarget ? ["ASGAverageCPUUtilization", "ALBRequestCountPerTarget"] : ["ASGAverageCPUUtilization"],
+      );
+      for (const p of policies.filter((p) => p.resource_label))
+        expect(p.resource_label).toMatch(/^\$\{aws_lb\..*\.arn_suffix\}\/\$\{aws_lb_target_group\..*\.arn_suffix\}$/);
+      const data = resourceList(stack, "aws_iam_role_policy").find((p) => p.name === "data-access");
+      const statements = policy(data?.policy).Statement as Json[];
+      expect(statements.map((s) => s.Sid)).toEqual([
+        "AppSecretsRead",
+        "AppSecretsDecrypt",
+        "DatabaseAppUserRead",
+        "DatabaseAppUserDecrypt",
+        "CacheAuthTokenRead",
+        "CacheAuthTokenDecrypt",
+        "UploadsMountThroughAccessPoint",
+      ]);
+      const [fsPolicy] = resourceList(stack, "aws_efs_file_system_policy");
+      expect(fsPolicy?.policy).toMatch(/aws_iam_role\.compute_role_\w+\.arn/);
+      expect(resourceList(stack, "aws_autoscaling_schedule")).toHaveLength((config.compute.scheduledActions ?? []).length);
+    },
+  );
 
   // Provider default tags do not reach Auto Scaling groups: the group carries the standard tags itself,
   // not propagated (the launch template tags instances, volumes and interfaces).
-  test.each(stacks.map((s) => [s.config.name, s] as const))("%s: the group carries the standard tags, none propagated at launch", (_, { config, json: stack }) => {
-    const [asg] = resourceList(stack, "aws_autoscaling_group");
-    const tags = Object.fromEntries((asg?.tag as Json[]).map((t) => [t.key, t.value]));
-    expect(tags).toEqual({
-      ...(config.tags ?? {}),
-      Project: config.project,
-      Environment: config.name,
-      ManagedBy: "cdktf",
-      Repository: config.repository,
-      Name: `${config.project}-${config.name}-app`,
-    });
-    for (const t of asg?.tag as Json[]) expect(t.propagate_at_launch).toBe(false);
-  });
+  test.each(stacks.map((s) => [s.config.name, s] as const))(
+    "%s: the group carries the standard tags, none propagated at launch",
+    (_, { config, json: stack }) => {
+      const [asg] = resourceList(stack, "aws_autoscaling_group");
+      const tags = Object.fromEntries((asg?.tag as Json[]).map((t) => [t.key, t.value]));
+      expect(tags).toEqual({
+        ...(config.tags ?? {}),
+        Project: config.project,
+        Environment: config.name,
+        ManagedBy: "cdktf",
+        Repository: config.repository,
+        Name: `${config.project}-${config.name}-app`,
+      });
+      for (const t of asg?.tag as Json[]) expect(t.propagate_at_launch).toBe(false);
+    },
+  );
 });

@@ -49,7 +49,13 @@ function build(overrides: Partial<DatabaseProps> = {}) {
 }
 
 const postgres = build();
-const mysql = build({ engine: "mysql", engineVersion: "8.0", deletionProtection: false, finalSnapshot: false, monitoringIntervalSeconds: 0 });
+const mysql = build({
+  engine: "mysql",
+  engineVersion: "8.0",
+  deletionProtection: false,
+  finalSnapshot: false,
+  monitoringIntervalSeconds: 0,
+});
 const instance = (json: typeof postgres.json) => resourceList(json, "aws_db_instance")[0]!;
 
 describe("Database", () => {
@@ -94,7 +100,9 @@ describe("Database", () => {
     });
     expect(db.password).toBeUndefined();
     expect(db.password_wo).toBeUndefined();
-    expect(postgres.json.output.secret.value).toMatch(/^\$\{aws_db_instance\.database_instance_\w+\.master_user_secret\[0\]\.secret_arn\}$/);
+    expect(postgres.json.output.secret.value).toMatch(
+      /^\$\{aws_db_instance\.database_instance_\w+\.master_user_secret\[0\]\.secret_arn\}$/,
+    );
     expect(postgres.json.output.endpoint.value).toMatch(/\.endpoint\}$/);
     expect(postgres.json.output.address.value).toMatch(/\.address\}$/);
   });
@@ -157,7 +165,10 @@ describe("Database", () => {
     expect(postgres.text).toHaveResourceWithProperties(IamRolePolicyAttachment, {
       policy_arn: "arn:aws:iam::aws:policy/service-role/AmazonRDSEnhancedMonitoringRole",
     });
-    expect(instance(postgres.json)).toMatchObject({ monitoring_interval: 60, monitoring_role_arn: expect.stringMatching(/aws_iam_role\./) });
+    expect(instance(postgres.json)).toMatchObject({
+      monitoring_interval: 60,
+      monitoring_role_arn: expect.stringMatching(/aws_iam_role\./),
+    });
     expect(resources(mysql.json, "aws_iam_role")).toEqual({});
     expect(mysql.text).not.toHaveResource(IamRole);
     expect(instance(mysql.json).monitoring_interval).toBe(0);
@@ -183,7 +194,9 @@ describe("Database", () => {
         Sid: "DatabaseIamConnect",
         Effect: "Allow",
         Action: "rds-db:connect",
-        Resource: expect.stringMatching(/^arn:aws:rds-db:eu-west-2:111111111111:dbuser:\$\{aws_db_instance\.database_instance_\w+\.resource_id\}\/app$/),
+        Resource: expect.stringMatching(
+          /^arn:aws:rds-db:eu-west-2:111111111111:dbuser:\$\{aws_db_instance\.database_instance_\w+\.resource_id\}\/app$/,
+        ),
       },
     ]);
   });
@@ -191,7 +204,9 @@ describe("Database", () => {
   it("keeps the app user's credentials in their own secret under the secrets key, for operators to set", () => {
     const { json } = build({ appUsername: "shop_app", secretRecoveryWindowDays: 7 });
     const [secret] = resourceList(json, "aws_secretsmanager_secret");
-    expect(secret).toEqual(expect.objectContaining({ name: "webapp-test/database-app-user", kms_key_id: props.secretsKeyArn, recovery_window_in_days: 7 }));
+    expect(secret).toEqual(
+      expect.objectContaining({ name: "webapp-test/database-app-user", kms_key_id: props.secretsKeyArn, recovery_window_in_days: 7 }),
+    );
     expect(secret?.description).toMatch(/shop_app .*scripts\/db\/create-app-role\.sql/);
     expect(resourceList(json, "aws_secretsmanager_secret_version")).toHaveLength(0);
   });
@@ -208,8 +223,7 @@ describe("Database", () => {
 });
 
 describe("Database rejects what AWS or the project would not accept", () => {
-  const rejects = (overrides: Partial<DatabaseProps>, message: RegExp) =>
-    expect(() => build(overrides)).toThrow(message);
+  const rejects = (overrides: Partial<DatabaseProps>, message: RegExp) => expect(() => build(overrides)).toThrow(message);
 
   it("an engine/version pair the project does not know", () => {
     rejects({ engineVersion: "15.4" }, /test\/database: engineVersion = "15\.4": not a postgres version the project knows; known: 16, /);
@@ -227,7 +241,8 @@ describe("Database rejects what AWS or the project would not accept", () => {
   });
 
   it("backup retention outside 1 to 35 days", () => {
-    for (const days of [0, 36, 1.5]) rejects({ backupRetentionDays: days }, new RegExp(`backupRetentionDays = ${days}: must be 1 to 35 days`));
+    for (const days of [0, 36, 1.5])
+      rejects({ backupRetentionDays: days }, new RegExp(`backupRetentionDays = ${days}: must be 1 to 35 days`));
     expect(validateEnvironments([environment({ database: { backupRetentionDays: 40 } })])).toContainEqual(
       expect.stringMatching(/^dev: database\.backupRetentionDays = 40: must be 1 to 35 days/),
     );
@@ -235,11 +250,16 @@ describe("Database rejects what AWS or the project would not accept", () => {
 
   it("malformed, short or overlapping windows", () => {
     rejects({ backupWindow: "2:00-3:00" }, /backupWindow = "2:00-3:00": not a daily window hh24:mi-hh24:mi/);
-    rejects({ maintenanceWindow: "sunday:03:00-sunday:04:00" }, /maintenanceWindow = "sunday:03:00-sunday:04:00": not a weekly window ddd:hh24:mi-ddd:hh24:mi/);
+    rejects(
+      { maintenanceWindow: "sunday:03:00-sunday:04:00" },
+      /maintenanceWindow = "sunday:03:00-sunday:04:00": not a weekly window ddd:hh24:mi-ddd:hh24:mi/,
+    );
     rejects({ backupWindow: "02:00-02:20" }, /backupWindow = "02:00-02:20": must last at least 30 minutes/);
     rejects({ maintenanceWindow: "sun:03:30-sun:03:45" }, /maintenanceWindow = "sun:03:30-sun:03:45": must last at least 30 minutes/);
     rejects({ maintenanceWindow: "mon:02:30-mon:03:30" }, /maintenanceWindow = "mon:02:30-mon:03:30": overlaps backupWindow 02:00-03:00/);
-    expect(validateEnvironments([environment({ database: { backupWindow: "23:30-00:30", maintenanceWindow: "sun:00:00-sun:01:00" } })])).toContainEqual(
+    expect(
+      validateEnvironments([environment({ database: { backupWindow: "23:30-00:30", maintenanceWindow: "sun:00:00-sun:01:00" } })]),
+    ).toContainEqual(
       'dev: database.maintenanceWindow = "sun:00:00-sun:01:00": overlaps backupWindow 23:30-00:30; AWS requires the two windows not to overlap',
     );
     expect(() => build({ backupWindow: "23:30-00:30", maintenanceWindow: "Sun:01:00-Sun:02:00" })).not.toThrow();
@@ -247,7 +267,10 @@ describe("Database rejects what AWS or the project would not accept", () => {
 
   it("storage autoscaling without headroom, or too little gp3 storage", () => {
     rejects({ allocatedStorageGib: 10 }, /allocatedStorageGib = 10: gp3 storage is 20 to 65536 GiB/);
-    rejects({ maxAllocatedStorageGib: 20 }, /maxAllocatedStorageGib = 20: must be at least 10 % above allocatedStorageGib \(20\), so at least 22/);
+    rejects(
+      { maxAllocatedStorageGib: 20 },
+      /maxAllocatedStorageGib = 20: must be at least 10 % above allocatedStorageGib \(20\), so at least 22/,
+    );
   });
 
   it("unknown monitoring intervals, Performance Insights retention, class and names", () => {
@@ -256,13 +279,19 @@ describe("Database rejects what AWS or the project would not accept", () => {
     rejects({ instanceClass: "t4g.small" }, /instanceClass = "t4g\.small": not an RDS instance class/);
     rejects({ masterUsername: "admin" }, /masterUsername = "admin": must start with a letter/);
     rejects({ databaseName: "1app" }, /databaseName = "1app": must start with a letter/);
-    rejects({ appUsername: "dbadmin" }, /appUsername = "dbadmin": must start with a letter, hold only letters, digits and _, differ from masterUsername/);
+    rejects(
+      { appUsername: "dbadmin" },
+      /appUsername = "dbadmin": must start with a letter, hold only letters, digits and _, differ from masterUsername/,
+    );
     rejects({ appUsername: "rdsproxy" }, /appUsername = "rdsproxy": .*reserved/);
     expect(() => build({ performanceInsightsRetentionDays: 731 })).not.toThrow();
   });
 
   it("production without deletion protection, a final snapshot, Multi-AZ or 14 days of backups, unless waived", () => {
-    const weak = environment({ database: { deletionProtection: false, finalSnapshot: false, multiAz: false, backupRetentionDays: 7 } }, prod);
+    const weak = environment(
+      { database: { deletionProtection: false, finalSnapshot: false, multiAz: false, backupRetentionDays: 7 } },
+      prod,
+    );
     const lines = validateEnvironments([weak]);
     expect(lines).toEqual(
       expect.arrayContaining([
@@ -302,7 +331,9 @@ describe("Database per environment", () => {
       backup_retention_period: db.backupRetentionDays,
       deletion_protection: db.deletionProtection,
       skip_final_snapshot: !db.finalSnapshot,
-      ...(db.finalSnapshot ? { final_snapshot_identifier: expect.stringMatching(new RegExp(`^${config.project}-${config.name}-db-final-\\$\\{formatdate`)) } : {}),
+      ...(db.finalSnapshot
+        ? { final_snapshot_identifier: expect.stringMatching(new RegExp(`^${config.project}-${config.name}-db-final-\\$\\{formatdate`)) }
+        : {}),
     });
     expect(DATABASE_ENGINE_VERSIONS.postgres).toContain(config.database.engineVersion);
   });

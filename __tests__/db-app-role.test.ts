@@ -11,7 +11,13 @@ const app = { user: "webapp_app", password: "app-pw-1" };
 describe("create-app-role.sql", () => {
   let pg: TestPostgres;
   const run = (password: string, vars: Record<string, string> = { app_user: app.user, app_db: "webapp" }, db = "webapp") =>
-    pg.psql(master.user, master.password, db, [...Object.entries(vars).flatMap(([k, v]) => ["-v", `${k}=${v}`]), "-f", script], password ? { APP_DB_PASSWORD: password } : {});
+    pg.psql(
+      master.user,
+      master.password,
+      db,
+      [...Object.entries(vars).flatMap(([k, v]) => ["-v", `${k}=${v}`]), "-f", script],
+      password ? { APP_DB_PASSWORD: password } : {},
+    );
   const asApp = (sql: string, db = "webapp", password = app.password) => pg.psql(app.user, password, db, ["-c", sql]);
 
   beforeAll(async () => {
@@ -37,11 +43,15 @@ describe("create-app-role.sql", () => {
     const result = run(app.password);
     expect({ status: result.status, stderr: result.stderr }).toEqual({ status: 0, stderr: "" });
     expect(result.stdout.trim().split("\n").pop()).toBe(`${app.user}|f|f|f|f|t`);
-    expect(asApp("SELECT count(*) FROM pg_auth_members m JOIN pg_roles r ON r.oid = m.member WHERE r.rolname = current_user").stdout.trim()).toBe("0");
+    expect(
+      asApp("SELECT count(*) FROM pg_auth_members m JOIN pg_roles r ON r.oid = m.member WHERE r.rolname = current_user").stdout.trim(),
+    ).toBe("0");
   });
 
   it("lets the app create, use and drop its own tables, and use the restored ones", () => {
-    const r = asApp("CREATE TABLE sessions (id text PRIMARY KEY); INSERT INTO sessions VALUES ('s1'); SELECT count(*) FROM sessions; DROP TABLE sessions");
+    const r = asApp(
+      "CREATE TABLE sessions (id text PRIMARY KEY); INSERT INTO sessions VALUES ('s1'); SELECT count(*) FROM sessions; DROP TABLE sessions",
+    );
     expect({ status: r.status, stderr: r.stderr }).toEqual({ status: 0, stderr: "" });
     expect(r.stdout.trim()).toBe("1");
     const restored = asApp("INSERT INTO restored (v) VALUES ('by the app'); SELECT count(*) FROM restored");
@@ -49,7 +59,12 @@ describe("create-app-role.sql", () => {
   });
 
   it("cannot create roles or databases, or make itself more", () => {
-    for (const sql of ["CREATE ROLE intruder LOGIN", "CREATE DATABASE mine", `ALTER ROLE ${app.user} CREATEROLE`, "GRANT webapp_admin TO webapp_app"]) {
+    for (const sql of [
+      "CREATE ROLE intruder LOGIN",
+      "CREATE DATABASE mine",
+      `ALTER ROLE ${app.user} CREATEROLE`,
+      "GRANT webapp_admin TO webapp_app",
+    ]) {
       const r = asApp(sql);
       expect({ sql, status: r.status }).toEqual({ sql, status: 1 });
       expect(r.stderr).toMatch(/permission denied|must have|only roles with/i);
@@ -66,7 +81,10 @@ describe("create-app-role.sql", () => {
   });
 
   it("leaves PUBLIC no way into the app's database", () => {
-    const r = pg.psql(pg.admin.user, pg.admin.password, "postgres", ["-c", "SELECT has_database_privilege('public', 'webapp', 'CONNECT'), has_database_privilege('public', 'otherdb', 'CONNECT')"]);
+    const r = pg.psql(pg.admin.user, pg.admin.password, "postgres", [
+      "-c",
+      "SELECT has_database_privilege('public', 'webapp', 'CONNECT'), has_database_privilege('public', 'otherdb', 'CONNECT')",
+    ]);
     expect(r.stdout.trim()).toBe("f|f");
   });
 

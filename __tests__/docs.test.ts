@@ -7,7 +7,13 @@ import { run } from "../main";
 import { ENVIRONMENTS } from "../environments";
 
 const root = path.join(__dirname, "..");
-const documents = ["README.md", ...fs.readdirSync(path.join(root, "docs")).filter((f) => f.endsWith(".md")).map((f) => `docs/${f}`)];
+const documents = [
+  "README.md",
+  ...fs
+    .readdirSync(path.join(root, "docs"))
+    .filter((f) => f.endsWith(".md"))
+    .map((f) => `docs/${f}`),
+];
 const packageJson = JSON.parse(fs.readFileSync(path.join(root, "package.json"), "utf8")) as { scripts: Record<string, string> };
 
 interface Command {
@@ -115,7 +121,10 @@ describe("documented commands", () => {
         const name = id.replace(/<env>|\$\{?ENV\}?/g, env.name).replace(/<project>/g, env.project);
         if (/[<>$]/.test(name)) continue;
         if (!name.includes(`-${env.name}/`)) continue;
-        expect({ name, created: synthesized.includes(`"name": "${name}"`) || synthesized.includes(`"name":"${name}"`) }).toEqual({ name, created: true });
+        expect({ name, created: synthesized.includes(`"name": "${name}"`) || synthesized.includes(`"name":"${name}"`) }).toEqual({
+          name,
+          created: true,
+        });
       }
     }
   });
@@ -127,12 +136,33 @@ const cli = JSON.parse(fs.readFileSync(path.join(__dirname, "support", "aws-cli.
   { commands: Record<string, string[]>; waiters: Record<string, string> }
 >;
 /** Options every AWS CLI command takes. */
-const GLOBAL_OPTIONS = ["--region", "--output", "--query", "--profile", "--endpoint-url", "--no-cli-pager", "--cli-input-json", "--debug", "--cli-binary-format"];
+const GLOBAL_OPTIONS = [
+  "--region",
+  "--output",
+  "--query",
+  "--profile",
+  "--endpoint-url",
+  "--no-cli-pager",
+  "--cli-input-json",
+  "--debug",
+  "--cli-binary-format",
+];
 /** AWS CLI customizations, which no service model describes: their options as the AWS CLI reference lists them. */
 const CUSTOMIZATIONS: Record<string, string[]> = {
   "s3 rm": ["--recursive", "--include", "--exclude", "--dryrun", "--quiet", "--only-show-errors"],
   "s3 cp": ["--recursive", "--include", "--exclude", "--dryrun", "--quiet", "--only-show-errors", "--sse", "--sse-kms-key-id"],
-  "s3 sync": ["--delete", "--include", "--exclude", "--dryrun", "--quiet", "--only-show-errors", "--exact-timestamps", "--size-only", "--sse", "--sse-kms-key-id"],
+  "s3 sync": [
+    "--delete",
+    "--include",
+    "--exclude",
+    "--dryrun",
+    "--quiet",
+    "--only-show-errors",
+    "--exact-timestamps",
+    "--size-only",
+    "--sse",
+    "--sse-kms-key-id",
+  ],
   "s3 ls": ["--recursive", "--human-readable", "--summarize", "--page-size"],
   "s3 rb": ["--force"],
   "logs tail": ["--since", "--follow", "--format", "--filter-pattern", "--log-stream-names", "--log-stream-name-prefix"],
@@ -150,7 +180,11 @@ function awsCalls(document: string): AwsCall[] {
   const calls: AwsCall[] = [];
   for (const block of text.matchAll(/```(?:sh|bash)\n([\s\S]*?)```/g)) {
     for (const line of (block[1] ?? "").replace(/\\\n/g, " ").split("\n")) {
-      const shell = line.replace(/\s+#.*$/, "").replace(/'[^']*'/g, "Q").replace(/"/g, " ").replace(/\$\(/g, " $( ");
+      const shell = line
+        .replace(/\s+#.*$/, "")
+        .replace(/'[^']*'/g, "Q")
+        .replace(/"/g, " ")
+        .replace(/\$\(/g, " $( ");
       const tokens = shell.match(/\$\(|\)|\|\|?|;|&&|[^\s|;()]+/g) ?? [];
       const stack: (AwsCall | undefined)[] = [undefined];
       const finish = () => {
@@ -223,7 +257,11 @@ function prose(document: string): string {
 /** The anchors GitHub gives a document's headings: lower case, punctuation dropped, spaces as hyphens. */
 function anchors(document: string): string[] {
   return [...prose(document).matchAll(/^#{1,6} (.+)$/gm)].map((m) =>
-    (m[1] as string).trim().toLowerCase().replace(/[^\p{L}\p{N}\s_-]/gu, "").replace(/\s/g, "-"),
+    (m[1] as string)
+      .trim()
+      .toLowerCase()
+      .replace(/[^\p{L}\p{N}\s_-]/gu, "")
+      .replace(/\s/g, "-"),
   );
 }
 
@@ -246,7 +284,8 @@ describe("links between the documents", () => {
       const [file = "", anchor] = target.split("#");
       const resolved = file ? path.normalize(path.join(path.dirname(document), file)) : document;
       if (!fs.existsSync(path.join(root, resolved))) broken.push(`${document}: ${target}: no file ${resolved}`);
-      else if (anchor !== undefined && !anchors(resolved).includes(anchor)) broken.push(`${document}: ${target}: no heading #${anchor} in ${resolved}`);
+      else if (anchor !== undefined && !anchors(resolved).includes(anchor))
+        broken.push(`${document}: ${target}: no heading #${anchor} in ${resolved}`);
     }
     expect(broken).toEqual([]);
   });

@@ -42,7 +42,9 @@ describe("edge.routeTraffic", () => {
   const zone = { id: "Z0123456789ABCDEFGHIJ", name: "example.com" };
   const aliases = (routeTraffic: boolean) => {
     const { json } = synthEnvironment(environment({ edge: { domainName: "app.example.com", hostedZone: zone, routeTraffic } }));
-    return Object.values((json.resource.aws_route53_record ?? {}) as Record<string, { type: string; name: string; alias?: unknown }>).filter((r) => r.alias);
+    return Object.values(
+      (json.resource.aws_route53_record ?? {}) as Record<string, { type: string; name: string; alias?: unknown }>,
+    ).filter((r) => r.alias);
   };
 
   it("points the app's names at the load balancer when on", () => {
@@ -73,6 +75,8 @@ describe.each(ENVIRONMENTS.map((e) => [e.name, e] as const))("the %s instance re
       const key = /^\$\{aws_cloudwatch_metric_alarm\.([\w-]+)\.alarm_name\}$/.exec(ref)?.[1] ?? "";
       return alarms[key]?.alarm_name;
     });
-    expect(referenced).toEqual(["target-5xx-rate", "unhealthy-hosts", "boot-failures", "launch-abandoned"].map((id) => `${config.project}-${config.name}-${id}`));
+    expect(referenced).toEqual(
+      ["target-5xx-rate", "unhealthy-hosts", "boot-failures", "launch-abandoned"].map((id) => `${config.project}-${config.name}-${id}`),
+    );
   });
 });

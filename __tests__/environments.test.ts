@@ -9,7 +9,10 @@ import { environment } from "./support/fixtures";
 /** Problems for one changed environment, checked against the real others. */
 function problems(patch: Parameters<typeof environment>[0], base = dev): string[] {
   const config = environment(patch, base);
-  return validateEnvironments([config], ENVIRONMENTS.map((e) => (e.name === config.name ? config : e)));
+  return validateEnvironments(
+    [config],
+    ENVIRONMENTS.map((e) => (e.name === config.name ? config : e)),
+  );
 }
 
 describe("the shipped environments", () => {
@@ -69,24 +72,63 @@ describe("validateEnvironments rejects, one line per problem naming environment,
     [{ network: { vpcCidr: "10.10.0.1/16" } }, /^dev: network.vpcCidr = "10.10.0.1\/16": not an IPv4 CIDR with its host bits zero/],
     [{ network: { vpcCidr: "10.0.0.0/8" } }, /^dev: network.vpcCidr = "10.0.0.0\/8": AWS accepts VPC prefix lengths \/16 to \/24/],
     [{ network: { vpcCidr: "10.20.0.0/16" } }, /^dev: network.vpcCidr = "10.20.0.0\/16": overlaps staging's network.vpcCidr 10.20.0.0\/16/],
-    [{ network: { availabilityZones: ["eu-west-2a"] } }, /^dev: network.availabilityZones = \["eu-west-2a"\]: needs 2 to 4 availability zones/],
+    [
+      { network: { availabilityZones: ["eu-west-2a"] } },
+      /^dev: network.availabilityZones = \["eu-west-2a"\]: needs 2 to 4 availability zones/,
+    ],
     [{ network: { availabilityZones: ["eu-west-2a"], natGateways: "per-az" } }, /natGateways "per-az" is meant to survive the loss of one/],
-    [{ region: "eu-west-2", network: { availabilityZones: ["eu-west-2a", "us-east-1b"] } }, /^dev: network.availabilityZones\[1\] = "us-east-1b": not in the environment's region eu-west-2/],
+    [
+      { region: "eu-west-2", network: { availabilityZones: ["eu-west-2a", "us-east-1b"] } },
+      /^dev: network.availabilityZones\[1\] = "us-east-1b": not in the environment's region eu-west-2/,
+    ],
     [{ network: { availabilityZones: ["eu-west-2a", "eu-west-2a"] } }, /^dev: network.availabilityZones\[1\] = "eu-west-2a": listed twice/],
-    [{ network: { availabilityZones: ["eu-west-2a", "west"] } }, /^dev: network.availabilityZones\[1\] = "west": not an availability zone name/],
+    [
+      { network: { availabilityZones: ["eu-west-2a", "west"] } },
+      /^dev: network.availabilityZones\[1\] = "west": not an availability zone name/,
+    ],
     [{ network: { flowLogRetentionDays: 0 } }, /^dev: network.flowLogRetentionDays = 0: CloudWatch Logs accepts only/],
-    [{ network: { vpcCidr: "10.10.0.0/24", subnetSizes: { appPrefixLength: 25 } } }, /^dev: network.vpcCidr = "10.10.0.0\/24": too small for the subnet tiers \(app \/25, public \/28, data \/28, 4 zone slots each\)/],
-    [{ network: { subnetSizes: { dataPrefixLength: 29 } } }, /^dev: network.subnetSizes.dataPrefixLength = 29: must be between the VPC's \/16 and \/28/],
-    [{ network: { subnetCidrs: { public: ["10.10.250.0/24"] } } }, /^dev: network.subnetCidrs.public = \["10.10.250.0\/24"\]: needs one CIDR per availability zone \(2\)/],
-    [{ network: { subnetCidrs: { public: ["10.10.250.0/24", "10.99.0.0/24"] } } }, /^dev: network.subnetCidrs.public\[1\] = "10.99.0.0\/24": does not fit in the VPC 10.10.0.0\/16/],
-    [{ network: { subnetCidrs: { public: ["10.10.250.0/24", "10.10.250.128/25"] } } }, /^dev: network.subnetCidrs.public\[1\] = "10.10.250.128\/25": overlaps subnetCidrs.public\[0\] \(10.10.250.0\/24\)/],
-    [{ network: { subnetCidrs: { public: ["10.10.0.0/24", "10.10.250.0/24"] } } }, /^dev: network.subnetCidrs.public\[0\] = "10.10.0.0\/24": overlaps the computed app subnet 10.10.0.0\/20/],
-    [{ network: { subnetCidrs: { public: ["10.10.250.0/24", "10.10.251.0/29"] } } }, /^dev: network.subnetCidrs.public\[1\] = "10.10.251.0\/29": AWS subnets are \/28 or larger/],
-    [{ network: { subnetCidrs: { public: ["10.10.250.0/24", "banana"] } } }, /^dev: network.subnetCidrs.public\[1\] = "banana": not an IPv4 CIDR/],
-    [{ network: { interfaceEndpoints: ["s3" as never] } }, /^dev: network.interfaceEndpoints\[0\] = "s3": must be one of "secretsmanager", /],
+    [
+      { network: { vpcCidr: "10.10.0.0/24", subnetSizes: { appPrefixLength: 25 } } },
+      /^dev: network.vpcCidr = "10.10.0.0\/24": too small for the subnet tiers \(app \/25, public \/28, data \/28, 4 zone slots each\)/,
+    ],
+    [
+      { network: { subnetSizes: { dataPrefixLength: 29 } } },
+      /^dev: network.subnetSizes.dataPrefixLength = 29: must be between the VPC's \/16 and \/28/,
+    ],
+    [
+      { network: { subnetCidrs: { public: ["10.10.250.0/24"] } } },
+      /^dev: network.subnetCidrs.public = \["10.10.250.0\/24"\]: needs one CIDR per availability zone \(2\)/,
+    ],
+    [
+      { network: { subnetCidrs: { public: ["10.10.250.0/24", "10.99.0.0/24"] } } },
+      /^dev: network.subnetCidrs.public\[1\] = "10.99.0.0\/24": does not fit in the VPC 10.10.0.0\/16/,
+    ],
+    [
+      { network: { subnetCidrs: { public: ["10.10.250.0/24", "10.10.250.128/25"] } } },
+      /^dev: network.subnetCidrs.public\[1\] = "10.10.250.128\/25": overlaps subnetCidrs.public\[0\] \(10.10.250.0\/24\)/,
+    ],
+    [
+      { network: { subnetCidrs: { public: ["10.10.0.0/24", "10.10.250.0/24"] } } },
+      /^dev: network.subnetCidrs.public\[0\] = "10.10.0.0\/24": overlaps the computed app subnet 10.10.0.0\/20/,
+    ],
+    [
+      { network: { subnetCidrs: { public: ["10.10.250.0/24", "10.10.251.0/29"] } } },
+      /^dev: network.subnetCidrs.public\[1\] = "10.10.251.0\/29": AWS subnets are \/28 or larger/,
+    ],
+    [
+      { network: { subnetCidrs: { public: ["10.10.250.0/24", "banana"] } } },
+      /^dev: network.subnetCidrs.public\[1\] = "banana": not an IPv4 CIDR/,
+    ],
+    [
+      { network: { interfaceEndpoints: ["s3" as never] } },
+      /^dev: network.interfaceEndpoints\[0\] = "s3": must be one of "secretsmanager", /,
+    ],
     [{ network: { interfaceEndpoints: ["ssm", "ssm"] } }, /^dev: network.interfaceEndpoints\[1\] = "ssm": listed twice/],
     [{ waivers: { multiAz: "because" } }, /^dev: waivers.multiAz = "because": a waiver needs a written reason of at least 10 characters/],
-    [{ waivers: { backups: "we restore from elsewhere" } as never }, /^dev: waivers.backups = .*: unknown setting; known: deletionProtection, multiAz, backupRetention, pinnedRef, alwaysOn, onDemandBase$/],
+    [
+      { waivers: { backups: "we restore from elsewhere" } as never },
+      /^dev: waivers.backups = .*: unknown setting; known: deletionProtection, multiAz, backupRetention, pinnedRef, alwaysOn, onDemandBase$/,
+    ],
   ])("%j", (patch, message) => {
     expect(problems(patch)).toContainEqual(expect.stringMatching(message));
   });
@@ -108,7 +150,8 @@ describe("validateEnvironments rejects, one line per problem naming environment,
 
   it("requires production to keep an instance serving unless waived with a reason", () => {
     const night = { name: "night", recurrence: "0 1 * * *", minCapacity: 0, maxCapacity: 0, desiredCapacity: 0, timeZone: "Europe/London" };
-    const message = "a production environment needs at least one instance serving at all times (this schedule scales the group to zero); fix it or add waivers.alwaysOn with a written reason";
+    const message =
+      "a production environment needs at least one instance serving at all times (this schedule scales the group to zero); fix it or add waivers.alwaysOn with a written reason";
     expect(problems({ compute: { scheduledActions: [night] } }, prod)).toEqual([
       `prod: compute.scheduledActions[0].minCapacity = 0: ${message}`,
       `prod: compute.scheduledActions[0].maxCapacity = 0: ${message}`,
@@ -117,7 +160,9 @@ describe("validateEnvironments rejects, one line per problem naming environment,
     expect(problems({ compute: { minCapacity: 0 } }, prod)).toEqual([
       "prod: compute.minCapacity = 0: a production environment needs at least one instance serving at all times; fix it or add waivers.alwaysOn with a written reason",
     ]);
-    expect(problems({ compute: { scheduledActions: [night] }, waivers: { alwaysOn: "internal tool, nobody works at night" } }, prod)).toEqual([]);
+    expect(
+      problems({ compute: { scheduledActions: [night] }, waivers: { alwaysOn: "internal tool, nobody works at night" } }, prod),
+    ).toEqual([]);
     // Not production: dev scales to zero every night.
     expect(dev.compute.scheduledActions?.some((a) => a.maxCapacity === 0)).toBe(true);
     expect(problems({}, dev)).toEqual([]);
@@ -131,26 +176,37 @@ describe("validateEnvironments rejects, one line per problem naming environment,
     // A hyphen would let one environment's role patterns (<project>-prod-*) match another's roles (<project>-prod-eu-*).
     const rule = "must be 1-20 lowercase letters and digits, starting with a letter";
     for (const name of ["prod-eu", "Prod", "1dev", "a".repeat(21), ""]) {
-      expect(problems({ name, network: { vpcCidr: "10.98.0.0/16" }, edge: { domainName: "x.app.example.com" } }).filter((l) => l.includes("name = "))).toContainEqual(
-        expect.stringMatching(new RegExp(`: name = ${JSON.stringify(name)}: ${rule}`)),
-      );
+      expect(
+        problems({ name, network: { vpcCidr: "10.98.0.0/16" }, edge: { domainName: "x.app.example.com" } }).filter((l) =>
+          l.includes("name = "),
+        ),
+      ).toContainEqual(expect.stringMatching(new RegExp(`: name = ${JSON.stringify(name)}: ${rule}`)));
     }
     // (A long name may still make AWS names too long with a long project: reported as such, not by this rule.)
     for (const name of ["qa", "prod2", "a".repeat(20)]) {
-      expect(problems({ name, network: { vpcCidr: "10.98.0.0/16" }, edge: { domainName: "x.app.example.com" } }).filter((l) => l.includes(rule))).toEqual([]);
+      expect(
+        problems({ name, network: { vpcCidr: "10.98.0.0/16" }, edge: { domainName: "x.app.example.com" } }).filter((l) => l.includes(rule)),
+      ).toEqual([]);
     }
     expect(problems({ name: "eu2", network: { vpcCidr: "10.98.0.0/16" }, edge: { domainName: "x.app.example.com" } })).toEqual([]);
   });
 
   it("rejects two environments with the same name", () => {
     const copy = environment({ network: { vpcCidr: "10.99.0.0/16" } });
-    expect(validateEnvironments([dev], [dev, copy])).toContainEqual(expect.stringMatching(/^dev: name = "dev": another environment has the same name/));
+    expect(validateEnvironments([dev], [dev, copy])).toContainEqual(
+      expect.stringMatching(/^dev: name = "dev": another environment has the same name/),
+    );
   });
 });
 
 describe("validateBootstrap", () => {
   it("rejects bad state settings and retention", () => {
-    expect(validateBootstrap({ ...bootstrap, accountId: "x", noncurrentVersionRetentionDays: 0, state: { ...bootstrap.state, bucket: "UPPER" } }, ENVIRONMENTS)).toEqual([
+    expect(
+      validateBootstrap(
+        { ...bootstrap, accountId: "x", noncurrentVersionRetentionDays: 0, state: { ...bootstrap.state, bucket: "UPPER" } },
+        ENVIRONMENTS,
+      ),
+    ).toEqual([
       'bootstrap: accountId = "x": must be 12 digits',
       'bootstrap: state.bucket = "UPPER": not a valid S3 bucket name (3-63 lowercase letters, digits, dots and hyphens)',
       "bootstrap: noncurrentVersionRetentionDays = 0: must be a whole number of days, at least 1",
@@ -166,7 +222,10 @@ describe("cross-environment collisions, naming the files", () => {
     return { files, known: Object.values(files) as EnvironmentConfig[] };
   };
   const qaOf = (patch: Parameters<typeof environment>[0]) =>
-    environment(patch, environment({ name: "qa", network: { vpcCidr: "10.99.0.0/16" }, edge: { domainName: `qa.${staging.edge.domainName}` } }, staging));
+    environment(
+      patch,
+      environment({ name: "qa", network: { vpcCidr: "10.99.0.0/16" }, edge: { domainName: `qa.${staging.edge.domainName}` } }, staging),
+    );
 
   it("a copied file that still exports the old constant leaves a hole in the list: reported, not a TypeError", () => {
     const { files, known } = withQa(undefined);
@@ -183,7 +242,11 @@ describe("cross-environment collisions, naming the files", () => {
 
   it("a copied environment whose name was not changed", () => {
     const { files, known } = withQa(qaOf({ name: "staging" }));
-    expect(validateEnvironments(known, known, files).filter((l) => l.includes("same name")).sort()).toEqual([
+    expect(
+      validateEnvironments(known, known, files)
+        .filter((l) => l.includes("same name"))
+        .sort(),
+    ).toEqual([
       'staging: name = "staging": another environment has the same name (environments/qa.ts; this one is environments/staging.ts: a copied file whose name was not changed?)',
       'staging: name = "staging": another environment has the same name (environments/staging.ts; this one is environments/qa.ts: a copied file whose name was not changed?)',
     ]);
@@ -226,7 +289,10 @@ describe("values that build something AWS refuses, or that cannot work", () => {
     ],
     [{ tags: { "aws:team": "web" } }, 'dev: tags.aws:team = "web": tag keys starting with aws: are reserved for AWS'],
     [{ tags: { "AWS:cost": "x" } }, 'dev: tags.AWS:cost = "x": tag keys starting with aws: are reserved for AWS'],
-    [{ tags: { Environment: "qa" } }, 'dev: tags.Environment = "qa": set by the platform on every resource (Project, Environment, ManagedBy, Repository); choose another key'],
+    [
+      { tags: { Environment: "qa" } },
+      'dev: tags.Environment = "qa": set by the platform on every resource (Project, Environment, ManagedBy, Repository); choose another key',
+    ],
     [{ tags: { Team: "x".repeat(257) } }, expect.stringMatching(/^dev: tags\.Team = "x+": tag values are at most 256 characters$/)],
     [
       { network: { natGateways: "none", interfaceEndpoints: ["secretsmanager", "ssm", "logs"] } },

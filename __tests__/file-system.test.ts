@@ -29,7 +29,15 @@ const build = (overrides: Partial<FileSystemProps> = {}, client?: string) =>
   });
 
 const withClient = build({}, ROLE);
-const alone = build({ throughputMode: "provisioned", provisionedThroughputMibps: 64, transitionToIaDays: 1, posixUid: 2000, posixGid: 2001, accessPointPath: "/srv/files", rootDirectoryPermissions: "770" });
+const alone = build({
+  throughputMode: "provisioned",
+  provisionedThroughputMibps: 64,
+  transitionToIaDays: 1,
+  posixUid: 2000,
+  posixGid: 2001,
+  accessPointPath: "/srv/files",
+  rootDirectoryPermissions: "770",
+});
 const fsPolicy = (json: typeof withClient.json) => policy(resourceList(json, "aws_efs_file_system_policy")[0]!.policy).Statement;
 
 describe("FileSystem", () => {
@@ -47,9 +55,12 @@ describe("FileSystem", () => {
       lifecycle_policy: [{ transition_to_ia: "AFTER_1_DAY" }, { transition_to_primary_storage_class: "AFTER_1_ACCESS" }],
     });
     expect(withClient.text).toHaveResourceWithProperties(EfsBackupPolicy, { backup_policy: { status: "ENABLED" } });
-    expect(synthConstruct((scope) => new FileSystem(scope, "fs", { ...props, automaticBackups: false })).text).toHaveResourceWithProperties(EfsBackupPolicy, {
-      backup_policy: { status: "DISABLED" },
-    });
+    expect(synthConstruct((scope) => new FileSystem(scope, "fs", { ...props, automaticBackups: false })).text).toHaveResourceWithProperties(
+      EfsBackupPolicy,
+      {
+        backup_policy: { status: "DISABLED" },
+      },
+    );
   });
 
   it("has a mount target per data subnet behind its own security group", () => {
@@ -123,8 +134,14 @@ describe("FileSystem rejects", () => {
   const rejects = (overrides: Partial<FileSystemProps>, message: RegExp) => expect(() => build(overrides)).toThrow(message);
 
   it("throughput settings that do not fit together", () => {
-    rejects({ throughputMode: "provisioned" }, /test\/file-system: provisionedThroughputMibps = \(unset\): throughputMode "provisioned" needs 1 to 3414 MiB\/s/);
-    rejects({ provisionedThroughputMibps: 10 }, /provisionedThroughputMibps = 10: applies only to throughputMode "provisioned", not "bursting"/);
+    rejects(
+      { throughputMode: "provisioned" },
+      /test\/file-system: provisionedThroughputMibps = \(unset\): throughputMode "provisioned" needs 1 to 3414 MiB\/s/,
+    );
+    rejects(
+      { provisionedThroughputMibps: 10 },
+      /provisionedThroughputMibps = 10: applies only to throughputMode "provisioned", not "bursting"/,
+    );
     rejects({ throughputMode: "max" as never }, /throughputMode = "max": must be one of bursting, elastic, provisioned/);
     expect(validateEnvironments([environment({ fileSystem: { throughputMode: "provisioned" } })])).toContainEqual(
       expect.stringMatching(/^dev: fileSystem\.provisionedThroughputMibps = \(unset\): throughputMode "provisioned" needs/),
@@ -145,10 +162,11 @@ describe("FileSystem per environment", () => {
   it.each(ENVIRONMENTS.map((e) => [e.name, e, e.fileSystem.throughputMode, e.network.availabilityZones.length] as const))(
     "%s uses its throughput mode and one mount target per zone",
     (_name, config, mode, zones) => {
-    const { text, json } = synthEnvironment(config);
-    expect(text).toHaveResourceWithProperties(EfsFileSystem, { throughput_mode: mode, encrypted: true });
-    expect(resourceList(json, "aws_efs_mount_target")).toHaveLength(zones);
-    const dataSubnets = resourceList(json, "aws_efs_mount_target").map((t) => t.subnet_id as string);
-    expect(dataSubnets.every((s) => /aws_subnet\.network_data-/.test(s))).toBe(true);
-  });
+      const { text, json } = synthEnvironment(config);
+      expect(text).toHaveResourceWithProperties(EfsFileSystem, { throughput_mode: mode, encrypted: true });
+      expect(resourceList(json, "aws_efs_mount_target")).toHaveLength(zones);
+      const dataSubnets = resourceList(json, "aws_efs_mount_target").map((t) => t.subnet_id as string);
+      expect(dataSubnets.every((s) => /aws_subnet\.network_data-/.test(s))).toBe(true);
+    },
+  );
 });

@@ -18,7 +18,14 @@ interface AlbSettings {
     port: number;
     deregistrationDelaySeconds: number;
     slowStartSeconds: number;
-    health: { path: string; matcher: string; intervalSeconds: number; timeoutSeconds: number; healthyThreshold: number; unhealthyThreshold: number };
+    health: {
+      path: string;
+      matcher: string;
+      intervalSeconds: number;
+      timeoutSeconds: number;
+      healthyThreshold: number;
+      unhealthyThreshold: number;
+    };
   };
 }
 // eslint-disable-next-line @typescript-eslint/no-require-imports
@@ -70,7 +77,10 @@ describe("the load balancer stand-in, from the synthesized stack", () => {
   });
 
   test("a changed idle timeout, deregistration delay or matcher follows the environment", () => {
-    const changed = environment({ edge: { idleTimeoutSeconds: 120, deregistrationDelaySeconds: 5, healthCheck: { matcher: "200-202,204" } }, compute: { healthCheckPath: "/ready" } });
+    const changed = environment({
+      edge: { idleTimeoutSeconds: 120, deregistrationDelaySeconds: 5, healthCheck: { matcher: "200-202,204" } },
+      compute: { healthCheckPath: "/ready" },
+    });
     const settings = balancer.albSettings(synthEnvironment(changed).json);
     expect(settings.idleTimeoutSeconds).toBe(120);
     expect(settings.targetGroup.deregistrationDelaySeconds).toBe(5);
@@ -94,12 +104,36 @@ describe("the load balancer stand-in, from the synthesized stack", () => {
     try {
       const cfg = join(dir, "haproxy.cfg");
       // A certificate is needed only to bind: check the configuration with the TLS listener's file present.
-      spawnSync("openssl", ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=lb", "-keyout", join(dir, "k"), "-out", join(dir, "c")]);
+      spawnSync("openssl", [
+        "req",
+        "-x509",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-days",
+        "1",
+        "-subj",
+        "/CN=lb",
+        "-keyout",
+        join(dir, "k"),
+        "-out",
+        join(dir, "c"),
+      ]);
       const pem = join(dir, "lb.pem");
       writeFileSync(pem, spawnSync("cat", [join(dir, "c"), join(dir, "k")], { encoding: "utf8" }).stdout);
-      writeFileSync(cfg, balancer.haproxyConfig(balancer.albSettings(synthEnvironment(env).json), { ...options, certificate: pem, socket: join(dir, "admin.sock") }));
+      writeFileSync(
+        cfg,
+        balancer.haproxyConfig(balancer.albSettings(synthEnvironment(env).json), {
+          ...options,
+          certificate: pem,
+          socket: join(dir, "admin.sock"),
+        }),
+      );
       const result = spawnSync("haproxy", ["-c", "-f", cfg], { encoding: "utf8" });
-      expect({ status: result.status, output: result.status === 0 ? "" : `${result.stdout}${result.stderr}` }).toEqual({ status: 0, output: "" });
+      expect({ status: result.status, output: result.status === 0 ? "" : `${result.stdout}${result.stderr}` }).toEqual({
+        status: 0,
+        output: "",
+      });
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

@@ -14,7 +14,10 @@ import { environment } from "./support/fixtures";
 
 function problems(patch: Parameters<typeof environment>[0], base = dev): string[] {
   const config = environment(patch, base);
-  return validateEnvironments([config], ENVIRONMENTS.map((e) => (e.name === config.name ? config : e)));
+  return validateEnvironments(
+    [config],
+    ENVIRONMENTS.map((e) => (e.name === config.name ? config : e)),
+  );
 }
 
 describe("the database", () => {
@@ -28,20 +31,20 @@ describe("the database", () => {
   it("needs a class its engine is offered on in the region", () => {
     const london = { region: "eu-west-2", state: { region: "eu-west-2" }, network: { availabilityZones: ["eu-west-2a", "eu-west-2b"] } };
     expect(problems({ ...london, database: { instanceClass: "db.x2g.xlarge" } })).toEqual([
-      "dev: database.instanceClass = \"db.x2g.xlarge\": RDS does not offer postgres on db.x2g.xlarge in eu-west-2 (modules/rules/aws-rules.generated.ts, cfn-lint's data from the AWS pricing API)",
+      'dev: database.instanceClass = "db.x2g.xlarge": RDS does not offer postgres on db.x2g.xlarge in eu-west-2 (modules/rules/aws-rules.generated.ts, cfn-lint\'s data from the AWS pricing API)',
     ]);
   });
 
   it("needs a class offered at its engine version", () => {
     expect(problems({ database: { instanceClass: "db.t2.micro" } })).toEqual([
-      "dev: database.instanceClass = \"db.t2.micro\": RDS offers no engine at version 16 on db.t2.micro (database.engineVersion 16; modules/rules/aws-rules.generated.ts, cfn-lint's orderable-options data): choose a current class",
+      'dev: database.instanceClass = "db.t2.micro": RDS offers no engine at version 16 on db.t2.micro (database.engineVersion 16; modules/rules/aws-rules.generated.ts, cfn-lint\'s orderable-options data): choose a current class',
     ]);
   });
 
   it("needs Performance Insights on its class: MySQL has none on micro and small burstable classes", () => {
     const mysql = { engine: "mysql", engineVersion: "8.0" } as const;
     expect(problems({ database: { ...mysql, instanceClass: "db.t4g.small" } })).toEqual([
-      "dev: database.instanceClass = \"db.t4g.small\": RDS for mysql has no Performance Insights on db.t4g.small, and the database module turns it on: use a medium class or larger",
+      'dev: database.instanceClass = "db.t4g.small": RDS for mysql has no Performance Insights on db.t4g.small, and the database module turns it on: use a medium class or larger',
     ]);
     expect(problems({ database: { ...mysql, instanceClass: "db.t4g.medium" } })).toEqual([]);
     expect(problems({ database: { instanceClass: "db.t4g.micro" } })).toEqual([]);
@@ -52,10 +55,9 @@ describe("the cache", () => {
   it("needs a node type offered in the region", () => {
     const south = { region: "eu-south-1", state: { region: "eu-south-1" }, network: { availabilityZones: ["eu-south-1a", "eu-south-1b"] } };
     expect(problems({ ...south, cache: { nodeType: "cache.m7g.2xlarge" } })).toEqual([
-      "dev: cache.nodeType = \"cache.m7g.2xlarge\": ElastiCache does not offer cache.m7g.2xlarge in eu-south-1 (modules/rules/aws-rules.generated.ts, cfn-lint's data from the AWS pricing API)",
+      'dev: cache.nodeType = "cache.m7g.2xlarge": ElastiCache does not offer cache.m7g.2xlarge in eu-south-1 (modules/rules/aws-rules.generated.ts, cfn-lint\'s data from the AWS pricing API)',
     ]);
   });
-
 });
 
 describe("the app subnets", () => {
@@ -98,14 +100,21 @@ describe("scheduled actions", () => {
     expect(problems({ compute: { scheduledActions: [night] } })).toEqual([
       "dev: compute.scheduledActions[0].maxCapacity = 3: above compute.maxCapacity (2), the ceiling the app subnets, the warm pool and the account's quotas are sized for: raise compute.maxCapacity instead",
     ]);
-    const many = Array.from({ length: 126 }, (_, i) => ({ name: `at-${i}`, recurrence: `${i % 60} ${i % 24} * * *`, minCapacity: 1, maxCapacity: 2 }));
+    const many = Array.from({ length: 126 }, (_, i) => ({
+      name: `at-${i}`,
+      recurrence: `${i % 60} ${i % 24} * * *`,
+      minCapacity: 1,
+      maxCapacity: 2,
+    }));
     expect(problems({ compute: { scheduledActions: many } })).toEqual([
       'dev: compute.scheduledActions = "126 actions": an Auto Scaling group takes at most 125 scheduled actions (a fixed quota)',
     ]);
   });
 
   it("name a canonical IANA time zone", () => {
-    const at = (timeZone: string) => ({ compute: { scheduledActions: [{ name: "night", recurrence: "0 20 * * *", minCapacity: 0, maxCapacity: 0, timeZone }] } });
+    const at = (timeZone: string) => ({
+      compute: { scheduledActions: [{ name: "night", recurrence: "0 20 * * *", minCapacity: 0, maxCapacity: 0, timeZone }] },
+    });
     expect(problems(at("US/Eastern"))).toEqual([
       'dev: compute.scheduledActions[0].timeZone = "US/Eastern": a legacy alias in the IANA time zone database; write the zone it names, America/New_York',
     ]);
@@ -119,7 +128,11 @@ describe("scheduled actions", () => {
 describe("the database's storage ceiling", () => {
   it("warns below AWS's recommended 26 % headroom", () => {
     expect(linkedWarnings(environment({ database: { allocatedStorageGib: 100, maxAllocatedStorageGib: 120 } }))).toEqual([
-      { id: "database.maxAllocatedStorageGib", message: "is less than 26 % above allocatedStorageGib (100): one autoscaling step can reach the ceiling; AWS recommends at least 126" },
+      {
+        id: "database.maxAllocatedStorageGib",
+        message:
+          "is less than 26 % above allocatedStorageGib (100): one autoscaling step can reach the ceiling; AWS recommends at least 126",
+      },
     ]);
   });
 });
@@ -131,13 +144,36 @@ describe("synth", () => {
     const outdir = fs.mkdtempSync(path.join(os.tmpdir(), "linked-warnings-"));
     try {
       const lines: string[] = [];
-      expect(run({ spec: "dev", environments: [busy, staging, prod], bootstrap: { ...bootstrap, ci: undefined }, outdir, log: (l) => lines.push(l), printSummary: false })).toBe(0);
+      expect(
+        run({
+          spec: "dev",
+          environments: [busy, staging, prod],
+          bootstrap: { ...bootstrap, ci: undefined },
+          outdir,
+          log: (l) => lines.push(l),
+          printSummary: false,
+        }),
+      ).toBe(0);
       expect(lines).toContain(
         'warning: dev/preflight: edge.alternativeNames give the certificate 11 names with domainName, above the default quota "Domain names per ACM certificate" (AWS Certificate Manager) of 10: request an increase in Service Quotas before the apply, then acknowledge this warning',
       );
-      const acknowledged = environment({ acknowledgements: { ...dev.acknowledgements, "preflight.edge.alternativeNames": "raised to 25 in this account, case 1234567890" } }, busy);
+      const acknowledged = environment(
+        {
+          acknowledgements: { ...dev.acknowledgements, "preflight.edge.alternativeNames": "raised to 25 in this account, case 1234567890" },
+        },
+        busy,
+      );
       const quiet: string[] = [];
-      expect(run({ spec: "dev", environments: [acknowledged, staging, prod], bootstrap: { ...bootstrap, ci: undefined }, outdir, log: (l) => quiet.push(l), printSummary: false })).toBe(0);
+      expect(
+        run({
+          spec: "dev",
+          environments: [acknowledged, staging, prod],
+          bootstrap: { ...bootstrap, ci: undefined },
+          outdir,
+          log: (l) => quiet.push(l),
+          printSummary: false,
+        }),
+      ).toBe(0);
       expect(quiet).toEqual(["2 acknowledged warning(s) not shown (acknowledgements in environments/<env>.ts)"]);
     } finally {
       fs.rmSync(outdir, { recursive: true, force: true });

@@ -10,7 +10,17 @@ import { S3BucketPublicAccessBlock } from "@cdktf/provider-aws/lib/s3-bucket-pub
 import { S3BucketServerSideEncryptionConfigurationA } from "@cdktf/provider-aws/lib/s3-bucket-server-side-encryption-configuration";
 import { S3BucketVersioningA } from "@cdktf/provider-aws/lib/s3-bucket-versioning";
 import { Connections } from "../modules/primitives/connections";
-import { ACCESS_LOG_PREFIX, DEFAULT_HSTS_MAX_AGE_SECONDS, DEFAULT_TLS_POLICY, ELB_LOG_DELIVERY_SERVICE, elbLogDeliveryPrincipal, isValidMatcher, LoadBalancer, LoadBalancerProps, targetHealthySeconds } from "../modules/load-balancer";
+import {
+  ACCESS_LOG_PREFIX,
+  DEFAULT_HSTS_MAX_AGE_SECONDS,
+  DEFAULT_TLS_POLICY,
+  ELB_LOG_DELIVERY_SERVICE,
+  elbLogDeliveryPrincipal,
+  isValidMatcher,
+  LoadBalancer,
+  LoadBalancerProps,
+  targetHealthySeconds,
+} from "../modules/load-balancer";
 import { validateEnvironments } from "../environments/schema/validate";
 import { ENVIRONMENTS } from "../environments";
 import { prod } from "../environments/prod";
@@ -150,7 +160,11 @@ describe("load balancer", () => {
 
   it("sends access logs to its own bucket, after the bucket policy exists", () => {
     const lb = only(json, "aws_lb");
-    expect(lb.access_logs).toEqual({ bucket: expect.stringMatching(/^\$\{aws_s3_bucket\.\S+\.bucket\}$/), prefix: ACCESS_LOG_PREFIX, enabled: true });
+    expect(lb.access_logs).toEqual({
+      bucket: expect.stringMatching(/^\$\{aws_s3_bucket\.\S+\.bucket\}$/),
+      prefix: ACCESS_LOG_PREFIX,
+      enabled: true,
+    });
     expect(lb.depends_on).toEqual([expect.stringMatching(/^aws_s3_bucket_policy\./)]);
   });
 
@@ -168,11 +182,20 @@ describe("load balancer", () => {
     expect(text).toHaveResourceWithProperties(S3BucketOwnershipControls, { rule: { object_ownership: "BucketOwnerEnforced" } });
     expect(text).toHaveResourceWithProperties(S3BucketVersioningA, { versioning_configuration: { status: "Enabled" } });
     expect(text).toHaveResourceWithProperties(S3BucketLifecycleConfiguration, {
-      rule: [expect.objectContaining({ status: "Enabled", expiration: [{ days: 30 }], abort_incomplete_multipart_upload: [{ days_after_initiation: 1 }] })],
+      rule: [
+        expect.objectContaining({
+          status: "Enabled",
+          expiration: [{ days: 30 }],
+          abort_incomplete_multipart_upload: [{ days_after_initiation: 1 }],
+        }),
+      ],
     });
     const bucketPolicy = only(json, "aws_s3_bucket_policy");
     expect(bucketPolicy.depends_on).toEqual(
-      expect.arrayContaining([expect.stringMatching(/^aws_s3_bucket_public_access_block\./), expect.stringMatching(/^aws_s3_bucket_ownership_controls\./)]),
+      expect.arrayContaining([
+        expect.stringMatching(/^aws_s3_bucket_public_access_block\./),
+        expect.stringMatching(/^aws_s3_bucket_ownership_controls\./),
+      ]),
     );
   });
 
@@ -202,7 +225,14 @@ describe("load balancer", () => {
     expect(lb?.connections).toBeInstanceOf(Connections);
     expect(lb?.connections.defaultPort).toBe(443);
     expect(lb?.targetGroup.port).toBe(8080);
-    for (const value of [lb?.targetGroup.arn, lb?.targetGroup.arnSuffix, lb?.loadBalancer.arn, lb?.loadBalancer.arnSuffix, lb?.loadBalancer.dnsName, lb?.loadBalancer.zoneId]) {
+    for (const value of [
+      lb?.targetGroup.arn,
+      lb?.targetGroup.arnSuffix,
+      lb?.loadBalancer.arn,
+      lb?.loadBalancer.arnSuffix,
+      lb?.loadBalancer.dnsName,
+      lb?.loadBalancer.zoneId,
+    ]) {
       expect(typeof value).toBe("string");
     }
   });
@@ -242,13 +272,18 @@ describe("load balancer per environment", () => {
   it.each(ENVIRONMENTS.map((e) => [e.name, `max-age=${e.edge.hstsMaxAgeSeconds ?? DEFAULT_HSTS_MAX_AGE_SECONDS}; includeSubDomains`]))(
     "%s sends Strict-Transport-Security %s",
     (name, value) => {
-    expect(envs[name]!.text).toHaveResourceWithProperties(LbListener, { protocol: "HTTPS", routing_http_response_strict_transport_security_header_value: value });
-  });
+      expect(envs[name]!.text).toHaveResourceWithProperties(LbListener, {
+        protocol: "HTTPS",
+        routing_http_response_strict_transport_security_header_value: value,
+      });
+    },
+  );
 
-
-  it.each(ENVIRONMENTS.map((e) => [e.name, e.edge.deletionProtection, String(e.edge.deregistrationDelaySeconds), e.edge.accessLogRetentionDays] as const))(
-    "%s: deletion protection %s, draining %ss, logs kept %i days",
-    (name, protection, delay, days) => {
+  it.each(
+    ENVIRONMENTS.map(
+      (e) => [e.name, e.edge.deletionProtection, String(e.edge.deregistrationDelaySeconds), e.edge.accessLogRetentionDays] as const,
+    ),
+  )("%s: deletion protection %s, draining %ss, logs kept %i days", (name, protection, delay, days) => {
     const { json, text, config } = envs[name]!;
     expect(text).toHaveResourceWithProperties(Lb, {
       enable_deletion_protection: protection,
@@ -294,7 +329,10 @@ describe("load balancer settings rejections", () => {
     [{ healthCheck: { matcher: "200-" } }, /edge\.healthCheck\.matcher = "200-"/],
     [{ healthCheck: { intervalSeconds: 301 } }, /edge\.healthCheck\.intervalSeconds = 301: ALB accepts 5-300 seconds/],
     [{ healthCheck: { timeoutSeconds: 1 } }, /edge\.healthCheck\.timeoutSeconds = 1: ALB accepts 2-120 seconds/],
-    [{ healthCheck: { intervalSeconds: 10, timeoutSeconds: 10 } }, /edge\.healthCheck\.timeoutSeconds = 10: must be less than healthCheck\.intervalSeconds \(10\)/],
+    [
+      { healthCheck: { intervalSeconds: 10, timeoutSeconds: 10 } },
+      /edge\.healthCheck\.timeoutSeconds = 10: must be less than healthCheck\.intervalSeconds \(10\)/,
+    ],
     [{ healthCheck: { healthyThreshold: 1 } }, /edge\.healthCheck\.healthyThreshold = 1: ALB accepts 2-10 checks/],
     [{ healthCheck: { unhealthyThreshold: 11 } }, /edge\.healthCheck\.unhealthyThreshold = 11: ALB accepts 2-10 checks/],
     [{ deregistrationDelaySeconds: 3601 }, /edge\.deregistrationDelaySeconds = 3601: ALB accepts 0-3600 seconds/],
@@ -304,14 +342,21 @@ describe("load balancer settings rejections", () => {
     [{ idleTimeoutSeconds: 4001 }, /edge\.idleTimeoutSeconds = 4001: ALB accepts 1-4000 seconds/],
     [{ slowStartSeconds: 10 }, /edge\.slowStartSeconds = 10: ALB accepts 30-900 seconds, or 0/],
     [{ stickinessDurationSeconds: 0 }, /edge\.stickinessDurationSeconds = 0: ALB accepts 1-604800 seconds/],
-    [{ tlsPolicy: "ELBSecurityPolicy-2016-08" }, /edge\.tlsPolicy = "ELBSecurityPolicy-2016-08": must be an ELB security policy that allows only TLS 1\.2 or later/],
+    [
+      { tlsPolicy: "ELBSecurityPolicy-2016-08" },
+      /edge\.tlsPolicy = "ELBSecurityPolicy-2016-08": must be an ELB security policy that allows only TLS 1\.2 or later/,
+    ],
     [{ accessLogRetentionDays: 0 }, /edge\.accessLogRetentionDays = 0: must be a whole number of days, at least 1/],
   ])("rejects %j", (edge, message) => {
     expect(lines(edge)).toContainEqual(expect.stringMatching(message));
   });
 
   it("accepts the TLS 1.2+ policy families", () => {
-    for (const tlsPolicy of ["ELBSecurityPolicy-TLS13-1-2-Res-2021-06", "ELBSecurityPolicy-TLS-1-2-Ext-2018-06", "ELBSecurityPolicy-FS-1-2-Res-2020-10"]) {
+    for (const tlsPolicy of [
+      "ELBSecurityPolicy-TLS13-1-2-Res-2021-06",
+      "ELBSecurityPolicy-TLS-1-2-Ext-2018-06",
+      "ELBSecurityPolicy-FS-1-2-Res-2020-10",
+    ]) {
       expect(lines({ tlsPolicy })).toEqual([]);
     }
   });
@@ -329,7 +374,9 @@ describe("load balancer settings rejections", () => {
   });
 
   it("the construct throws on bad settings and on a name prefix too long for ELB names", () => {
-    expect(() => build({ deregistrationDelaySeconds: 4000 })).toThrow(/test\/edge: deregistrationDelaySeconds = 4000: ALB accepts 0-3600 seconds/);
+    expect(() => build({ deregistrationDelaySeconds: 4000 })).toThrow(
+      /test\/edge: deregistrationDelaySeconds = 4000: ALB accepts 0-3600 seconds/,
+    );
     expect(() => build({ healthCheckPath: "health" })).toThrow(/test\/edge: healthCheckPath = "health": must start with \//);
     expect(() => build({ appPort: 70000 })).toThrow(/test\/edge: appPort = 70000: must be a TCP port/);
     expect(() => build({ namePrefix: "a-very-long-project-name-prod" })).toThrow(/namePrefix = "a-very-long-project-name-prod": too long/);
@@ -341,16 +388,24 @@ describe("load balancer settings rejections", () => {
     expect(moved).toHaveResourceWithProperties(LbTargetGroup, { port: 9090, health_check: expect.objectContaining({ path: "/ready" }) });
     const stated = environment({ edge: { appPort: 8080, healthCheck: { path: "/health" } } as never });
     expect(validateEnvironments([stated])).toEqual(
-      expect.arrayContaining([expect.stringMatching(/^dev: edge\.appPort = 8080: unknown setting/), expect.stringMatching(/^dev: edge\.healthCheck\.path = "\/health": unknown setting/)]),
+      expect.arrayContaining([
+        expect.stringMatching(/^dev: edge\.appPort = 8080: unknown setting/),
+        expect.stringMatching(/^dev: edge\.healthCheck\.path = "\/health": unknown setting/),
+      ]),
     );
   });
 
   it("a production environment without ALB deletion protection needs a waiver", () => {
     const off = environment({ edge: { deletionProtection: false } }, prod);
     expect(validateEnvironments([off])).toContainEqual(
-      expect.stringMatching(/^prod: edge\.deletionProtection = false: a production environment needs deletionProtection; fix it or add waivers\.deletionProtection/),
+      expect.stringMatching(
+        /^prod: edge\.deletionProtection = false: a production environment needs deletionProtection; fix it or add waivers\.deletionProtection/,
+      ),
     );
-    const waived = environment({ edge: { deletionProtection: false }, waivers: { deletionProtection: "load test environment, recreated daily" } }, prod);
+    const waived = environment(
+      { edge: { deletionProtection: false }, waivers: { deletionProtection: "load test environment, recreated daily" } },
+      prod,
+    );
     expect(validateEnvironments([waived]).filter((l) => l.includes("edge.deletionProtection"))).toEqual([]);
     expect(validateEnvironments([environment({ edge: { deletionProtection: false } })])).toEqual([]);
   });

@@ -8,7 +8,11 @@ const KEY = "arn:aws:kms:eu-west-2:111111111111:key/test";
 describe("EncryptedLogGroup", () => {
   it("is the log group itself, named by the caller's scope and id, with the key and retention", () => {
     const { json } = synthConstruct((stack) => {
-      new EncryptedLogGroup(new Construct(stack, "owner"), "flow-log-group", { name: "/vpc/webapp-test/flow-logs", retentionDays: 30, kmsKeyArn: KEY });
+      new EncryptedLogGroup(new Construct(stack, "owner"), "flow-log-group", {
+        name: "/vpc/webapp-test/flow-logs",
+        retentionDays: 30,
+        kmsKeyArn: KEY,
+      });
     });
     const groups = resources(json, "aws_cloudwatch_log_group");
     expect(Object.keys(groups).map((name) => name.replace(/_[0-9A-F]{8}$/, ""))).toEqual(["owner_flow-log-group"]);

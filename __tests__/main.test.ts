@@ -62,12 +62,15 @@ describe("run", () => {
     );
   });
 
-  it.each(["true", "1"])("refuses HCL output (SYNTH_HCL_OUTPUT=%s, as cdktf synth --hcl sets it) with the reason, writing nothing", (value) => {
-    expect(run({ hclOutput: value, outdir, log })).toBe(2);
-    expect(lines).toEqual([expect.stringMatching(/^HCL output \(cdktf synth --hcl\) is refused: cdktf 0\.21 writes invalid HCL/)]);
-    expect(fs.existsSync(outdir)).toBe(false);
-    expect(run({ hclOutput: "false", outdir, log })).toBe(0);
-  });
+  it.each(["true", "1"])(
+    "refuses HCL output (SYNTH_HCL_OUTPUT=%s, as cdktf synth --hcl sets it) with the reason, writing nothing",
+    (value) => {
+      expect(run({ hclOutput: value, outdir, log })).toBe(2);
+      expect(lines).toEqual([expect.stringMatching(/^HCL output \(cdktf synth --hcl\) is refused: cdktf 0\.21 writes invalid HCL/)]);
+      expect(fs.existsSync(outdir)).toBe(false);
+      expect(run({ hclOutput: "false", outdir, log })).toBe(0);
+    },
+  );
 
   it("prints construct warnings", () => {
     const dev = { ...environment({ network: { natGateways: "single" } }), acknowledgements: {} };
@@ -77,7 +80,10 @@ describe("run", () => {
 
   it("counts acknowledged warnings instead of printing them, and names an acknowledgement that matches nothing", () => {
     const reason = "one NAT gateway is enough here";
-    const dev = { ...environment({ network: { natGateways: "single" } }), acknowledgements: { "network.natGateways": reason, "compute.nothing": reason } };
+    const dev = {
+      ...environment({ network: { natGateways: "single" } }),
+      acknowledgements: { "network.natGateways": reason, "compute.nothing": reason },
+    };
     expect(run({ spec: "dev", environments: withDev(dev), outdir, log })).toBe(0);
     expect(lines.filter((l) => l.startsWith("warning:") || l.includes("acknowledged"))).toEqual([
       'warning: dev: acknowledgements["compute.nothing"] matches no warning; remove it',
@@ -92,25 +98,37 @@ describe("run", () => {
     Annotations.of(network).addWarning("natGateways looks like an id but carries none");
     const dev = { ...environment(), acknowledgements: { "network.natGateways": "one NAT gateway is enough here" } };
     printWarnings(app, [dev], log);
-    expect(lines).toEqual(["warning: dev/network: natGateways looks like an id but carries none", "1 acknowledged warning(s) not shown (acknowledgements in environments/<env>.ts)"]);
+    expect(lines).toEqual([
+      "warning: dev/network: natGateways looks like an id but carries none",
+      "1 acknowledged warning(s) not shown (acknowledgements in environments/<env>.ts)",
+    ]);
   });
 
-  it.each(TEMPLATE_EXAMPLE_REFS.map((ref) => [ref]))("warns while an environment runs the template's example ref %s, which no repository has", (ref) => {
-    const pinned = (r: string) => environment({ compute: { repository: { ref: r, allowBranchRef: false } } });
-    const warned = () => lines.filter((l) => l.includes("compute.repository.ref"));
-    expect(run({ spec: "dev", environments: withDev(pinned(ref)), outdir, log })).toBe(0);
-    expect(warned()).toEqual([
-      expect.stringMatching(new RegExp(`^warning: dev/preflight: compute\\.repository\\.ref is "${ref.replace(/\./g, "\\.")}", the template's example, which no repository has: every instance would fail to fetch the app; .* \\(README: "Making it yours"\\)$`)),
-    ]);
-    lines = [];
-    expect(run({ spec: "dev", environments: withDev(pinned("refs/tags/v0.1.0")), outdir, log })).toBe(0);
-    expect(warned()).toEqual([]);
-  });
+  it.each(TEMPLATE_EXAMPLE_REFS.map((ref) => [ref]))(
+    "warns while an environment runs the template's example ref %s, which no repository has",
+    (ref) => {
+      const pinned = (r: string) => environment({ compute: { repository: { ref: r, allowBranchRef: false } } });
+      const warned = () => lines.filter((l) => l.includes("compute.repository.ref"));
+      expect(run({ spec: "dev", environments: withDev(pinned(ref)), outdir, log })).toBe(0);
+      expect(warned()).toEqual([
+        expect.stringMatching(
+          new RegExp(
+            `^warning: dev/preflight: compute\\.repository\\.ref is "${ref.replace(/\./g, "\\.")}", the template's example, which no repository has: every instance would fail to fetch the app; .* \\(README: "Making it yours"\\)$`,
+          ),
+        ),
+      ]);
+      lines = [];
+      expect(run({ spec: "dev", environments: withDev(pinned("refs/tags/v0.1.0")), outdir, log })).toBe(0);
+      expect(warned()).toEqual([]);
+    },
+  );
 
   it("refuses an acknowledgement without a reason", () => {
     const dev = { ...environment(), acknowledgements: { "network.natGateways": " " } };
     expect(run({ spec: "dev", environments: withDev(dev), outdir, log })).toBe(1);
-    expect(lines).toContainEqual('  dev: acknowledgements["network.natGateways"] = " ": an acknowledgement needs a written reason of at least 10 characters');
+    expect(lines).toContainEqual(
+      '  dev: acknowledgements["network.natGateways"] = " ": an acknowledgement needs a written reason of at least 10 characters',
+    );
   });
 
   it("ends with one line per stack: its resources and data sources, counted from what was written, and where", () => {
@@ -122,7 +140,9 @@ describe("run", () => {
       const file = path.join(outdir, "stacks", stack, "cdk.tf.json");
       const json = JSON.parse(fs.readFileSync(file, "utf8")) as { resource: Record<string, object>; data?: Record<string, object> };
       const count = (blocks?: Record<string, object>) => Object.values(blocks ?? {}).flatMap((b) => Object.keys(b)).length;
-      expect(summary[i]).toMatch(new RegExp(`^synth: ${stack} +${count(json.resource)} resources, +${count(json.data)} data sources -> ${file}$`));
+      expect(summary[i]).toMatch(
+        new RegExp(`^synth: ${stack} +${count(json.resource)} resources, +${count(json.data)} data sources -> ${file}$`),
+      );
     }
   });
 
@@ -146,7 +166,9 @@ describe("run", () => {
     expect(run({ environments: broken, outdir, log })).toBe(1);
     expect(lines[0]).toBe(`Configuration has ${2 * ENVIRONMENTS.length} problem(s); nothing was synthesized:`);
     expect(lines).toContainEqual('  prod: accountId = "nope": must be 12 digits');
-    expect(lines).toContainEqual("  staging: logRetentionDays = 2: CloudWatch Logs accepts only 1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653 days");
+    expect(lines).toContainEqual(
+      "  staging: logRetentionDays = 2: CloudWatch Logs accepts only 1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653 days",
+    );
     expect(fs.existsSync(outdir)).toBe(false);
   });
 });

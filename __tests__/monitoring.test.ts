@@ -13,15 +13,27 @@ const props: MonitoringProps = {
   accountId: "111111111111",
   topic: true,
   alarmEmails: ["oncall@example.com"],
-  edge: { loadBalancerArnSuffix: "app/webapp-test/abc", targetGroupArnSuffix: "targetgroup/webapp-test/def", certificateArn: "arn:aws:acm:eu-west-2:111111111111:certificate/x", webAclName: "webapp-test" },
-  compute: { autoScalingGroupName: "webapp-test-app", logGroupName: "/webapp-test/app", bootFailurePattern: '"webapp-boot" "FAILED"', metricsNamespace: "webapp-test/app" },
+  edge: {
+    loadBalancerArnSuffix: "app/webapp-test/abc",
+    targetGroupArnSuffix: "targetgroup/webapp-test/def",
+    certificateArn: "arn:aws:acm:eu-west-2:111111111111:certificate/x",
+    webAclName: "webapp-test",
+  },
+  compute: {
+    autoScalingGroupName: "webapp-test-app",
+    logGroupName: "/webapp-test/app",
+    bootFailurePattern: '"webapp-boot" "FAILED"',
+    metricsNamespace: "webapp-test/app",
+  },
   database: { identifier: "webapp-test" },
   cache: { replicationGroupId: "webapp-test", nodeCount: 2 },
   fileSystem: { fileSystemId: "fs-123", throughputMode: "bursting" },
 };
 
-const build = (overrides: Partial<MonitoringProps> = {}) => synthConstruct((scope) => new Monitoring(scope, "monitoring", { ...props, ...overrides }));
-const alarmsByName = (json: Json): Record<string, Json> => Object.fromEntries(resourceList(json, "aws_cloudwatch_metric_alarm").map((a) => [a.alarm_name, a]));
+const build = (overrides: Partial<MonitoringProps> = {}) =>
+  synthConstruct((scope) => new Monitoring(scope, "monitoring", { ...props, ...overrides }));
+const alarmsByName = (json: Json): Record<string, Json> =>
+  Object.fromEntries(resourceList(json, "aws_cloudwatch_metric_alarm").map((a) => [a.alarm_name, a]));
 
 describe("Monitoring", () => {
   const { text, json } = build();
@@ -29,7 +41,10 @@ describe("Monitoring", () => {
   const topicRef = expect.stringMatching(/^\$\{aws_sns_topic\.monitoring_topic_[A-Z0-9]+\.arn\}$/);
 
   it("creates a KMS-encrypted topic with the email subscriptions and a policy for this account's alarms only", () => {
-    expect(text).toHaveResourceWithProperties(SnsTopic, { name: "webapp-test-alarms", kms_master_key_id: expect.stringMatching(/aws_kms_key/) });
+    expect(text).toHaveResourceWithProperties(SnsTopic, {
+      name: "webapp-test-alarms",
+      kms_master_key_id: expect.stringMatching(/aws_kms_key/),
+    });
     expect(text).toHaveResourceWithProperties(SnsTopicSubscription, { protocol: "email", endpoint: "oncall@example.com" });
     const doc = policy(resourceList(json, "aws_sns_topic_policy")[0]?.policy);
     expect(doc.Statement).toEqual([
@@ -43,7 +58,9 @@ describe("Monitoring", () => {
       }),
     ]);
     const keyPolicy = policy(resourceList(json, "aws_kms_key")[0]?.policy);
-    expect(keyPolicy.Statement[1]).toEqual(expect.objectContaining({ Principal: { Service: "cloudwatch.amazonaws.com" }, Action: ["kms:Decrypt", "kms:GenerateDataKey*"] }));
+    expect(keyPolicy.Statement[1]).toEqual(
+      expect.objectContaining({ Principal: { Service: "cloudwatch.amazonaws.com" }, Action: ["kms:Decrypt", "kms:GenerateDataKey*"] }),
+    );
   });
 
   it("notifies on ALARM and OK for every alarm, and describes what to look at first", () => {
@@ -56,28 +73,119 @@ describe("Monitoring", () => {
   });
 
   it.each([
-    ["webapp-test-target-p95-latency", { namespace: "AWS/ApplicationELB", metric_name: "TargetResponseTime", extended_statistic: "p95", threshold: 2, comparison_operator: "GreaterThanThreshold" }],
-    ["webapp-test-unhealthy-hosts", { metric_name: "UnHealthyHostCount", statistic: "Maximum", threshold: 0, comparison_operator: "GreaterThanThreshold" }],
-    ["webapp-test-no-healthy-hosts", { metric_name: "HealthyHostCount", statistic: "Minimum", threshold: 1, comparison_operator: "LessThanThreshold", treat_missing_data: "breaching" }],
+    [
+      "webapp-test-target-p95-latency",
+      {
+        namespace: "AWS/ApplicationELB",
+        metric_name: "TargetResponseTime",
+        extended_statistic: "p95",
+        threshold: 2,
+        comparison_operator: "GreaterThanThreshold",
+      },
+    ],
+    [
+      "webapp-test-unhealthy-hosts",
+      { metric_name: "UnHealthyHostCount", statistic: "Maximum", threshold: 0, comparison_operator: "GreaterThanThreshold" },
+    ],
+    [
+      "webapp-test-no-healthy-hosts",
+      {
+        metric_name: "HealthyHostCount",
+        statistic: "Minimum",
+        threshold: 1,
+        comparison_operator: "LessThanThreshold",
+        treat_missing_data: "breaching",
+      },
+    ],
     ["webapp-test-rejected-connections", { metric_name: "RejectedConnectionCount", statistic: "Sum", threshold: 0 }],
-    ["webapp-test-waf-blocked-spike", { namespace: "AWS/WAFV2", metric_name: "BlockedRequests", statistic: "Sum", threshold: 500, dimensions: { WebACL: "webapp-test", Region: "eu-west-2", Rule: "ALL" } }],
-    ["webapp-test-certificate-expiry", { namespace: "AWS/CertificateManager", metric_name: "DaysToExpiry", statistic: "Minimum", threshold: 30, comparison_operator: "LessThanThreshold", period: 86400 }],
-    ["webapp-test-boot-failures", { namespace: "webapp-test/app", metric_name: "BootFailures", statistic: "Sum", threshold: 0, evaluation_periods: 1 }],
+    [
+      "webapp-test-waf-blocked-spike",
+      {
+        namespace: "AWS/WAFV2",
+        metric_name: "BlockedRequests",
+        statistic: "Sum",
+        threshold: 500,
+        dimensions: { WebACL: "webapp-test", Region: "eu-west-2", Rule: "ALL" },
+      },
+    ],
+    [
+      "webapp-test-certificate-expiry",
+      {
+        namespace: "AWS/CertificateManager",
+        metric_name: "DaysToExpiry",
+        statistic: "Minimum",
+        threshold: 30,
+        comparison_operator: "LessThanThreshold",
+        period: 86400,
+      },
+    ],
+    [
+      "webapp-test-boot-failures",
+      { namespace: "webapp-test/app", metric_name: "BootFailures", statistic: "Sum", threshold: 0, evaluation_periods: 1 },
+    ],
     ["webapp-test-launch-abandoned", { namespace: "AWS/Events", metric_name: "MatchedEvents", statistic: "Sum", threshold: 0 }],
-    ["webapp-test-group-cpu-high", { namespace: "AWS/EC2", metric_name: "CPUUtilization", statistic: "Average", threshold: 80, dimensions: { AutoScalingGroupName: "webapp-test-app" } }],
-    ["webapp-test-lock-failures", { namespace: "webapp-test/app", metric_name: "LockFailures", statistic: "Sum", threshold: 0, evaluation_periods: 1 }],
-    ["webapp-test-job-failures", { namespace: "webapp-test/app", metric_name: "JobFailures", statistic: "Sum", threshold: 0, evaluation_periods: 1, treat_missing_data: "notBreaching" }],
-    ["webapp-test-jobs-missed", { namespace: "webapp-test/app", metric_name: "JobsMissed", statistic: "Sum", threshold: 0, evaluation_periods: 1 }],
-    ["webapp-test-job-leases-lost", { namespace: "webapp-test/app", metric_name: "JobLeasesLost", statistic: "Sum", threshold: 0, evaluation_periods: 1 }],
-    ["webapp-test-database-cpu", { namespace: "AWS/RDS", metric_name: "CPUUtilization", threshold: 80, dimensions: { DBInstanceIdentifier: "webapp-test" } }],
-    ["webapp-test-database-free-storage", { metric_name: "FreeStorageSpace", statistic: "Minimum", threshold: 5 * 1024 ** 3, comparison_operator: "LessThanThreshold" }],
+    [
+      "webapp-test-group-cpu-high",
+      {
+        namespace: "AWS/EC2",
+        metric_name: "CPUUtilization",
+        statistic: "Average",
+        threshold: 80,
+        dimensions: { AutoScalingGroupName: "webapp-test-app" },
+      },
+    ],
+    [
+      "webapp-test-lock-failures",
+      { namespace: "webapp-test/app", metric_name: "LockFailures", statistic: "Sum", threshold: 0, evaluation_periods: 1 },
+    ],
+    [
+      "webapp-test-job-failures",
+      {
+        namespace: "webapp-test/app",
+        metric_name: "JobFailures",
+        statistic: "Sum",
+        threshold: 0,
+        evaluation_periods: 1,
+        treat_missing_data: "notBreaching",
+      },
+    ],
+    [
+      "webapp-test-jobs-missed",
+      { namespace: "webapp-test/app", metric_name: "JobsMissed", statistic: "Sum", threshold: 0, evaluation_periods: 1 },
+    ],
+    [
+      "webapp-test-job-leases-lost",
+      { namespace: "webapp-test/app", metric_name: "JobLeasesLost", statistic: "Sum", threshold: 0, evaluation_periods: 1 },
+    ],
+    [
+      "webapp-test-database-cpu",
+      { namespace: "AWS/RDS", metric_name: "CPUUtilization", threshold: 80, dimensions: { DBInstanceIdentifier: "webapp-test" } },
+    ],
+    [
+      "webapp-test-database-free-storage",
+      { metric_name: "FreeStorageSpace", statistic: "Minimum", threshold: 5 * 1024 ** 3, comparison_operator: "LessThanThreshold" },
+    ],
     ["webapp-test-database-freeable-memory", { metric_name: "FreeableMemory", threshold: 256 * 1024 ** 2 }],
     ["webapp-test-database-connections", { metric_name: "DatabaseConnections", statistic: "Maximum", threshold: 200 }],
-    ["webapp-test-cache-1-memory", { namespace: "AWS/ElastiCache", metric_name: "DatabaseMemoryUsagePercentage", threshold: 80, dimensions: { CacheClusterId: "webapp-test-001" } }],
-    ["webapp-test-cache-2-evictions", { metric_name: "Evictions", statistic: "Sum", threshold: 0, dimensions: { CacheClusterId: "webapp-test-002" } }],
+    [
+      "webapp-test-cache-1-memory",
+      {
+        namespace: "AWS/ElastiCache",
+        metric_name: "DatabaseMemoryUsagePercentage",
+        threshold: 80,
+        dimensions: { CacheClusterId: "webapp-test-001" },
+      },
+    ],
+    [
+      "webapp-test-cache-2-evictions",
+      { metric_name: "Evictions", statistic: "Sum", threshold: 0, dimensions: { CacheClusterId: "webapp-test-002" } },
+    ],
     ["webapp-test-cache-1-cpu", { metric_name: "EngineCPUUtilization", threshold: 80 }],
     ["webapp-test-cache-2-replication-lag", { metric_name: "ReplicationLag", threshold: 30 }],
-    ["webapp-test-efs-io-limit", { namespace: "AWS/EFS", metric_name: "PercentIOLimit", threshold: 95, dimensions: { FileSystemId: "fs-123" } }],
+    [
+      "webapp-test-efs-io-limit",
+      { namespace: "AWS/EFS", metric_name: "PercentIOLimit", threshold: 95, dimensions: { FileSystemId: "fs-123" } },
+    ],
     ["webapp-test-efs-burst-credits", { metric_name: "BurstCreditBalance", comparison_operator: "LessThanThreshold" }],
   ])("%s watches the right metric", (name, expected) => {
     expect(alarms[name]).toEqual(expect.objectContaining(expected));
@@ -87,8 +195,12 @@ describe("Monitoring", () => {
     const alarm = alarms["webapp-test-alb-5xx-rate"];
     expect(alarm?.metric_name).toBeUndefined();
     const queries = Object.fromEntries((alarm?.metric_query as Json[]).map((q) => [q.id, q]));
-    expect(queries.rate).toEqual(expect.objectContaining({ expression: "IF(requests > 0, 100 * errors / requests, 0)", return_data: true }));
-    expect(queries.errors.metric).toEqual(expect.objectContaining({ metric_name: "HTTPCode_ELB_5XX_Count", stat: "Sum", dimensions: { LoadBalancer: "app/webapp-test/abc" } }));
+    expect(queries.rate).toEqual(
+      expect.objectContaining({ expression: "IF(requests > 0, 100 * errors / requests, 0)", return_data: true }),
+    );
+    expect(queries.errors.metric).toEqual(
+      expect.objectContaining({ metric_name: "HTTPCode_ELB_5XX_Count", stat: "Sum", dimensions: { LoadBalancer: "app/webapp-test/abc" } }),
+    );
     expect(queries.requests.metric.metric_name).toBe("RequestCount");
     const target = Object.fromEntries((alarms["webapp-test-target-5xx-rate"]?.metric_query as Json[]).map((q) => [q.id, q]));
     expect(target.errors.metric.dimensions).toEqual({ LoadBalancer: "app/webapp-test/abc", TargetGroup: "targetgroup/webapp-test/def" });
@@ -122,7 +234,11 @@ describe("Monitoring", () => {
   it("calls a shortfall of in-service against desired instances failed replacements once it outlasts a launch", () => {
     const alarm = alarms["webapp-test-replacement-shortfall"];
     expect(alarm?.treat_missing_data).toBe("notBreaching");
-    expect((alarm?.metric_query as Json[]).map((q) => q.metric?.metric_name ?? q.expression)).toEqual(["GroupInServiceInstances", "GroupDesiredCapacity", "IF(inservice < desired, 1, 0)"]);
+    expect((alarm?.metric_query as Json[]).map((q) => q.metric?.metric_name ?? q.expression)).toEqual([
+      "GroupInServiceInstances",
+      "GroupDesiredCapacity",
+      "IF(inservice < desired, 1, 0)",
+    ]);
     // The default launch window, 1800 s, in 300 s periods, plus one.
     expect(alarm?.evaluation_periods).toBe(7);
     expect((alarm?.metric_query as Json[]).filter((q) => q.metric).map((q) => [q.metric.stat, q.metric.period])).toEqual([
@@ -155,7 +271,13 @@ describe("Monitoring", () => {
   });
 
   it("leaves out WAF, replication-lag and burst-credit alarms where they do not apply", () => {
-    const lean = alarmsByName(build({ edge: { ...props.edge, webAclName: undefined }, cache: { replicationGroupId: "webapp-test", nodeCount: 1 }, fileSystem: { fileSystemId: "fs-1", throughputMode: "elastic" } }).json);
+    const lean = alarmsByName(
+      build({
+        edge: { ...props.edge, webAclName: undefined },
+        cache: { replicationGroupId: "webapp-test", nodeCount: 1 },
+        fileSystem: { fileSystemId: "fs-1", throughputMode: "elastic" },
+      }).json,
+    );
     expect(Object.keys(lean).filter((n) => /waf|replication-lag|burst/.test(n))).toEqual([]);
   });
 
@@ -178,7 +300,8 @@ describe("Monitoring", () => {
     const handed: Record<string, string> = {};
     const walk = (value: unknown, path: string): void => {
       if (value instanceof CloudwatchMetricAlarm) handed[path] = value.node.id;
-      else if (value && typeof value === "object") for (const [key, inner] of Object.entries(value)) walk(inner, path ? `${path}.${key}` : key);
+      else if (value && typeof value === "object")
+        for (const [key, inner] of Object.entries(value)) walk(inner, path ? `${path}.${key}` : key);
     };
     walk(monitoring?.alarms, "");
     expect(handed).toEqual({
@@ -242,7 +365,15 @@ describe("Monitoring", () => {
       }
     }
     expect([...dimensionValues].sort()).toEqual(
-      ["app/webapp-test/abc", "targetgroup/webapp-test/def", "webapp-test-app", "webapp-test", "webapp-test-001", "webapp-test-002", "fs-123"].sort(),
+      [
+        "app/webapp-test/abc",
+        "targetgroup/webapp-test/def",
+        "webapp-test-app",
+        "webapp-test",
+        "webapp-test-001",
+        "webapp-test-002",
+        "fs-123",
+      ].sort(),
     );
     expect(Object.keys(resources(json, "aws_cloudwatch_dashboard"))).toHaveLength(1);
   });
@@ -256,16 +387,31 @@ describe("checkMonitoringSettings", () => {
   };
 
   it.each<[Parameters<typeof checkMonitoringSettings>[0], RegExp]>([
-    [{ topic: true, thresholds: { groupCpuPercent: 120 } }, /^dev: monitoring.thresholds.groupCpuPercent = 120: a percentage must be between 0 and 100/],
-    [{ topic: true, thresholds: { cacheMemoryPercent: -1 } }, /^dev: monitoring.thresholds.cacheMemoryPercent = -1: a percentage must be between 0 and 100/],
-    [{ topic: true, thresholds: { databaseConnections: -5 } }, /^dev: monitoring.thresholds.databaseConnections = -5: a count must be a whole number, 0 or more/],
+    [
+      { topic: true, thresholds: { groupCpuPercent: 120 } },
+      /^dev: monitoring.thresholds.groupCpuPercent = 120: a percentage must be between 0 and 100/,
+    ],
+    [
+      { topic: true, thresholds: { cacheMemoryPercent: -1 } },
+      /^dev: monitoring.thresholds.cacheMemoryPercent = -1: a percentage must be between 0 and 100/,
+    ],
+    [
+      { topic: true, thresholds: { databaseConnections: -5 } },
+      /^dev: monitoring.thresholds.databaseConnections = -5: a count must be a whole number, 0 or more/,
+    ],
     [{ topic: true, thresholds: { rejectedConnections: 1.5 } }, /rejectedConnections = 1.5: a count must be a whole number/],
     [{ topic: true, thresholds: { spotInterruptionsPerHour: 0.5 } }, /spotInterruptionsPerHour = 0.5: a count must be a whole number/],
     [{ topic: true, thresholds: { targetResponseP95Seconds: 0 } }, /targetResponseP95Seconds = 0: must be greater than 0/],
     [{ topic: true, thresholds: { nonsense: 1 } as never }, /thresholds.nonsense = 1: unknown threshold/],
     [{ topic: true, alarmEmails: ["not-an-email"] }, /^dev: monitoring.alarmEmails\[0\] = "not-an-email": not an email address/],
-    [{ topic: false, alarmEmails: ["oncall@example.com"] }, /^dev: monitoring.alarmEmails = \["oncall@example.com"\]: subscriptions need a topic/],
-    [{ topic: true, alarmEmails: ["ops@example.com", "dev@example.com", "Ops@Example.com"] }, /^dev: monitoring.alarmEmails\[2\] = "Ops@Example.com": repeats alarmEmails\[0\]$/],
+    [
+      { topic: false, alarmEmails: ["oncall@example.com"] },
+      /^dev: monitoring.alarmEmails = \["oncall@example.com"\]: subscriptions need a topic/,
+    ],
+    [
+      { topic: true, alarmEmails: ["ops@example.com", "dev@example.com", "Ops@Example.com"] },
+      /^dev: monitoring.alarmEmails\[2\] = "Ops@Example.com": repeats alarmEmails\[0\]$/,
+    ],
     [{ topic: true, periodSeconds: 90 }, /periodSeconds = 90: CloudWatch alarms take 60 seconds or a multiple of 60/],
     [{ topic: true, evaluationPeriods: 0 }, /evaluationPeriods = 0: must be a whole number of periods/],
   ])("rejects %j", (settings, message) => {
@@ -281,7 +427,6 @@ describe("checkMonitoringSettings", () => {
   });
 });
 
-
 describe.each(ENVIRONMENTS.map((e) => [e.name, e] as const))("monitoring in the %s stack", (_name, config) => {
   const { json } = synthEnvironment(config);
 
@@ -294,10 +439,15 @@ describe.each(ENVIRONMENTS.map((e) => [e.name, e] as const))("monitoring in the 
       expect({ type, logical, created: logical in resources(json, type) }).toEqual({ type, logical, created: true });
     }
     // A literal dimension value must be the name of something this stack creates (for example the group's name).
-    const names = new Set(Object.values(json.resource as Record<string, Record<string, Json>>).flatMap((byName) => Object.values(byName).map((r) => r.name)));
+    const names = new Set(
+      Object.values(json.resource as Record<string, Record<string, Json>>).flatMap((byName) => Object.values(byName).map((r) => r.name)),
+    );
     for (const widget of JSON.parse(body).widgets as Json[]) {
       for (const line of widget.properties.metrics as (string | Json)[][]) {
-        const values = line.filter((p): p is string => typeof p === "string").slice(2).filter((_, i) => i % 2 === 1);
+        const values = line
+          .filter((p): p is string => typeof p === "string")
+          .slice(2)
+          .filter((_, i) => i % 2 === 1);
         for (const value of values) {
           const ok = /^\$\{/.test(value) || names.has(value);
           expect({ value, ok }).toEqual({ value, ok: true });

@@ -25,7 +25,8 @@ function warnings(overrides: Partial<NetworkingProps>): string[] {
   return network.node.metadata.filter((m) => m.type === AnnotationMetadataEntryType.WARN).map((m) => String(m.data));
 }
 
-const build = (overrides: Partial<NetworkingProps> = {}) => synthConstruct((scope) => new Networking(scope, "network", { ...props, ...overrides }));
+const build = (overrides: Partial<NetworkingProps> = {}) =>
+  synthConstruct((scope) => new Networking(scope, "network", { ...props, ...overrides }));
 
 describe("planSubnets", () => {
   it("lays out app /20s first, then public and data /24s, reserving four zone slots per tier", () => {
@@ -121,10 +122,17 @@ describe("Networking", () => {
 
   it("adds S3 and DynamoDB gateway endpoints on the app route tables and no interface endpoints by default", () => {
     expect(text).toHaveResourceWithProperties(VpcEndpoint, { service_name: "com.amazonaws.eu-west-2.s3", vpc_endpoint_type: "Gateway" });
-    expect(text).toHaveResourceWithProperties(VpcEndpoint, { service_name: "com.amazonaws.eu-west-2.dynamodb", vpc_endpoint_type: "Gateway" });
+    expect(text).toHaveResourceWithProperties(VpcEndpoint, {
+      service_name: "com.amazonaws.eu-west-2.dynamodb",
+      vpc_endpoint_type: "Gateway",
+    });
     const endpoints = resourceList(json, "aws_vpc_endpoint");
     expect(endpoints).toHaveLength(2);
-    for (const endpoint of endpoints) expect(endpoint.route_table_ids).toEqual([expect.stringMatching(/aws_route_table\.network_app-rt-/), expect.stringMatching(/aws_route_table\.network_app-rt-/)]);
+    for (const endpoint of endpoints)
+      expect(endpoint.route_table_ids).toEqual([
+        expect.stringMatching(/aws_route_table\.network_app-rt-/),
+        expect.stringMatching(/aws_route_table\.network_app-rt-/),
+      ]);
   });
 
   it("adds interface endpoints with private DNS in the app subnets behind their own security group", () => {
@@ -140,7 +148,11 @@ describe("Networking", () => {
   });
 
   it("sends flow logs to an encrypted log group with retention through a least-privilege role", () => {
-    expect(text).toHaveResourceWithProperties(FlowLog, { traffic_type: "ALL", log_destination_type: "cloud-watch-logs", max_aggregation_interval: 60 });
+    expect(text).toHaveResourceWithProperties(FlowLog, {
+      traffic_type: "ALL",
+      log_destination_type: "cloud-watch-logs",
+      max_aggregation_interval: 60,
+    });
     expect(text).toHaveResourceWithProperties(CloudwatchLogGroup, {
       name: "/vpc/webapp-test/flow-logs",
       retention_in_days: 7,
@@ -149,12 +161,18 @@ describe("Networking", () => {
     const role = resourceList(json, "aws_iam_role")[0];
     const trust = policy(role?.assume_role_policy);
     expect(trust.Statement).toEqual([
-      expect.objectContaining({ Principal: { Service: "vpc-flow-logs.amazonaws.com" }, Condition: { StringEquals: { "aws:SourceAccount": "111111111111" } } }),
+      expect.objectContaining({
+        Principal: { Service: "vpc-flow-logs.amazonaws.com" },
+        Condition: { StringEquals: { "aws:SourceAccount": "111111111111" } },
+      }),
     ]);
     const doc = policy(resourceList(json, "aws_iam_role_policy")[0]?.policy);
     expect(doc.Statement).toHaveLength(1);
     expect(doc.Statement[0].Action).toEqual(["logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogStreams"]);
-    expect(doc.Statement[0].Resource).toEqual([expect.stringMatching(/aws_cloudwatch_log_group\..*\.arn/), expect.stringMatching(/\.arn}:\*$/)]);
+    expect(doc.Statement[0].Resource).toEqual([
+      expect.stringMatching(/aws_cloudwatch_log_group\..*\.arn/),
+      expect.stringMatching(/\.arn}:\*$/),
+    ]);
   });
 
   it("rejects bad settings at construct time, naming the construct path", () => {

@@ -51,10 +51,16 @@ describe(`npm run new-env -- ${name} --from staging`, () => {
     expect(qa).toMatch(new RegExp(`^ {2}name: "${name}",$`, "m"));
     const cidr = /vpcCidr: "([^"]+)"/.exec(qa)?.[1];
     expect(ENVIRONMENTS.map((e) => e.network.vpcCidr)).not.toContain(cidr);
-    expect(validateEnvironments([environment({ name, network: { vpcCidr: cidr } })], ENVIRONMENTS).filter((l) => l.includes("vpcCidr"))).toEqual([]);
+    expect(
+      validateEnvironments([environment({ name, network: { vpcCidr: cidr } })], ENVIRONMENTS).filter((l) => l.includes("vpcCidr")),
+    ).toEqual([]);
     // Everything else is staging's, line for line, apart from the header and the placeholders.
     const differing = qa.split("\n").filter((line) => !staging.split("\n").includes(line));
-    expect(differing.every((line) => /^\/\/ (qa:|The values are staging's)|export const qa|name: "qa"|vpcCidr|fill-me-in/.test(line.replaceAll(name, "qa")))).toBe(true);
+    expect(
+      differing.every((line) =>
+        /^\/\/ (qa:|The values are staging's)|export const qa|name: "qa"|vpcCidr|fill-me-in/.test(line.replaceAll(name, "qa")),
+      ),
+    ).toBe(true);
   });
 
   it("keeps none of staging's prose: its comments stay in its file, and its acknowledgement's reason is the team's to write", () => {
@@ -71,7 +77,9 @@ describe(`npm run new-env -- ${name} --from staging`, () => {
 
   it("registers it in ENVIRONMENT_FILES, the bootstrap's CI list, the plan matrix and the runbook's GitHub environments, in the same order", () => {
     expect(read("environments/index.ts")).toContain(`import { ${name} } from "./${name}";`);
-    const order = [...read("environments/index.ts").matchAll(/^ +"environments\/([a-z0-9]+)\.ts": ([a-z0-9]+),$/gm)].map((m) => (m[1] === m[2] ? m[1] : m[0]));
+    const order = [...read("environments/index.ts").matchAll(/^ +"environments\/([a-z0-9]+)\.ts": ([a-z0-9]+),$/gm)].map((m) =>
+      m[1] === m[2] ? m[1] : m[0],
+    );
     // The list itself, not the examples in the comments around it.
     const list = /^ +environments: \[(.*)\],?$/m.exec(read("environments/bootstrap.ts"))?.[1] ?? "";
     const ci = [...list.matchAll(/\{ name: "([a-z0-9-]+)"/g)].map((m) => m[1]);
@@ -88,20 +96,26 @@ describe(`npm run new-env -- ${name} --from staging`, () => {
 
   it("prints what is left: each placeholder as the validator reports it, then the steps outside the code", () => {
     expect(printed).toMatch(`new-env: wrote environments/${name}.ts from environments/staging.ts`);
-    expect(printed).toContain(`${name}: edge.domainName = "${name}.fill-me-in.invalid": a placeholder from npm run new-env: set the real value`);
+    expect(printed).toContain(
+      `${name}: edge.domainName = "${name}.fill-me-in.invalid": a placeholder from npm run new-env: set the real value`,
+    );
     expect(printed).toMatch(/Apply the bootstrap stack/);
-    expect(printed).toMatch(`AWS_PLAN_ROLE_ARN_${name.toUpperCase()}, AWS_PLAN_KEY_ALIAS_${name.toUpperCase()} and AWS_APPLY_ROLE_ARN_${name.toUpperCase()}`);
+    expect(printed).toMatch(
+      `AWS_PLAN_ROLE_ARN_${name.toUpperCase()}, AWS_PLAN_KEY_ALIAS_${name.toUpperCase()} and AWS_APPLY_ROLE_ARN_${name.toUpperCase()}`,
+    );
     expect(printed).toMatch(`Create its GitHub environments ${name} (deployments from main only) and ${name}-plan`);
   });
 
-  it("prints what docs/environments.md's \"Adding an environment\" shows, apart from the name, the free range and the copied ref", () => {
+  it('prints what docs/environments.md\'s "Adding an environment" shows, apart from the name, the free range and the copied ref', () => {
     const page = fs.readFileSync(path.join(root, "docs", "environments.md"), "utf8");
     const sample = /^```text\n(new-env: wrote environments\/qa\.ts[\s\S]*?)```$/m.exec(page)?.[1];
     expect(sample).toBeDefined();
     const normalize = (text: string, env: string) =>
       text
-        .split(env).join("<env>")
-        .split(env.toUpperCase()).join("<ENV>")
+        .split(env)
+        .join("<env>")
+        .split(env.toUpperCase())
+        .join("<ENV>")
         .replace(/vpcCidr \d+\.\d+\.\d+\.\d+\/\d+/, "vpcCidr <cidr>")
         .replace(/(compute\.repository\.ref )"[^"]*"/, '$1"<ref>"');
     expect(normalize(printed, name)).toBe(normalize(sample!, "qa"));
@@ -131,7 +145,10 @@ describe(`npm run new-env -- ${name} --from staging`, () => {
       .replace(`fill-me-in: why ${name} accepts this`, "one NAT gateway: a zone outage may interrupt testing, never users");
     fs.writeFileSync(file, filled);
     const result = run(work, "bash", "-c", "node scripts/build.mjs && node dist/main.js");
-    expect({ status: result.status, problems: result.out.split("\n").filter((l) => /problem|error/i.test(l)) }).toEqual({ status: 0, problems: [] });
+    expect({ status: result.status, problems: result.out.split("\n").filter((l) => /problem|error/i.test(l)) }).toEqual({
+      status: 0,
+      problems: [],
+    });
     expect(result.out).toMatch(new RegExp(`^synth: ${name} +\\d+ resources`, "m"));
     const stack = JSON.parse(fs.readFileSync(path.join(work, `cdktf.out/stacks/${name}/cdk.tf.json`), "utf8")) as Json;
     expect(stack.terraform.backend.s3.key).toBe(`environments/${name}/terraform.tfstate`);
@@ -147,7 +164,10 @@ describe("new-env refuses", () => {
 
   it.each([
     [["staging", "--from", "dev"], /^new-env: staging: an environment of that name exists already$/m],
-    [["qa", "--from", "nowhere"], new RegExp(`^new-env: --from "nowhere": no such environment; known: ${ENVIRONMENTS.map((e) => e.name).join(", ")}$`, "m")],
+    [
+      ["qa", "--from", "nowhere"],
+      new RegExp(`^new-env: --from "nowhere": no such environment; known: ${ENVIRONMENTS.map((e) => e.name).join(", ")}$`, "m"),
+    ],
     [["load-test", "--from", "dev"], /^new-env: name "load-test": use 1-20 lowercase letters and digits, starting with a letter$/m],
     [["qa"], /^new-env: usage: npm run new-env -- <name> --from <existing environment>$/m],
   ])("%j, changing nothing", (args, message) => {
@@ -164,7 +184,11 @@ describe("the placeholder check", () => {
   it(`rejects any value holding ${PLACEHOLDER}, one line per field, wherever it is`, () => {
     const repository = { ...environment().compute.repository, url: `https://${PLACEHOLDER}.invalid/app.git` };
     const config = environment({ tags: { Owner: `team@${PLACEHOLDER}.invalid` }, compute: { repository } });
-    expect(validateEnvironments([config]).filter((l) => l.includes("placeholder")).sort()).toEqual([
+    expect(
+      validateEnvironments([config])
+        .filter((l) => l.includes("placeholder"))
+        .sort(),
+    ).toEqual([
       `dev: compute.repository.url = "https://${PLACEHOLDER}.invalid/app.git": a placeholder from npm run new-env: set the real value`,
       `dev: tags.Owner = "team@${PLACEHOLDER}.invalid": a placeholder from npm run new-env: set the real value`,
     ]);

@@ -65,16 +65,28 @@ function texts(value: string): string[] {
 function scan(json: Json): { secretArguments: Found[]; secretLooking: Found[] } {
   const secretArguments: Found[] = [];
   const secretLooking: Found[] = [];
-  walk({ resource: json.resource, data: json.data, output: json.output, locals: json.locals, variable: json.variable, provider: json.provider, terraform: json.terraform }, "", (path, key, value) => {
-    // Provider metadata (`//`) is not configuration.
-    if (path.includes(".//")) return;
-    if (SECRET_ARGUMENTS.has(key) && !(typeof value === "string" && GENERATED.test(value))) secretArguments.push({ path, value });
-    if (typeof value === "string") {
-      for (const [what, pattern] of SECRET_LOOKING) {
-        if (texts(value).some((t) => pattern.test(t))) secretLooking.push({ path: `${path} (${what})`, value });
+  walk(
+    {
+      resource: json.resource,
+      data: json.data,
+      output: json.output,
+      locals: json.locals,
+      variable: json.variable,
+      provider: json.provider,
+      terraform: json.terraform,
+    },
+    "",
+    (path, key, value) => {
+      // Provider metadata (`//`) is not configuration.
+      if (path.includes(".//")) return;
+      if (SECRET_ARGUMENTS.has(key) && !(typeof value === "string" && GENERATED.test(value))) secretArguments.push({ path, value });
+      if (typeof value === "string") {
+        for (const [what, pattern] of SECRET_LOOKING) {
+          if (texts(value).some((t) => pattern.test(t))) secretLooking.push({ path: `${path} (${what})`, value });
+        }
       }
-    }
-  });
+    },
+  );
   return { secretArguments, secretLooking };
 }
 

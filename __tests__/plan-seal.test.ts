@@ -32,7 +32,9 @@ describe("plan-seal", () => {
   });
 
   it("refuses another environment's or commit's context, another key, and any altered byte", () => {
-    expect(() => open(sealed, key, { ...context, environment: "staging" })).toThrow(/refusing to apply another environment's or commit's plan/);
+    expect(() => open(sealed, key, { ...context, environment: "staging" })).toThrow(
+      /refusing to apply another environment's or commit's plan/,
+    );
     expect(() => open(sealed, key, { ...context, commit: "f".repeat(40) })).toThrow(/refusing/);
     expect(() => open(sealed, crypto.randomBytes(32), context)).toThrow(/does not authenticate/);
     const altered = Buffer.from(sealed);
@@ -45,7 +47,11 @@ describe("plan-seal", () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "plan-seal-"));
     try {
       fs.writeFileSync(path.join(dir, "tfplan"), plan);
-      const kms = JSON.stringify({ Plaintext: key.toString("base64"), CiphertextBlob: wrapped.toString("base64"), KeyId: "arn:aws:kms:eu-west-2:111111111111:key/x" });
+      const kms = JSON.stringify({
+        Plaintext: key.toString("base64"),
+        CiphertextBlob: wrapped.toString("base64"),
+        KeyId: "arn:aws:kms:eu-west-2:111111111111:key/x",
+      });
       const ctx = JSON.stringify(context);
       execFileSync(process.execPath, [script, "seal", "tfplan", "tfplan.sealed", ctx], { cwd: dir, input: kms });
       expect(fs.statSync(path.join(dir, "tfplan.sealed")).mode & 0o777).toBe(0o600);
@@ -53,9 +59,12 @@ describe("plan-seal", () => {
       fs.rmSync(path.join(dir, "tfplan"));
       execFileSync(process.execPath, [script, "open", "tfplan.sealed", "tfplan", ctx], { cwd: dir, input: `${key.toString("base64")}\n` });
       expect(fs.readFileSync(path.join(dir, "tfplan")).equals(plan)).toBe(true);
-      const wrong = () => execFileSync(process.execPath, [script, "open", "tfplan.sealed", "other", JSON.stringify({ ...context, environment: "dev" })], {
-        cwd: dir, input: key.toString("base64"), stdio: ["pipe", "pipe", "pipe"],
-      });
+      const wrong = () =>
+        execFileSync(process.execPath, [script, "open", "tfplan.sealed", "other", JSON.stringify({ ...context, environment: "dev" })], {
+          cwd: dir,
+          input: key.toString("base64"),
+          stdio: ["pipe", "pipe", "pipe"],
+        });
       expect(wrong).toThrow(/plan-seal: sealed for .*"environment":"prod".*refusing/);
       expect(fs.existsSync(path.join(dir, "other"))).toBe(false);
     } finally {

@@ -61,12 +61,26 @@ describe("a change to the purchase mix", () => {
     launch_template: [],
     mixed_instances_policy: [
       {
-        instances_distribution: [{ on_demand_allocation_strategy: "prioritized", spot_allocation_strategy: "price-capacity-optimized", spot_instance_pools: 0, spot_max_price: "", ...distribution }],
-        launch_template: [{ launch_template_specification: [{ launch_template_id: "lt-1", launch_template_name: "webapp-staging-app", version }], override }],
+        instances_distribution: [
+          {
+            on_demand_allocation_strategy: "prioritized",
+            spot_allocation_strategy: "price-capacity-optimized",
+            spot_instance_pools: 0,
+            spot_max_price: "",
+            ...distribution,
+          },
+        ],
+        launch_template: [
+          {
+            launch_template_specification: [{ launch_template_id: "lt-1", launch_template_name: "webapp-staging-app", version }],
+            override,
+          },
+        ],
       },
     ],
   });
-  const types = (...names: string[]) => names.map((instance_type) => ({ instance_type, instance_requirements: [], launch_template_specification: [], weighted_capacity: "" }));
+  const types = (...names: string[]) =>
+    names.map((instance_type) => ({ instance_type, instance_requirements: [], launch_template_specification: [], weighted_capacity: "" }));
   const group = (actions: string[], before: object | null, after: object | null) => ({
     address: "aws_autoscaling_group.compute_group_ABCD1234",
     type: "aws_autoscaling_group",
@@ -98,7 +112,9 @@ describe("a change to the purchase mix", () => {
   });
 
   it("describes attribute-based requirements and an On-Demand-only share", () => {
-    const requirements = [{ instance_type: "", instance_requirements: [{ vcpu_count: [{ min: 2, max: 2 }], memory_mib: [{ min: 2048, max: 4096 }] }] }];
+    const requirements = [
+      { instance_type: "", instance_requirements: [{ vcpu_count: [{ min: 2, max: 2 }], memory_mib: [{ min: 2048, max: 4096 }] }] },
+    ];
     const before = mixed({ on_demand_base_capacity: 0, on_demand_percentage_above_base_capacity: 0 }, requirements);
     const after = mixed({ on_demand_base_capacity: 1, on_demand_percentage_above_base_capacity: 100 }, requirements);
     expect(summarize({ resource_changes: [group(["update"], before, after)] }).mixes).toEqual([

@@ -20,7 +20,10 @@ describe("policy evaluator", () => {
   });
 
   it("honours NotAction and NotResource", () => {
-    const d = doc({ Effect: "Allow", NotAction: ["iam:*"], Resource: "*" }, { Effect: "Deny", Action: "s3:GetObject", NotResource: ["arn:aws:s3:::b/mine"] });
+    const d = doc(
+      { Effect: "Allow", NotAction: ["iam:*"], Resource: "*" },
+      { Effect: "Deny", Action: "s3:GetObject", NotResource: ["arn:aws:s3:::b/mine"] },
+    );
     expect(evaluate([d], { action: "iam:CreateUser", resource: "*" })).toBe("implicit-deny");
     expect(evaluate([d], { action: "s3:GetObject", resource: "arn:aws:s3:::b/mine" })).toBe("allow");
     expect(evaluate([d], { action: "s3:GetObject", resource: "arn:aws:s3:::b/other" })).toBe("deny");
@@ -58,7 +61,9 @@ describe("policy evaluator", () => {
     const any = doc(allow({ Condition: { "ForAnyValue:StringEquals": { "aws:TagKeys": ["Environment"] } } }));
     expect(evaluate([any], { action: "a:b", resource: "*", context: { "aws:TagKeys": ["Name", "Environment"] } })).toBe("allow");
     expect(evaluate([any], { action: "a:b", resource: "*", context: { "aws:TagKeys": ["Name"] } })).toBe("implicit-deny");
-    expect(() => evaluate([doc(allow({ Condition: { DateGreaterThan: { k: "1" } } }))], { action: "a:b", resource: "*", context: { k: "1" } })).toThrow(/unsupported/);
+    expect(() =>
+      evaluate([doc(allow({ Condition: { DateGreaterThan: { k: "1" } } }))], { action: "a:b", resource: "*", context: { k: "1" } }),
+    ).toThrow(/unsupported/);
   });
 
   it("intersects policy sets, as a permissions boundary does", () => {

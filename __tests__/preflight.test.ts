@@ -11,8 +11,14 @@ import { Json, synthEnvironment } from "./support/synth";
 function evaluate(expression: string): string {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "preflight-"));
   try {
-    const result = spawnSync("terraform", ["console"], { cwd: dir, input: expression, encoding: "utf8", env: { ...process.env, TF_CLI_CONFIG_FILE: "/dev/null" } });
-    if (result.error || result.status !== 0) throw new Error(`terraform console failed (is the engine installed? npm run setup:tools): ${result.error ?? result.stderr}`);
+    const result = spawnSync("terraform", ["console"], {
+      cwd: dir,
+      input: expression,
+      encoding: "utf8",
+      env: { ...process.env, TF_CLI_CONFIG_FILE: "/dev/null" },
+    });
+    if (result.error || result.status !== 0)
+      throw new Error(`terraform console failed (is the engine installed? npm run setup:tools): ${result.error ?? result.stderr}`);
     return result.stdout.trim();
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
@@ -44,7 +50,10 @@ describe.each(ENVIRONMENTS.map((e) => [e.name, e] as const))("%s", (_name, confi
   });
 
   // compute.instanceType first, then each other type the purchase mix may launch, each with its own message.
-  const types = [config.compute.instanceType, ...(config.compute.purchaseMix?.instanceTypes ?? []).filter((t) => t !== config.compute.instanceType)];
+  const types = [
+    config.compute.instanceType,
+    ...(config.compute.purchaseMix?.instanceTypes ?? []).filter((t) => t !== config.compute.instanceType),
+  ];
   const offerings = Object.values((json.data?.aws_ec2_instance_type_offerings ?? {}) as Record<string, Json>);
 
   it("checks one offering per instance type the group may launch", () => {
@@ -58,7 +67,10 @@ describe.each(ENVIRONMENTS.map((e) => [e.name, e] as const))("%s", (_name, confi
       { name: "instance-type", values: [type] },
       { name: "location", values: zones },
     ]);
-    const field = type === config.compute.instanceType ? "compute\\.instanceType" : `compute\\.purchaseMix\\.instanceTypes\\[${config.compute.purchaseMix!.instanceTypes!.indexOf(type)}\\]`;
+    const field =
+      type === config.compute.instanceType
+        ? "compute\\.instanceType"
+        : `compute\\.purchaseMix\\.instanceTypes\\[${config.compute.purchaseMix!.instanceTypes!.indexOf(type)}\\]`;
     const [check] = data.lifecycle.postcondition;
     expect(check.error_message).toMatch(new RegExp(`^${field} = "${type.replace(".", "\\.")}": not offered in every zone`));
     expect(evaluate(withAnswer(check.condition, "locations", zones))).toBe("true");

@@ -18,7 +18,10 @@ const only = (json: Json, type: string): [string, Json] => {
 
 describe("PrivateBucket", () => {
   it("creates the bucket's settings as siblings named after its id, in the caller's scope", () => {
-    const json = build({ lifecycleRules: [{ id: "expire", status: "Enabled", filter: [{ prefix: "" }], expiration: [{ days: 30 }] }] }, "audit-bucket");
+    const json = build(
+      { lifecycleRules: [{ id: "expire", status: "Enabled", filter: [{ prefix: "" }], expiration: [{ days: 30 }] }] },
+      "audit-bucket",
+    );
     const names = [
       "aws_s3_bucket",
       "aws_s3_bucket_versioning",
@@ -28,7 +31,17 @@ describe("PrivateBucket", () => {
       "aws_s3_bucket_policy",
       "aws_s3_bucket_lifecycle_configuration",
     ].map((type) => only(json, type)[0].replace(/_[0-9A-F]{8}$/, ""));
-    expect(names).toEqual(["audit-bucket", "audit-versioning", "audit-encryption", "audit-public-access", "audit-ownership", "audit-policy", "audit-lifecycle"].map((id) => `owner_${id}`));
+    expect(names).toEqual(
+      [
+        "audit-bucket",
+        "audit-versioning",
+        "audit-encryption",
+        "audit-public-access",
+        "audit-ownership",
+        "audit-policy",
+        "audit-lifecycle",
+      ].map((id) => `owner_${id}`),
+    );
     expect(() => build({}, "logs")).toThrow(/test\/owner: PrivateBucket id = "logs": must end in "bucket"/);
   });
 
@@ -45,14 +58,18 @@ describe("PrivateBucket", () => {
     expect(only(json, "aws_s3_bucket_server_side_encryption_configuration")[1].rule).toEqual([
       { apply_server_side_encryption_by_default: { sse_algorithm: "aws:kms", kms_master_key_id: KEY }, bucket_key_enabled: true },
     ]);
-    expect(only(json, "aws_s3_bucket")[1]).toEqual(expect.not.objectContaining({ force_destroy: expect.anything(), lifecycle: expect.anything(), tags: expect.anything() }));
+    expect(only(json, "aws_s3_bucket")[1]).toEqual(
+      expect.not.objectContaining({ force_destroy: expect.anything(), lifecycle: expect.anything(), tags: expect.anything() }),
+    );
     expect(resources(json, "aws_s3_bucket_lifecycle_configuration")).toEqual({});
   });
 
   it("SSE-S3 where the writer supports nothing else", () => {
     const [, encryption] = only(build({ encryption: "S3_MANAGED" }), "aws_s3_bucket_server_side_encryption_configuration");
     expect(encryption.rule).toEqual([{ apply_server_side_encryption_by_default: { sse_algorithm: "AES256" } }]);
-    expect(() => build({ encryption: "S3_MANAGED", denyWritesNotEncryptedWithKms: true })).toThrow(/denyWritesNotEncryptedWithKms = true: needs SSE-KMS/);
+    expect(() => build({ encryption: "S3_MANAGED", denyWritesNotEncryptedWithKms: true })).toThrow(
+      /denyWritesNotEncryptedWithKms = true: needs SSE-KMS/,
+    );
   });
 
   it("refuses plain HTTP always, writes without SSE-KMS on request, and keeps the caller's statements where placed", () => {
@@ -89,7 +106,12 @@ describe("PrivateBucket", () => {
       lifecycleRules: [{ id: "expire", status: "Enabled", filter: [{ prefix: "" }], expiration: [{ days: 30 }] }],
     });
     const [bucketName, bucket] = only(json, "aws_s3_bucket");
-    expect(bucket).toMatchObject({ bucket: "webapp-test-things", force_destroy: false, tags: { Name: "things" }, lifecycle: { prevent_destroy: true } });
+    expect(bucket).toMatchObject({
+      bucket: "webapp-test-things",
+      force_destroy: false,
+      tags: { Name: "things" },
+      lifecycle: { prevent_destroy: true },
+    });
     const [publicAccess] = only(json, "aws_s3_bucket_public_access_block");
     const [ownership] = only(json, "aws_s3_bucket_ownership_controls");
     const [versioning] = only(json, "aws_s3_bucket_versioning");
@@ -100,7 +122,9 @@ describe("PrivateBucket", () => {
     expect(only(json, "aws_s3_bucket_lifecycle_configuration")[1].depends_on).toEqual([`aws_s3_bucket_versioning.${versioning}`]);
 
     const loose = build({ policyWaitsForOwnership: false, lifecycleWaitsFor: "bucket", lifecycleRules: [{ id: "x", status: "Enabled" }] });
-    expect(only(loose, "aws_s3_bucket_policy")[1].depends_on).toEqual([`aws_s3_bucket_public_access_block.${only(loose, "aws_s3_bucket_public_access_block")[0]}`]);
+    expect(only(loose, "aws_s3_bucket_policy")[1].depends_on).toEqual([
+      `aws_s3_bucket_public_access_block.${only(loose, "aws_s3_bucket_public_access_block")[0]}`,
+    ]);
     expect(only(loose, "aws_s3_bucket_lifecycle_configuration")[1].depends_on).toEqual([`aws_s3_bucket.${bucketName}`]);
   });
 });

@@ -22,15 +22,27 @@ import { Problems } from "../modules/primitives/validation";
 import { Json, resourceList, synthEnvironment } from "./support/synth";
 
 /** `base` with its compute settings patched and its purchase mix replaced whole. */
-function withMix(base: EnvironmentConfig, mix: PurchaseMixSettings | undefined, compute: Partial<EnvironmentConfig["compute"]> = {}, rest: Partial<EnvironmentConfig> = {}): EnvironmentConfig {
+function withMix(
+  base: EnvironmentConfig,
+  mix: PurchaseMixSettings | undefined,
+  compute: Partial<EnvironmentConfig["compute"]> = {},
+  rest: Partial<EnvironmentConfig> = {},
+): EnvironmentConfig {
   return { ...base, ...rest, compute: { ...base.compute, ...compute, purchaseMix: mix } };
 }
 
 function problems(config: EnvironmentConfig): string[] {
-  return validateEnvironments([config], ENVIRONMENTS.map((e) => (e.name === config.name ? config : e)));
+  return validateEnvironments(
+    [config],
+    ENVIRONMENTS.map((e) => (e.name === config.name ? config : e)),
+  );
 }
 
-const spotTypes: PurchaseMixSettings = { instanceTypes: ["t4g.medium", "c7g.large"], onDemandBaseCapacity: 2, onDemandPercentageAboveBaseCapacity: 0 };
+const spotTypes: PurchaseMixSettings = {
+  instanceTypes: ["t4g.medium", "c7g.large"],
+  onDemandBaseCapacity: 2,
+  onDemandPercentageAboveBaseCapacity: 0,
+};
 const requirements = { vcpuCount: { min: 2, max: 2 }, memoryMiB: { min: 2048, max: 4096 } };
 
 describe("defaults", () => {
@@ -66,7 +78,10 @@ describe("the Spot share", () => {
     [0, 50, 5, 2],
     [1, 25, 10, 6],
   ])("base %i, %i%% On-Demand above, max %i: at most %i Spot", (base, percent, max, spot) => {
-    const mix = resolvePurchaseMix({ instanceTypes: ["t4g.small"], onDemandBaseCapacity: base, onDemandPercentageAboveBaseCapacity: percent }, "t4g.small");
+    const mix = resolvePurchaseMix(
+      { instanceTypes: ["t4g.small"], onDemandBaseCapacity: base, onDemandPercentageAboveBaseCapacity: percent },
+      "t4g.small",
+    );
     expect(maxSpotInstances(mix, max)).toBe(spot);
     expect(launchesSpot(mix, max)).toBe(spot > 0);
   });
@@ -86,7 +101,10 @@ describe("architectures", () => {
   });
 
   it("match requirements against the recorded facts", () => {
-    const arm = resolvePurchaseMix({ instanceRequirements: { ...requirements, burstablePerformance: "included" } }, "t4g.small")!.instanceRequirements!;
+    const arm = resolvePurchaseMix(
+      { instanceRequirements: { ...requirements, burstablePerformance: "included" } },
+      "t4g.small",
+    )!.instanceRequirements!;
     expect(matchingInstanceTypes(arm, true)).toEqual(expect.arrayContaining(["t4g.small", "t4g.medium", "c7g.large", "c6g.large"]));
     expect(matchingInstanceTypes(arm, true)).not.toContain("c7i.large");
     expect(matchingInstanceTypes({ ...arm, burstablePerformance: "excluded" }, true)).not.toContain("t4g.small");
@@ -95,10 +113,11 @@ describe("architectures", () => {
 });
 
 describe("the validator refuses, one line per problem", () => {
-  const mix = (patch: PurchaseMixSettings, compute: Partial<EnvironmentConfig["compute"]> = {}) => problems(withMix(staging, { ...spotTypes, ...patch }, compute));
+  const mix = (patch: PurchaseMixSettings, compute: Partial<EnvironmentConfig["compute"]> = {}) =>
+    problems(withMix(staging, { ...spotTypes, ...patch }, compute));
 
   it.each([
-    [{ instanceTypes: [] }, 'staging: compute.purchaseMix.instanceTypes = []: must list 1 to 40 instance types (AWS\'s limit per group)'],
+    [{ instanceTypes: [] }, "staging: compute.purchaseMix.instanceTypes = []: must list 1 to 40 instance types (AWS's limit per group)"],
     [
       { instanceTypes: Array.from({ length: 41 }, (_, i) => EC2_INSTANCE_TYPES.filter((t) => isGraviton(t))[i]!) },
       expect.stringMatching(/^staging: compute\.purchaseMix\.instanceTypes = \[.*\]: must list 1 to 40 instance types/),
@@ -107,9 +126,18 @@ describe("the validator refuses, one line per problem", () => {
       { instanceTypes: ["c7g.large", "c6g.large"] },
       'staging: compute.purchaseMix.instanceTypes = ["c7g.large","c6g.large"]: must include compute.instanceType ("t4g.medium"), the launch template\'s own type, whose architecture picks the AMI; list it first to prefer it',
     ],
-    [{ instanceTypes: ["t4g.medium", "t4g.medium"] }, 'staging: compute.purchaseMix.instanceTypes[1] = "t4g.medium": repeats instanceTypes[0]'],
-    [{ instanceTypes: ["t4g.medium", "c7g.lrage"] }, 'staging: compute.purchaseMix.instanceTypes[1] = "c7g.lrage": no such EC2 instance type (modules/rules/aws-catalogue.generated.ts); did you mean c7g.large?'],
-    [{ instanceTypes: ["t4g.medium", "C7G large"] }, 'staging: compute.purchaseMix.instanceTypes[1] = "C7G large": not an EC2 instance type (for example t4g.small)'],
+    [
+      { instanceTypes: ["t4g.medium", "t4g.medium"] },
+      'staging: compute.purchaseMix.instanceTypes[1] = "t4g.medium": repeats instanceTypes[0]',
+    ],
+    [
+      { instanceTypes: ["t4g.medium", "c7g.lrage"] },
+      'staging: compute.purchaseMix.instanceTypes[1] = "c7g.lrage": no such EC2 instance type (modules/rules/aws-catalogue.generated.ts); did you mean c7g.large?',
+    ],
+    [
+      { instanceTypes: ["t4g.medium", "C7G large"] },
+      'staging: compute.purchaseMix.instanceTypes[1] = "C7G large": not an EC2 instance type (for example t4g.small)',
+    ],
     [
       { instanceTypes: ["t4g.medium", "c7i.large"] },
       'staging: compute.purchaseMix.instanceTypes[1] = "c7i.large": is x86_64, but the launch template\'s AMI is arm64 (compute.instanceType "t4g.medium"): every listed type must share it',
@@ -118,10 +146,22 @@ describe("the validator refuses, one line per problem", () => {
       { instanceTypes: ["t4g.medium", "hpc7g.4xlarge"] },
       'staging: compute.purchaseMix.instanceTypes[1] = "hpc7g.4xlarge": is not offered as Spot (DescribeInstanceTypes, modules/rules/aws-catalogue.generated.ts), and the mix buys Spot above the On-Demand base',
     ],
-    [{ onDemandBaseCapacity: 5 }, "staging: compute.purchaseMix.onDemandBaseCapacity = 5: must be a whole number from 0 to maxCapacity (4): the group never holds more"],
-    [{ onDemandBaseCapacity: 1.5 }, "staging: compute.purchaseMix.onDemandBaseCapacity = 1.5: must be a whole number from 0 to maxCapacity (4): the group never holds more"],
-    [{ onDemandPercentageAboveBaseCapacity: 101 }, "staging: compute.purchaseMix.onDemandPercentageAboveBaseCapacity = 101: must be a whole percentage, 0 to 100"],
-    [{ onDemandPercentageAboveBaseCapacity: -1 }, "staging: compute.purchaseMix.onDemandPercentageAboveBaseCapacity = -1: must be a whole percentage, 0 to 100"],
+    [
+      { onDemandBaseCapacity: 5 },
+      "staging: compute.purchaseMix.onDemandBaseCapacity = 5: must be a whole number from 0 to maxCapacity (4): the group never holds more",
+    ],
+    [
+      { onDemandBaseCapacity: 1.5 },
+      "staging: compute.purchaseMix.onDemandBaseCapacity = 1.5: must be a whole number from 0 to maxCapacity (4): the group never holds more",
+    ],
+    [
+      { onDemandPercentageAboveBaseCapacity: 101 },
+      "staging: compute.purchaseMix.onDemandPercentageAboveBaseCapacity = 101: must be a whole percentage, 0 to 100",
+    ],
+    [
+      { onDemandPercentageAboveBaseCapacity: -1 },
+      "staging: compute.purchaseMix.onDemandPercentageAboveBaseCapacity = -1: must be a whole percentage, 0 to 100",
+    ],
     [
       { instanceRequirements: requirements },
       'staging: compute.purchaseMix.instanceRequirements = {"vcpuCount":{"min":2,"max":2},"memoryMiB":{"min":2048,"max":4096}}: give instanceTypes or instanceRequirements, not both: the group launches either a list of types or any type that fits',
@@ -144,12 +184,28 @@ describe("the validator refuses, one line per problem", () => {
   });
 
   const byRequirements = (patch: Partial<NonNullable<PurchaseMixSettings["instanceRequirements"]>>, mixPatch: PurchaseMixSettings = {}) =>
-    problems(withMix(staging, { instanceRequirements: { ...requirements, burstablePerformance: "included", ...patch }, onDemandBaseCapacity: 2, onDemandPercentageAboveBaseCapacity: 0, ...mixPatch }));
+    problems(
+      withMix(staging, {
+        instanceRequirements: { ...requirements, burstablePerformance: "included", ...patch },
+        onDemandBaseCapacity: 2,
+        onDemandPercentageAboveBaseCapacity: 0,
+        ...mixPatch,
+      }),
+    );
 
   it.each([
-    [{ vcpuCount: { min: 0, max: 2 } }, "staging: compute.purchaseMix.instanceRequirements.vcpuCount.min = 0: must be a whole number of vCPUs, 1 or more"],
-    [{ vcpuCount: { min: 4, max: 2 } }, "staging: compute.purchaseMix.instanceRequirements.vcpuCount.min = 4: min (4) should be <= max (2)"],
-    [{ memoryMiB: { min: 256, max: 4096 } }, "staging: compute.purchaseMix.instanceRequirements.memoryMiB.min = 256: must be a whole number of MiB, 512 or more"],
+    [
+      { vcpuCount: { min: 0, max: 2 } },
+      "staging: compute.purchaseMix.instanceRequirements.vcpuCount.min = 0: must be a whole number of vCPUs, 1 or more",
+    ],
+    [
+      { vcpuCount: { min: 4, max: 2 } },
+      "staging: compute.purchaseMix.instanceRequirements.vcpuCount.min = 4: min (4) should be <= max (2)",
+    ],
+    [
+      { memoryMiB: { min: 256, max: 4096 } },
+      "staging: compute.purchaseMix.instanceRequirements.memoryMiB.min = 256: must be a whole number of MiB, 512 or more",
+    ],
     [
       { memoryMiB: { min: 2048, max: 1.5e3 + 0.5 } },
       "staging: compute.purchaseMix.instanceRequirements.memoryMiB.max = 1500.5: must be a whole number of MiB, 512 or more (an upper bound keeps the price bounded)",
@@ -167,7 +223,10 @@ describe("the validator refuses, one line per problem", () => {
   });
 
   it.each([
-    [{ onDemandAllocationStrategy: "prioritized" }, 'staging: compute.purchaseMix.onDemandAllocationStrategy = "prioritized": AWS accepts only "lowest-price" with instanceRequirements (there is no list to prioritize)'],
+    [
+      { onDemandAllocationStrategy: "prioritized" },
+      'staging: compute.purchaseMix.onDemandAllocationStrategy = "prioritized": AWS accepts only "lowest-price" with instanceRequirements (there is no list to prioritize)',
+    ],
     [
       { spotAllocationStrategy: "capacity-optimized-prioritized" },
       'staging: compute.purchaseMix.spotAllocationStrategy = "capacity-optimized-prioritized": AWS refuses capacity-optimized-prioritized with instanceRequirements (there is no list to prioritize)',
@@ -194,7 +253,13 @@ describe("the validator refuses, one line per problem", () => {
 
   it("strategies outside AWS's vocabulary, where no shape check runs first (a construct's own check)", () => {
     const found = Problems.create();
-    checkComputeSettings({ ...staging.compute, purchaseMix: { ...spotTypes, spotAllocationStrategy: "cheapest" as never, onDemandAllocationStrategy: "first" as never } }, found);
+    checkComputeSettings(
+      {
+        ...staging.compute,
+        purchaseMix: { ...spotTypes, spotAllocationStrategy: "cheapest" as never, onDemandAllocationStrategy: "first" as never },
+      },
+      found,
+    );
     expect(found.list.map((p) => `${p.path}: ${p.message}`)).toEqual([
       "purchaseMix.spotAllocationStrategy: must be one of price-capacity-optimized, capacity-optimized, capacity-optimized-prioritized, lowest-price",
       "purchaseMix.onDemandAllocationStrategy: must be one of prioritized, lowest-price",
@@ -228,7 +293,13 @@ describe("production keeps an On-Demand base of at least its minimum", () => {
   it("accepts a base at the minimum, an all On-Demand mix, or a written waiver", () => {
     expect(prodSpot({ onDemandBaseCapacity: 2, onDemandPercentageAboveBaseCapacity: 0 })).toEqual([]);
     expect(prodSpot({ onDemandBaseCapacity: 0, onDemandPercentageAboveBaseCapacity: 100 })).toEqual([]);
-    expect(prodSpot({ onDemandBaseCapacity: 0, onDemandPercentageAboveBaseCapacity: 0 }, {}, { waivers: { onDemandBase: "a load test week on Spot, agreed with the product owner" } })).toEqual([]);
+    expect(
+      prodSpot(
+        { onDemandBaseCapacity: 0, onDemandPercentageAboveBaseCapacity: 0 },
+        {},
+        { waivers: { onDemandBase: "a load test week on Spot, agreed with the product owner" } },
+      ),
+    ).toEqual([]);
   });
 
   it("leaves environments that do not serve users alone", () => {
@@ -252,7 +323,10 @@ describe.each(ENVIRONMENTS.map((e) => [e.name, e] as const))("the shipped group 
       return;
     }
     expect(asg.launch_template).toBeUndefined();
-    expect(asg.mixed_instances_policy.launch_template.launch_template_specification).toEqual({ launch_template_id: spec.id, version: spec.version });
+    expect(asg.mixed_instances_policy.launch_template.launch_template_specification).toEqual({
+      launch_template_id: spec.id,
+      version: spec.version,
+    });
     expect(resourceList(json, "aws_launch_template")).toHaveLength(1);
   });
 
@@ -284,7 +358,8 @@ describe.each(ENVIRONMENTS.map((e) => [e.name, e] as const))("the shipped group 
 
 describe("the shipped mixes", () => {
   it("dev is all Spot, staging Spot above an On-Demand minimum, prod On-Demand only", () => {
-    const spot = (e: EnvironmentConfig) => maxSpotInstances(resolvePurchaseMix(e.compute.purchaseMix, e.compute.instanceType), e.compute.maxCapacity);
+    const spot = (e: EnvironmentConfig) =>
+      maxSpotInstances(resolvePurchaseMix(e.compute.purchaseMix, e.compute.instanceType), e.compute.maxCapacity);
     expect(spot(dev)).toBe(dev.compute.maxCapacity);
     expect(spot(staging)).toBe(staging.compute.maxCapacity - staging.compute.minCapacity);
     expect(spot(prod)).toBe(0);

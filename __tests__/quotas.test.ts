@@ -8,7 +8,13 @@ import type { EnvironmentConfig } from "../environments/schema/types";
 import { environment } from "./support/fixtures";
 
 /** `base` in one account and region with the given NAT layout, whatever the shipped files say. */
-function pinned(base: EnvironmentConfig, name: string, natGateways: "single" | "per-az", zoneCount: number, vpcCidr = base.network.vpcCidr): EnvironmentConfig {
+function pinned(
+  base: EnvironmentConfig,
+  name: string,
+  natGateways: "single" | "per-az",
+  zoneCount: number,
+  vpcCidr = base.network.vpcCidr,
+): EnvironmentConfig {
   const availabilityZones = ["eu-west-2a", "eu-west-2b", "eu-west-2c"].slice(0, zoneCount);
   return environment({ name, accountId: "111111111111", region: "eu-west-2", network: { vpcCidr, natGateways, availabilityZones } }, base);
 }
@@ -17,7 +23,8 @@ const shipped = [pinned(dev, "dev", "single", 2), pinned(staging, "staging", "si
 describe("quota warnings", () => {
   it("stay quiet for three environments in one account, as shipped (5 NAT gateway addresses, 4 VPCs)", () => {
     for (const config of shipped) expect(quotaWarnings(config, shipped)).toEqual([]);
-    for (const config of ENVIRONMENTS) expect(quotaWarnings(config, ENVIRONMENTS).filter((w) => w.id === "edge.alternativeNames")).toEqual([]);
+    for (const config of ENVIRONMENTS)
+      expect(quotaWarnings(config, ENVIRONMENTS).filter((w) => w.id === "edge.alternativeNames")).toEqual([]);
   });
 
   it("name the certificate quota above 10 names", () => {
@@ -53,7 +60,11 @@ describe("quota warnings", () => {
     const known = ["a", "b", "c", "d", "e", "f"].map(perAz);
     expect(quotaWarnings(known[0]!, known)).toEqual([]);
     expect(quotaWarnings(known[5]!, known).map((w) => w.message)).toEqual(
-      expect.arrayContaining([expect.stringMatching(/^make 6 NAT gateways in eu-west-2a for environments a, b, c, d, e, f .*"NAT gateways per Availability Zone" \(Amazon VPC\) of 5/)]),
+      expect.arrayContaining([
+        expect.stringMatching(
+          /^make 6 NAT gateways in eu-west-2a for environments a, b, c, d, e, f .*"NAT gateways per Availability Zone" \(Amazon VPC\) of 5/,
+        ),
+      ]),
     );
   });
 });

@@ -10,13 +10,17 @@ type Network = z.input<typeof environmentSchema>["network"];
 
 describe("the schema", () => {
   it("fits every shipped environment and the bootstrap config", () => {
-    for (const config of ENVIRONMENTS) expect([config.name, environmentSchema.safeParse(config).error?.issues]).toEqual([config.name, undefined]);
+    for (const config of ENVIRONMENTS)
+      expect([config.name, environmentSchema.safeParse(config).error?.issues]).toEqual([config.name, undefined]);
     expect(bootstrapSchema.safeParse(bootstrap).error?.issues).toBeUndefined();
   });
 
   it("agrees with the types part by part (SchemaAgreesWithTypes compiles)", () => {
     const parts: SchemaAgreesWithTypes["length"] = 14;
-    const whole: [Same<z.input<typeof environmentSchema>, EnvironmentConfig>, Same<z.input<typeof bootstrapSchema>, BootstrapConfig>] = [true, true];
+    const whole: [Same<z.input<typeof environmentSchema>, EnvironmentConfig>, Same<z.input<typeof bootstrapSchema>, BootstrapConfig>] = [
+      true,
+      true,
+    ];
     expect([parts, whole]).toEqual([14, [true, true]]);
   });
 
@@ -36,7 +40,10 @@ describe("the schema", () => {
       false satisfies Same<Omit<Network, "availabilityZones"> & { availabilityZones: number[] }, NetworkSettings>,
     ];
     // What does not count: readonly-ness and how the type is composed.
-    const same: true[] = [true satisfies Same<Network, NetworkSettings>, true satisfies Same<{ a: string[] } & { b?: number }, { readonly a: readonly string[]; readonly b?: number }>];
+    const same: true[] = [
+      true satisfies Same<Network, NetworkSettings>,
+      true satisfies Same<{ a: string[] } & { b?: number }, { readonly a: readonly string[]; readonly b?: number }>,
+    ];
     expect([drifts.length, same.length]).toEqual([5, 2]);
   });
 });

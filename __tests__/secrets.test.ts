@@ -92,11 +92,17 @@ describe("Secrets per environment", () => {
   it.each(ENVIRONMENTS.map((e) => [e.name, e] as const))("%s keeps deleted secrets for its configured window", (_name, config) => {
     const { text } = synthEnvironment(config);
     const days = config.secrets.recoveryWindowDays;
-    expect(text).toHaveResourceWithProperties(SecretsmanagerSecret, { name: `${config.project}-${config.name}/app-env`, recovery_window_in_days: days });
+    expect(text).toHaveResourceWithProperties(SecretsmanagerSecret, {
+      name: `${config.project}-${config.name}/app-env`,
+      recovery_window_in_days: days,
+    });
     expect(text).toHaveResourceWithProperties(SecretsmanagerSecret, {
       name: `${config.project}-${config.name}/repository-credential`,
       recovery_window_in_days: days,
     });
-    expect(text).toHaveResourceWithProperties(SecretsmanagerSecret, { name: `${config.project}-${config.name}/redis-auth-token`, recovery_window_in_days: days });
+    expect(text).toHaveResourceWithProperties(SecretsmanagerSecret, {
+      name: `${config.project}-${config.name}/redis-auth-token`,
+      recovery_window_in_days: days,
+    });
   });
 });

@@ -70,24 +70,51 @@ function actualRules(json: Json, groupNames: ReadonlyMap<string, string>): strin
       ? role(r.referenced_security_group_id)
       : r.source_security_group_id !== undefined
         ? role(r.source_security_group_id)
-        : (r.cidr_ipv4 ?? r.cidr_ipv6 ?? r.prefix_list_id ?? JSON.stringify(r.cidr_blocks ?? r.ipv6_cidr_blocks ?? r.prefix_list_ids ?? "?"));
+        : (r.cidr_ipv4 ??
+          r.cidr_ipv6 ??
+          r.prefix_list_id ??
+          JSON.stringify(r.cidr_blocks ?? r.ipv6_cidr_blocks ?? r.prefix_list_ids ?? "?"));
   const protocol = (p: unknown) => (String(p) === "-1" ? "all" : String(p));
   const rules: Rule[] = [];
   for (const r of resourceList(json, "aws_vpc_security_group_ingress_rule")) {
-    rules.push({ owner: role(r.security_group_id), direction: "ingress", peer: peer(r), protocol: protocol(r.ip_protocol), ports: ports(r.from_port, r.to_port) });
+    rules.push({
+      owner: role(r.security_group_id),
+      direction: "ingress",
+      peer: peer(r),
+      protocol: protocol(r.ip_protocol),
+      ports: ports(r.from_port, r.to_port),
+    });
   }
   for (const r of resourceList(json, "aws_vpc_security_group_egress_rule")) {
-    rules.push({ owner: role(r.security_group_id), direction: "egress", peer: peer(r), protocol: protocol(r.ip_protocol), ports: ports(r.from_port, r.to_port) });
+    rules.push({
+      owner: role(r.security_group_id),
+      direction: "egress",
+      peer: peer(r),
+      protocol: protocol(r.ip_protocol),
+      ports: ports(r.from_port, r.to_port),
+    });
   }
   for (const r of resourceList(json, "aws_security_group_rule")) {
-    rules.push({ owner: role(r.security_group_id), direction: r.type, peer: peer(r), protocol: protocol(r.protocol), ports: ports(r.from_port, r.to_port) });
+    rules.push({
+      owner: role(r.security_group_id),
+      direction: r.type,
+      peer: peer(r),
+      protocol: protocol(r.protocol),
+      ports: ports(r.from_port, r.to_port),
+    });
   }
   for (const [key, group] of Object.entries(resources(json, "aws_security_group"))) {
     for (const direction of ["ingress", "egress"] as const) {
       for (const r of (group[direction] ?? []) as Json[]) {
         const peers = [...(r.security_groups ?? []).map(role), ...(r.cidr_blocks ?? []), ...(r.ipv6_cidr_blocks ?? [])];
         for (const p of peers.length > 0 ? peers : [r.self ? "self" : "?"]) {
-          rules.push({ owner: role(`\${aws_security_group.${key}.id}`), direction, peer: p, protocol: protocol(r.protocol), ports: ports(r.from_port, r.to_port) });
+          rules.push({
+            owner: role(`\${aws_security_group.${key}.id}`),
+            direction,
+            peer: p,
+            protocol: protocol(r.protocol),
+            ports: ports(r.from_port, r.to_port),
+          });
         }
       }
     }
@@ -133,7 +160,9 @@ describe.each(ENVIRONMENTS.map((e) => [e.name, e] as const))("security-group gra
   const present = new Set(groupNames.values());
 
   it("has exactly the known groups, one per role", () => {
-    const optional = Object.entries(OPTIONAL_GROUPS).filter(([, when]) => when(config)).map(([g]) => g);
+    const optional = Object.entries(OPTIONAL_GROUPS)
+      .filter(([, when]) => when(config))
+      .map(([g]) => g);
     const allowed = [...REQUIRED_GROUPS, ...optional];
     expect([...present].filter((g) => !allowed.includes(g))).toEqual([]);
     expect(REQUIRED_GROUPS.filter((g) => !present.has(g))).toEqual([]);
@@ -166,8 +195,18 @@ describe("the graph check itself", () => {
   // The data modules wired to a stand-in app group, plus one stray CIDR rule: the check must report the
   // app tier's missing Internet egress and the stray rule, and accept the app -> data pairs.
   const { json } = synthConstruct((scope) => {
-    const shared = { namePrefix: "webapp-test", region: "eu-west-2", accountId: "111111111111", vpcId: "vpc-1", subnetIds: ["subnet-a", "subnet-b"] };
-    const keys = { secretsKeyArn: "arn:aws:kms:eu-west-2:111111111111:key/s", logsKeyArn: "arn:aws:kms:eu-west-2:111111111111:key/l", logRetentionDays: 7 };
+    const shared = {
+      namePrefix: "webapp-test",
+      region: "eu-west-2",
+      accountId: "111111111111",
+      vpcId: "vpc-1",
+      subnetIds: ["subnet-a", "subnet-b"],
+    };
+    const keys = {
+      secretsKeyArn: "arn:aws:kms:eu-west-2:111111111111:key/s",
+      logsKeyArn: "arn:aws:kms:eu-west-2:111111111111:key/l",
+      logRetentionDays: 7,
+    };
     const database = new Database(scope, "database", { ...dev.database, ...shared, ...keys });
     const cache = new Cache(scope, "cache", { ...dev.cache, ...shared, ...keys, secretRecoveryWindowDays: 0 });
     const fileSystem = new FileSystem(scope, "file-system", { ...dev.fileSystem, ...shared });

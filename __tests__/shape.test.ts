@@ -11,7 +11,10 @@ import { environment } from "./support/fixtures";
 /** Problems for one changed environment, checked against the real others. */
 function problems(patch: unknown, base = dev): string[] {
   const config = environment(patch as Parameters<typeof environment>[0], base);
-  return validateEnvironments([config], ENVIRONMENTS.map((e) => (e.name === config.name ? config : e)));
+  return validateEnvironments(
+    [config],
+    ENVIRONMENTS.map((e) => (e.name === config.name ? config : e)),
+  );
 }
 
 /** The shape check's lines for `value` against `schema`. */
@@ -25,8 +28,14 @@ describe("structural mistakes are rejected, one line each, before any value chec
   it.each([
     [{ compute: { rootVolumeGib: 30 } }, "dev: compute.rootVolumeGib = 30: unknown setting; did you mean rootVolumeGiB?"],
     [{ network: { natGateways: "per_az" } }, 'dev: network.natGateways = "per_az": must be one of "none", "single", "per-az"'],
-    [{ network: { flowLogTrafficType: "REJECTED" } }, 'dev: network.flowLogTrafficType = "REJECTED": must be one of "ACCEPT", "REJECT", "ALL"'],
-    [{ compute: { warmPool: { poolState: "stopped" } } }, 'dev: compute.warmPool.poolState = "stopped": must be one of "Stopped", "Hibernated", "Running"'],
+    [
+      { network: { flowLogTrafficType: "REJECTED" } },
+      'dev: network.flowLogTrafficType = "REJECTED": must be one of "ACCEPT", "REJECT", "ALL"',
+    ],
+    [
+      { compute: { warmPool: { poolState: "stopped" } } },
+      'dev: compute.warmPool.poolState = "stopped": must be one of "Stopped", "Hibernated", "Running"',
+    ],
     [{ compute: { minCapacity: "1" } }, 'dev: compute.minCapacity = "1": must be a number'],
     [{ database: { multiAz: "false" } }, 'dev: database.multiAz = "false": must be a boolean'],
     [{ network: { availabilityZones: "eu-west-2a" } }, 'dev: network.availabilityZones = "eu-west-2a": must be a list'],
@@ -39,13 +48,18 @@ describe("structural mistakes are rejected, one line each, before any value chec
     [{ cache: { nodeType: undefined } }, "dev: cache.nodeType = (unset): required"],
     [{ network: { natGateways: undefined } }, "dev: network.natGateways = (unset): required"],
     [{ compute: { cronJobs: [{ name: "report", schedule: "0 * * * *" }] } }, "dev: compute.cronJobs[0].command = (unset): required"],
-    [{ monitoring: { thresholds: { groupCpu: 80 } } }, expect.stringMatching(/^dev: monitoring\.thresholds\.groupCpu = 80: unknown setting; known: loadBalancer5xxPercent, /)],
+    [
+      { monitoring: { thresholds: { groupCpu: 80 } } },
+      expect.stringMatching(/^dev: monitoring\.thresholds\.groupCpu = 80: unknown setting; known: loadBalancer5xxPercent, /),
+    ],
   ])("%j", (patch, line) => {
     expect(problems(patch)).toEqual([line]);
   });
 
   it("reports every structural problem of an environment at once, in the keys' order, an object's unknown keys first", () => {
-    expect(problems({ network: { natGateways: "per_az", vpcCidr: 10 }, compute: { rootVolumeGib: 30, minCapacity: "1" }, zone: "a" })).toEqual([
+    expect(
+      problems({ network: { natGateways: "per_az", vpcCidr: 10 }, compute: { rootVolumeGib: 30, minCapacity: "1" }, zone: "a" }),
+    ).toEqual([
       'dev: zone = "a": unknown setting; known: name, project, region, accountId, assumeRoleArn, repository, tags, production, waivers, acknowledgements, logRetentionDays, state, network, secrets, database, fileSystem, cache, edge, compute, monitoring',
       "dev: network.vpcCidr = 10: must be a string",
       'dev: network.natGateways = "per_az": must be one of "none", "single", "per-az"',
@@ -67,11 +81,15 @@ describe("structural mistakes are rejected, one line each, before any value chec
   });
 
   it("in the bootstrap config too", () => {
-    expect(validateBootstrap({ ...bootstrap, remoteState: "yes" } as never, ENVIRONMENTS)).toEqual(['bootstrap: remoteState = "yes": must be a boolean']);
+    expect(validateBootstrap({ ...bootstrap, remoteState: "yes" } as never, ENVIRONMENTS)).toEqual([
+      'bootstrap: remoteState = "yes": must be a boolean',
+    ]);
     expect(validateBootstrap({ ...bootstrap, noncurrentVersionRetention: 30 } as never, ENVIRONMENTS)).toEqual([
       "bootstrap: noncurrentVersionRetention = 30: unknown setting; did you mean noncurrentVersionRetentionDays?",
     ]);
-    expect(validateBootstrap({ ...bootstrap, ci: { githubRepository: "o/r", environments: [{ nam: "dev" }] } } as never, ENVIRONMENTS)).toEqual([
+    expect(
+      validateBootstrap({ ...bootstrap, ci: { githubRepository: "o/r", environments: [{ nam: "dev" }] } } as never, ENVIRONMENTS),
+    ).toEqual([
       'bootstrap: ci.environments[0].nam = "dev": unknown setting; did you mean name?',
       "bootstrap: ci.environments[0].name = (unset): required",
     ]);

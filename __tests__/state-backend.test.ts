@@ -53,7 +53,12 @@ describe("bootstrap stack", () => {
     expect(text).toHaveResourceWithProperties(S3Bucket, { bucket: bootstrap.state.bucket, lifecycle: { prevent_destroy: true } });
     expect(text).toHaveResourceWithProperties(S3BucketVersioningA, { versioning_configuration: { status: "Enabled" } });
     expect(text).toHaveResourceWithProperties(S3BucketServerSideEncryptionConfigurationA, {
-      rule: [expect.objectContaining({ apply_server_side_encryption_by_default: expect.objectContaining({ sse_algorithm: "aws:kms" }), bucket_key_enabled: true })],
+      rule: [
+        expect.objectContaining({
+          apply_server_side_encryption_by_default: expect.objectContaining({ sse_algorithm: "aws:kms" }),
+          bucket_key_enabled: true,
+        }),
+      ],
     });
     expect(text).toHaveResourceWithProperties(S3BucketPublicAccessBlock, {
       block_public_acls: true,
@@ -65,7 +70,8 @@ describe("bootstrap stack", () => {
     expect(text).toHaveResourceWithProperties(KmsKey, { enable_key_rotation: true });
   });
 
-  const statePolicy = () => policy(resourceList(json, "aws_s3_bucket_policy").find((p) => String(p.bucket).includes("state_bucket"))?.policy);
+  const statePolicy = () =>
+    policy(resourceList(json, "aws_s3_bucket_policy").find((p) => String(p.bucket).includes("state_bucket"))?.policy);
 
   it("denies any access to the bucket without TLS, and any object write not encrypted with KMS", () => {
     const doc = statePolicy();
@@ -134,7 +140,10 @@ describe("bootstrap stack", () => {
     const write = audit.Statement.find((s: Json) => s.Sid === "TrailWritesItsLogs");
     expect(write.Condition.StringEquals["aws:SourceArn"]).toBe(trailArn);
     const key = policy(resourceList(json, "aws_kms_key").find((k) => String(k.description).startsWith("Terraform state"))?.policy);
-    expect(key.Statement.find((s: Json) => s.Principal?.Service === "cloudtrail.amazonaws.com" && s.Action.includes("kms:GenerateDataKey*")).Condition.StringEquals).toEqual({
+    expect(
+      key.Statement.find((s: Json) => s.Principal?.Service === "cloudtrail.amazonaws.com" && s.Action.includes("kms:GenerateDataKey*"))
+        .Condition.StringEquals,
+    ).toEqual({
       "aws:SourceArn": trailArn,
     });
     expect(json.output.state_audit_trail).toBeDefined();
@@ -173,11 +182,13 @@ describe("bootstrap stack", () => {
 
   it("rejects an audit bucket name S3 would refuse, and a bad retention", () => {
     const long = `webapp-tfstate-${"x".repeat(45)}`;
-    expect(() => synthConstruct((scope) => new StateStorage(scope, "state", { ...bootstrap.state, bucket: long, accountId: "111111111111" }))).toThrow(
-      /test\/state: audit.enabled = true: the audit bucket would be webapp-tfstate-x+-audit, not a valid S3 bucket name/,
-    );
     expect(() =>
-      synthConstruct((scope) => new StateStorage(scope, "state", { ...bootstrap.state, accountId: "111111111111", audit: { retentionDays: 0 } })),
+      synthConstruct((scope) => new StateStorage(scope, "state", { ...bootstrap.state, bucket: long, accountId: "111111111111" })),
+    ).toThrow(/test\/state: audit.enabled = true: the audit bucket would be webapp-tfstate-x+-audit, not a valid S3 bucket name/);
+    expect(() =>
+      synthConstruct(
+        (scope) => new StateStorage(scope, "state", { ...bootstrap.state, accountId: "111111111111", audit: { retentionDays: 0 } }),
+      ),
     ).toThrow(/test\/state: audit.retentionDays = 0: must be a whole number of days, at least 1/);
   });
 });

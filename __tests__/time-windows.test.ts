@@ -9,7 +9,8 @@ describe("time windows", () => {
     expect(parseWeeklyWindow("Mon:00:00-Mon:03:00")).toEqual({ start: 1440, end: 1620, period: 10080 });
     expect(windowMinutes(parseWeeklyWindow("sat:23:00-sun:01:00")!)).toBe(120);
     for (const bad of ["24:00-01:00", "2:00-3:00", "02:00 - 03:00", "02:60-03:00"]) expect(parseDailyWindow(bad)).toBeUndefined();
-    for (const bad of ["sun:24:00-mon:01:00", "sunday:01:00-sunday:02:00", "sun:01:00", "xyz:01:00-xyz:02:00"]) expect(parseWeeklyWindow(bad)).toBeUndefined();
+    for (const bad of ["sun:24:00-mon:01:00", "sunday:01:00-sunday:02:00", "sun:01:00", "xyz:01:00-xyz:02:00"])
+      expect(parseWeeklyWindow(bad)).toBeUndefined();
   });
 
   it("finds overlaps on any day, across midnight and across the end of the week", () => {
@@ -24,7 +25,12 @@ describe("time windows", () => {
 
   it("reports format, minimum length and overlap against the field paths", () => {
     const problems = Problems.create("db");
-    checkWindows(problems, { field: "backupWindow", value: "02:00-02:10" }, { field: "maintenanceWindow", value: "sun:02:00-sun:02:10" }, 30);
+    checkWindows(
+      problems,
+      { field: "backupWindow", value: "02:00-02:10" },
+      { field: "maintenanceWindow", value: "sun:02:00-sun:02:10" },
+      30,
+    );
     expect(problems.list.map((p) => `${p.path}: ${p.message}`)).toEqual([
       "db.backupWindow: must last at least 30 minutes and at most 24 hours",
       "db.maintenanceWindow: must last at least 30 minutes and at most 24 hours",

@@ -39,7 +39,11 @@ describe("web ACL", () => {
       visibility_config: { cloudwatch_metrics_enabled: true, sampled_requests_enabled: true, metric_name: "webapp-test-web-acl" },
     });
     for (const r of acl.rule) {
-      expect(r.visibility_config).toEqual({ cloudwatch_metrics_enabled: true, sampled_requests_enabled: true, metric_name: `webapp-test-${r.name}` });
+      expect(r.visibility_config).toEqual({
+        cloudwatch_metrics_enabled: true,
+        sampled_requests_enabled: true,
+        metric_name: `webapp-test-${r.name}`,
+      });
     }
   });
 
@@ -55,7 +59,10 @@ describe("web ACL", () => {
 
   it("applies the four AWS managed rule groups with their own actions", () => {
     for (const name of MANAGED_RULE_GROUPS) {
-      expect(rule(name)).toMatchObject({ override_action: { none: {} }, statement: { managed_rule_group_statement: { name, vendor_name: "AWS" } } });
+      expect(rule(name)).toMatchObject({
+        override_action: { none: {} },
+        statement: { managed_rule_group_statement: { name, vendor_name: "AWS" } },
+      });
     }
     const priorities = acl.rule.map((r: Json) => r.priority);
     expect(new Set(priorities).size).toBe(priorities.length);
@@ -91,7 +98,9 @@ describe("web ACL", () => {
       log_destination_configs: [expect.stringMatching(/^\$\{aws_cloudwatch_log_group\.\S+\.arn\}$/)],
       redacted_fields: [{ single_header: { name: "authorization" } }, { single_header: { name: "cookie" } }],
     });
-    expect(only(json, "aws_wafv2_web_acl_logging_configuration").depends_on).toEqual([expect.stringMatching(/^aws_cloudwatch_log_resource_policy\./)]);
+    expect(only(json, "aws_wafv2_web_acl_logging_configuration").depends_on).toEqual([
+      expect.stringMatching(/^aws_cloudwatch_log_resource_policy\./),
+    ]);
     const document = policy(only(json, "aws_cloudwatch_log_resource_policy").policy_document as string);
     expect(document.Statement).toEqual([
       {
@@ -112,23 +121,34 @@ describe("web ACL", () => {
 describe("WAF per environment", () => {
   const synthesized = ENVIRONMENTS.map((e) => [e.name, e, synthEnvironment(e)] as const);
 
-  it.each(synthesized.filter(([, e]) => !e.edge.waf.enabled))("%s has no web ACL, association or WAF log group", (_name, _config, { json }) => {
-    expect(resourceList(json, "aws_wafv2_web_acl")).toHaveLength(0);
-    expect(resourceList(json, "aws_wafv2_web_acl_association")).toHaveLength(0);
-    expect(resourceList(json, "aws_cloudwatch_log_group").filter((g) => String(g.name).startsWith("aws-waf-logs-"))).toHaveLength(0);
-  });
+  it.each(synthesized.filter(([, e]) => !e.edge.waf.enabled))(
+    "%s has no web ACL, association or WAF log group",
+    (_name, _config, { json }) => {
+      expect(resourceList(json, "aws_wafv2_web_acl")).toHaveLength(0);
+      expect(resourceList(json, "aws_wafv2_web_acl_association")).toHaveLength(0);
+      expect(resourceList(json, "aws_cloudwatch_log_group").filter((g) => String(g.name).startsWith("aws-waf-logs-"))).toHaveLength(0);
+    },
+  );
 
-  it.each(synthesized.filter(([, e]) => e.edge.waf.enabled))("%s has exactly one web ACL associated with its load balancer", (name, config, { json, text }) => {
-    const association = only(json, "aws_wafv2_web_acl_association");
-    expect(association.resource_arn).toMatch(/^\$\{aws_lb\.load-balancer_alb_\S+\.arn\}$/);
-    const limit = config.edge.waf.rateLimitPer5Minutes ?? DEFAULT_RATE_LIMIT;
-    expect(text).toHaveResourceWithProperties(Wafv2WebAcl, {
-      name: `${config.project}-${name}-web-acl`,
-      scope: "REGIONAL",
-      rule: expect.arrayContaining([expect.objectContaining({ statement: { rate_based_statement: expect.objectContaining({ limit }) } })]),
-    });
-    expect(text).toHaveResourceWithProperties(CloudwatchLogGroup, { name: `aws-waf-logs-${config.project}-${name}`, retention_in_days: config.logRetentionDays });
-  });
+  it.each(synthesized.filter(([, e]) => e.edge.waf.enabled))(
+    "%s has exactly one web ACL associated with its load balancer",
+    (name, config, { json, text }) => {
+      const association = only(json, "aws_wafv2_web_acl_association");
+      expect(association.resource_arn).toMatch(/^\$\{aws_lb\.load-balancer_alb_\S+\.arn\}$/);
+      const limit = config.edge.waf.rateLimitPer5Minutes ?? DEFAULT_RATE_LIMIT;
+      expect(text).toHaveResourceWithProperties(Wafv2WebAcl, {
+        name: `${config.project}-${name}-web-acl`,
+        scope: "REGIONAL",
+        rule: expect.arrayContaining([
+          expect.objectContaining({ statement: { rate_based_statement: expect.objectContaining({ limit }) } }),
+        ]),
+      });
+      expect(text).toHaveResourceWithProperties(CloudwatchLogGroup, {
+        name: `aws-waf-logs-${config.project}-${name}`,
+        retention_in_days: config.logRetentionDays,
+      });
+    },
+  );
 });
 
 describe("WAF settings rejections", () => {
@@ -137,7 +157,9 @@ describe("WAF settings rejections", () => {
     [2_000_000_001, /edge\.waf\.rateLimitPer5Minutes = 2000000001: WAF accepts 10/],
     [100.5, /edge\.waf\.rateLimitPer5Minutes = 100\.5: WAF accepts 10/],
   ])("rejects a rate limit of %d", (limit, message) => {
-    expect(validateEnvironments([environment({ edge: { waf: { enabled: true, rateLimitPer5Minutes: limit } } })])).toContainEqual(expect.stringMatching(message));
+    expect(validateEnvironments([environment({ edge: { waf: { enabled: true, rateLimitPer5Minutes: limit } } })])).toContainEqual(
+      expect.stringMatching(message),
+    );
   });
 
   it("accepts the limits at both ends", () => {
@@ -147,7 +169,9 @@ describe("WAF settings rejections", () => {
   });
 
   it("rejects bad or repeated count-only rule names", () => {
-    const lines = validateEnvironments([environment({ edge: { waf: { enabled: true, commonRuleSetCountOnly: ["NoUserAgent_HEADER", "bad name", "NoUserAgent_HEADER"] } } })]);
+    const lines = validateEnvironments([
+      environment({ edge: { waf: { enabled: true, commonRuleSetCountOnly: ["NoUserAgent_HEADER", "bad name", "NoUserAgent_HEADER"] } } }),
+    ]);
     expect(lines).toContainEqual(expect.stringMatching(/edge\.waf\.commonRuleSetCountOnly\[1\] = "bad name": not a rule name/));
     expect(lines).toContainEqual(expect.stringMatching(/edge\.waf\.commonRuleSetCountOnly\[2\] = "NoUserAgent_HEADER": listed twice/));
   });

@@ -29,12 +29,34 @@ function runner(args: string[], env: NodeJS.ProcessEnv = {}): { status: number |
 test("is Python 3.9 (Amazon Linux 2023's python3) and standard library only", () => {
   const check = spawnSync(
     PYTHON,
-    ["-c", "import ast, sys; ast.parse(open(sys.argv[1]).read(), feature_version=(3, 9)); compile(open(sys.argv[1]).read(), sys.argv[1], 'exec')", RUNNER],
+    [
+      "-c",
+      "import ast, sys; ast.parse(open(sys.argv[1]).read(), feature_version=(3, 9)); compile(open(sys.argv[1]).read(), sys.argv[1], 'exec')",
+      RUNNER,
+    ],
     { encoding: "utf8" },
   );
   expect({ status: check.status, stderr: check.stderr }).toEqual({ status: 0, stderr: "" });
   const imports = [...SOURCE.matchAll(/^(?:from (\S+) import|import (\S+))/gm)].map((m) => (m[1] ?? m[2] ?? "").split(".")[0]);
-  const stdlib = ["__future__", "argparse", "calendar", "datetime", "errno", "fcntl", "json", "os", "random", "re", "shutil", "signal", "socket", "subprocess", "sys", "time", "typing"];
+  const stdlib = [
+    "__future__",
+    "argparse",
+    "calendar",
+    "datetime",
+    "errno",
+    "fcntl",
+    "json",
+    "os",
+    "random",
+    "re",
+    "shutil",
+    "signal",
+    "socket",
+    "subprocess",
+    "sys",
+    "time",
+    "typing",
+  ];
   expect(imports.filter((name) => !stdlib.includes(name!))).toEqual([]);
   expect(SOURCE.startsWith("#!/usr/bin/python3\n")).toBe(true);
 });
@@ -71,7 +93,18 @@ describe("configuration", () => {
     resolveCronJob({ name: "report", schedule: "*/5 * * * *", command: "true", maxRunSeconds: 120, retries: 3, retryBackoffSeconds: 20 }),
     resolveCronJob({ name: "nightly", schedule: "15 2 * * *", command: "true" }),
   ];
-  const text = jobsConfig(jobs, { table: "webapp-test-jobs", region: "eu-west-2", namespace: "webapp-test/app", recordRetentionDays: 30, logDir: "/var/log/webapp", switchParameter: "/webapp-test/timed-jobs" }, "/etc/webapp/cron");
+  const text = jobsConfig(
+    jobs,
+    {
+      table: "webapp-test-jobs",
+      region: "eu-west-2",
+      namespace: "webapp-test/app",
+      recordRetentionDays: 30,
+      logDir: "/var/log/webapp",
+      switchParameter: "/webapp-test/timed-jobs",
+    },
+    "/etc/webapp/cron",
+  );
 
   test("the runner reads what the stacks render: the same retry span, and no more slots than the validator allows for", () => {
     const file = join(work, "jobs.json");
@@ -102,7 +135,12 @@ describe("command line, gate and drain", () => {
    * own format: JSON on stdout, an `(ErrorCode)` line on stderr). Unanswered operations fail. The runner
    * against the AWS API emulator and real Redis: `npm run rehearse:jobs`.
    */
-  function instance(answers: Record<string, { out?: string; err?: string; status: number }> = {}): { config: string; state: string; env: NodeJS.ProcessEnv; calls: string } {
+  function instance(answers: Record<string, { out?: string; err?: string; status: number }> = {}): {
+    config: string;
+    state: string;
+    env: NodeJS.ProcessEnv;
+    calls: string;
+  } {
     const dir = mkdtempSync(join(work, "instance-"));
     const state = join(dir, "state");
     const bin = join(dir, "bin");
@@ -115,7 +153,18 @@ describe("command line, gate and drain", () => {
     chmodSync(join(bin, "aws"), 0o755);
     const config = join(dir, "jobs.json");
     const raw = JSON.parse(
-      jobsConfig([resolveCronJob({ name: "x", schedule: "* * * * *", command: "true", maxRunSeconds: 30 })], { table: "t", region: "eu-west-2", namespace: "n", recordRetentionDays: 1, logDir: dir, switchParameter: "/webapp-test/timed-jobs" }, dir),
+      jobsConfig(
+        [resolveCronJob({ name: "x", schedule: "* * * * *", command: "true", maxRunSeconds: 30 })],
+        {
+          table: "t",
+          region: "eu-west-2",
+          namespace: "n",
+          recordRetentionDays: 1,
+          logDir: dir,
+          switchParameter: "/webapp-test/timed-jobs",
+        },
+        dir,
+      ),
     );
     // The schedule clock is set to 10 s past a minute, so the slots due in a window do not depend on when
     // the test runs (ages 10, 70, 130, 190 s: four within the default 210 s window, with 20 s to spare).
@@ -140,7 +189,9 @@ describe("command line, gate and drain", () => {
   });
 
   test("with the gate a tick reads the switch and the table (and says so when it cannot read the table)", () => {
-    const { config, state, env, calls } = instance({ "get-parameter": { err: "An error occurred (ParameterNotFound) when calling the GetParameter operation: ", status: 254 } });
+    const { config, state, env, calls } = instance({
+      "get-parameter": { err: "An error occurred (ParameterNotFound) when calling the GetParameter operation: ", status: 254 },
+    });
     mkdirSync(state, { recursive: true });
     writeFileSync(join(state, "gate"), "");
     const tick = spawnSync(PYTHON, [RUNNER, "--config", config, "tick"], { encoding: "utf8", env });
@@ -159,7 +210,10 @@ describe("command line, gate and drain", () => {
       const { config, state, env, calls } = instance({
         "get-parameter": parameter,
         "batch-get-item": { out: '{"Responses": {"t": []}, "UnprocessedKeys": {}}', status: 0 },
-        "update-item": { err: "An error occurred (ConditionalCheckFailedException) when calling the UpdateItem operation: The conditional request failed", status: 254 },
+        "update-item": {
+          err: "An error occurred (ConditionalCheckFailedException) when calling the UpdateItem operation: The conditional request failed",
+          status: 254,
+        },
       });
       mkdirSync(state, { recursive: true });
       writeFileSync(join(state, "gate"), "");
@@ -170,15 +224,23 @@ describe("command line, gate and drain", () => {
         stdout: tick.stdout,
         reads: made.filter((c) => c.startsWith("ssm get-parameter")).length,
         // Conditional writes of a slot's status (the cursor's are not): claims and holds.
-        writes: made.filter((c) => c.startsWith("dynamodb update-item")).map((c) => /":a0": \{"S": "(\w+)"\}/.exec(c)?.[1]).filter((x) => x !== undefined && x !== "~cursor" && !x.startsWith("20")),
+        writes: made
+          .filter((c) => c.startsWith("dynamodb update-item"))
+          .map((c) => /":a0": \{"S": "(\w+)"\}/.exec(c)?.[1])
+          .filter((x) => x !== undefined && x !== "~cursor" && !x.startsWith("20")),
         seen: readFileSync(join(state, "switch"), "utf8"),
       };
     }
-    const value = (v: string) => ({ out: JSON.stringify({ Parameter: { Name: "/webapp-test/timed-jobs", Type: "String", Value: v } }), status: 0 });
+    const value = (v: string) => ({
+      out: JSON.stringify({ Parameter: { Name: "/webapp-test/timed-jobs", Type: "String", Value: v } }),
+      status: 0,
+    });
 
     test("on, or no parameter: the due slot is claimed", () => {
       expect(tickWith(value("on"))).toMatchObject({ reads: 1, writes: ["running"], seen: "on\n" });
-      expect(tickWith({ err: "An error occurred (ParameterNotFound) when calling the GetParameter operation: ", status: 254 })).toMatchObject({ reads: 1, writes: ["running"], seen: "on\n" });
+      expect(
+        tickWith({ err: "An error occurred (ParameterNotFound) when calling the GetParameter operation: ", status: 254 }),
+      ).toMatchObject({ reads: 1, writes: ["running"], seen: "on\n" });
     });
 
     test("off: every due slot (the default backfill window, 210 s, holds four) is recorded held, none claimed", () => {
@@ -188,8 +250,10 @@ describe("command line, gate and drain", () => {
     test("any other value, or no answer from the API: nothing is claimed or held (fail closed), and the tick says why", () => {
       const paused = tickWith(value("paused"));
       expect(paused).toMatchObject({ status: 1, reads: 1, writes: [], seen: "unknown\n" });
-      expect(paused.stdout).toMatch(/timed-jobs switch unknown: \/webapp-test\/timed-jobs is 'paused', neither on nor off; claiming and holding nothing/);
-      const down = tickWith({ err: "Could not connect to the endpoint URL: \"https://ssm.eu-west-2.amazonaws.com/\"", status: 255 });
+      expect(paused.stdout).toMatch(
+        /timed-jobs switch unknown: \/webapp-test\/timed-jobs is 'paused', neither on nor off; claiming and holding nothing/,
+      );
+      const down = tickWith({ err: 'Could not connect to the endpoint URL: "https://ssm.eu-west-2.amazonaws.com/"', status: 255 });
       expect(down).toMatchObject({ status: 1, reads: 1, writes: [], seen: "unknown\n" });
       expect(down.stdout).toMatch(/timed-jobs switch unknown: cannot read \/webapp-test\/timed-jobs/);
     });

@@ -42,7 +42,10 @@ describe("pull-request workflow", () => {
   it("uploads the plan only sealed, with the readable text, kept a week at most", () => {
     const steps = pullRequest.jobs.plan.steps as Json[];
     const upload = steps.find((s) => String(s.uses).startsWith("actions/upload-artifact@"))!;
-    const paths = String(upload.with.path).trim().split("\n").map((p) => p.trim());
+    const paths = String(upload.with.path)
+      .trim()
+      .split("\n")
+      .map((p) => p.trim());
     expect(paths.map((p) => path.basename(p)).sort()).toEqual(["plan.txt", "tfplan.sealed"]);
     expect(upload.with["retention-days"]).toBeLessThanOrEqual(7);
     const script = steps.map((s) => s.run ?? "").join("\n");
@@ -96,13 +99,21 @@ describe("apply workflow", () => {
 function groupsOf(file: Json, job: Json): string[] {
   const entries: Json[] = (job.strategy?.matrix?.include as Json[] | undefined) ?? [{}];
   const expand = (group: string, entry: Json) =>
-    group.replace(/\$\{\{\s*matrix\.([\w-]+)\s*\}\}/g, (_, key: string) => String(entry[key])).replace(/\$\{\{\s*github\.event\.pull_request\.number\s*\}\}/g, "<pr>");
-  const declared = [file.concurrency, job.concurrency].filter(Boolean).map((c: Json | string) => (typeof c === "string" ? c : String(c.group)));
+    group
+      .replace(/\$\{\{\s*matrix\.([\w-]+)\s*\}\}/g, (_, key: string) => String(entry[key]))
+      .replace(/\$\{\{\s*github\.event\.pull_request\.number\s*\}\}/g, "<pr>");
+  const declared = [file.concurrency, job.concurrency]
+    .filter(Boolean)
+    .map((c: Json | string) => (typeof c === "string" ? c : String(c.group)));
   return entries.flatMap((entry) => declared.map((g) => expand(g, entry).toLowerCase()));
 }
 const runs = (job: Json) => (job.steps as Json[]).map((s) => String(s.run ?? "")).join("\n");
 const jobsThat = (pattern: RegExp) =>
-  [pullRequest, apply].flatMap((file) => Object.values(file.jobs as Record<string, Json>).filter((j) => pattern.test(runs(j))).map((job) => ({ file, job })));
+  [pullRequest, apply].flatMap((file) =>
+    Object.values(file.jobs as Record<string, Json>)
+      .filter((j) => pattern.test(runs(j)))
+      .map((job) => ({ file, job })),
+  );
 
 describe("concurrency: no apply is ever dropped by a plan", () => {
   it("plan and apply jobs share no concurrency group (GitHub cancels a group's pending job when another queues)", () => {

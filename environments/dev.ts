@@ -65,7 +65,13 @@ export const dev: EnvironmentConfig = {
     maxCapacity: 2,
     appPort: 8080,
     // dev follows the main branch: each boot fetches its newest commit.
-    repository: { url: app.url, directory: app.directory, ref: "refs/heads/main", allowBranchRef: true, credentialType: app.credentialType },
+    repository: {
+      url: app.url,
+      directory: app.directory,
+      ref: "refs/heads/main",
+      allowBranchRef: true,
+      credentialType: app.credentialType,
+    },
     runtime: app.runtime,
     buildCommands: app.buildCommands,
     startCommand: app.startCommand,
@@ -83,7 +89,12 @@ export const dev: EnvironmentConfig = {
     instanceRefreshMinHealthyPercent: 100,
     // All Spot, from any current Graviton type of 2 vCPUs and 2-4 GiB: dev may wait a boot for a replacement.
     purchaseMix: {
-      instanceRequirements: { vcpuCount: { min: 2, max: 2 }, memoryMiB: { min: 2048, max: 4096 }, architecture: "arm64", burstablePerformance: "included" },
+      instanceRequirements: {
+        vcpuCount: { min: 2, max: 2 },
+        memoryMiB: { min: 2048, max: 4096 },
+        architecture: "arm64",
+        burstablePerformance: "included",
+      },
       onDemandBaseCapacity: 0,
       onDemandPercentageAboveBaseCapacity: 0,
     },

@@ -65,7 +65,12 @@ export const prod: EnvironmentConfig = {
     // The full 40-character SHA of the released tag's commit (git rev-parse 'v0.1.0^{commit}'), so a moved tag
     // cannot change what prod runs. The SHA here is the template's example, which no repository has (synth
     // warns): set your release's (README: "Making it yours").
-    repository: { url: app.url, directory: app.directory, ref: "9f2c4e1b7a3d5f60812c4e9b0a7d3f5e6c1b2a40", credentialType: app.credentialType },
+    repository: {
+      url: app.url,
+      directory: app.directory,
+      ref: "9f2c4e1b7a3d5f60812c4e9b0a7d3f5e6c1b2a40",
+      credentialType: app.credentialType,
+    },
     runtime: app.runtime,
     buildCommands: app.buildCommands,
     startCommand: app.startCommand,

@@ -98,7 +98,8 @@ const read = (file) => readFileSync(join(work, file), "utf8");
 t = Date.now();
 setValue("environments/base.ts", "accountId", team.accountId);
 if (only !== "account") {
-  if (!/\bproject\s*=\s*"[^"]+"/.test(read("environments/base.ts"))) throw new Error("adoption: environments/base.ts has no project string to change");
+  if (!/\bproject\s*=\s*"[^"]+"/.test(read("environments/base.ts")))
+    throw new Error("adoption: environments/base.ts has no project string to change");
   setValue("environments/base.ts", "project", team.project);
   setValue("environments/base.ts", "region", team.region);
   setValue("environments/base.ts", "repository", team.infraRepository);
@@ -115,7 +116,8 @@ if (only !== "account") {
     edit(file, `"${domain}"`, `"${mine}"`);
     if (env === "prod") edit(file, `"www.${domain}"`, `"www.${mine}"`);
     const zone = read(file).match(/hostedZone: \{ id: "([^"]+)", name: "([^"]+)" \}/);
-    if (zone) edit(file, zone[0], `hostedZone: { id: "${env === "prod" ? team.prodZoneId : team.stagingZoneId}", name: "${team.zoneName}" }`);
+    if (zone)
+      edit(file, zone[0], `hostedZone: { id: "${env === "prod" ? team.prodZoneId : team.stagingZoneId}", name: "${team.zoneName}" }`);
     for (const email of read(file).match(/"[\w.+-]+@[\w.-]+"/g) ?? []) {
       edit(file, email, email.replace(/@[\w.-]+"/, `@${team.zoneName}"`));
     }
@@ -124,7 +126,9 @@ if (only !== "account") {
     if (read(file).includes('"Europe/London"')) edit(file, '"Europe/London"', `"${team.timeZone}"`);
   }
 }
-say(`rebranded (${only === "account" ? "account id only" : "account, region and zones, project, domains and zones, repositories, refs"}) (${seconds(t)} s)`);
+say(
+  `rebranded (${only === "account" ? "account id only" : "account, region and zones, project, domains and zones, repositories, refs"}) (${seconds(t)} s)`,
+);
 
 // 3. A new environment, the documented way.
 if (qaMode === "new-env") {
@@ -165,7 +169,13 @@ for (const [name, command, commandArgs] of steps) {
     if (!summary) process.stdout.write(output.split("\n").slice(-40).join("\n") + "\n");
     continue;
   }
-  const tail = name === "synth" ? output.trim().split("\n").filter((l) => !l.startsWith("warning:")) : [];
+  const tail =
+    name === "synth"
+      ? output
+          .trim()
+          .split("\n")
+          .filter((l) => !l.startsWith("warning:"))
+      : [];
   say(`${name}: ok (${seconds(t)} s)`);
   for (const line of tail) say(`  ${line}`);
 }

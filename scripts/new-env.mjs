@@ -27,7 +27,8 @@ const name = args.find((a, i) => !a.startsWith("--") && args[i - 1] !== "--from"
 const from = args[args.indexOf("--from") + 1];
 if (!name || !args.includes("--from") || !from) fail(USAGE);
 // GitHub variable names (AWS_PLAN_ROLE_ARN_<NAME>) take letters, digits and underscores only.
-if (!/^[a-z][a-z0-9]{0,19}$/.test(name)) fail(`name ${JSON.stringify(name)}: use 1-20 lowercase letters and digits, starting with a letter`);
+if (!/^[a-z][a-z0-9]{0,19}$/.test(name))
+  fail(`name ${JSON.stringify(name)}: use 1-20 lowercase letters and digits, starting with a letter`);
 
 const file = (rel) => join(root, rel);
 const read = (rel) => readFileSync(file(rel), "utf8");
@@ -48,7 +49,8 @@ if (!existsSync(file(sourceFile))) fail(`${sourceFile}: not found (new-env copie
 /** Replaces exactly one match of `pattern` in `text`, or fails naming `what` and `where`. */
 function replaceOne(text, pattern, replacement, what, where) {
   const matches = text.match(new RegExp(pattern.source, `${pattern.flags.replace("g", "")}g`)) ?? [];
-  if (matches.length !== 1) fail(`${where}: expected one ${what}, found ${matches.length}; edit it by hand (docs/environments.md: "Adding an environment")`);
+  if (matches.length !== 1)
+    fail(`${where}: expected one ${what}, found ${matches.length}; edit it by hand (docs/environments.md: "Adding an environment")`);
   return text.replace(pattern, replacement);
 }
 
@@ -73,13 +75,27 @@ text =
   `// ${name}: made from ${from} by \`npm run new-env\`; say here what ${name} is for.\n` +
   `// The values are ${from}'s: say next to a value why ${name} keeps or changes it (${from}'s reasons stay in ${sourceFile}).\n` +
   text;
-text = replaceOne(text, /export const \w+: EnvironmentConfig = \{/, `export const ${constant}: EnvironmentConfig = {`, "exported EnvironmentConfig", sourceFile);
+text = replaceOne(
+  text,
+  /export const \w+: EnvironmentConfig = \{/,
+  `export const ${constant}: EnvironmentConfig = {`,
+  "exported EnvironmentConfig",
+  sourceFile,
+);
 text = replaceOne(text, new RegExp(`name: "${from}"`), `name: "${name}"`, `name: "${from}"`, sourceFile);
 text = replaceOne(text, /vpcCidr: "[^"]*"/, `vpcCidr: "${cidr}"`, "network.vpcCidr string", sourceFile);
 text = replaceOne(text, /domainName: "[^"]*"/, `domainName: "${domain}"`, "edge.domainName string", sourceFile);
 if (source.edge.alternativeNames?.length) {
-  const names = source.edge.alternativeNames.map((n) => (n.endsWith(`.${source.edge.domainName}`) ? n.slice(0, -source.edge.domainName.length) + domain : `${n.split(".")[0]}.${domain}`));
-  text = replaceOne(text, /alternativeNames: \[[^\]]*\]/, `alternativeNames: ${JSON.stringify(names).replace(/,/g, ", ")}`, "edge.alternativeNames list", sourceFile);
+  const names = source.edge.alternativeNames.map((n) =>
+    n.endsWith(`.${source.edge.domainName}`) ? n.slice(0, -source.edge.domainName.length) + domain : `${n.split(".")[0]}.${domain}`,
+  );
+  text = replaceOne(
+    text,
+    /alternativeNames: \[[^\]]*\]/,
+    `alternativeNames: ${JSON.stringify(names).replace(/,/g, ", ")}`,
+    "edge.alternativeNames list",
+    sourceFile,
+  );
 }
 if (source.edge.hostedZone) {
   const zone = `hostedZone: { id: "Z${PLACEHOLDER.replace(/-/g, "").toUpperCase()}", name: "${PLACEHOLDER}.invalid" }`;
@@ -93,17 +109,30 @@ for (const field of ["acknowledgements", "waivers"]) {
   const block = new RegExp(`^( *)${field}: \\{([^}]*)\\}`, "m");
   const body = text.match(block)?.[2] ?? "";
   const reasons = /(:\s*)("(?:[^"\\]|\\.)*"|'(?:[^'\\]|\\.)*'|`[^`]*`)/g;
-  if ((body.match(reasons) ?? []).length !== count) fail(`${sourceFile}: expected ${count} reasons in ${field}; edit it by hand (docs/environments.md: "Adding an environment")`);
+  if ((body.match(reasons) ?? []).length !== count)
+    fail(`${sourceFile}: expected ${count} reasons in ${field}; edit it by hand (docs/environments.md: "Adding an environment")`);
   text = text.replace(block, (whole) => whole.replace(reasons, `$1"${PLACEHOLDER}: why ${name} accepts this"`));
 }
 if (source.monitoring.alarmEmails?.length) {
-  text = replaceOne(text, /alarmEmails: \[[^\]]*\]/, `alarmEmails: ["${name}-alerts@${PLACEHOLDER}.invalid"]`, "monitoring.alarmEmails list", sourceFile);
+  text = replaceOne(
+    text,
+    /alarmEmails: \[[^\]]*\]/,
+    `alarmEmails: ["${name}-alerts@${PLACEHOLDER}.invalid"]`,
+    "monitoring.alarmEmails list",
+    sourceFile,
+  );
 }
 
 // Registration: after the source environment's import, before it in ENVIRONMENT_FILES (a new environment is
 // usually a step on the way to the one it copies), and the same in CI.
 let index = read("environments/index.ts");
-index = replaceOne(index, new RegExp(`(import \\{ ${from} \\} from "\\./${from}";\\n)`), `$1import { ${constant} } from "./${name}";\n`, `import of ./${from}`, "environments/index.ts");
+index = replaceOne(
+  index,
+  new RegExp(`(import \\{ ${from} \\} from "\\./${from}";\\n)`),
+  `$1import { ${constant} } from "./${name}";\n`,
+  `import of ./${from}`,
+  "environments/index.ts",
+);
 index = replaceOne(
   index,
   new RegExp(`^( *)"environments/${from}\\.ts": ${from},$`, "m"),
@@ -137,7 +166,10 @@ pullRequest = replaceOne(
 // The runbook's list of GitHub environments: the new one's two, each before the source's.
 const runbook = "docs/runbooks.md";
 let runbookText = read(runbook);
-for (const [suffix, branches] of [["", "main"], ["-plan", "any"]]) {
+for (const [suffix, branches] of [
+  ["", "main"],
+  ["-plan", "any"],
+]) {
   runbookText = replaceOne(
     runbookText,
     new RegExp(`^github_environment ${from}${suffix} ${branches}\\b.*$`, "m"),
@@ -162,8 +194,12 @@ const created = after.find((e) => e.name === name);
 const problems = validateEnvironments([created], after);
 
 const out = (line = "") => console.log(line);
-out(`new-env: wrote ${target} from ${sourceFile}: name "${name}", export ${constant}, network.vpcCidr ${cidr} (overlaps no other environment)`);
-out(`new-env: registered ${name} in environments/index.ts (ENVIRONMENT_FILES), environments/bootstrap.ts (ci.environments), ${workflow} (plan matrix) and ${runbook} (GitHub environments)`);
+out(
+  `new-env: wrote ${target} from ${sourceFile}: name "${name}", export ${constant}, network.vpcCidr ${cidr} (overlaps no other environment)`,
+);
+out(
+  `new-env: registered ${name} in environments/index.ts (ENVIRONMENT_FILES), environments/bootstrap.ts (ci.environments), ${workflow} (plan matrix) and ${runbook} (GitHub environments)`,
+);
 out();
 out("Left to do:");
 let step = 0;
@@ -177,8 +213,12 @@ todo(
     `and the code it runs (compute.repository.ref ${JSON.stringify(created.compute.repository.ref)}).`,
 );
 todo(`npm run synth, then npm test.`);
-todo(`Apply the bootstrap stack: it creates ${name}'s permissions boundary and its CI plan and apply roles, and adds ${name}'s state and names to the other environments' fences.`);
-todo(`Set the repository variables ${role(name)}, ${planKey(name)} and AWS_APPLY_ROLE_ARN_${name.toUpperCase()} from the bootstrap stack's outputs ci_${name}_plan_role_arn, ci_${name}_plan_key_alias and ci_${name}_apply_role_arn.`);
+todo(
+  `Apply the bootstrap stack: it creates ${name}'s permissions boundary and its CI plan and apply roles, and adds ${name}'s state and names to the other environments' fences.`,
+);
+todo(
+  `Set the repository variables ${role(name)}, ${planKey(name)} and AWS_APPLY_ROLE_ARN_${name.toUpperCase()} from the bootstrap stack's outputs ci_${name}_plan_role_arn, ci_${name}_plan_key_alias and ci_${name}_apply_role_arn.`,
+);
 todo(
   `Create its GitHub environments ${name} (deployments from main only) and ${name}-plan, before any workflow runs: ` +
     `the github_environment lines for ${name} in ${runbook} ("First-time bootstrap of an account").`,

@@ -24,7 +24,10 @@ const asList = (value: unknown): string[] => (value === undefined ? [] : Array.i
 
 /** IAM wildcard match: `*` any run of characters, `?` one character. */
 export function wildcard(pattern: string, value: string, ignoreCase = false): boolean {
-  const escaped = pattern.replace(/[.+^${}()|[\]\\]/g, "\\$&").replace(/\*/g, ".*").replace(/\?/g, ".");
+  const escaped = pattern
+    .replace(/[.+^${}()|[\]\\]/g, "\\$&")
+    .replace(/\*/g, ".*")
+    .replace(/\?/g, ".");
   return new RegExp(`^${escaped}$`, ignoreCase ? "is" : "s").test(value);
 }
 

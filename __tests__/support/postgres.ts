@@ -12,19 +12,28 @@ export interface TestPostgres {
   /** The bootstrap superuser and its password. */
   readonly admin: { readonly user: string; readonly password: string };
   /** Runs psql as `user`/`password` against `database`; returns status, stdout and stderr (never throws). */
-  psql(user: string, password: string, database: string, args: readonly string[], env?: Record<string, string>): { status: number; stdout: string; stderr: string };
+  psql(
+    user: string,
+    password: string,
+    database: string,
+    args: readonly string[],
+    env?: Record<string, string>,
+  ): { status: number; stdout: string; stderr: string };
   stop(): void;
 }
 
 function binDir(): string {
   const versions = (() => {
     try {
-      return readdirSync("/usr/lib/postgresql").filter((v) => /^\d+$/.test(v)).sort((a, b) => Number(b) - Number(a));
+      return readdirSync("/usr/lib/postgresql")
+        .filter((v) => /^\d+$/.test(v))
+        .sort((a, b) => Number(b) - Number(a));
     } catch {
       return [];
     }
   })();
-  if (versions.length === 0) throw new Error("PostgreSQL server binaries are not installed (Debian package postgresql); run `npm run setup:tools`");
+  if (versions.length === 0)
+    throw new Error("PostgreSQL server binaries are not installed (Debian package postgresql); run `npm run setup:tools`");
   return join("/usr/lib/postgresql", versions[0]!, "bin");
 }
 
@@ -39,7 +48,9 @@ export async function startPostgres(): Promise<TestPostgres> {
   const port = await freePort();
   const admin = { user: "admin", password: `pw-${Math.random().toString(36).slice(2)}` };
   const run = (command: string, args: string[]) =>
-    asRoot ? execFileSync("runuser", ["-u", "postgres", "--", join(bin, command), ...args], { stdio: "pipe" }) : execFileSync(join(bin, command), args, { stdio: "pipe" });
+    asRoot
+      ? execFileSync("runuser", ["-u", "postgres", "--", join(bin, command), ...args], { stdio: "pipe" })
+      : execFileSync(join(bin, command), args, { stdio: "pipe" });
   const pwfile = join(dir, "pw");
   writeFileSync(pwfile, `${admin.password}\n`, { mode: 0o600 });
   if (asRoot) execFileSync("chown", ["-R", "postgres:postgres", dir]);
@@ -48,14 +59,41 @@ export async function startPostgres(): Promise<TestPostgres> {
   const stop = () => {
     if (started) {
       const args = [join(bin, "pg_ctl"), "-D", data, "-m", "immediate", "-w", "stop"];
-      spawnSync(asRoot ? "runuser" : args[0]!, asRoot ? ["-u", "postgres", "--", ...args] : args.slice(1), { stdio: "ignore", timeout: 30_000 });
+      spawnSync(asRoot ? "runuser" : args[0]!, asRoot ? ["-u", "postgres", "--", ...args] : args.slice(1), {
+        stdio: "ignore",
+        timeout: 30_000,
+      });
     }
     started = false;
     rmSync(dir, { recursive: true, force: true });
   };
   try {
-    run("initdb", ["-D", data, "-U", admin.user, "--pwfile", pwfile, "--auth-local=reject", "--auth-host=scram-sha-256", "-E", "UTF8", "--locale=C.UTF-8", "--no-sync"]);
-    run("pg_ctl", ["-D", data, "-l", join(dir, "server.log"), "-w", "-t", "30", "-o", `-c listen_addresses=127.0.0.1 -c port=${port} -c unix_socket_directories='${dir}' -c fsync=off`, "start"]);
+    run("initdb", [
+      "-D",
+      data,
+      "-U",
+      admin.user,
+      "--pwfile",
+      pwfile,
+      "--auth-local=reject",
+      "--auth-host=scram-sha-256",
+      "-E",
+      "UTF8",
+      "--locale=C.UTF-8",
+      "--no-sync",
+    ]);
+    run("pg_ctl", [
+      "-D",
+      data,
+      "-l",
+      join(dir, "server.log"),
+      "-w",
+      "-t",
+      "30",
+      "-o",
+      `-c listen_addresses=127.0.0.1 -c port=${port} -c unix_socket_directories='${dir}' -c fsync=off`,
+      "start",
+    ]);
     started = true;
   } catch (error) {
     stop();
@@ -68,7 +106,16 @@ export async function startPostgres(): Promise<TestPostgres> {
       const result = spawnSync("psql", ["-X", "-q", "-v", "ON_ERROR_STOP=1", "-At", ...args], {
         encoding: "utf8",
         timeout: 30_000,
-        env: { PATH: process.env.PATH ?? "/usr/bin:/bin", PGHOST: "127.0.0.1", PGPORT: String(port), PGUSER: user, PGPASSWORD: password, PGDATABASE: database, PGCONNECT_TIMEOUT: "5", ...env },
+        env: {
+          PATH: process.env.PATH ?? "/usr/bin:/bin",
+          PGHOST: "127.0.0.1",
+          PGPORT: String(port),
+          PGUSER: user,
+          PGPASSWORD: password,
+          PGDATABASE: database,
+          PGCONNECT_TIMEOUT: "5",
+          ...env,
+        },
       });
       return { status: result.status ?? -1, stdout: result.stdout, stderr: result.stderr };
     },

@@ -25,7 +25,12 @@ export interface SimPrincipal {
 
 const accountOf = (arn: string): string => /^arn:aws:[^:]+:[^:]*:(\d{12}):/.exec(arn)?.[1] ?? "";
 
-export async function simulate(request: SimRequest, principal: SimPrincipal, resourcePolicy?: Json, resourceAccount?: string): Promise<Outcome> {
+export async function simulate(
+  request: SimRequest,
+  principal: SimPrincipal,
+  resourcePolicy?: Json,
+  resourceAccount?: string,
+): Promise<Outcome> {
   const account = accountOf(request.principal);
   const result = await runSimulation(
     {

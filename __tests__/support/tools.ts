@@ -46,10 +46,18 @@ function makeCertificates(dir: string): { ca: string; cert: string; key: string 
   const csr = join(dir, "server.csr");
   const ext = join(dir, "server.ext");
   const quiet = { stdio: "pipe" as const };
-  execFileSync("openssl", ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", caKey, "-out", ca, "-days", "1", "-subj", "/CN=webapp-jobs test CA"], quiet);
+  execFileSync(
+    "openssl",
+    ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", caKey, "-out", ca, "-days", "1", "-subj", "/CN=webapp-jobs test CA"],
+    quiet,
+  );
   execFileSync("openssl", ["req", "-newkey", "rsa:2048", "-nodes", "-keyout", key, "-out", csr, "-subj", "/CN=localhost"], quiet);
   writeFileSync(ext, "subjectAltName=IP:127.0.0.1,DNS:localhost\n");
-  execFileSync("openssl", ["x509", "-req", "-in", csr, "-CA", ca, "-CAkey", caKey, "-CAcreateserial", "-out", cert, "-days", "1", "-extfile", ext], quiet);
+  execFileSync(
+    "openssl",
+    ["x509", "-req", "-in", csr, "-CA", ca, "-CAkey", caKey, "-CAcreateserial", "-out", cert, "-days", "1", "-extfile", ext],
+    quiet,
+  );
   return { ca, cert, key };
 }
 
@@ -70,7 +78,20 @@ export async function startRedis(): Promise<TestRedis> {
   const password = `pw-${Math.random().toString(36).slice(2)}`;
   const certs = makeCertificates(dir);
   const base = ["--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", dir, "--requirepass", password];
-  const tlsArgs = ["--port", "0", "--tls-port", String(port), "--tls-cert-file", certs.cert, "--tls-key-file", certs.key, "--tls-ca-cert-file", certs.ca, "--tls-auth-clients", "no"];
+  const tlsArgs = [
+    "--port",
+    "0",
+    "--tls-port",
+    String(port),
+    "--tls-cert-file",
+    certs.cert,
+    "--tls-key-file",
+    certs.key,
+    "--tls-ca-cert-file",
+    certs.ca,
+    "--tls-auth-clients",
+    "no",
+  ];
   // TLS when the build supports it (Debian's does); a build without it exits at once on the tls-port option.
   let tls = true;
   let server = await launch([...base, ...tlsArgs]);

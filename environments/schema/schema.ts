@@ -177,7 +177,11 @@ const compute = z.strictObject({
     )
     .optional(),
   warmPool: z
-    .strictObject({ minSize: number.optional(), maxPreparedCapacity: number.optional(), poolState: z.enum(["Stopped", "Hibernated", "Running"]).optional() })
+    .strictObject({
+      minSize: number.optional(),
+      maxPreparedCapacity: number.optional(),
+      poolState: z.enum(["Stopped", "Hibernated", "Running"]).optional(),
+    })
     .optional(),
   purchaseMix: z
     .strictObject({
@@ -192,7 +196,9 @@ const compute = z.strictObject({
         .optional(),
       onDemandBaseCapacity: number.optional(),
       onDemandPercentageAboveBaseCapacity: number.optional(),
-      spotAllocationStrategy: z.enum(["price-capacity-optimized", "capacity-optimized", "capacity-optimized-prioritized", "lowest-price"]).optional(),
+      spotAllocationStrategy: z
+        .enum(["price-capacity-optimized", "capacity-optimized", "capacity-optimized-prioritized", "lowest-price"])
+        .optional(),
       onDemandAllocationStrategy: z.enum(["lowest-price", "prioritized"]).optional(),
     })
     .optional(),

@@ -35,7 +35,11 @@ function mismatches(issues: readonly z.core.$ZodIssue[], schema: z.ZodType, valu
         const known = Object.keys(objectAt(schema, issue.path)?.shape ?? {});
         const unknown = issue.keys.map((key) => {
           const near = closest(key, known);
-          return { path: [...at, key], value: (here as Record<string, unknown>)[key], message: `unknown setting${near ? `; did you mean ${near}?` : `; known: ${known.join(", ")}`}` };
+          return {
+            path: [...at, key],
+            value: (here as Record<string, unknown>)[key],
+            message: `unknown setting${near ? `; did you mean ${near}?` : `; known: ${known.join(", ")}`}`,
+          };
         });
         let first = found.length;
         while (first > 0 && startsWith(found[first - 1]!.path, at)) first--;
@@ -107,5 +111,8 @@ function startsWith(path: Path, prefix: Path): boolean {
 
 /** `network.availabilityZones[2]`. */
 function pathText(path: Path): string {
-  return path.reduce<string>((text, key) => (typeof key === "number" ? `${text}[${key}]` : text ? `${text}.${String(key)}` : String(key)), "");
+  return path.reduce<string>(
+    (text, key) => (typeof key === "number" ? `${text}[${key}]` : text ? `${text}.${String(key)}` : String(key)),
+    "",
+  );
 }

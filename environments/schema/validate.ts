@@ -59,7 +59,12 @@ function checkTags(tags: Readonly<Record<string, string>>, problems: Problems): 
     problems.check(!/^aws:/i.test(key), key, value, "tag keys starting with aws: are reserved for AWS");
     problems.check(key.length >= 1 && key.length <= 128, key, value, "tag keys are 1-128 characters");
     problems.check(value.length <= 256, key, value, "tag values are at most 256 characters");
-    problems.check(!STANDARD_TAGS.includes(key), key, value, `set by the platform on every resource (${STANDARD_TAGS.join(", ")}); choose another key`);
+    problems.check(
+      !STANDARD_TAGS.includes(key),
+      key,
+      value,
+      `set by the platform on every resource (${STANDARD_TAGS.join(", ")}); choose another key`,
+    );
   }
 }
 
@@ -76,8 +81,12 @@ const SAFEGUARDS: Readonly<Record<ProductionSafeguard, readonly SafeguardRule[]>
   deletionProtection: [
     { field: "edge.deletionProtection", off: (c) => (c.edge.deletionProtection ? undefined : c.edge.deletionProtection) },
     { field: "database.deletionProtection", off: (c) => (c.database.deletionProtection ? undefined : c.database.deletionProtection) },
-    { field: "database.finalSnapshot", off: (c) => (c.database.finalSnapshot ? undefined : c.database.finalSnapshot), need: "a final snapshot" },
-    { field: "compute.jobTable.deletionProtection", off: (c) => (c.compute.jobTable?.deletionProtection ?? true ? undefined : false) },
+    {
+      field: "database.finalSnapshot",
+      off: (c) => (c.database.finalSnapshot ? undefined : c.database.finalSnapshot),
+      need: "a final snapshot",
+    },
+    { field: "compute.jobTable.deletionProtection", off: (c) => ((c.compute.jobTable?.deletionProtection ?? true) ? undefined : false) },
     {
       field: "secrets.recoveryWindowDays",
       off: (c) => (c.secrets.recoveryWindowDays > 0 ? undefined : c.secrets.recoveryWindowDays),
@@ -109,7 +118,9 @@ const SAFEGUARDS: Readonly<Record<ProductionSafeguard, readonly SafeguardRule[]>
       off: () => undefined,
       each: (c) =>
         (c.compute.scheduledActions ?? []).flatMap((a, i) =>
-          (["minCapacity", "maxCapacity", "desiredCapacity"] as const).filter((k) => a[k] === 0).map((k) => [`[${i}].${k}`, a[k]] as [string, unknown]),
+          (["minCapacity", "maxCapacity", "desiredCapacity"] as const)
+            .filter((k) => a[k] === 0)
+            .map((k) => [`[${i}].${k}`, a[k]] as [string, unknown]),
         ),
       need: "at least one instance serving at all times (this schedule scales the group to zero)",
     },
@@ -140,7 +151,8 @@ function checkPlaceholders(value: unknown, path: string, problems: Problems): vo
     value.forEach((item, i) => checkPlaceholders(item, `${path}[${i}]`, problems));
   } else if (value && typeof value === "object") {
     // A key that is itself a field path (acknowledgements["network.natGateways"]) is quoted, as elsewhere.
-    for (const [key, item] of Object.entries(value)) checkPlaceholders(item, !path ? key : /^\w+$/.test(key) ? `${path}.${key}` : `${path}[${JSON.stringify(key)}]`, problems);
+    for (const [key, item] of Object.entries(value))
+      checkPlaceholders(item, !path ? key : /^\w+$/.test(key) ? `${path}.${key}` : `${path}[${JSON.stringify(key)}]`, problems);
   }
 }
 
@@ -152,7 +164,12 @@ function checkEnvironment(config: EnvironmentConfig, problems: Problems): void {
     config.name,
     `must be 1-20 lowercase letters and digits, starting with a letter (no hyphen: roles are fenced by the pattern ${config.project}-<env>-*, so one environment's pattern would match another's roles)`,
   );
-  problems.check(config.name !== "ci", "name", config.name, `reserved: the CI roles are named ${config.project}-ci-<env>-*, which an environment named ci would own`);
+  problems.check(
+    config.name !== "ci",
+    "name",
+    config.name,
+    `reserved: the CI roles are named ${config.project}-ci-<env>-*, which an environment named ci would own`,
+  );
   problems.check(PROJECT.test(config.project), "project", config.project, "must be 2-20 of a-z, 0-9 and -, starting with a letter");
   problems.check(REGION.test(config.region), "region", config.region, "not an AWS region name (for example eu-west-2)");
   problems.check(ACCOUNT_ID.test(config.accountId), "accountId", config.accountId, "must be 12 digits");
@@ -171,7 +188,8 @@ function checkEnvironment(config: EnvironmentConfig, problems: Problems): void {
   );
   checkLogRetention(problems, "logRetentionDays", config.logRetentionDays);
   checkRemoteStateSettings(config.state, problems.at("state"));
-  if (config.state.accountId !== undefined) problems.check(ACCOUNT_ID.test(config.state.accountId), "state.accountId", config.state.accountId, "must be 12 digits");
+  if (config.state.accountId !== undefined)
+    problems.check(ACCOUNT_ID.test(config.state.accountId), "state.accountId", config.state.accountId, "must be 12 digits");
   problems.check(REGION.test(config.state.region), "state.region", config.state.region, "not an AWS region name");
   checkNetworkSettings({ ...config.network, region: config.region }, problems.at("network"));
   checkSecretsSettings(config.secrets, problems.at("secrets"));
@@ -309,7 +327,11 @@ export function validateEnvironments(
       for (const [field, name] of myNames) {
         const theirField = theirNames.get(dnsKey(name));
         if (theirField === undefined) continue;
-        problems.add(field, name, `${who(other)} serves it too (${theirField}): the second stack's DNS records and certificate validation collide`);
+        problems.add(
+          field,
+          name,
+          `${who(other)} serves it too (${theirField}): the second stack's DNS records and certificate validation collide`,
+        );
       }
     }
     lines.push(...problems.list.map((p) => formatProblem(config.name || "(unnamed)", p)));
@@ -329,15 +351,26 @@ const BOOTSTRAP_NAME = /^bootstrap(-[a-z0-9-]{1,30})?$/;
 export function validateBootstrap(config: BootstrapConfig, environments: readonly EnvironmentConfig[] = []): string[] {
   const problems = Problems.create();
   checkShape(config, bootstrapSchema, problems);
-  if (problems.list.length > 0) return problems.list.map((p) => formatProblem(typeof config.name === "string" ? config.name : "bootstrap", p));
+  if (problems.list.length > 0)
+    return problems.list.map((p) => formatProblem(typeof config.name === "string" ? config.name : "bootstrap", p));
   if (config.name !== undefined) {
-    problems.check(BOOTSTRAP_NAME.test(config.name), "name", config.name, "must be bootstrap or bootstrap-<suffix> (lowercase letters, digits, hyphens)");
+    problems.check(
+      BOOTSTRAP_NAME.test(config.name),
+      "name",
+      config.name,
+      "must be bootstrap or bootstrap-<suffix> (lowercase letters, digits, hyphens)",
+    );
   }
   problems.check(ACCOUNT_ID.test(config.accountId), "accountId", config.accountId, "must be 12 digits");
   problems.check(REGION.test(config.region), "region", config.region, "not an AWS region name");
   checkRemoteStateSettings(config.state, problems.at("state"));
   if (config.state.accountId !== undefined) {
-    problems.check(config.state.accountId === config.accountId, "state.accountId", config.state.accountId, `the bootstrap stack creates its state bucket in its own account ${config.accountId}`);
+    problems.check(
+      config.state.accountId === config.accountId,
+      "state.accountId",
+      config.state.accountId,
+      `the bootstrap stack creates its state bucket in its own account ${config.accountId}`,
+    );
   }
   const days = config.noncurrentVersionRetentionDays ?? 90;
   problems.check(Number.isInteger(days) && days >= 1, "noncurrentVersionRetentionDays", days, "must be a whole number of days, at least 1");
@@ -351,7 +384,15 @@ export function validateBootstrap(config: BootstrapConfig, environments: readonl
       if (!problems.check(env !== undefined, field, ci.name, `no such environment; known: ${known.map((e) => e.name).join(", ")}`)) return;
       // A CI role reads and writes its environment's state in this stack's bucket, in this stack's account.
       if (!ACCOUNT_ID.test(config.accountId) || !ACCOUNT_ID.test(env!.accountId)) return;
-      if (!problems.check(env!.accountId === config.accountId, field, ci.name, `is in account ${env!.accountId}, this stack's is ${config.accountId}: list it in the bootstrap stack of its own account`)) return;
+      if (
+        !problems.check(
+          env!.accountId === config.accountId,
+          field,
+          ci.name,
+          `is in account ${env!.accountId}, this stack's is ${config.accountId}: list it in the bootstrap stack of its own account`,
+        )
+      )
+        return;
       // The apply role may assume only the environment's own roles (the environment fence); the plan role none.
       if (env!.assumeRoleArn !== undefined) {
         problems.check(
@@ -391,10 +432,17 @@ export function validateBootstrapLayout(bootstraps: readonly BootstrapConfig[], 
   const lines: string[] = [];
   bootstraps.forEach((b, i) => {
     const where = b.name ?? "bootstrap";
-    if (bootstraps.findIndex((o) => (o.name ?? "bootstrap") === where) !== i) lines.push(formatProblem(where, { path: "name", value: where, message: "another bootstrap stack has the same name" }));
+    if (bootstraps.findIndex((o) => (o.name ?? "bootstrap") === where) !== i)
+      lines.push(formatProblem(where, { path: "name", value: where, message: "another bootstrap stack has the same name" }));
     const sameAccount = bootstraps.findIndex((o) => o.accountId === b.accountId);
     if (sameAccount !== i) {
-      lines.push(formatProblem(where, { path: "accountId", value: b.accountId, message: `${bootstraps[sameAccount]!.name ?? "bootstrap"} already bootstraps this account: one bootstrap stack per account` }));
+      lines.push(
+        formatProblem(where, {
+          path: "accountId",
+          value: b.accountId,
+          message: `${bootstraps[sameAccount]!.name ?? "bootstrap"} already bootstraps this account: one bootstrap stack per account`,
+        }),
+      );
     }
   });
   for (const env of environments) {
@@ -402,8 +450,18 @@ export function validateBootstrapLayout(bootstraps: readonly BootstrapConfig[], 
     if (!ACCOUNT_ID.test(account)) continue; // reported by the environment's own validation
     const owner = bootstraps.find((b) => b.accountId === account);
     if (!owner) {
-      lines.push(formatProblem(env.name, { path: "state.bucket", value: env.state.bucket, message: `no bootstrap stack is in account ${account}: add one for it (docs/ci-and-state.md: "Prod in its own account")` }));
-    } else if (owner.state.bucket !== env.state.bucket || owner.state.region !== env.state.region || owner.state.lockTable !== env.state.lockTable) {
+      lines.push(
+        formatProblem(env.name, {
+          path: "state.bucket",
+          value: env.state.bucket,
+          message: `no bootstrap stack is in account ${account}: add one for it (docs/ci-and-state.md: "Prod in its own account")`,
+        }),
+      );
+    } else if (
+      owner.state.bucket !== env.state.bucket ||
+      owner.state.region !== env.state.region ||
+      owner.state.lockTable !== env.state.lockTable
+    ) {
       lines.push(
         formatProblem(env.name, {
           path: "state.bucket",

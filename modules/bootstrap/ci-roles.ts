@@ -18,7 +18,14 @@ import { formatArn } from "../primitives/arn";
 import { otherStateDenies } from "./environment-fence";
 import { policyDocument } from "../primitives/policy";
 import { assertValid } from "../primitives/validation";
-import { applyBoundaryDocument, applyBoundaryName, GRANT_ACTIONS, PLAN_READ_ACTIONS, serviceLinkedRolesArn, stateAccess } from "./ci-policies";
+import {
+  applyBoundaryDocument,
+  applyBoundaryName,
+  GRANT_ACTIONS,
+  PLAN_READ_ACTIONS,
+  serviceLinkedRolesArn,
+  stateAccess,
+} from "./ci-policies";
 import { checkCiSettings, ciRoleName, CiRolesProps, CiStateTarget, planKeyAlias } from "./ci-settings";
 import { GITHUB_OIDC_HOST, GITHUB_OIDC_URL, githubSubject, githubTrustPolicy } from "./github-trust";
 

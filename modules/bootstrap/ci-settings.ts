@@ -63,7 +63,10 @@ export function checkCiSettings(props: CiSettings, problems: Problems): void {
     if (file !== undefined) problems.check(WORKFLOW_FILE.test(file), field, file, "must be a workflow file name, for example apply.yml");
   }
   problems.check(props.environments.length > 0, "environments", props.environments, "name at least one environment");
-  const githubEnvironments = props.environments.flatMap((env) => [env.githubEnvironment ?? env.name, env.planGithubEnvironment ?? `${env.name}-plan`]);
+  const githubEnvironments = props.environments.flatMap((env) => [
+    env.githubEnvironment ?? env.name,
+    env.planGithubEnvironment ?? `${env.name}-plan`,
+  ]);
   props.environments.forEach((env, i) => {
     const field = `environments[${i}]`;
     problems.check(props.environments.findIndex((e) => e.name === env.name) === i, `${field}.name`, env.name, "listed twice");
@@ -71,7 +74,12 @@ export function checkCiSettings(props: CiSettings, problems: Problems): void {
       const value = env[key];
       if (value === undefined) continue;
       if (!problems.check(GITHUB_ENVIRONMENT.test(value), `${field}.${key}`, value, "not a GitHub environment name")) continue;
-      problems.check(githubEnvironments.filter((g) => g === value).length === 1, `${field}.${key}`, value, "used by another role: each role needs its own GitHub environment");
+      problems.check(
+        githubEnvironments.filter((g) => g === value).length === 1,
+        `${field}.${key}`,
+        value,
+        "used by another role: each role needs its own GitHub environment",
+      );
     }
   });
 }

@@ -95,7 +95,11 @@ export function nestedOtherPatterns(own: readonly string[], others: readonly str
  * Explicit denies on every state object but `own` (each other key named), and on lock items that are not
  * this environment's, so no policy attached later can open another's state.
  */
-export function otherStateDenies(own: string, otherKeys: readonly string[], props: { readonly stateBucketArn: string; readonly lockTableArn: string }): Statement[] {
+export function otherStateDenies(
+  own: string,
+  otherKeys: readonly string[],
+  props: { readonly stateBucketArn: string; readonly lockTableArn: string },
+): Statement[] {
   return [
     {
       Sid: "DenyOtherEnvironmentsState",
@@ -148,8 +152,18 @@ export function environmentFence(props: FenceProps): Statement[] {
       NotAction: ["s3:ListBucket", "s3:GetObject", "s3:PutObject", "s3:DeleteObject"],
       Resource: [props.stateBucketArn, `${props.stateBucketArn}/*`],
     },
-    { Sid: "LockItemsOnly", Effect: "Deny", NotAction: ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:DeleteItem", "dynamodb:DescribeTable"], Resource: props.lockTableArn },
-    { Sid: "StateKeyUseOnly", Effect: "Deny", NotAction: ["kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey", "kms:DescribeKey"], Resource: props.stateKeyArn },
+    {
+      Sid: "LockItemsOnly",
+      Effect: "Deny",
+      NotAction: ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:DeleteItem", "dynamodb:DescribeTable"],
+      Resource: props.lockTableArn,
+    },
+    {
+      Sid: "StateKeyUseOnly",
+      Effect: "Deny",
+      NotAction: ["kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey", "kms:DescribeKey"],
+      Resource: props.stateKeyArn,
+    },
     {
       // Plan keys (its own is tagged with its environment) may only be used to open a plan, never administered.
       Sid: "PlanKeysUseOnly",
@@ -158,7 +172,9 @@ export function environmentFence(props: FenceProps): Statement[] {
       Resource: formatArn({ service: "kms", region: props.region, account: props.accountId, resource: "key/*" }),
       Condition: { "ForAnyValue:StringLike": { "kms:ResourceAliases": [`alias/${props.project}-ci-*`] } },
     },
-    ...(props.protectedArns && props.protectedArns.length > 0 ? [{ Sid: "AuditUntouched", Effect: "Deny" as const, Action: "*", Resource: [...props.protectedArns] }] : []),
+    ...(props.protectedArns && props.protectedArns.length > 0
+      ? [{ Sid: "AuditUntouched", Effect: "Deny" as const, Action: "*", Resource: [...props.protectedArns] }]
+      : []),
     ...otherStateDenies(props.stateKey, props.otherStateKeys, props),
     {
       // Roles of the account that trust the account (an operator's, another team's) are out of reach.
@@ -185,7 +201,15 @@ export function environmentFence(props: FenceProps): Statement[] {
       ...(ownNames.length > 0 ? { Condition: { "ForAnyValue:StringNotLike": { [records]: ownNames } } } : {}),
     },
     ...(nested.length > 0
-      ? [{ Sid: "NotOtherEnvironmentsRecords", Effect: "Deny" as const, Action: "route53:ChangeResourceRecordSets", Resource: "*", Condition: { "ForAnyValue:StringLike": { [records]: nested } } }]
+      ? [
+          {
+            Sid: "NotOtherEnvironmentsRecords",
+            Effect: "Deny" as const,
+            Action: "route53:ChangeResourceRecordSets",
+            Resource: "*",
+            Condition: { "ForAnyValue:StringLike": { [records]: nested } },
+          },
+        ]
       : []),
     {
       Sid: "OwnRecordTypesOnly",
@@ -204,7 +228,12 @@ export function environmentFence(props: FenceProps): Statement[] {
     {
       Sid: "NoNewZonesOrResolverRules",
       Effect: "Deny",
-      Action: ["route53:CreateHostedZone", "route53:AssociateVPCWithHostedZone", "route53:CreateVPCAssociationAuthorization", "route53resolver:Associate*"],
+      Action: [
+        "route53:CreateHostedZone",
+        "route53:AssociateVPCWithHostedZone",
+        "route53:CreateVPCAssociationAuthorization",
+        "route53resolver:Associate*",
+      ],
       Resource: "*",
     },
   ];

@@ -66,7 +66,14 @@ export class PermissionsBoundaryAspect implements IAspect {
  * by name) away from a key of `environment`, whatever their IAM policies say.
  */
 export function otherEnvironmentsKeyDeny(accountId: string, project: string, environment: string): Statement {
-  return { Sid: "NoOtherEnvironmentsPrincipals", Effect: "Deny", Principal: "*", Action: "kms:*", Resource: "*", Condition: otherEnvironmentsPrincipals(accountId, project, environment) };
+  return {
+    Sid: "NoOtherEnvironmentsPrincipals",
+    Effect: "Deny",
+    Principal: "*",
+    Action: "kms:*",
+    Resource: "*",
+    Condition: otherEnvironmentsPrincipals(accountId, project, environment),
+  };
 }
 
 /**
@@ -104,7 +111,8 @@ export class KeyPolicyFenceAspect implements IAspect {
   visit(node: IConstruct): void {
     if (!(node instanceof KmsKey)) return;
     const text = node.policyInput;
-    if (text === undefined) throw new Error(`${node.node.path}: a KMS key without a key policy: give it one, the environment fence extends it`);
+    if (text === undefined)
+      throw new Error(`${node.node.path}: a KMS key without a key policy: give it one, the environment fence extends it`);
     const document = JSON.parse(text) as PolicyDocument;
     if (document.Statement.some((s) => s.Sid === this.statement.Sid)) return;
     node.policy = JSON.stringify({ ...document, Statement: [...document.Statement, this.statement] });

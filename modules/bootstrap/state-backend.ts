@@ -33,7 +33,12 @@ export function stateKeyAlias(bucket: string): string {
  * backend accepts an alias ARN as `kms_key_id` (Terraform >= 1.11: every stack requires it).
  */
 export function stateKeyAliasArn(settings: RemoteStateSettings, stateAccountId: string): string {
-  return formatArn({ service: "kms", region: settings.region, account: stateAccountId, resource: `alias/${stateKeyAlias(settings.bucket)}` });
+  return formatArn({
+    service: "kms",
+    region: settings.region,
+    account: stateAccountId,
+    resource: `alias/${stateKeyAlias(settings.bucket)}`,
+  });
 }
 
 export const S3_BUCKET_NAME = /^(?!xn--)(?!.*-s3alias$)[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;
@@ -46,7 +51,12 @@ export function checkRemoteStateSettings(props: RemoteStateSettings, problems: P
     props.bucket,
     "not a valid S3 bucket name (3-63 lowercase letters, digits, dots and hyphens)",
   );
-  problems.check(DYNAMODB_TABLE_NAME.test(props.lockTable), "lockTable", props.lockTable, "not a valid DynamoDB table name (3-255 of A-Z a-z 0-9 _ . -)");
+  problems.check(
+    DYNAMODB_TABLE_NAME.test(props.lockTable),
+    "lockTable",
+    props.lockTable,
+    "not a valid DynamoDB table name (3-255 of A-Z a-z 0-9 _ . -)",
+  );
 }
 
 /**
@@ -109,7 +119,12 @@ export function checkStateAuditSettings(bucket: string, audit: StateAuditSetting
   const days = audit?.retentionDays ?? 365;
   problems.check(Number.isInteger(days) && days >= 1, "retentionDays", days, "must be a whole number of days, at least 1");
   const name = auditBucketName(bucket);
-  problems.check(S3_BUCKET_NAME.test(name), "enabled", true, `the audit bucket would be ${name}, not a valid S3 bucket name (at most 63 characters): shorten the state bucket's name`);
+  problems.check(
+    S3_BUCKET_NAME.test(name),
+    "enabled",
+    true,
+    `the audit bucket would be ${name}, not a valid S3 bucket name (at most 63 characters): shorten the state bucket's name`,
+  );
 }
 
 export function checkStateStorageProps(props: StateStorageProps, problems: Problems): void {
@@ -149,12 +164,21 @@ export class StateStorage extends Construct {
               actions: ["kms:GenerateDataKey*"],
               conditions: {
                 StringLike: {
-                  "kms:EncryptionContext:aws:cloudtrail:arn": formatArn({ service: "cloudtrail", region: "*", account: props.accountId, resource: "trail/*" }),
+                  "kms:EncryptionContext:aws:cloudtrail:arn": formatArn({
+                    service: "cloudtrail",
+                    region: "*",
+                    account: props.accountId,
+                    resource: "trail/*",
+                  }),
                 },
                 StringEquals: { "aws:SourceArn": trailArn },
               },
             },
-            { service: "cloudtrail.amazonaws.com", actions: ["kms:DescribeKey"], conditions: { StringEquals: { "aws:SourceArn": trailArn } } },
+            {
+              service: "cloudtrail.amazonaws.com",
+              actions: ["kms:DescribeKey"],
+              conditions: { StringEquals: { "aws:SourceArn": trailArn } },
+            },
           ]
         : [],
     });

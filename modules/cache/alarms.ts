@@ -46,7 +46,8 @@ export function cacheAlarms(scope: Construct, routing: AlarmRouting, watched: Mo
     return {
       memory: metricAlarm(scope, routing, {
         id: `cache-${n}-memory`,
-        description: "Redis memory is nearly full, so keys (locks, sessions) may be evicted: look first at key counts and TTLs, then the node type.",
+        description:
+          "Redis memory is nearly full, so keys (locks, sessions) may be evicted: look first at key counts and TTLs, then the node type.",
         comparison: "GreaterThanThreshold",
         threshold: t.cacheMemoryPercent,
         missing: "missing",

@@ -93,7 +93,14 @@ export interface CacheProps extends CacheSettings {
 
 export function checkCacheSettings(props: CacheSettings, problems: Problems): void {
   const versions = CACHE_ENGINE_VERSIONS[props.engine];
-  if (problems.check(versions !== undefined, "engine", props.engine, `unknown engine; known: ${Object.keys(CACHE_ENGINE_VERSIONS).join(", ")}`)) {
+  if (
+    problems.check(
+      versions !== undefined,
+      "engine",
+      props.engine,
+      `unknown engine; known: ${Object.keys(CACHE_ENGINE_VERSIONS).join(", ")}`,
+    )
+  ) {
     problems.check(
       versions.includes(props.engineVersion),
       "engineVersion",
@@ -101,15 +108,46 @@ export function checkCacheSettings(props: CacheSettings, problems: Problems): vo
       `not a ${props.engine} version the project knows; known: ${versions.join(", ")}`,
     );
   }
-  if (problems.check(/^cache\.[a-z0-9-]+\.[a-z0-9]+$/.test(props.nodeType), "nodeType", props.nodeType, "not an ElastiCache node type (for example cache.t4g.micro)")) {
+  if (
+    problems.check(
+      /^cache\.[a-z0-9-]+\.[a-z0-9]+$/.test(props.nodeType),
+      "nodeType",
+      props.nodeType,
+      "not an ElastiCache node type (for example cache.t4g.micro)",
+    )
+  ) {
     const known = ELASTICACHE_NODE_TYPES.includes(props.nodeType);
-    if (!known) problems.add("nodeType", props.nodeType, catalogueMessage(props.nodeType, ELASTICACHE_NODE_TYPES, "no such ElastiCache node type (modules/rules/aws-catalogue.generated.ts)"));
+    if (!known)
+      problems.add(
+        "nodeType",
+        props.nodeType,
+        catalogueMessage(
+          props.nodeType,
+          ELASTICACHE_NODE_TYPES,
+          "no such ElastiCache node type (modules/rules/aws-catalogue.generated.ts)",
+        ),
+      );
   }
   const nodes = props.nodeCount;
   problems.check(Number.isInteger(nodes) && nodes >= 1 && nodes <= MAX_CACHE_NODES, "nodeCount", nodes, `must be 1 to ${MAX_CACHE_NODES}`);
-  problems.check(!props.multiAz || nodes >= 2, "multiAz", props.multiAz, `needs at least two nodes (a replica in another zone); nodeCount is ${nodes}`);
-  problems.check(!props.automaticFailover || nodes >= 2, "automaticFailover", props.automaticFailover, `needs at least two nodes (a replica to promote); nodeCount is ${nodes}`);
-  problems.check(!props.multiAz || props.automaticFailover, "automaticFailover", props.automaticFailover, "AWS requires automatic failover with multiAz");
+  problems.check(
+    !props.multiAz || nodes >= 2,
+    "multiAz",
+    props.multiAz,
+    `needs at least two nodes (a replica in another zone); nodeCount is ${nodes}`,
+  );
+  problems.check(
+    !props.automaticFailover || nodes >= 2,
+    "automaticFailover",
+    props.automaticFailover,
+    `needs at least two nodes (a replica to promote); nodeCount is ${nodes}`,
+  );
+  problems.check(
+    !props.multiAz || props.automaticFailover,
+    "automaticFailover",
+    props.automaticFailover,
+    "AWS requires automatic failover with multiAz",
+  );
   problems.check(
     !props.automaticFailover || props.multiAz,
     "multiAz",
@@ -117,11 +155,24 @@ export function checkCacheSettings(props: CacheSettings, problems: Problems): vo
     "automatic failover without multiAz may promote a replica in the failed primary's zone; turn on multiAz",
   );
   const days = props.snapshotRetentionDays;
-  problems.check(Number.isInteger(days) && days >= 0 && days <= 35, "snapshotRetentionDays", days, "ElastiCache keeps snapshots 0 to 35 days");
-  checkWindows(problems, { field: "snapshotWindow", value: props.snapshotWindow }, { field: "maintenanceWindow", value: props.maintenanceWindow }, 60);
+  problems.check(
+    Number.isInteger(days) && days >= 0 && days <= 35,
+    "snapshotRetentionDays",
+    days,
+    "ElastiCache keeps snapshots 0 to 35 days",
+  );
+  checkWindows(
+    problems,
+    { field: "snapshotWindow", value: props.snapshotWindow },
+    { field: "maintenanceWindow", value: props.maintenanceWindow },
+    60,
+  );
   for (const [name, value] of Object.entries(props.parameters ?? {})) {
     const field = `parameters.${name}`;
-    if (!problems.check(/^[a-z][a-z0-9-]{0,99}$/.test(name), field, value, "not an engine parameter name (lowercase letters, digits and -)")) continue;
+    if (
+      !problems.check(/^[a-z][a-z0-9-]{0,99}$/.test(name), field, value, "not an engine parameter name (lowercase letters, digits and -)")
+    )
+      continue;
     problems.check(typeof value === "string" && value.length > 0, field, value, "must be a non-empty string");
     if (name === "maxmemory-policy") {
       problems.check(
@@ -248,9 +299,7 @@ export class Cache extends Construct implements Connectable, CacheRefs {
       snapshotWindow: props.snapshotWindow,
       maintenanceWindow: props.maintenanceWindow,
       applyImmediately: props.applyImmediately ?? false,
-      logDeliveryConfiguration: [
-        { destination: slowLog.name, destinationType: "cloudwatch-logs", logFormat: "json", logType: "slow-log" },
-      ],
+      logDeliveryConfiguration: [{ destination: slowLog.name, destinationType: "cloudwatch-logs", logFormat: "json", logType: "slow-log" }],
       lifecycle: { ignoreChanges: ["auth_token"] },
       tags: { Name: name("cache") },
     });

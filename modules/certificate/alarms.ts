@@ -19,17 +19,28 @@ export interface CertificateAlarms {
 }
 
 /** Creates the certificate's alarm in `scope`, the monitoring construct. ACM reports days to expiry once a day. */
-export function certificateAlarms(scope: Construct, routing: AlarmRouting, watched: MonitoredCertificate, t: CertificateAlarmThresholds): CertificateAlarms {
+export function certificateAlarms(
+  scope: Construct,
+  routing: AlarmRouting,
+  watched: MonitoredCertificate,
+  t: CertificateAlarmThresholds,
+): CertificateAlarms {
   return {
     expiry: metricAlarm(scope, routing, {
       id: "certificate-expiry",
-      description: "The certificate is close to expiry and has not renewed: look first at its DNS validation records (ACM renews only while they resolve).",
+      description:
+        "The certificate is close to expiry and has not renewed: look first at its DNS validation records (ACM renews only while they resolve).",
       comparison: "LessThanThreshold",
       threshold: t.certificateExpiryDays,
       missing: "ignore",
       evaluationPeriods: 1,
       periodSeconds: 86400,
-      metric: { namespace: "AWS/CertificateManager", name: "DaysToExpiry", dimensions: { CertificateArn: watched.certificateArn }, statistic: "Minimum" },
+      metric: {
+        namespace: "AWS/CertificateManager",
+        name: "DaysToExpiry",
+        dimensions: { CertificateArn: watched.certificateArn },
+        statistic: "Minimum",
+      },
     }),
   };
 }

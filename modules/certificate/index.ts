@@ -79,7 +79,8 @@ export function dnsNameProblem(name: string, allowWildcard: boolean): string | u
   const wildcard = labels[0] === "*";
   if (name.includes("*")) {
     if (!allowWildcard) return "no wildcard here: the app's own name is one host (put wildcards in alternativeNames)";
-    if (!wildcard || labels.slice(1).some((label) => label.includes("*"))) return "a wildcard may only be the whole leftmost label, as in *.app.example.com";
+    if (!wildcard || labels.slice(1).some((label) => label.includes("*")))
+      return "a wildcard may only be the whole leftmost label, as in *.app.example.com";
     if (labels.length < 3) return "a wildcard needs at least two labels after it, as in *.example.com";
   }
   if (labels.length < 2) return "needs at least two labels, as in app.example.com";
@@ -119,7 +120,12 @@ export function checkCertificateSettings(props: CertificateSettings, problems: P
 
   const zone = props.hostedZone;
   if (!zone) return;
-  problems.check(HOSTED_ZONE_ID.test(zone.id), "hostedZone.id", zone.id, "not a Route 53 hosted zone id (Z followed by upper-case letters and digits)");
+  problems.check(
+    HOSTED_ZONE_ID.test(zone.id),
+    "hostedZone.id",
+    zone.id,
+    "not a Route 53 hosted zone id (Z followed by upper-case letters and digits)",
+  );
   const zoneName = normalize(zone.name);
   const zoneProblem = dnsNameProblem(zoneName, false);
   if (!problems.check(zoneProblem === undefined, "hostedZone.name", zone.name, zoneProblem ?? "")) return;
@@ -176,7 +182,9 @@ export class Certificate extends Construct implements CertificateRefs {
     this.validationRecords = Token.asAny(
       Fn.distinct(
         Token.asList(
-          options.forExpressionForList("{ name = val.resource_record_name, type = val.resource_record_type, value = val.resource_record_value }"),
+          options.forExpressionForList(
+            "{ name = val.resource_record_name, type = val.resource_record_type, value = val.resource_record_value }",
+          ),
         ),
       ),
     );

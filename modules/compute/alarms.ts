@@ -36,22 +36,26 @@ export const JOB_ALARMS = [
   {
     id: "job-failures",
     metric: "JobFailures",
-    description: "A timed job's slot failed on its last attempt (or its holder died on it) and will not run again by itself: look first at the `<instance>/cron` log stream and `webapp-jobs status` (docs/runbooks.md, 11).",
+    description:
+      "A timed job's slot failed on its last attempt (or its holder died on it) and will not run again by itself: look first at the `<instance>/cron` log stream and `webapp-jobs status` (docs/runbooks.md, 11).",
   },
   {
     id: "jobs-missed",
     metric: "JobsMissed",
-    description: "A timed job's slot passed its backfill window with no instance claiming it (no instance in service, or the jobs table unreachable): look first at the group's in-service count and the `<instance>/cron` log stream (docs/runbooks.md, 11).",
+    description:
+      "A timed job's slot passed its backfill window with no instance claiming it (no instance in service, or the jobs table unreachable): look first at the group's in-service count and the `<instance>/cron` log stream (docs/runbooks.md, 11).",
   },
   {
     id: "job-leases-lost",
     metric: "JobLeasesLost",
-    description: "A timed job's holder stopped renewing its claim (instance lost, killed, or cut off from DynamoDB) and another instance took the slot over, so its work may have run twice: look first at the group's activity history, then the `<instance>/cron` log stream (docs/runbooks.md, 11).",
+    description:
+      "A timed job's holder stopped renewing its claim (instance lost, killed, or cut off from DynamoDB) and another instance took the slot over, so its work may have run twice: look first at the group's activity history, then the `<instance>/cron` log stream (docs/runbooks.md, 11).",
   },
   {
     id: "lock-failures",
     metric: "LockFailures",
-    description: "A timed job ran on its slot claim alone because Redis was unreachable or refused its lock: each slot still ran once, but two slots of one job could overlap. Look first at the cache alarms (memory: the cache refuses writes when full) and the `<instance>/cron` log stream (docs/runbooks.md, 11).",
+    description:
+      "A timed job ran on its slot claim alone because Redis was unreachable or refused its lock: each slot still ran once, but two slots of one job could overlap. Look first at the cache alarms (memory: the cache refuses writes when full) and the `<instance>/cron` log stream (docs/runbooks.md, 11).",
   },
 ] as const satisfies readonly { readonly id: string; readonly metric: string; readonly description: string }[];
 
@@ -73,7 +77,12 @@ export interface ComputeAlarms {
  * on the boot script's failure line, and EventBridge rules matching unsuccessful launches and Spot interruption
  * warnings.
  */
-export function computeAlarms(scope: Construct, routing: AlarmRouting, watched: MonitoredCompute, t: ComputeAlarmThresholds): ComputeAlarms {
+export function computeAlarms(
+  scope: Construct,
+  routing: AlarmRouting,
+  watched: MonitoredCompute,
+  t: ComputeAlarmThresholds,
+): ComputeAlarms {
   const name = (suffix: string) => `${routing.namePrefix}-${suffix}`;
   const period = routing.periodSeconds;
   const asg = { AutoScalingGroupName: watched.autoScalingGroupName };
@@ -108,19 +117,24 @@ export function computeAlarms(scope: Construct, routing: AlarmRouting, watched: 
 
   const inServiceBelowMinimum = metricAlarm(scope, routing, {
     id: "in-service-below-minimum",
-    description: "Fewer instances are in service than the group's minimum: look first at the group's activity history, then the boot failure alarm.",
+    description:
+      "Fewer instances are in service than the group's minimum: look first at the group's activity history, then the boot failure alarm.",
     comparison: "GreaterThanOrEqualToThreshold",
     threshold: 1,
     missing: "breaching",
     queries: [
-      { id: "inservice", metric: { namespace: "AWS/AutoScaling", metricName: "GroupInServiceInstances", dimensions: asg, stat: "Minimum", period } },
+      {
+        id: "inservice",
+        metric: { namespace: "AWS/AutoScaling", metricName: "GroupInServiceInstances", dimensions: asg, stat: "Minimum", period },
+      },
       { id: "minimum", metric: { namespace: "AWS/AutoScaling", metricName: "GroupMinSize", dimensions: asg, stat: "Maximum", period } },
       { id: "short", expression: "IF(inservice < minimum, 1, 0)", label: "In service below minimum", returnData: true },
     ],
   });
   const bootFailures = metricAlarm(scope, routing, {
     id: "boot-failures",
-    description: "An instance failed to boot and abandoned its launch: look first at the failing step's log stream `<instance>/<step>` in the app log group.",
+    description:
+      "An instance failed to boot and abandoned its launch: look first at the failing step's log stream `<instance>/<step>` in the app log group.",
     comparison: "GreaterThanThreshold",
     threshold: 0,
     missing: "notBreaching",
@@ -129,7 +143,8 @@ export function computeAlarms(scope: Construct, routing: AlarmRouting, watched: 
   });
   const launchAbandoned = metricAlarm(scope, routing, {
     id: "launch-abandoned",
-    description: "A launch was unsuccessful (abandoned or timed-out lifecycle action): look first at the group's activity history for the status message.",
+    description:
+      "A launch was unsuccessful (abandoned or timed-out lifecycle action): look first at the group's activity history for the status message.",
     comparison: "GreaterThanThreshold",
     threshold: 0,
     missing: "notBreaching",
@@ -145,8 +160,26 @@ export function computeAlarms(scope: Construct, routing: AlarmRouting, watched: 
     missing: "notBreaching",
     evaluationPeriods: shortfallPeriods,
     queries: [
-      { id: "inservice", metric: { namespace: "AWS/AutoScaling", metricName: "GroupInServiceInstances", dimensions: asg, stat: "Maximum", period: shortfallPeriod } },
-      { id: "desired", metric: { namespace: "AWS/AutoScaling", metricName: "GroupDesiredCapacity", dimensions: asg, stat: "Minimum", period: shortfallPeriod } },
+      {
+        id: "inservice",
+        metric: {
+          namespace: "AWS/AutoScaling",
+          metricName: "GroupInServiceInstances",
+          dimensions: asg,
+          stat: "Maximum",
+          period: shortfallPeriod,
+        },
+      },
+      {
+        id: "desired",
+        metric: {
+          namespace: "AWS/AutoScaling",
+          metricName: "GroupDesiredCapacity",
+          dimensions: asg,
+          stat: "Minimum",
+          period: shortfallPeriod,
+        },
+      },
       { id: "short", expression: "IF(inservice < desired, 1, 0)", label: "In service below desired", returnData: true },
     ],
   });
@@ -165,7 +198,8 @@ export function computeAlarms(scope: Construct, routing: AlarmRouting, watched: 
     : undefined;
   const groupCpuHigh = metricAlarm(scope, routing, {
     id: "group-cpu-high",
-    description: "CPU is high across the group: look first at whether scaling is at its maximum and at the target-tracking policy's activity.",
+    description:
+      "CPU is high across the group: look first at whether scaling is at its maximum and at the target-tracking policy's activity.",
     comparison: "GreaterThanThreshold",
     threshold: t.groupCpuPercent,
     missing: "notBreaching",

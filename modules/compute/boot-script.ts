@@ -154,8 +154,14 @@ export function renderBootScript(settings: BootSettings): string {
     assignArray("RUNTIME_PACKAGES", settings.runtimePackages),
     assignArray("BUILD_COMMANDS", settings.buildCommands),
     assign("START_COMMAND", settings.startCommand),
-    assignArray("CRON_NAMES", jobs.map((j) => j.name)),
-    assignArray("CRON_COMMANDS", jobs.map((j) => j.command)),
+    assignArray(
+      "CRON_NAMES",
+      jobs.map((j) => j.name),
+    ),
+    assignArray(
+      "CRON_COMMANDS",
+      jobs.map((j) => j.command),
+    ),
     assign("JOBS_DRAIN_TIMEOUT_SECONDS", String(settings.jobsDrainTimeoutSeconds)),
     assign("DEREGISTRATION_DELAY_SECONDS", String(settings.deregistrationDelaySeconds)),
     assign("LB_IDLE_TIMEOUT_SECONDS", String(settings.loadBalancerIdleTimeoutSeconds)),
@@ -207,7 +213,8 @@ export const BOOT_SCRIPT_PATH = "/usr/local/lib/webapp/boot.sh";
 const INFRASTRUCTURE_VALUE = /^(?:[A-Za-z0-9._:/@+=,!-]|\$\{[^'"\\]*\})*$/;
 
 function headerLine(name: string, what: string, value: string): string {
-  if (!INFRASTRUCTURE_VALUE.test(value)) throw new Error(`boot script: ${what} = ${JSON.stringify(value)} holds characters a header value may not`);
+  if (!INFRASTRUCTURE_VALUE.test(value))
+    throw new Error(`boot script: ${what} = ${JSON.stringify(value)} holds characters a header value may not`);
   return `${name}='${value}'`;
 }
 
@@ -283,7 +290,10 @@ function headerValue(value: string): string {
 export function expandUserData(userData: string, bundle: Buffer): string {
   const script = gunzipSync(bundle).toString("utf8");
   const lines = userData.split("\n");
-  const header = lines.slice(1, lines.findIndex((l) => l.startsWith("install -d")));
+  const header = lines.slice(
+    1,
+    lines.findIndex((l) => l.startsWith("install -d")),
+  );
   const scriptLines = script.split("\n");
   return [...scriptLines.slice(0, 2), ...header, ...scriptLines.slice(2)].join("\n");
 }

@@ -51,7 +51,7 @@ function fieldProblem(text: string, field: CronField): string | undefined {
 export function cronProblem(expression: string): string | undefined {
   const parts = expression.trim().split(/\s+/);
   if (expression.trim() === "" || parts.length !== 5) {
-    return "needs five fields: minute hour day-of-month month day-of-week (for example \"*/15 * * * *\")";
+    return 'needs five fields: minute hour day-of-month month day-of-week (for example "*/15 * * * *")';
   }
   for (let i = 0; i < 5; i++) {
     const problem = fieldProblem(parts[i] ?? "", FIELDS[i] as CronField);

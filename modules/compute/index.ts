@@ -25,7 +25,14 @@ import { BootBundle } from "./boot-bundle";
 import { renderBootBundle } from "./boot-script";
 import { addAutoScalingGroup, LAUNCH_HOOK_NAME, TERMINATE_HOOK_NAME } from "./group";
 import { addInstanceRole } from "./instance-role";
-import { JobTable, DEFAULT_RECORD_RETENTION_DAYS, jobsConfig, jobsDrainTimeoutSeconds, resolveCronJob, timedJobsParameterName } from "./jobs";
+import {
+  JobTable,
+  DEFAULT_RECORD_RETENTION_DAYS,
+  jobsConfig,
+  jobsDrainTimeoutSeconds,
+  resolveCronJob,
+  timedJobsParameterName,
+} from "./jobs";
 import { addLaunchTemplate } from "./launch-template";
 import { checkComputeProps, ComputeProps, resolveComputeProps } from "./props";
 import { launchesSpot, resolvePurchaseMix } from "./purchase-mix";
@@ -123,7 +130,12 @@ export class Compute extends Construct implements Connectable, ComputeRefs {
     this.launchesSpot = launchesSpot(resolvePurchaseMix(s.purchaseMix, s.instanceType), s.maxCapacity);
     this.launchWindowSeconds = s.launchWindowSeconds;
     // Built from parts, not from the group, so the role's policy does not depend on the group it launches into.
-    this.autoScalingGroupArn = formatArn({ service: "autoscaling", region: s.region, account: s.accountId, resource: `autoScalingGroup:*:autoScalingGroupName/${name}` });
+    this.autoScalingGroupArn = formatArn({
+      service: "autoscaling",
+      region: s.region,
+      account: s.accountId,
+      resource: `autoScalingGroup:*:autoScalingGroupName/${name}`,
+    });
 
     ({ securityGroup: this.securityGroup, connections: this.connections } = ownSecurityGroup(this, {
       name: "app",

@@ -70,7 +70,12 @@ export function addInstanceRole(scope: Construct, props: InstanceRoleProps): Ins
         Sid: "ReadTimedJobsSwitch",
         Effect: "Allow",
         Action: ["ssm:GetParameter"],
-        Resource: formatArn({ service: "ssm", region: props.region, account: props.accountId, resource: `parameter${timedJobsParameterName(props.namePrefix)}` }),
+        Resource: formatArn({
+          service: "ssm",
+          region: props.region,
+          account: props.accountId,
+          resource: `parameter${timedJobsParameterName(props.namePrefix)}`,
+        }),
       },
       {
         // An instance leaves the target group before its app restarts for new secrets, and rejoins after.

@@ -121,7 +121,8 @@ export function resolveCronJob(job: CronJobSettings, defaults: CronJobTiming = {
     maxRunSeconds: job.maxRunSeconds ?? defaults.maxRunSeconds ?? Math.max(1, Math.min(span - KILL_GRACE_SECONDS, 3600)),
     retries: job.retries ?? defaults.retries ?? DEFAULT_RETRIES,
     retryBackoffSeconds: job.retryBackoffSeconds ?? defaults.retryBackoffSeconds ?? DEFAULT_RETRY_BACKOFF_SECONDS,
-    backfillWindowSeconds: job.backfillWindowSeconds ?? defaults.backfillWindowSeconds ?? Math.min(Math.max(span, 120, lostHolderSeconds(leaseSeconds)), 3600),
+    backfillWindowSeconds:
+      job.backfillWindowSeconds ?? defaults.backfillWindowSeconds ?? Math.min(Math.max(span, 120, lostHolderSeconds(leaseSeconds)), 3600),
     periodSeconds: period,
   };
 }
@@ -214,7 +215,12 @@ function checkRelations(job: ResolvedCronJob, raw: CronJobSettings, at: Problems
 }
 
 /** `compute.cronJobs`, `compute.cronDefaults` and `compute.jobTable`, before anything is written. */
-export function checkCronJobs(jobs: readonly CronJobSettings[], defaults: CronJobTiming | undefined, table: JobTableSettings | undefined, problems: Problems): void {
+export function checkCronJobs(
+  jobs: readonly CronJobSettings[],
+  defaults: CronJobTiming | undefined,
+  table: JobTableSettings | undefined,
+  problems: Problems,
+): void {
   const defaultsOk = defaults === undefined || checkTiming(defaults, problems.at("cronDefaults"));
   jobs.forEach((job, i) => {
     const at = problems.at(`cronJobs[${i}]`);
@@ -223,13 +229,24 @@ export function checkCronJobs(jobs: readonly CronJobSettings[], defaults: CronJo
     at.check(jobs.findIndex((j) => j.name === job.name) === i, "name", job.name, "another cron job has the same name");
     const problem = cronProblem(job.schedule);
     let scheduleOk = at.check(problem === undefined, "schedule", job.schedule, `not a valid cron schedule: ${problem}`);
-    if (scheduleOk) scheduleOk = at.check(cronPeriod(job.schedule).fires, "schedule", job.schedule, "never fires (no such date in eight years): cron accepts it and never runs it");
+    if (scheduleOk)
+      scheduleOk = at.check(
+        cronPeriod(job.schedule).fires,
+        "schedule",
+        job.schedule,
+        "never fires (no such date in eight years): cron accepts it and never runs it",
+      );
     at.check(job.command.trim().length > 0, "command", job.command, "must not be empty");
     if (checkTiming(job, at) && defaultsOk && scheduleOk) checkRelations(resolveCronJob(job, defaults), job, at);
   });
   const retention = table?.recordRetentionDays;
   if (retention !== undefined) {
-    problems.check(isIntegerBetween(retention, 1, 365), "jobTable.recordRetentionDays", retention, "must be a whole number of days from 1 to 365");
+    problems.check(
+      isIntegerBetween(retention, 1, 365),
+      "jobTable.recordRetentionDays",
+      retention,
+      "must be a whole number of days from 1 to 365",
+    );
   }
 }
 

@@ -47,7 +47,11 @@ export interface AppLaunchTemplate {
 export function addLaunchTemplate(scope: Construct, props: ResolvedComputeProps, parts: LaunchTemplateParts): AppLaunchTemplate {
   const { name } = parts;
   // The Auto Scaling service-linked role creates the encrypted volumes, so the key policy names it.
-  const autoScalingRole = formatArn({ service: "iam", account: props.accountId, resource: "role/aws-service-role/autoscaling.amazonaws.com/AWSServiceRoleForAutoScaling" });
+  const autoScalingRole = formatArn({
+    service: "iam",
+    account: props.accountId,
+    resource: "role/aws-service-role/autoscaling.amazonaws.com/AWSServiceRoleForAutoScaling",
+  });
   const volumeKey = new EncryptionKey(scope, "volume-key", {
     description: `${props.namePrefix}: app instance volumes`,
     alias: `${props.namePrefix}-app-volumes`,
@@ -60,9 +64,7 @@ export function addLaunchTemplate(scope: Construct, props: ResolvedComputeProps,
 
   // A data source, not `resolve:ssm:`, so the template records a concrete AMI id: instance refresh can
   // only roll back to numbered template versions whose image is not an SSM parameter.
-  const imageId =
-    props.amiId ??
-    new DataAwsSsmParameter(scope, "ami", { name: amiParameter(props.instanceType) }).insecureValue;
+  const imageId = props.amiId ?? new DataAwsSsmParameter(scope, "ami", { name: amiParameter(props.instanceType) }).insecureValue;
 
   const userData = renderUserData(
     {

@@ -79,7 +79,12 @@ export interface ResolvedPurchaseMix {
   readonly onDemandAllocationStrategy: OnDemandAllocationStrategy;
 }
 
-export const SPOT_ALLOCATION_STRATEGIES: readonly SpotAllocationStrategy[] = ["price-capacity-optimized", "capacity-optimized", "capacity-optimized-prioritized", "lowest-price"];
+export const SPOT_ALLOCATION_STRATEGIES: readonly SpotAllocationStrategy[] = [
+  "price-capacity-optimized",
+  "capacity-optimized",
+  "capacity-optimized-prioritized",
+  "lowest-price",
+];
 export const ON_DEMAND_ALLOCATION_STRATEGIES: readonly OnDemandAllocationStrategy[] = ["prioritized", "lowest-price"];
 /** AWS: up to 40 instance types per Auto Scaling group (LaunchTemplateOverrides). */
 export const MAX_INSTANCE_TYPES = 40;
@@ -169,8 +174,17 @@ const isWhole = (value: number, min: number, max = Number.MAX_SAFE_INTEGER) => N
 
 function checkRange(range: WholeRange, field: string, least: number, unit: string, problems: Problems): boolean {
   const minOk = problems.check(isWhole(range.min, least), `${field}.min`, range.min, `must be a whole number of ${unit}, ${least} or more`);
-  const maxOk = problems.check(isWhole(range.max, least), `${field}.max`, range.max, `must be a whole number of ${unit}, ${least} or more (an upper bound keeps the price bounded)`);
-  return minOk && maxOk && problems.check(range.min <= range.max, `${field}.min`, range.min, `min (${range.min}) should be <= max (${range.max})`);
+  const maxOk = problems.check(
+    isWhole(range.max, least),
+    `${field}.max`,
+    range.max,
+    `must be a whole number of ${unit}, ${least} or more (an upper bound keeps the price bounded)`,
+  );
+  return (
+    minOk &&
+    maxOk &&
+    problems.check(range.min <= range.max, `${field}.min`, range.min, `min (${range.min}) should be <= max (${range.max})`)
+  );
 }
 
 /**
@@ -188,7 +202,12 @@ export function checkPurchaseMix(context: PurchaseMixContext, problems: Problems
   const template = `the launch template's AMI is ${templateArchitecture} (compute.instanceType "${context.instanceType}")`;
   const base = mix.onDemandBaseCapacity;
   const percent = mix.onDemandPercentageAboveBaseCapacity;
-  const percentOk = at.check(isWhole(percent, 0, 100), "onDemandPercentageAboveBaseCapacity", percent, "must be a whole percentage, 0 to 100");
+  const percentOk = at.check(
+    isWhole(percent, 0, 100),
+    "onDemandPercentageAboveBaseCapacity",
+    percent,
+    "must be a whole percentage, 0 to 100",
+  );
   const baseOk = at.check(
     isWhole(base, 0, Math.max(0, context.maxCapacity)),
     "onDemandBaseCapacity",
@@ -196,7 +215,12 @@ export function checkPurchaseMix(context: PurchaseMixContext, problems: Problems
     `must be a whole number from 0 to maxCapacity (${context.maxCapacity}): the group never holds more`,
   );
   const spot = percentOk && baseOk && launchesSpot(mix, context.maxCapacity);
-  at.check(SPOT_ALLOCATION_STRATEGIES.includes(mix.spotAllocationStrategy), "spotAllocationStrategy", mix.spotAllocationStrategy, `must be one of ${SPOT_ALLOCATION_STRATEGIES.join(", ")}`);
+  at.check(
+    SPOT_ALLOCATION_STRATEGIES.includes(mix.spotAllocationStrategy),
+    "spotAllocationStrategy",
+    mix.spotAllocationStrategy,
+    `must be one of ${SPOT_ALLOCATION_STRATEGIES.join(", ")}`,
+  );
   at.check(
     ON_DEMAND_ALLOCATION_STRATEGIES.includes(mix.onDemandAllocationStrategy),
     "onDemandAllocationStrategy",
@@ -207,13 +231,24 @@ export function checkPurchaseMix(context: PurchaseMixContext, problems: Problems
   const types = settings.instanceTypes;
   const requirements = mix.instanceRequirements;
   if (types !== undefined && requirements !== undefined) {
-    at.add("instanceRequirements", settings.instanceRequirements, "give instanceTypes or instanceRequirements, not both: the group launches either a list of types or any type that fits");
+    at.add(
+      "instanceRequirements",
+      settings.instanceRequirements,
+      "give instanceTypes or instanceRequirements, not both: the group launches either a list of types or any type that fits",
+    );
   } else if (types === undefined && requirements === undefined) {
     at.add("", settings, "needs instanceTypes (a list of interchangeable types) or instanceRequirements (vCPU and memory ranges)");
   }
 
   if (types !== undefined) {
-    if (at.check(types.length > 0 && types.length <= MAX_INSTANCE_TYPES, "instanceTypes", types, `must list 1 to ${MAX_INSTANCE_TYPES} instance types (AWS's limit per group)`)) {
+    if (
+      at.check(
+        types.length > 0 && types.length <= MAX_INSTANCE_TYPES,
+        "instanceTypes",
+        types,
+        `must list 1 to ${MAX_INSTANCE_TYPES} instance types (AWS's limit per group)`,
+      )
+    ) {
       at.check(
         !templateKnown || types.includes(context.instanceType),
         "instanceTypes",
@@ -226,14 +261,28 @@ export function checkPurchaseMix(context: PurchaseMixContext, problems: Problems
       if (!at.check(types.indexOf(type) === i, field, type, `repeats instanceTypes[${types.indexOf(type)}]`)) return;
       if (!at.check(INSTANCE_TYPE.test(type), field, type, "not an EC2 instance type (for example t4g.small)")) return;
       if (!EC2_INSTANCE_TYPES.includes(type)) {
-        at.add(field, type, catalogueMessage(type, EC2_INSTANCE_TYPES, "no such EC2 instance type (modules/rules/aws-catalogue.generated.ts)"));
+        at.add(
+          field,
+          type,
+          catalogueMessage(type, EC2_INSTANCE_TYPES, "no such EC2 instance type (modules/rules/aws-catalogue.generated.ts)"),
+        );
         return;
       }
       const architecture = instanceArchitecture(type);
-      at.check(!templateKnown || architecture === templateArchitecture, field, type, `is ${architecture}, but ${template}: every listed type must share it`);
+      at.check(
+        !templateKnown || architecture === templateArchitecture,
+        field,
+        type,
+        `is ${architecture}, but ${template}: every listed type must share it`,
+      );
       const facts = EC2_INSTANCE_TYPE_FACTS[type];
       if (spot && facts) {
-        at.check(facts[3].includes("s"), field, type, "is not offered as Spot (DescribeInstanceTypes, modules/rules/aws-catalogue.generated.ts), and the mix buys Spot above the On-Demand base");
+        at.check(
+          facts[3].includes("s"),
+          field,
+          type,
+          "is not offered as Spot (DescribeInstanceTypes, modules/rules/aws-catalogue.generated.ts), and the mix buys Spot above the On-Demand base",
+        );
       }
     });
   }
@@ -299,7 +348,10 @@ export function checkInterruptionDrain(
 }
 
 /** The group's `mixed_instances_policy`: the one launch template, its overrides, and the distribution. */
-export function mixedInstancesPolicy(mix: ResolvedPurchaseMix, launchTemplate: { readonly id: string; readonly version: string }): AutoscalingGroupMixedInstancesPolicy {
+export function mixedInstancesPolicy(
+  mix: ResolvedPurchaseMix,
+  launchTemplate: { readonly id: string; readonly version: string },
+): AutoscalingGroupMixedInstancesPolicy {
   const requirements = mix.instanceRequirements;
   return {
     instancesDistribution: {

@@ -86,27 +86,51 @@ export function checkRepository(repo: ResolvedRepositorySettings, problems: Prob
   const url = repo.url.trim();
   if (problems.check(url.length > 0, "url", repo.url, "must name the app's repository")) {
     // App instances reach the Internet on 443 only (their security group), so the git host must answer there.
-    const reach443 = "app instances reach the Internet on port 443 only; use the git host's SSH-over-443 endpoint, for example ssh://git@ssh.github.com:443/org/app.git";
+    const reach443 =
+      "app instances reach the Internet on port 443 only; use the git host's SSH-over-443 endpoint, for example ssh://git@ssh.github.com:443/org/app.git";
     if (repo.credentialType !== "ssh-key") {
       const needs =
         repo.credentialType === "none"
           ? 'credentialType "none" (a public repository) needs an https:// URL without credentials in it; an SSH URL always needs a key ("ssh-key")'
           : `credentialType ${JSON.stringify(repo.credentialType)} needs an https:// URL without credentials in it`;
       if (problems.check(/^https:\/\/[^\s@/]+\/\S+$/.test(url), "url", repo.url, needs)) {
-        problems.check(!/^https:\/\/[^\s@/]+:(?!443\/)\d+\//.test(url), "url", repo.url, "app instances reach the Internet on port 443 only; drop the other port");
+        problems.check(
+          !/^https:\/\/[^\s@/]+:(?!443\/)\d+\//.test(url),
+          "url",
+          repo.url,
+          "app instances reach the Internet on port 443 only; drop the other port",
+        );
       }
-    } else if (problems.check(/^(ssh:\/\/[^\s/]+\/\S+|[A-Za-z0-9._-]+@[A-Za-z0-9.-]+:\S+)$/.test(url), "url", repo.url, 'credentialType "ssh-key" needs an ssh:// or user@host:path URL')) {
+    } else if (
+      problems.check(
+        /^(ssh:\/\/[^\s/]+\/\S+|[A-Za-z0-9._-]+@[A-Za-z0-9.-]+:\S+)$/.test(url),
+        "url",
+        repo.url,
+        'credentialType "ssh-key" needs an ssh:// or user@host:path URL',
+      )
+    ) {
       problems.check(/^ssh:\/\/[^\s/]+:443\/\S+$/.test(url), "url", repo.url, reach443);
     }
   }
-  problems.check(["ssh-key", "https-token", "none"].includes(repo.credentialType), "credentialType", repo.credentialType, 'must be "ssh-key", "https-token" or "none" (a public repository)');
+  problems.check(
+    ["ssh-key", "https-token", "none"].includes(repo.credentialType),
+    "credentialType",
+    repo.credentialType,
+    'must be "ssh-key", "https-token" or "none" (a public repository)',
+  );
   if (!problems.check(repo.ref.trim().length > 0, "ref", repo.ref, "must name the commit, tag or branch to run")) return;
   const kind = refKind(repo.ref);
   if (kind === undefined) {
-    const hint = /^[0-9a-f]{7,39}$/.test(repo.ref) ? "an abbreviated SHA is ambiguous; give all 40 characters" : "give a full commit SHA, refs/tags/<tag> or refs/heads/<branch>";
+    const hint = /^[0-9a-f]{7,39}$/.test(repo.ref)
+      ? "an abbreviated SHA is ambiguous; give all 40 characters"
+      : "give a full commit SHA, refs/tags/<tag> or refs/heads/<branch>";
     problems.add("ref", repo.ref, `not a ref this project accepts: ${hint}`);
   } else if (kind === "branch" && !repo.allowBranchRef) {
-    problems.add("ref", repo.ref, "is a branch, and this environment demands a pinned commit or tag (set repository.allowBranchRef to allow it)");
+    problems.add(
+      "ref",
+      repo.ref,
+      "is a branch, and this environment demands a pinned commit or tag (set repository.allowBranchRef to allow it)",
+    );
   }
   if (repo.directory !== "") {
     problems.check(
@@ -116,8 +140,18 @@ export function checkRepository(repo: ResolvedRepositorySettings, problems: Prob
       "must be a relative folder path inside the repository (letters, digits, . _ -; no leading /, no . or .. parts)",
     );
   }
-  problems.check(/^[A-Za-z0-9._-]+$/.test(repo.httpsUsername), "httpsUsername", repo.httpsUsername, "must be letters, digits, '.', '_' or '-'");
+  problems.check(
+    /^[A-Za-z0-9._-]+$/.test(repo.httpsUsername),
+    "httpsUsername",
+    repo.httpsUsername,
+    "must be letters, digits, '.', '_' or '-'",
+  );
   repo.sshKnownHosts.forEach((line, i) => {
-    problems.check(/^\S+ \S+ \S+/.test(line) && !line.includes("\n"), `sshKnownHosts[${i}]`, line, "not a known_hosts line (host keytype key)");
+    problems.check(
+      /^\S+ \S+ \S+/.test(line) && !line.includes("\n"),
+      `sshKnownHosts[${i}]`,
+      line,
+      "not a known_hosts line (host keytype key)",
+    );
   });
 }

@@ -46,17 +46,31 @@ export function checkRuntime(props: RuntimeContext, problems: Problems): void {
   const runtime = props.runtime;
   const presets = Object.keys(RUNTIME_PRESETS);
   if (runtime?.preset !== undefined) {
-    problems.check(presets.includes(runtime.preset), "runtime.preset", runtime.preset, `not a runtime this platform offers: one of ${presets.join(", ")}`);
+    problems.check(
+      presets.includes(runtime.preset),
+      "runtime.preset",
+      runtime.preset,
+      `not a runtime this platform offers: one of ${presets.join(", ")}`,
+    );
   }
   const packages = runtime?.packages ?? [];
   packages.forEach((name, i) => {
-    problems.check(PACKAGE_NAME.test(name), `runtime.packages[${i}]`, name, "not an Amazon Linux 2023 package name (letters, digits, . _ + -, not starting with -)");
+    problems.check(
+      PACKAGE_NAME.test(name),
+      `runtime.packages[${i}]`,
+      name,
+      "not an Amazon Linux 2023 package name (letters, digits, . _ + -, not starting with -)",
+    );
   });
   // A command that runs node or npm needs a runtime that provides it: Amazon Linux 2023 ships none.
-  const provided = new Set<string>(runtime?.preset !== undefined && runtime.preset in RUNTIME_PRESETS ? RUNTIME_PRESETS[runtime.preset].commands : []);
+  const provided = new Set<string>(
+    runtime?.preset !== undefined && runtime.preset in RUNTIME_PRESETS ? RUNTIME_PRESETS[runtime.preset].commands : [],
+  );
   if (packages.some((name) => /^nodejs/.test(name))) RUNTIME_COMMANDS.forEach((c) => provided.add(c));
   const commands = [...props.buildCommands, props.startCommand, ...props.cronJobs.map((j) => j.command)];
-  const missing = RUNTIME_COMMANDS.filter((c) => !provided.has(c) && commands.some((command) => new RegExp(`(^|[\\s;&|(])${c}(\\s|$)`).test(command)));
+  const missing = RUNTIME_COMMANDS.filter(
+    (c) => !provided.has(c) && commands.some((command) => new RegExp(`(^|[\\s;&|(])${c}(\\s|$)`).test(command)),
+  );
   problems.check(
     missing.length === 0,
     "runtime",

@@ -185,7 +185,12 @@ function checkScheduledActions(actions: readonly ResolvedScheduledAction[], prob
     at.check(problem === undefined, "recurrence", action.recurrence, `not a valid cron schedule: ${problem}`);
     at.check(isIntegerBetween(action.minCapacity, 0, 1000), "minCapacity", action.minCapacity, "must be a whole number, 0 or more");
     at.check(isIntegerBetween(action.maxCapacity, 0, 1000), "maxCapacity", action.maxCapacity, "must be a whole number, 0 or more");
-    at.check(action.minCapacity <= action.maxCapacity, "minCapacity", action.minCapacity, `minCapacity (${action.minCapacity}) should be <= maxCapacity (${action.maxCapacity})`);
+    at.check(
+      action.minCapacity <= action.maxCapacity,
+      "minCapacity",
+      action.minCapacity,
+      `minCapacity (${action.minCapacity}) should be <= maxCapacity (${action.maxCapacity})`,
+    );
     if (action.desiredCapacity !== undefined) {
       at.check(
         isIntegerBetween(action.desiredCapacity, action.minCapacity, action.maxCapacity),
@@ -194,7 +199,9 @@ function checkScheduledActions(actions: readonly ResolvedScheduledAction[], prob
         `must be between minCapacity (${action.minCapacity}) and maxCapacity (${action.maxCapacity})`,
       );
     }
-    const zoneProblem = TIME_ZONE.test(action.timeZone) ? timeZoneProblem(action.timeZone) : "not an IANA time zone name (for example Europe/London)";
+    const zoneProblem = TIME_ZONE.test(action.timeZone)
+      ? timeZoneProblem(action.timeZone)
+      : "not an IANA time zone name (for example Europe/London)";
     at.check(zoneProblem === undefined, "timeZone", action.timeZone, zoneProblem ?? "");
   });
 }
@@ -202,31 +209,63 @@ function checkScheduledActions(actions: readonly ResolvedScheduledAction[], prob
 /** One line per problem of an environment's compute settings, checked with their defaults resolved. */
 export function checkComputeSettings(settings: ComputeSettings, problems: Problems): void {
   const props = resolveComputeSettings(settings);
-  if (problems.check(INSTANCE_TYPE.test(props.instanceType), "instanceType", props.instanceType, "not an EC2 instance type (for example t4g.small)")) {
+  if (
+    problems.check(
+      INSTANCE_TYPE.test(props.instanceType),
+      "instanceType",
+      props.instanceType,
+      "not an EC2 instance type (for example t4g.small)",
+    )
+  ) {
     const known = EC2_INSTANCE_TYPES.includes(props.instanceType);
-    if (!known) problems.add("instanceType", props.instanceType, catalogueMessage(props.instanceType, EC2_INSTANCE_TYPES, "no such EC2 instance type (modules/rules/aws-catalogue.generated.ts)"));
+    if (!known)
+      problems.add(
+        "instanceType",
+        props.instanceType,
+        catalogueMessage(props.instanceType, EC2_INSTANCE_TYPES, "no such EC2 instance type (modules/rules/aws-catalogue.generated.ts)"),
+      );
   }
-  if (props.amiId !== undefined) problems.check(AMI_ID.test(props.amiId), "amiId", props.amiId, "not an AMI id (ami- and 8 or 17 hex digits)");
+  if (props.amiId !== undefined)
+    problems.check(AMI_ID.test(props.amiId), "amiId", props.amiId, "not an AMI id (ami- and 8 or 17 hex digits)");
 
   const sizesOk =
     problems.check(isIntegerBetween(props.minCapacity, 0, 1000), "minCapacity", props.minCapacity, "must be a whole number, 0 or more") &&
     problems.check(isIntegerBetween(props.maxCapacity, 1, 1000), "maxCapacity", props.maxCapacity, "must be a whole number, 1 or more");
   if (sizesOk) {
-    problems.check(props.minCapacity <= props.maxCapacity, "minCapacity", props.minCapacity, `minCapacity (${props.minCapacity}) should be <= maxCapacity (${props.maxCapacity})`);
+    problems.check(
+      props.minCapacity <= props.maxCapacity,
+      "minCapacity",
+      props.minCapacity,
+      `minCapacity (${props.minCapacity}) should be <= maxCapacity (${props.maxCapacity})`,
+    );
   }
   const grace = props.healthCheckGraceSeconds;
   problems.check(isIntegerBetween(grace, 0, 7200), "healthCheckGraceSeconds", grace, "must be 0 to 7200 seconds");
   const warmup = props.defaultInstanceWarmupSeconds;
   problems.check(isIntegerBetween(warmup, 0, 3600), "defaultInstanceWarmupSeconds", warmup, "must be 0 to 3600 seconds");
-  problems.check(isIntegerBetween(props.appPort, 1024, 65535), "appPort", props.appPort, "must be 1024 to 65535: the app runs as an unprivileged user");
+  problems.check(
+    isIntegerBetween(props.appPort, 1024, 65535),
+    "appPort",
+    props.appPort,
+    "must be 1024 to 65535: the app runs as an unprivileged user",
+  );
   const user = props.appUser;
   problems.check(USER.test(user) && user !== "root", "appUser", user, "must be a Linux user name other than root");
 
   checkRepository(props.repository, problems.at("repository"));
   checkRuntime(props, problems);
 
-  if (problems.check(props.buildCommands.length > 0, "buildCommands", props.buildCommands, "needs at least one build command (for example installing dependencies)")) {
-    props.buildCommands.forEach((command, i) => problems.check(command.trim().length > 0, `buildCommands[${i}]`, command, "must not be empty"));
+  if (
+    problems.check(
+      props.buildCommands.length > 0,
+      "buildCommands",
+      props.buildCommands,
+      "needs at least one build command (for example installing dependencies)",
+    )
+  ) {
+    props.buildCommands.forEach((command, i) =>
+      problems.check(command.trim().length > 0, `buildCommands[${i}]`, command, "must not be empty"),
+    );
   }
   problems.check(props.startCommand.trim().length > 0, "startCommand", props.startCommand, "must start the app");
   problems.check(
@@ -236,7 +275,12 @@ export function checkComputeSettings(settings: ComputeSettings, problems: Proble
     "must be a URL path starting with / (at most 1024 characters, no spaces or query)",
   );
   const uploads = props.uploadsPath;
-  problems.check(UPLOADS_PATH.test(uploads) && !uploads.split("/").includes(".."), "uploadsPath", uploads, "must be an absolute directory path other than /");
+  problems.check(
+    UPLOADS_PATH.test(uploads) && !uploads.split("/").includes(".."),
+    "uploadsPath",
+    uploads,
+    "must be an absolute directory path other than /",
+  );
 
   checkCronJobs(props.cronJobs, props.cronDefaults, props.jobTable, problems);
 
@@ -273,8 +317,21 @@ export function checkComputeSettings(settings: ComputeSettings, problems: Proble
   const boot = props.bootTimeoutSeconds;
   const bootOk = problems.check(isIntegerBetween(boot, 30, 7200), "bootTimeoutSeconds", boot, "must be 30 to 7200 seconds");
   const stepTimeout = props.bootStepTimeoutSeconds;
-  if (problems.check(isIntegerBetween(stepTimeout, 30, 7200), "bootStepTimeoutSeconds", stepTimeout, "a lifecycle hook waits 30 to 7200 seconds between heartbeats") && bootOk) {
-    problems.check(stepTimeout <= boot, "bootStepTimeoutSeconds", stepTimeout, `must be at most bootTimeoutSeconds (${boot}): one step cannot outlast the whole boot`);
+  if (
+    problems.check(
+      isIntegerBetween(stepTimeout, 30, 7200),
+      "bootStepTimeoutSeconds",
+      stepTimeout,
+      "a lifecycle hook waits 30 to 7200 seconds between heartbeats",
+    ) &&
+    bootOk
+  ) {
+    problems.check(
+      stepTimeout <= boot,
+      "bootStepTimeoutSeconds",
+      stepTimeout,
+      `must be at most bootTimeoutSeconds (${boot}): one step cannot outlast the whole boot`,
+    );
   }
   const wait = props.healthCheckWaitSeconds;
   problems.check(
@@ -284,4 +341,3 @@ export function checkComputeSettings(settings: ComputeSettings, problems: Proble
     `must be at least 10 seconds and shorter than bootStepTimeoutSeconds (${stepTimeout}): the health wait is one step`,
   );
 }
-

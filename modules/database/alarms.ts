@@ -25,7 +25,12 @@ export interface DatabaseAlarms {
 }
 
 /** Creates the database's alarms in `scope`, the monitoring construct. */
-export function databaseAlarms(scope: Construct, routing: AlarmRouting, watched: MonitoredDatabase, t: DatabaseAlarmThresholds): DatabaseAlarms {
+export function databaseAlarms(
+  scope: Construct,
+  routing: AlarmRouting,
+  watched: MonitoredDatabase,
+  t: DatabaseAlarmThresholds,
+): DatabaseAlarms {
   const db = { DBInstanceIdentifier: watched.identifier };
   return {
     cpu: metricAlarm(scope, routing, {
@@ -38,7 +43,8 @@ export function databaseAlarms(scope: Construct, routing: AlarmRouting, watched:
     }),
     freeStorage: metricAlarm(scope, routing, {
       id: "database-free-storage",
-      description: "Database storage is running out: look first at storage autoscaling's ceiling (max allocated storage) and at table growth.",
+      description:
+        "Database storage is running out: look first at storage autoscaling's ceiling (max allocated storage) and at table growth.",
       comparison: "LessThanThreshold",
       threshold: t.databaseFreeStorageGiB * 1024 ** 3,
       missing: "missing",

@@ -131,7 +131,14 @@ const IDENTIFIER = /^[a-zA-Z][a-zA-Z0-9_]{0,62}$/;
 
 export function checkDatabaseSettings(props: DatabaseSettings, problems: Problems): void {
   const versions = DATABASE_ENGINE_VERSIONS[props.engine];
-  if (problems.check(versions !== undefined, "engine", props.engine, `unknown engine; known: ${Object.keys(DATABASE_ENGINE_VERSIONS).join(", ")}`)) {
+  if (
+    problems.check(
+      versions !== undefined,
+      "engine",
+      props.engine,
+      `unknown engine; known: ${Object.keys(DATABASE_ENGINE_VERSIONS).join(", ")}`,
+    )
+  ) {
     problems.check(
       versions.includes(props.engineVersion),
       "engineVersion",
@@ -146,18 +153,37 @@ export function checkDatabaseSettings(props: DatabaseSettings, problems: Problem
       `pins a minor version while autoMinorVersionUpgrade is on: after RDS upgrades it Terraform would try to go back; give the major version (${versions[0]}) or turn autoMinorVersionUpgrade off`,
     );
   }
-  if (problems.check(/^db\.[a-z0-9-]+\.[a-z0-9]+$/.test(props.instanceClass), "instanceClass", props.instanceClass, "not an RDS instance class (for example db.t4g.small)")) {
+  if (
+    problems.check(
+      /^db\.[a-z0-9-]+\.[a-z0-9]+$/.test(props.instanceClass),
+      "instanceClass",
+      props.instanceClass,
+      "not an RDS instance class (for example db.t4g.small)",
+    )
+  ) {
     // Which engine version offers the class only the account knows: the plan checks that (isOrderable).
     const known = EC2_INSTANCE_TYPES.includes(props.instanceClass.slice(3)) || RDS_NAMED_CLASSES.includes(props.instanceClass);
     const classes = () => [...EC2_INSTANCE_TYPES.map((t) => `db.${t}`), ...RDS_NAMED_CLASSES];
-    if (!known) problems.add("instanceClass", props.instanceClass, catalogueMessage(props.instanceClass, classes(), "no such RDS instance class (modules/rules/aws-catalogue.generated.ts)"));
+    if (!known)
+      problems.add(
+        "instanceClass",
+        props.instanceClass,
+        catalogueMessage(props.instanceClass, classes(), "no such RDS instance class (modules/rules/aws-catalogue.generated.ts)"),
+      );
   }
   const storage = props.allocatedStorageGib;
-  problems.check(Number.isInteger(storage) && storage >= 20 && storage <= 65536, "allocatedStorageGib", storage, "gp3 storage is 20 to 65536 GiB");
+  problems.check(
+    Number.isInteger(storage) && storage >= 20 && storage <= 65536,
+    "allocatedStorageGib",
+    storage,
+    "gp3 storage is 20 to 65536 GiB",
+  );
   // RDS takes a storage ceiling at least 10 % above the allocated storage ("Invalid max storage size"):
   // https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/USER_PIOPS.Autoscaling.html
   problems.check(
-    Number.isInteger(props.maxAllocatedStorageGib) && props.maxAllocatedStorageGib * 10 >= storage * 11 && props.maxAllocatedStorageGib <= 65536,
+    Number.isInteger(props.maxAllocatedStorageGib) &&
+      props.maxAllocatedStorageGib * 10 >= storage * 11 &&
+      props.maxAllocatedStorageGib <= 65536,
     "maxAllocatedStorageGib",
     props.maxAllocatedStorageGib,
     `must be at least 10 % above allocatedStorageGib (${storage}), so at least ${Math.ceil((storage * 11) / 10)}, and at most 65536 for storage autoscaling`,
@@ -169,9 +195,19 @@ export function checkDatabaseSettings(props: DatabaseSettings, problems: Problem
     days,
     "must be 1 to 35 days (AWS takes 0 to 35; 0 turns off backups and point-in-time recovery)",
   );
-  checkWindows(problems, { field: "backupWindow", value: props.backupWindow }, { field: "maintenanceWindow", value: props.maintenanceWindow }, 30);
+  checkWindows(
+    problems,
+    { field: "backupWindow", value: props.backupWindow },
+    { field: "maintenanceWindow", value: props.maintenanceWindow },
+    30,
+  );
   const interval = props.monitoringIntervalSeconds ?? 60;
-  problems.check(MONITORING_INTERVALS.includes(interval), "monitoringIntervalSeconds", interval, `RDS accepts ${MONITORING_INTERVALS.join(", ")} seconds`);
+  problems.check(
+    MONITORING_INTERVALS.includes(interval),
+    "monitoringIntervalSeconds",
+    interval,
+    `RDS accepts ${MONITORING_INTERVALS.join(", ")} seconds`,
+  );
   const pi = props.performanceInsightsRetentionDays ?? 7;
   problems.check(
     pi === 7 || (Number.isInteger(pi) && pi % 31 === 0 && pi >= 31 && pi <= 731) || pi === 731,
@@ -180,17 +216,26 @@ export function checkDatabaseSettings(props: DatabaseSettings, problems: Problem
     "Performance Insights keeps 7 days, a multiple of 31 days, or 731 days",
   );
   const dbName = props.databaseName ?? "app";
-  problems.check(IDENTIFIER.test(dbName), "databaseName", dbName, "must start with a letter and hold only letters, digits and _ (at most 63)");
+  problems.check(
+    IDENTIFIER.test(dbName),
+    "databaseName",
+    dbName,
+    "must start with a letter and hold only letters, digits and _ (at most 63)",
+  );
   const user = props.masterUsername ?? "dbadmin";
   problems.check(
-    IDENTIFIER.test(user) && user.length <= (props.engine === "mysql" ? 32 : 63) && !["admin", "rdsadmin", "postgres", "root"].includes(user.toLowerCase()),
+    IDENTIFIER.test(user) &&
+      user.length <= (props.engine === "mysql" ? 32 : 63) &&
+      !["admin", "rdsadmin", "postgres", "root"].includes(user.toLowerCase()),
     "masterUsername",
     user,
     "must start with a letter, hold only letters, digits and _, and not be a reserved name (admin, rdsadmin, postgres, root)",
   );
   const appUser = props.appUsername ?? "app_user";
   problems.check(
-    IDENTIFIER.test(appUser) && !appUser.toLowerCase().startsWith("rds") && !["admin", "postgres", "root", user.toLowerCase()].includes(appUser.toLowerCase()),
+    IDENTIFIER.test(appUser) &&
+      !appUser.toLowerCase().startsWith("rds") &&
+      !["admin", "postgres", "root", user.toLowerCase()].includes(appUser.toLowerCase()),
     "appUsername",
     appUser,
     "must start with a letter, hold only letters, digits and _, differ from masterUsername and not be reserved (admin, postgres, root, rds*)",

@@ -24,7 +24,12 @@ export interface FileSystemAlarms {
 }
 
 /** Creates the file system's alarms in `scope`, the monitoring construct. */
-export function fileSystemAlarms(scope: Construct, routing: AlarmRouting, watched: MonitoredFileSystem, t: FileSystemAlarmThresholds): FileSystemAlarms {
+export function fileSystemAlarms(
+  scope: Construct,
+  routing: AlarmRouting,
+  watched: MonitoredFileSystem,
+  t: FileSystemAlarmThresholds,
+): FileSystemAlarms {
   const fs = { FileSystemId: watched.fileSystemId };
   return {
     ioLimit: metricAlarm(scope, routing, {

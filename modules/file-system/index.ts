@@ -61,7 +61,12 @@ export interface FileSystemProps extends FileSystemSettings {
 const MAX_ID = 2 ** 32 - 2;
 
 export function checkFileSystemSettings(props: FileSystemSettings, problems: Problems): void {
-  problems.check(THROUGHPUT_MODES.includes(props.throughputMode), "throughputMode", props.throughputMode, `must be one of ${THROUGHPUT_MODES.join(", ")}`);
+  problems.check(
+    THROUGHPUT_MODES.includes(props.throughputMode),
+    "throughputMode",
+    props.throughputMode,
+    `must be one of ${THROUGHPUT_MODES.join(", ")}`,
+  );
   const provisioned = props.provisionedThroughputMibps;
   if (props.throughputMode === "provisioned") {
     problems.check(
@@ -71,7 +76,12 @@ export function checkFileSystemSettings(props: FileSystemSettings, problems: Pro
       'throughputMode "provisioned" needs 1 to 3414 MiB/s',
     );
   } else {
-    problems.check(provisioned === undefined, "provisionedThroughputMibps", provisioned, `applies only to throughputMode "provisioned", not "${props.throughputMode}"`);
+    problems.check(
+      provisioned === undefined,
+      "provisionedThroughputMibps",
+      provisioned,
+      `applies only to throughputMode "provisioned", not "${props.throughputMode}"`,
+    );
   }
   const ia = props.transitionToIaDays ?? 30;
   problems.check(TRANSITION_TO_IA_DAYS.includes(ia), "transitionToIaDays", ia, `EFS accepts ${TRANSITION_TO_IA_DAYS.join(", ")} days`);
@@ -82,8 +92,16 @@ export function checkFileSystemSettings(props: FileSystemSettings, problems: Pro
     path,
     "must be an absolute path below / of letters, digits, . _ and - (at most 100 characters)",
   );
-  for (const [field, id] of [["posixUid", props.posixUid ?? 1001], ["posixGid", props.posixGid ?? 1001]] as const) {
-    problems.check(Number.isInteger(id) && id >= 1 && id <= MAX_ID, field, id, `must be a POSIX id from 1 to ${MAX_ID} (0 would make every client root)`);
+  for (const [field, id] of [
+    ["posixUid", props.posixUid ?? 1001],
+    ["posixGid", props.posixGid ?? 1001],
+  ] as const) {
+    problems.check(
+      Number.isInteger(id) && id >= 1 && id <= MAX_ID,
+      field,
+      id,
+      `must be a POSIX id from 1 to ${MAX_ID} (0 would make every client root)`,
+    );
   }
   const mode = props.rootDirectoryPermissions ?? "0750";
   problems.check(/^0?[0-7]{3}$/.test(mode), "rootDirectoryPermissions", mode, 'must be octal permissions, for example "0750"');

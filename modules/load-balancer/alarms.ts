@@ -29,20 +29,44 @@ export interface LoadBalancerAlarms {
 }
 
 /** Creates the load balancer's alarms in `scope`, the monitoring construct. */
-export function loadBalancerAlarms(scope: Construct, routing: AlarmRouting, watched: MonitoredLoadBalancer, t: LoadBalancerAlarmThresholds): LoadBalancerAlarms {
+export function loadBalancerAlarms(
+  scope: Construct,
+  routing: AlarmRouting,
+  watched: MonitoredLoadBalancer,
+  t: LoadBalancerAlarmThresholds,
+): LoadBalancerAlarms {
   const period = routing.periodSeconds;
   const lb = { LoadBalancer: watched.loadBalancerArnSuffix };
   const tg = { LoadBalancer: watched.loadBalancerArnSuffix, TargetGroup: watched.targetGroupArnSuffix };
   const rate = (numerator: string, label: string): CloudwatchMetricAlarmMetricQuery[] => [
-    { id: "errors", metric: { namespace: "AWS/ApplicationELB", metricName: numerator, dimensions: numerator.startsWith("HTTPCode_Target") ? tg : lb, stat: "Sum", period } },
-    { id: "requests", metric: { namespace: "AWS/ApplicationELB", metricName: "RequestCount", dimensions: numerator.startsWith("HTTPCode_Target") ? tg : lb, stat: "Sum", period } },
+    {
+      id: "errors",
+      metric: {
+        namespace: "AWS/ApplicationELB",
+        metricName: numerator,
+        dimensions: numerator.startsWith("HTTPCode_Target") ? tg : lb,
+        stat: "Sum",
+        period,
+      },
+    },
+    {
+      id: "requests",
+      metric: {
+        namespace: "AWS/ApplicationELB",
+        metricName: "RequestCount",
+        dimensions: numerator.startsWith("HTTPCode_Target") ? tg : lb,
+        stat: "Sum",
+        period,
+      },
+    },
     { id: "rate", expression: "IF(requests > 0, 100 * errors / requests, 0)", label, returnData: true },
   ];
 
   return {
     alb5xxRate: metricAlarm(scope, routing, {
       id: "alb-5xx-rate",
-      description: "The load balancer itself answers 5xx (502/503/504): look first at target health and the app's log stream `<instance>/app`; 503 means no healthy targets.",
+      description:
+        "The load balancer itself answers 5xx (502/503/504): look first at target health and the app's log stream `<instance>/app`; 503 means no healthy targets.",
       comparison: "GreaterThanThreshold",
       threshold: t.loadBalancer5xxPercent,
       missing: "notBreaching",
@@ -58,7 +82,8 @@ export function loadBalancerAlarms(scope: Construct, routing: AlarmRouting, watc
     }),
     targetP95Latency: metricAlarm(scope, routing, {
       id: "target-p95-latency",
-      description: "p95 response time is high: look first at group CPU, database CPU and connections, then slow queries in the database log exports.",
+      description:
+        "p95 response time is high: look first at group CPU, database CPU and connections, then slow queries in the database log exports.",
       comparison: "GreaterThanThreshold",
       threshold: t.targetResponseP95Seconds,
       missing: "notBreaching",
@@ -66,7 +91,8 @@ export function loadBalancerAlarms(scope: Construct, routing: AlarmRouting, watc
     }),
     unhealthyHosts: metricAlarm(scope, routing, {
       id: "unhealthy-hosts",
-      description: "At least one instance fails its health check: look first at the instance's boot log streams `<instance>/<step>` and the app stream.",
+      description:
+        "At least one instance fails its health check: look first at the instance's boot log streams `<instance>/<step>` and the app stream.",
       comparison: "GreaterThanThreshold",
       threshold: 0,
       missing: "notBreaching",
@@ -74,7 +100,8 @@ export function loadBalancerAlarms(scope: Construct, routing: AlarmRouting, watc
     }),
     noHealthyHosts: metricAlarm(scope, routing, {
       id: "no-healthy-hosts",
-      description: "No instance is healthy, so users get 503s: look first at the Auto Scaling group's activity history and the boot failure alarm. No data is treated as down.",
+      description:
+        "No instance is healthy, so users get 503s: look first at the Auto Scaling group's activity history and the boot failure alarm. No data is treated as down.",
       comparison: "LessThanThreshold",
       threshold: 1,
       missing: "breaching",
@@ -83,7 +110,8 @@ export function loadBalancerAlarms(scope: Construct, routing: AlarmRouting, watc
     }),
     rejectedConnections: metricAlarm(scope, routing, {
       id: "rejected-connections",
-      description: "The load balancer rejected connections at its limit: look first at traffic (RequestCount) and whether the group is at its maximum size.",
+      description:
+        "The load balancer rejected connections at its limit: look first at traffic (RequestCount) and whether the group is at its maximum size.",
       comparison: "GreaterThanThreshold",
       threshold: t.rejectedConnections,
       missing: "notBreaching",

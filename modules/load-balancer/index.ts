@@ -175,7 +175,12 @@ export const DEFAULT_HSTS_MAX_AGE_SECONDS = 31536000;
 
 /** The health check's path, as the target group takes it: the app's `healthCheckPath`, checked where it is set. */
 export function checkHealthCheckPath(path: string, field: string, problems: Problems): void {
-  problems.check(path.startsWith("/") && path.length <= 1024 && !/\s/.test(path), field, path, "must start with / and be at most 1024 characters without spaces");
+  problems.check(
+    path.startsWith("/") && path.length <= 1024 && !/\s/.test(path),
+    field,
+    path,
+    "must start with / and be at most 1024 characters without spaces",
+  );
 }
 
 /** The construct's own check: the settings, and the app's port and health path it is given. */
@@ -187,12 +192,34 @@ export function checkLoadBalancerProps(props: LoadBalancerProps, problems: Probl
 
 export function checkLoadBalancerSettings(props: LoadBalancerSettings & { readonly namePrefix?: string }, problems: Problems): void {
   const hsts = props.hstsMaxAgeSeconds ?? DEFAULT_HSTS_MAX_AGE_SECONDS;
-  problems.check(isIntegerBetween(hsts, 0, 63072000), "hstsMaxAgeSeconds", hsts, "must be a whole number of seconds, 0 (no header) to 63072000 (two years)");
+  problems.check(
+    isIntegerBetween(hsts, 0, 63072000),
+    "hstsMaxAgeSeconds",
+    hsts,
+    "must be a whole number of seconds, 0 (no header) to 63072000 (two years)",
+  );
 
   const health = healthCheckValues(props.healthCheck);
-  problems.check(isValidMatcher(health.matcher), "healthCheck.matcher", health.matcher, "must be HTTP codes 200-499: a code, a range (200-299) or a comma-separated list");
-  problems.check(isIntegerBetween(health.intervalSeconds, 5, 300), "healthCheck.intervalSeconds", health.intervalSeconds, "ALB accepts 5-300 seconds");
-  if (problems.check(isIntegerBetween(health.timeoutSeconds, 2, 120), "healthCheck.timeoutSeconds", health.timeoutSeconds, "ALB accepts 2-120 seconds")) {
+  problems.check(
+    isValidMatcher(health.matcher),
+    "healthCheck.matcher",
+    health.matcher,
+    "must be HTTP codes 200-499: a code, a range (200-299) or a comma-separated list",
+  );
+  problems.check(
+    isIntegerBetween(health.intervalSeconds, 5, 300),
+    "healthCheck.intervalSeconds",
+    health.intervalSeconds,
+    "ALB accepts 5-300 seconds",
+  );
+  if (
+    problems.check(
+      isIntegerBetween(health.timeoutSeconds, 2, 120),
+      "healthCheck.timeoutSeconds",
+      health.timeoutSeconds,
+      "ALB accepts 2-120 seconds",
+    )
+  ) {
     problems.check(
       health.timeoutSeconds < health.intervalSeconds,
       "healthCheck.timeoutSeconds",
@@ -200,13 +227,28 @@ export function checkLoadBalancerSettings(props: LoadBalancerSettings & { readon
       `must be less than healthCheck.intervalSeconds (${health.intervalSeconds})`,
     );
   }
-  problems.check(isIntegerBetween(health.healthyThreshold, 2, 10), "healthCheck.healthyThreshold", health.healthyThreshold, "ALB accepts 2-10 checks");
-  problems.check(isIntegerBetween(health.unhealthyThreshold, 2, 10), "healthCheck.unhealthyThreshold", health.unhealthyThreshold, "ALB accepts 2-10 checks");
+  problems.check(
+    isIntegerBetween(health.healthyThreshold, 2, 10),
+    "healthCheck.healthyThreshold",
+    health.healthyThreshold,
+    "ALB accepts 2-10 checks",
+  );
+  problems.check(
+    isIntegerBetween(health.unhealthyThreshold, 2, 10),
+    "healthCheck.unhealthyThreshold",
+    health.unhealthyThreshold,
+    "ALB accepts 2-10 checks",
+  );
 
   const delay = props.deregistrationDelaySeconds ?? 30;
   problems.check(isIntegerBetween(delay, 0, 3600), "deregistrationDelaySeconds", delay, "ALB accepts 0-3600 seconds");
   const slowStart = props.slowStartSeconds ?? 0;
-  problems.check(slowStart === 0 || isIntegerBetween(slowStart, 30, 900), "slowStartSeconds", slowStart, "ALB accepts 30-900 seconds, or 0 for no slow start");
+  problems.check(
+    slowStart === 0 || isIntegerBetween(slowStart, 30, 900),
+    "slowStartSeconds",
+    slowStart,
+    "ALB accepts 30-900 seconds, or 0 for no slow start",
+  );
   if (props.stickinessDurationSeconds !== undefined) {
     problems.check(
       isIntegerBetween(props.stickinessDurationSeconds, 1, 604800),
@@ -225,7 +267,11 @@ export function checkLoadBalancerSettings(props: LoadBalancerSettings & { readon
     `must be an ELB security policy that allows only TLS 1.2 or later (for example ${DEFAULT_TLS_POLICY})`,
   );
   if (tls12 && !ALB_TLS_POLICIES.includes(tlsPolicy)) {
-    problems.add("tlsPolicy", tlsPolicy, catalogueMessage(tlsPolicy, ALB_TLS_POLICIES, "no such ALB security policy (modules/rules/aws-catalogue.generated.ts)"));
+    problems.add(
+      "tlsPolicy",
+      tlsPolicy,
+      catalogueMessage(tlsPolicy, ALB_TLS_POLICIES, "no such ALB security policy (modules/rules/aws-catalogue.generated.ts)"),
+    );
   }
   problems.check(
     Number.isInteger(props.accessLogRetentionDays) && props.accessLogRetentionDays >= 1,
@@ -235,7 +281,12 @@ export function checkLoadBalancerSettings(props: LoadBalancerSettings & { readon
   );
   if (props.namePrefix !== undefined) {
     const length = loadBalancerName(props.namePrefix).length;
-    problems.check(length <= MAX_ELB_NAME, "namePrefix", props.namePrefix, `too long: load balancer names are at most ${MAX_ELB_NAME} characters`);
+    problems.check(
+      length <= MAX_ELB_NAME,
+      "namePrefix",
+      props.namePrefix,
+      `too long: load balancer names are at most ${MAX_ELB_NAME} characters`,
+    );
   }
 }
 

@@ -90,7 +90,13 @@ const PERCENT_FIELDS: readonly (keyof AlarmThresholds)[] = [
   "cacheCpuPercent",
   "fileSystemIoLimitPercent",
 ];
-const COUNT_FIELDS: readonly (keyof AlarmThresholds)[] = ["rejectedConnections", "wafBlockedRequests", "databaseConnections", "cacheEvictions", "spotInterruptionsPerHour"];
+const COUNT_FIELDS: readonly (keyof AlarmThresholds)[] = [
+  "rejectedConnections",
+  "wafBlockedRequests",
+  "databaseConnections",
+  "cacheEvictions",
+  "spotInterruptionsPerHour",
+];
 
 export interface MonitoringSettings {
   /** Create the environment's alarm topic. */
@@ -135,9 +141,19 @@ export function checkMonitoringSettings(props: MonitoringSettings, problems: Pro
   });
   problems.check(props.topic || emails.length === 0, "alarmEmails", emails, "subscriptions need a topic: set topic to true or remove them");
   const period = props.periodSeconds ?? 60;
-  problems.check(Number.isInteger(period) && period >= 60 && period % 60 === 0, "periodSeconds", period, "CloudWatch alarms take 60 seconds or a multiple of 60");
+  problems.check(
+    Number.isInteger(period) && period >= 60 && period % 60 === 0,
+    "periodSeconds",
+    period,
+    "CloudWatch alarms take 60 seconds or a multiple of 60",
+  );
   const evaluations = props.evaluationPeriods ?? 5;
-  problems.check(Number.isInteger(evaluations) && evaluations >= 1 && evaluations * period <= 86400, "evaluationPeriods", evaluations, "must be a whole number of periods, at least 1, spanning at most one day");
+  problems.check(
+    Number.isInteger(evaluations) && evaluations >= 1 && evaluations * period <= 86400,
+    "evaluationPeriods",
+    evaluations,
+    "must be a whole number of periods, at least 1, spanning at most one day",
+  );
   const thresholds = props.thresholds ?? {};
   for (const [field, value] of Object.entries(thresholds) as [keyof AlarmThresholds, number][]) {
     const path = `thresholds.${field}`;
@@ -197,7 +213,14 @@ export class Monitoring extends Construct {
           Resource: this.topic.arn,
           Condition: {
             StringEquals: { "aws:SourceAccount": props.accountId },
-            ArnLike: { "aws:SourceArn": formatArn({ service: "cloudwatch", region: props.region, account: props.accountId, resource: `alarm:${props.namePrefix}-*` }) },
+            ArnLike: {
+              "aws:SourceArn": formatArn({
+                service: "cloudwatch",
+                region: props.region,
+                account: props.accountId,
+                resource: `alarm:${props.namePrefix}-*`,
+              }),
+            },
           },
         }),
       });
@@ -230,7 +253,17 @@ export class Monitoring extends Construct {
     this.dashboard = new CloudwatchDashboard(this, "dashboard", {
       dashboardName: name("overview"),
       dashboardBody: JSON.stringify(
-        dashboardBody({ region: props.region, period, lb, tg, asg, db, cache, fileSystemId: fileSystem.fileSystemId, appNamespace: compute.metricsNamespace }),
+        dashboardBody({
+          region: props.region,
+          period,
+          lb,
+          tg,
+          asg,
+          db,
+          cache,
+          fileSystemId: fileSystem.fileSystemId,
+          appNamespace: compute.metricsNamespace,
+        }),
       ),
     });
   }
@@ -263,7 +296,10 @@ export function dashboardBody(input: DashboardInput): { widgets: unknown[] } {
     ["Requests", [metric("AWS/ApplicationELB", "RequestCount", lb, { stat: "Sum" })]],
     [
       "Latency (target response time)",
-      [metric("AWS/ApplicationELB", "TargetResponseTime", tg, { stat: "p50" }), metric("AWS/ApplicationELB", "TargetResponseTime", tg, { stat: "p95" })],
+      [
+        metric("AWS/ApplicationELB", "TargetResponseTime", tg, { stat: "p50" }),
+        metric("AWS/ApplicationELB", "TargetResponseTime", tg, { stat: "p95" }),
+      ],
     ],
     [
       "Errors",
@@ -273,7 +309,13 @@ export function dashboardBody(input: DashboardInput): { widgets: unknown[] } {
         metric("AWS/ApplicationELB", "HTTPCode_Target_4XX_Count", tg, { stat: "Sum" }),
       ],
     ],
-    ["Healthy hosts", [metric("AWS/ApplicationELB", "HealthyHostCount", tg, { stat: "Minimum" }), metric("AWS/ApplicationELB", "UnHealthyHostCount", tg, { stat: "Maximum" })]],
+    [
+      "Healthy hosts",
+      [
+        metric("AWS/ApplicationELB", "HealthyHostCount", tg, { stat: "Minimum" }),
+        metric("AWS/ApplicationELB", "UnHealthyHostCount", tg, { stat: "Maximum" }),
+      ],
+    ],
     [
       "Group size and scaling",
       [
@@ -285,7 +327,12 @@ export function dashboardBody(input: DashboardInput): { widgets: unknown[] } {
         metric(input.appNamespace, "BootFailures", {}, { stat: "Sum" }),
       ],
     ],
-    ["Timed jobs", ["JobFailures", "JobsMissed", "JobRetries", "JobLeasesLost", "LockFailures"].map((m) => metric(input.appNamespace, m, {}, { stat: "Sum" }))],
+    [
+      "Timed jobs",
+      ["JobFailures", "JobsMissed", "JobRetries", "JobLeasesLost", "LockFailures"].map((m) =>
+        metric(input.appNamespace, m, {}, { stat: "Sum" }),
+      ),
+    ],
     [
       "Database",
       [
@@ -305,7 +352,10 @@ export function dashboardBody(input: DashboardInput): { widgets: unknown[] } {
     ],
     [
       "File system",
-      [metric("AWS/EFS", "PercentIOLimit", { FileSystemId: input.fileSystemId }), metric("AWS/EFS", "ClientConnections", { FileSystemId: input.fileSystemId }, { stat: "Sum" })],
+      [
+        metric("AWS/EFS", "PercentIOLimit", { FileSystemId: input.fileSystemId }),
+        metric("AWS/EFS", "ClientConnections", { FileSystemId: input.fileSystemId }, { stat: "Sum" }),
+      ],
     ],
   ];
   return {

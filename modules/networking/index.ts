@@ -169,12 +169,21 @@ export function checkNetworkSettings(props: NetworkSettings & { readonly region:
   zones.forEach((zone, i) => {
     const match = ZONE_PATTERN.exec(zone);
     if (!problems.check(match !== null, `availabilityZones[${i}]`, zone, "not an availability zone name (for example eu-west-2a)")) return;
-    const inRegion = problems.check(match?.[1] === props.region, `availabilityZones[${i}]`, zone, `not in the environment's region ${props.region}`);
+    const inRegion = problems.check(
+      match?.[1] === props.region,
+      `availabilityZones[${i}]`,
+      zone,
+      `not in the environment's region ${props.region}`,
+    );
     problems.check(zones.indexOf(zone) === i, `availabilityZones[${i}]`, zone, "listed twice");
     // A region the catalogue does not know yet is left to the plan, which reads the account's zones.
     const known = AVAILABILITY_ZONES[props.region];
     if (inRegion && known && !known.includes(zone)) {
-      problems.add(`availabilityZones[${i}]`, zone, `no such zone in ${props.region}; known: ${known.join(", ")} (modules/rules/aws-catalogue.generated.ts)`);
+      problems.add(
+        `availabilityZones[${i}]`,
+        zone,
+        `no such zone in ${props.region}; known: ${known.join(", ")} (modules/rules/aws-catalogue.generated.ts)`,
+      );
     }
   });
 
@@ -182,7 +191,12 @@ export function checkNetworkSettings(props: NetworkSettings & { readonly region:
 
   const endpoints = props.interfaceEndpoints ?? [];
   endpoints.forEach((service, i) => {
-    problems.check(INTERFACE_ENDPOINT_SERVICES.includes(service), `interfaceEndpoints[${i}]`, service, `unknown service; known: ${INTERFACE_ENDPOINT_SERVICES.join(", ")}`);
+    problems.check(
+      INTERFACE_ENDPOINT_SERVICES.includes(service),
+      `interfaceEndpoints[${i}]`,
+      service,
+      `unknown service; known: ${INTERFACE_ENDPOINT_SERVICES.join(", ")}`,
+    );
     problems.check(endpoints.indexOf(service) === i, `interfaceEndpoints[${i}]`, service, "listed twice");
   });
 
@@ -222,7 +236,12 @@ export function checkNetworkSettings(props: NetworkSettings & { readonly region:
       if (!problems.check(contains(vpc, cidr), field, text, `does not fit in the VPC ${props.vpcCidr}`)) return;
       problems.check(cidr.prefixLength <= SMALLEST_SUBNET, field, text, `AWS subnets are /${SMALLEST_SUBNET} or larger`);
       if (tier === "public") {
-        problems.check(cidr.prefixLength <= LARGEST_ALB_SUBNET_PREFIX, field, text, `the load balancer needs /${LARGEST_ALB_SUBNET_PREFIX} or larger public subnets`);
+        problems.check(
+          cidr.prefixLength <= LARGEST_ALB_SUBNET_PREFIX,
+          field,
+          text,
+          `the load balancer needs /${LARGEST_ALB_SUBNET_PREFIX} or larger public subnets`,
+        );
       }
       const clash = placed.find((p) => overlaps(p.cidr, cidr));
       if (problems.check(clash === undefined, field, text, `overlaps ${clash?.field} (${clash?.text})`)) {
@@ -248,7 +267,11 @@ export function checkNetworkSettings(props: NetworkSettings & { readonly region:
       const cidr = parseCidr(text);
       const clash = cidr && placed.find((p) => overlaps(p.cidr, cidr));
       if (clash) {
-        problems.add(clash.field, clash.text, `overlaps the computed ${tier} subnet ${text}; give every tier explicitly or choose another range`);
+        problems.add(
+          clash.field,
+          clash.text,
+          `overlaps the computed ${tier} subnet ${text}; give every tier explicitly or choose another range`,
+        );
       }
     }
   }

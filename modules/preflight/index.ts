@@ -60,7 +60,9 @@ export class Preflight extends Construct {
     this.offerings = offered("instance-type", props.instanceType, "compute.instanceType");
     // The purchase mix may launch any listed type in any zone: each must be offered in all of them.
     this.mixOfferings = (props.instanceTypes ?? []).flatMap((type, i) =>
-      type === props.instanceType ? [] : [offered(`instance-type-${type.replace(/\./g, "-")}`, type, `compute.purchaseMix.instanceTypes[${i}]`)],
+      type === props.instanceType
+        ? []
+        : [offered(`instance-type-${type.replace(/\./g, "-")}`, type, `compute.purchaseMix.instanceTypes[${i}]`)],
     );
   }
 }

@@ -69,7 +69,10 @@ export interface OwnSecurityGroupProps {
 }
 
 /** A module's own security group (construct id `sg`, no inline rules) and the `Connections` over it. */
-export function ownSecurityGroup(owner: Construct, props: OwnSecurityGroupProps): { securityGroup: SecurityGroup; connections: Connections } {
+export function ownSecurityGroup(
+  owner: Construct,
+  props: OwnSecurityGroupProps,
+): { securityGroup: SecurityGroup; connections: Connections } {
   const securityGroup = new SecurityGroup(owner, "sg", {
     name: props.groupName,
     description: props.description,

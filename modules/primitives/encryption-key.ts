@@ -118,7 +118,9 @@ export function logsServiceGrant(region: string, accountId: string): KeyServiceG
   return {
     service: `logs.${region}.amazonaws.com`,
     conditions: {
-      ArnLike: { "kms:EncryptionContext:aws:logs:arn": formatArn({ service: "logs", region, account: accountId, resource: "log-group:*" }) },
+      ArnLike: {
+        "kms:EncryptionContext:aws:logs:arn": formatArn({ service: "logs", region, account: accountId, resource: "log-group:*" }),
+      },
     },
   };
 }

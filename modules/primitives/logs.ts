@@ -7,10 +7,5 @@ export const LOG_RETENTION_DAYS: readonly number[] = [
 ];
 
 export function checkLogRetention(problems: Problems, field: string, days: number): void {
-  problems.check(
-    LOG_RETENTION_DAYS.includes(days),
-    field,
-    days,
-    `CloudWatch Logs accepts only ${LOG_RETENTION_DAYS.join(", ")} days`,
-  );
+  problems.check(LOG_RETENTION_DAYS.includes(days), field, days, `CloudWatch Logs accepts only ${LOG_RETENTION_DAYS.join(", ")} days`);
 }

@@ -14,7 +14,10 @@ interface StatementBase {
 
 /** A statement names its actions, or (for a permissions boundary) the actions it excludes. */
 export type Statement = StatementBase &
-  ({ readonly Action: string | readonly string[]; readonly NotAction?: never } | { readonly NotAction: readonly string[]; readonly Action?: never });
+  (
+    | { readonly Action: string | readonly string[]; readonly NotAction?: never }
+    | { readonly NotAction: readonly string[]; readonly Action?: never }
+  );
 
 export interface PolicyDocument {
   readonly Version: "2012-10-17";

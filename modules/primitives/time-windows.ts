@@ -69,7 +69,12 @@ export function checkWindows(
   const d = parseDailyWindow(daily.value);
   const w = parseWeeklyWindow(weekly.value);
   problems.check(d !== undefined, daily.field, daily.value, "not a daily window hh24:mi-hh24:mi (UTC), for example 02:00-03:00");
-  problems.check(w !== undefined, weekly.field, weekly.value, "not a weekly window ddd:hh24:mi-ddd:hh24:mi (UTC), for example sun:04:00-sun:05:00");
+  problems.check(
+    w !== undefined,
+    weekly.field,
+    weekly.value,
+    "not a weekly window ddd:hh24:mi-ddd:hh24:mi (UTC), for example sun:04:00-sun:05:00",
+  );
   if (d) {
     problems.check(
       windowMinutes(d) >= minimumMinutes && windowMinutes(d) <= 24 * 60,
@@ -87,6 +92,11 @@ export function checkWindows(
     );
   }
   if (d && w) {
-    problems.check(!windowsOverlap(d, w), weekly.field, weekly.value, `overlaps ${daily.field} ${daily.value}; AWS requires the two windows not to overlap`);
+    problems.check(
+      !windowsOverlap(d, w),
+      weekly.field,
+      weekly.value,
+      `overlaps ${daily.field} ${daily.value}; AWS requires the two windows not to overlap`,
+    );
   }
 }

@@ -79,16 +79,22 @@ export function taggedServices(config: EnvironmentConfig): string[] {
 /** A documented rule no machine-readable source states: what is wrong with `value`, or undefined. */
 type HandRule = (value: string) => string | undefined;
 
-const LETTERS_DIGITS_HYPHENS = (max: number, what: string): HandRule => (v) =>
-  v.length < 1 || v.length > max
-    ? `${what} are 1-${max} characters (this one has ${v.length})`
-    : !/^[A-Za-z0-9-]+$/.test(v)
-      ? `${what} hold only letters, digits and hyphens`
-      : undefined;
+const LETTERS_DIGITS_HYPHENS =
+  (max: number, what: string): HandRule =>
+  (v) =>
+    v.length < 1 || v.length > max
+      ? `${what} are 1-${max} characters (this one has ${v.length})`
+      : !/^[A-Za-z0-9-]+$/.test(v)
+        ? `${what} hold only letters, digits and hyphens`
+        : undefined;
 
 /** `--` anywhere, or a hyphen at the end: refused by RDS and ElastiCache identifiers. */
 const NO_DOUBLE_OR_TRAILING_HYPHEN: HandRule = (v) =>
-  v.includes("--") ? "contains two consecutive hyphens, which AWS refuses here" : v.endsWith("-") ? "ends with a hyphen, which AWS refuses here" : undefined;
+  v.includes("--")
+    ? "contains two consecutive hyphens, which AWS refuses here"
+    : v.endsWith("-")
+      ? "ends with a hyphen, which AWS refuses here"
+      : undefined;
 
 const STARTS_WITH_LETTER: HandRule = (v) => (/^[A-Za-z]/.test(v) ? undefined : "must start with a letter");
 
@@ -107,25 +113,43 @@ const HAND_RULES: Readonly<Record<string, readonly HandRule[]>> = {
   // at most 6 characters); the full name follows https://docs.aws.amazon.com/elasticloadbalancing/latest/APIReference/API_CreateTargetGroup.html
   "aws_lb_target_group.name_prefix": [
     (v) => (v.length > 6 ? `the provider takes a target group name prefix of at most 6 characters (this one has ${v.length})` : undefined),
-    (v) => (/^[A-Za-z0-9][A-Za-z0-9-]*$/.test(v) ? undefined : "a target group name holds letters, digits and hyphens and may not begin with a hyphen"),
+    (v) =>
+      /^[A-Za-z0-9][A-Za-z0-9-]*$/.test(v)
+        ? undefined
+        : "a target group name holds letters, digits and hyphens and may not begin with a hyphen",
   ],
   // https://docs.aws.amazon.com/AmazonRDS/latest/APIReference/API_DeleteDBInstance.html (FinalDBSnapshotIdentifier)
-  "aws_db_instance.final_snapshot_identifier": [LETTERS_DIGITS_HYPHENS(255, "snapshot identifiers"), STARTS_WITH_LETTER, NO_DOUBLE_OR_TRAILING_HYPHEN],
+  "aws_db_instance.final_snapshot_identifier": [
+    LETTERS_DIGITS_HYPHENS(255, "snapshot identifiers"),
+    STARTS_WITH_LETTER,
+    NO_DOUBLE_OR_TRAILING_HYPHEN,
+  ],
   // https://docs.aws.amazon.com/AmazonRDS/latest/APIReference/API_CreateDBInstance.html (DBInstanceIdentifier)
   "aws_db_instance.identifier": [NO_DOUBLE_OR_TRAILING_HYPHEN],
   // https://docs.aws.amazon.com/AmazonRDS/latest/APIReference/API_CreateDBParameterGroup.html (DBParameterGroupName)
   "aws_db_parameter_group.name": [LETTERS_DIGITS_HYPHENS(255, "parameter group names"), STARTS_WITH_LETTER, NO_DOUBLE_OR_TRAILING_HYPHEN],
   // https://docs.aws.amazon.com/AmazonRDS/latest/APIReference/API_CreateDBSubnetGroup.html (DBSubnetGroupName)
   "aws_db_subnet_group.name": [
-    (v) => (v.length <= 255 && /^[a-z0-9._ -]+$/.test(v) ? undefined : "a DB subnet group name is 1-255 of lowercase letters, digits, periods, underscores, spaces and hyphens"),
+    (v) =>
+      v.length <= 255 && /^[a-z0-9._ -]+$/.test(v)
+        ? undefined
+        : "a DB subnet group name is 1-255 of lowercase letters, digits, periods, underscores, spaces and hyphens",
     (v) => (v === "default" ? 'a DB subnet group may not be named "default"' : undefined),
   ],
   // https://docs.aws.amazon.com/AmazonElastiCache/latest/APIReference/API_CreateReplicationGroup.html (ReplicationGroupId)
-  "aws_elasticache_replication_group.replication_group_id": [LETTERS_DIGITS_HYPHENS(40, "replication group ids"), STARTS_WITH_LETTER, NO_DOUBLE_OR_TRAILING_HYPHEN],
+  "aws_elasticache_replication_group.replication_group_id": [
+    LETTERS_DIGITS_HYPHENS(40, "replication group ids"),
+    STARTS_WITH_LETTER,
+    NO_DOUBLE_OR_TRAILING_HYPHEN,
+  ],
   // https://docs.aws.amazon.com/AmazonElastiCache/latest/APIReference/API_CreateCacheSubnetGroup.html (CacheSubnetGroupName)
   "aws_elasticache_subnet_group.name": [LETTERS_DIGITS_HYPHENS(255, "cache subnet group names")],
   // https://docs.aws.amazon.com/AmazonElastiCache/latest/dg/ParameterGroups.Creating.html (a name starts with a letter; letters, digits, hyphens)
-  "aws_elasticache_parameter_group.name": [LETTERS_DIGITS_HYPHENS(255, "cache parameter group names"), STARTS_WITH_LETTER, NO_DOUBLE_OR_TRAILING_HYPHEN],
+  "aws_elasticache_parameter_group.name": [
+    LETTERS_DIGITS_HYPHENS(255, "cache parameter group names"),
+    STARTS_WITH_LETTER,
+    NO_DOUBLE_OR_TRAILING_HYPHEN,
+  ],
   // https://docs.aws.amazon.com/AmazonS3/latest/userguide/bucketnamingrules.html
   "aws_s3_bucket.bucket": [
     (v) => (v.length < 3 ? "bucket names are 3-63 characters" : undefined),
@@ -145,22 +169,40 @@ const HAND_RULES: Readonly<Record<string, readonly HandRule[]>> = {
   // https://docs.aws.amazon.com/secretsmanager/latest/apireference/API_CreateSecret.html (Name)
   "aws_secretsmanager_secret.name": [
     (v) => (/^[A-Za-z0-9/_+=.@-]+$/.test(v) ? undefined : "a secret name holds only letters, digits and /_+=.@-"),
-    (v) => (/-[A-Za-z0-9]{6}$/.test(v) ? "a secret name may not end with a hyphen and six characters (Secrets Manager's own suffix)" : undefined),
+    (v) =>
+      /-[A-Za-z0-9]{6}$/.test(v) ? "a secret name may not end with a hyphen and six characters (Secrets Manager's own suffix)" : undefined,
   ],
   // https://docs.aws.amazon.com/acm/latest/APIReference/API_RequestCertificate.html (DomainName: the first
   // name becomes the certificate's subject and may not exceed 64 octets)
-  "aws_acm_certificate.domain_name": [(v) => (v.length > 64 ? `ACM's first domain name is at most 64 characters (this one has ${v.length}); make a shorter name the domainName and put this one in alternativeNames` : undefined)],
+  "aws_acm_certificate.domain_name": [
+    (v) =>
+      v.length > 64
+        ? `ACM's first domain name is at most 64 characters (this one has ${v.length}); make a shorter name the domainName and put this one in alternativeNames`
+        : undefined,
+  ],
   // https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_CreateSecurityGroup.html (GroupName)
   "aws_security_group.name": [
-    (v) => (v.length <= 255 && /^[A-Za-z0-9 ._\-:/()#,@[\]+=&;{}!$*]+$/.test(v) ? undefined : "a security group name is 1-255 of a-z, A-Z, 0-9, spaces and ._-:/()#,@[]+=&;{}!$*"),
+    (v) =>
+      v.length <= 255 && /^[A-Za-z0-9 ._\-:/()#,@[\]+=&;{}!$*]+$/.test(v)
+        ? undefined
+        : "a security group name is 1-255 of a-z, A-Z, 0-9, spaces and ._-:/()#,@[]+=&;{}!$*",
     (v) => (v.toLowerCase().startsWith("sg-") ? 'a security group name may not begin with "sg-"' : undefined),
   ],
   // https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_CreateLaunchTemplate.html (LaunchTemplateName)
-  "aws_launch_template.name": [(v) => (v.length >= 3 && v.length <= 128 && /^[a-zA-Z0-9().\-/_]+$/.test(v) ? undefined : "a launch template name is 3-128 of letters, digits and ().-/_")],
+  "aws_launch_template.name": [
+    (v) =>
+      v.length >= 3 && v.length <= 128 && /^[a-zA-Z0-9().\-/_]+$/.test(v)
+        ? undefined
+        : "a launch template name is 3-128 of letters, digits and ().-/_",
+  ],
   // https://docs.aws.amazon.com/sns/latest/api/API_CreateTopic.html (Name)
-  "aws_sns_topic.name": [(v) => (/^[A-Za-z0-9_-]{1,256}$/.test(v) ? undefined : "a topic name is 1-256 of letters, digits, hyphens and underscores")],
+  "aws_sns_topic.name": [
+    (v) => (/^[A-Za-z0-9_-]{1,256}$/.test(v) ? undefined : "a topic name is 1-256 of letters, digits, hyphens and underscores"),
+  ],
   // https://docs.aws.amazon.com/AmazonCloudWatch/latest/APIReference/API_PutDashboard.html (DashboardName)
-  "aws_cloudwatch_dashboard.dashboard_name": [(v) => (/^[A-Za-z0-9_-]{1,255}$/.test(v) ? undefined : "a dashboard name is 1-255 of letters, digits, - and _")],
+  "aws_cloudwatch_dashboard.dashboard_name": [
+    (v) => (/^[A-Za-z0-9_-]{1,255}$/.test(v) ? undefined : "a dashboard name is 1-255 of letters, digits, - and _"),
+  ],
 };
 
 /** The attributes a stack synthesizes from its settings that no rule constrains (the test's list of known ones). */
@@ -203,7 +245,8 @@ export function derivedNames(config: EnvironmentConfig): DerivedName[] {
   const names: DerivedName[] = [];
   const add = (attribute: string, value: string, what: string, extra: Partial<DerivedName> = {}) =>
     names.push({ attribute, value, what, field: "name", ...extra });
-  const tag = (type: string, value: string, what: string, extra: Partial<DerivedName> = {}) => add(`${type}.tags.Name`, value, `${what}'s Name tag`, extra);
+  const tag = (type: string, value: string, what: string, extra: Partial<DerivedName> = {}) =>
+    add(`${type}.tags.Name`, value, `${what}'s Name tag`, extra);
   const zones = config.network.availabilityZones;
 
   // Network (modules/networking/index.ts).
@@ -229,7 +272,17 @@ export function derivedNames(config: EnvironmentConfig): DerivedName[] {
   tag("aws_flow_log", `${P}-flow-log`, "the flow log");
 
   // KMS keys (modules/primitives/encryption-key.ts), one per capability.
-  for (const alias of ["logs", "secrets", "database", "cache", "uploads", "app-volumes", "boot", "jobs", ...(config.monitoring.topic ? ["alarms"] : [])]) {
+  for (const alias of [
+    "logs",
+    "secrets",
+    "database",
+    "cache",
+    "uploads",
+    "app-volumes",
+    "boot",
+    "jobs",
+    ...(config.monitoring.topic ? ["alarms"] : []),
+  ]) {
     add("aws_kms_alias.name", `alias/${P}-${alias}`, `the ${alias} key's alias`);
     tag("aws_kms_key", `${P}-${alias}`, `the ${alias} key`);
   }
@@ -244,9 +297,14 @@ export function derivedNames(config: EnvironmentConfig): DerivedName[] {
   const db = `${P}-db`;
   add("aws_db_instance.identifier", db, "the database's identifier");
   tag("aws_db_instance", db, "the database");
-  add("aws_db_instance.final_snapshot_identifier", `${db}-final-\${formatdate("YYYYMMDDhhmmss", timestamp())}`, "the database's final snapshot", {
-    received: `${db}-final-20260101000000`,
-  });
+  add(
+    "aws_db_instance.final_snapshot_identifier",
+    `${db}-final-\${formatdate("YYYYMMDDhhmmss", timestamp())}`,
+    "the database's final snapshot",
+    {
+      received: `${db}-final-20260101000000`,
+    },
+  );
   securityGroup("database");
   add("aws_db_subnet_group.name", `${P}-database`, "the database subnet group's name");
   tag("aws_db_subnet_group", `${P}-database`, "the database subnet group");
@@ -259,7 +317,8 @@ export function derivedNames(config: EnvironmentConfig): DerivedName[] {
   tag("aws_db_parameter_group", `${P}-database`, "the database parameter group");
   const logs = config.database.engine === "mysql" ? ["error", "slowquery"] : ["postgresql", "upgrade"];
   for (const log of logs) add("aws_cloudwatch_log_group.name", `/aws/rds/instance/${db}/${log}`, `the database's ${log} log group`);
-  if ((config.database.monitoringIntervalSeconds ?? 60) > 0) add("aws_iam_role.name", `${P}-rds-monitoring`, "the enhanced-monitoring role");
+  if ((config.database.monitoringIntervalSeconds ?? 60) > 0)
+    add("aws_iam_role.name", `${P}-rds-monitoring`, "the enhanced-monitoring role");
 
   // File system (modules/file-system/index.ts).
   add("aws_efs_file_system.creation_token", `${P}-uploads`, "the file system's creation token");
@@ -281,7 +340,10 @@ export function derivedNames(config: EnvironmentConfig): DerivedName[] {
   const edge = config.edge;
   add("aws_acm_certificate.domain_name", edge.domainName, "the certificate's first name", { field: "edge.domainName" });
   (edge.alternativeNames ?? []).forEach((name, i) =>
-    add("aws_acm_certificate.subject_alternative_names.[]", name, "a name on the certificate", { field: `edge.alternativeNames[${i}]`, rulesOf: "aws_acm_certificate.subject_alternative_names" }),
+    add("aws_acm_certificate.subject_alternative_names.[]", name, "a name on the certificate", {
+      field: `edge.alternativeNames[${i}]`,
+      rulesOf: "aws_acm_certificate.subject_alternative_names",
+    }),
   );
   tag("aws_acm_certificate", `${P}-${edge.domainName}`, "the certificate", { field: "edge.domainName" });
   add("aws_lb.name", `${P}-alb`, "the load balancer's name");
@@ -299,7 +361,9 @@ export function derivedNames(config: EnvironmentConfig): DerivedName[] {
     const metric = P.replace(/[^A-Za-z0-9_-]/g, "-");
     add("aws_wafv2_web_acl.visibility_config.metric_name", `${metric}-web-acl`, "the web ACL's metric");
     for (const rule of [...MANAGED_RULE_GROUPS, "RateLimitPerIp"]) {
-      add("aws_wafv2_web_acl.rule.[].visibility_config.metric_name", `${metric}-${rule}`, `the ${rule} rule's metric`, { rulesOf: "aws_wafv2_web_acl.visibility_config.metric_name" });
+      add("aws_wafv2_web_acl.rule.[].visibility_config.metric_name", `${metric}-${rule}`, `the ${rule} rule's metric`, {
+        rulesOf: "aws_wafv2_web_acl.visibility_config.metric_name",
+      });
     }
     add("aws_cloudwatch_log_group.name", `aws-waf-logs-${P}`, "the WAF log group");
     add("aws_cloudwatch_log_resource_policy.policy_name", `${P}-waf-log-delivery`, "the WAF log delivery policy");
@@ -321,9 +385,12 @@ export function derivedNames(config: EnvironmentConfig): DerivedName[] {
   tag("aws_s3_bucket", `${P}-boot-${config.accountId}`, "the boot bundle bucket");
   add("aws_dynamodb_table.name", `${P}-jobs`, "the timed jobs' table");
   tag("aws_dynamodb_table", `${P}-jobs`, "the timed jobs' table");
-  if (config.compute.scaling.requestsPerTarget !== undefined) add("aws_autoscaling_policy.name", `${app}-requests`, "the request-count scaling policy");
+  if (config.compute.scaling.requestsPerTarget !== undefined)
+    add("aws_autoscaling_policy.name", `${app}-requests`, "the request-count scaling policy");
   (config.compute.scheduledActions ?? []).forEach((action, i) =>
-    add("aws_autoscaling_schedule.scheduled_action_name", action.name, "a scheduled action's name", { field: `compute.scheduledActions[${i}].name` }),
+    add("aws_autoscaling_schedule.scheduled_action_name", action.name, "a scheduled action's name", {
+      field: `compute.scheduledActions[${i}].name`,
+    }),
   );
 
   // Monitoring (modules/monitoring, each capability's alarms.ts): every alarm a configuration can have; the longest decide.
@@ -331,14 +398,16 @@ export function derivedNames(config: EnvironmentConfig): DerivedName[] {
   add("aws_cloudwatch_dashboard.dashboard_name", `${P}-overview`, "the dashboard");
   add("aws_cloudwatch_event_rule.name", `${P}-launch-unsuccessful`, "the launch-failure rule");
   add("aws_cloudwatch_event_rule.name", `${P}-spot-interruptions`, "the Spot interruption rule");
-  for (const filter of ["boot-failures", "lock-failures"]) add("aws_cloudwatch_log_metric_filter.name", `${P}-${filter}`, `the ${filter} metric filter`);
+  for (const filter of ["boot-failures", "lock-failures"])
+    add("aws_cloudwatch_log_metric_filter.name", `${P}-${filter}`, `the ${filter} metric filter`);
   add("aws_cloudwatch_log_metric_filter.metric_transformation.namespace", `${P}/app`, "the app's metric namespace");
   add("aws_cloudwatch_metric_alarm.namespace", `${P}/app`, "the app's metric namespace");
   for (const alarm of ALARMS(config.cache.nodeCount)) add("aws_cloudwatch_metric_alarm.alarm_name", `${P}-${alarm}`, `the ${alarm} alarm`);
 
   // Made for this environment by the bootstrap stack (modules/bootstrap/permissions-boundary.ts, ci-roles.ts).
   add("aws_iam_policy.name", workloadBoundaryName(config.project, config.name), "the environment's permissions boundary (bootstrap stack)");
-  for (const kind of ["plan", "apply"] as const) add("aws_iam_role.name", ciRoleName(config.project, config.name, kind), `the CI ${kind} role (bootstrap stack)`);
+  for (const kind of ["plan", "apply"] as const)
+    add("aws_iam_role.name", ciRoleName(config.project, config.name, kind), `the CI ${kind} role (bootstrap stack)`);
   add("aws_kms_alias.name", `alias/${planKeyAlias(config.project, config.name)}`, "the CI plan key's alias (bootstrap stack)");
   return names;
 
@@ -350,12 +419,35 @@ export function derivedNames(config: EnvironmentConfig): DerivedName[] {
 
 /** The alarms a cache of `nodes` nodes can give an environment, and the fleet's, database's and edge's (each capability's alarms.ts). */
 function ALARMS(nodes: number): string[] {
-  const cache = Array.from({ length: Math.max(1, Math.min(nodes, 6)) }, (_, i) => ["memory", "evictions", "cpu", "replication-lag"].map((m) => `cache-${i + 1}-${m}`)).flat();
+  const cache = Array.from({ length: Math.max(1, Math.min(nodes, 6)) }, (_, i) =>
+    ["memory", "evictions", "cpu", "replication-lag"].map((m) => `cache-${i + 1}-${m}`),
+  ).flat();
   return [
-    "alb-5xx-rate", "target-5xx-rate", "target-p95-latency", "unhealthy-hosts", "no-healthy-hosts", "rejected-connections", "waf-blocked-spike",
-    "certificate-expiry", "in-service-below-minimum", "replacement-shortfall", "spot-interruptions", "boot-failures", "launch-abandoned",
-    "group-cpu-high", "lock-failures", "job-failures", "jobs-missed", "job-leases-lost", "database-cpu",
-    "database-free-storage", "database-freeable-memory", "database-connections", "efs-io-limit", "efs-burst-credits", ...cache,
+    "alb-5xx-rate",
+    "target-5xx-rate",
+    "target-p95-latency",
+    "unhealthy-hosts",
+    "no-healthy-hosts",
+    "rejected-connections",
+    "waf-blocked-spike",
+    "certificate-expiry",
+    "in-service-below-minimum",
+    "replacement-shortfall",
+    "spot-interruptions",
+    "boot-failures",
+    "launch-abandoned",
+    "group-cpu-high",
+    "lock-failures",
+    "job-failures",
+    "jobs-missed",
+    "job-leases-lost",
+    "database-cpu",
+    "database-free-storage",
+    "database-freeable-memory",
+    "database-connections",
+    "efs-io-limit",
+    "efs-burst-credits",
+    ...cache,
   ];
 }
 
@@ -379,16 +471,24 @@ export function checkDerivedNames(config: EnvironmentConfig, problems: Problems)
       const project = alone.project[i];
       const own = alone.name[i];
       if (project && derivedNameProblem(project) && !(own && derivedNameProblem(own))) field = "project";
-      else if (!(own && derivedNameProblem(own)) || (project && derivedNameProblem(project))) source = ` from project ${JSON.stringify(config.project)} and name`;
+      else if (!(own && derivedNameProblem(own)) || (project && derivedNameProblem(project)))
+        source = ` from project ${JSON.stringify(config.project)} and name`;
     }
     const value = field === "name" ? config.name : field === "project" ? config.project : fieldValue(config, field);
-    problems.add(field, value, `makes ${name.what} ${JSON.stringify(name.received ?? name.value)} (${name.rulesOf ?? name.attribute}${source}), which AWS refuses: ${problem}`);
+    problems.add(
+      field,
+      value,
+      `makes ${name.what} ${JSON.stringify(name.received ?? name.value)} (${name.rulesOf ?? name.attribute}${source}), which AWS refuses: ${problem}`,
+    );
   });
   checkTagValues(config, problems);
 }
 
 function fieldValue(config: EnvironmentConfig, field: string): unknown {
-  return field.split(/\.|\[(\d+)\]/).filter((part) => part !== undefined && part !== "").reduce<unknown>((value, part) => (value as Record<string, unknown> | undefined)?.[part], config);
+  return field
+    .split(/\.|\[(\d+)\]/)
+    .filter((part) => part !== undefined && part !== "")
+    .reduce<unknown>((value, part) => (value as Record<string, unknown> | undefined)?.[part], config);
 }
 
 /**
@@ -397,7 +497,12 @@ function fieldValue(config: EnvironmentConfig, field: string): unknown {
  */
 function checkTagValues(config: EnvironmentConfig, problems: Problems): void {
   const services = taggedServices(config);
-  const standard = standardTags({ project: config.project, environment: config.name, repository: config.repository, extraTags: config.tags });
+  const standard = standardTags({
+    project: config.project,
+    environment: config.name,
+    repository: config.repository,
+    extraTags: config.tags,
+  });
   for (const [key, value] of Object.entries(standard)) {
     const field = key in (config.tags ?? {}) ? `tags.${key}` : key === "Repository" ? "repository" : undefined;
     if (field === undefined) continue; // Project, Environment, ManagedBy: checked by the name rules
@@ -407,7 +512,9 @@ function checkTagValues(config: EnvironmentConfig, problems: Problems): void {
       const text = part === "key" ? key : value;
       const refusing = services.flatMap((service) => {
         const pattern = TAG_RULES[service]?.[part]?.pattern;
-        const problem = pattern ? valueRuleProblem(text, [{ source: `botocore ${service} Tag.${part === "key" ? "Key" : "Value"}`, pattern }]) : undefined;
+        const problem = pattern
+          ? valueRuleProblem(text, [{ source: `botocore ${service} Tag.${part === "key" ? "Key" : "Value"}`, pattern }])
+          : undefined;
         return problem ? [{ service, problem }] : [];
       });
       const first = refusing[0];

@@ -35,9 +35,11 @@ export function valueRuleProblem(value: string, rules: readonly ValueRule[]): st
   // Lengths in characters (code points), as AWS counts them.
   const length = [...value].length;
   for (const rule of rules) {
-    if (rule.max !== undefined && length > rule.max) return `longer than the ${rule.max} characters AWS allows (${rule.source}; this one has ${length})`;
+    if (rule.max !== undefined && length > rule.max)
+      return `longer than the ${rule.max} characters AWS allows (${rule.source}; this one has ${length})`;
     if (rule.min !== undefined && length < rule.min) return `shorter than the ${rule.min} characters AWS requires (${rule.source})`;
-    if (rule.pattern !== undefined && !rulePattern(rule.pattern).test(value)) return `does not match AWS's pattern ${rule.pattern} (${rule.source})`;
+    if (rule.pattern !== undefined && !rulePattern(rule.pattern).test(value))
+      return `does not match AWS's pattern ${rule.pattern} (${rule.source})`;
   }
   return undefined;
 }

@@ -23,7 +23,10 @@ export const NO_PERFORMANCE_INSIGHTS: Readonly<Record<string, readonly string[]>
 
 /** The engine version prefix RDS groups classes by: `8.0` for MySQL, `16` for PostgreSQL. */
 export function majorVersion(engine: string, version: string): string {
-  return version.split(".").slice(0, engine === "mysql" ? 2 : 1).join(".");
+  return version
+    .split(".")
+    .slice(0, engine === "mysql" ? 2 : 1)
+    .join(".");
 }
 
 /** How many instances of the group can hold an address at once, and why. */
@@ -54,7 +57,11 @@ function checkDatabaseClass(config: EnvironmentConfig, problems: Problems): void
   if (!isKnownRdsClass(instanceClass)) return;
   const inRegion = rdsClassesIn(config.region, engine);
   if (inRegion && !inRegion.has(instanceClass)) {
-    problems.add("database.instanceClass", instanceClass, `RDS does not offer ${engine} on ${instanceClass} in ${config.region} (modules/rules/aws-rules.generated.ts, cfn-lint's data from the AWS pricing API)`);
+    problems.add(
+      "database.instanceClass",
+      instanceClass,
+      `RDS does not offer ${engine} on ${instanceClass} in ${config.region} (modules/rules/aws-rules.generated.ts, cfn-lint's data from the AWS pricing API)`,
+    );
     return;
   }
   const major = majorVersion(engine, engineVersion);
@@ -81,7 +88,11 @@ function checkCacheNodeType(config: EnvironmentConfig, problems: Problems): void
   if (!isKnownCacheNodeType(nodeType)) return;
   const inRegion = cacheNodeTypesIn(config.region);
   if (inRegion && !inRegion.has(nodeType)) {
-    problems.add("cache.nodeType", nodeType, `ElastiCache does not offer ${nodeType} in ${config.region} (modules/rules/aws-rules.generated.ts, cfn-lint's data from the AWS pricing API)`);
+    problems.add(
+      "cache.nodeType",
+      nodeType,
+      `ElastiCache does not offer ${nodeType} in ${config.region} (modules/rules/aws-rules.generated.ts, cfn-lint's data from the AWS pricing API)`,
+    );
   }
 }
 

@@ -51,7 +51,10 @@ export function quotaWarnings(config: EnvironmentConfig, known: readonly Environ
   const warnings: LinkedWarning<QuotaWarningId>[] = [];
   const names = 1 + (config.edge.alternativeNames ?? []).length;
   if (names > QUOTAS.certificateNames.default) {
-    warnings.push({ id: "edge.alternativeNames", message: over(QUOTAS.certificateNames, `give the certificate ${names} names with domainName`) });
+    warnings.push({
+      id: "edge.alternativeNames",
+      message: over(QUOTAS.certificateNames, `give the certificate ${names} names with domainName`),
+    });
   }
   const listed = known.some((e) => e === config) ? known : [...known.filter((e) => e.name !== config.name), config];
   const neighbours = listed.filter((e) => e.accountId === config.accountId && e.region === config.region);
@@ -61,7 +64,12 @@ export function quotaWarnings(config: EnvironmentConfig, known: readonly Environ
   // Most accounts keep their default VPC (and its internet gateway), which counts too.
   const vpcs = upTo.length + 1;
   if (vpcs > QUOTAS.vpcs.default) {
-    warnings.push({ id: "network.vpcCidr", message: over(QUOTAS.vpcs, `makes ${vpcs} VPCs with the default VPC, for ${where}`) + `; the same holds for "${QUOTAS.internetGateways.name}"` });
+    warnings.push({
+      id: "network.vpcCidr",
+      message:
+        over(QUOTAS.vpcs, `makes ${vpcs} VPCs with the default VPC, for ${where}`) +
+        `; the same holds for "${QUOTAS.internetGateways.name}"`,
+    });
   }
   const ips = upTo.reduce((n, e) => n + natZones(e).length, 0);
   if (natZones(config).length > 0 && ips > QUOTAS.elasticIps.default) {
@@ -70,7 +78,10 @@ export function quotaWarnings(config: EnvironmentConfig, known: readonly Environ
   for (const zone of natZones(config)) {
     const nats = upTo.filter((e) => natZones(e).includes(zone)).length;
     if (nats > QUOTAS.natGatewaysPerZone.default) {
-      warnings.push({ id: "network.natGateways", message: over(QUOTAS.natGatewaysPerZone, `make ${nats} NAT gateways in ${zone} for ${where}`) });
+      warnings.push({
+        id: "network.natGateways",
+        message: over(QUOTAS.natGatewaysPerZone, `make ${nats} NAT gateways in ${zone} for ${where}`),
+      });
     }
   }
   return warnings;

@@ -4,7 +4,16 @@
 import { App, LocalBackend, TerraformOutput, TerraformStack } from "cdktf";
 import { Construct } from "constructs";
 import type { BootstrapConfig, EnvironmentConfig } from "../../environments/schema/types";
-import { applyBoundaryDocument, applyBoundaryName, ciRoleName, CiRoles, CiStateTarget, GRANT_ACTIONS, planKeyAlias, serviceLinkedRolesArn } from "../bootstrap/ci-roles";
+import {
+  applyBoundaryDocument,
+  applyBoundaryName,
+  ciRoleName,
+  CiRoles,
+  CiStateTarget,
+  GRANT_ACTIONS,
+  planKeyAlias,
+  serviceLinkedRolesArn,
+} from "../bootstrap/ci-roles";
 import { environmentRolesArn, FenceProps } from "../bootstrap/environment-fence";
 import { WorkloadBoundary, workloadBoundaryArn, workloadBoundaryDocument, workloadBoundaryName } from "../bootstrap/permissions-boundary";
 import { auditBucketName, StateStorage, stateKeyAlias, useRemoteState } from "../bootstrap/state-backend";
@@ -54,7 +63,10 @@ export class BootstrapStack extends TerraformStack {
       // Each environment's roles (CI and every role its stack creates, by name) may use its own state object
       // and no other, by the bucket's own policy too.
       objectScopes: local.map((env) => ({
-        principalArns: [...(ciNames.has(env.name) ? [roleArn(env.name, "plan"), roleArn(env.name, "apply")] : []), environmentRolesArn(env.accountId, env.project, env.name)],
+        principalArns: [
+          ...(ciNames.has(env.name) ? [roleArn(env.name, "plan"), roleArn(env.name, "apply")] : []),
+          environmentRolesArn(env.accountId, env.project, env.name),
+        ],
         key: stateKey(env),
       })),
       // No role an environment's stack creates needs the state key: its policy refuses them all.
@@ -62,9 +74,15 @@ export class BootstrapStack extends TerraformStack {
     });
     new TerraformOutput(this, "state_bucket", { value: this.storage.bucket.bucket });
     new TerraformOutput(this, "lock_table", { value: this.storage.lockTable.name });
-    new TerraformOutput(this, "state_key_alias", { value: `alias/${stateKeyAlias(config.state.bucket)}`, description: "KMS key every state write is encrypted with" });
+    new TerraformOutput(this, "state_key_alias", {
+      value: `alias/${stateKeyAlias(config.state.bucket)}`,
+      description: "KMS key every state write is encrypted with",
+    });
     if (this.storage.trail) {
-      new TerraformOutput(this, "state_audit_trail", { value: this.storage.trail.name, description: "CloudTrail trail of every state object read and write" });
+      new TerraformOutput(this, "state_audit_trail", {
+        value: this.storage.trail.name,
+        description: "CloudTrail trail of every state object read and write",
+      });
     }
 
     // Boundaries live in the account of the roles they bound: this stack creates those of its own account.
@@ -90,8 +108,14 @@ export class BootstrapStack extends TerraformStack {
       });
       this.ci = ci;
       for (const [name, refs] of Object.entries(ci.roles)) {
-        new TerraformOutput(this, `ci_${name}_plan_role_arn`, { value: refs.planRoleArn, description: `Role the pull-request plan job assumes for ${name}` });
-        new TerraformOutput(this, `ci_${name}_apply_role_arn`, { value: refs.applyRoleArn, description: `Role the apply job assumes for ${name}` });
+        new TerraformOutput(this, `ci_${name}_plan_role_arn`, {
+          value: refs.planRoleArn,
+          description: `Role the pull-request plan job assumes for ${name}`,
+        });
+        new TerraformOutput(this, `ci_${name}_apply_role_arn`, {
+          value: refs.applyRoleArn,
+          description: `Role the apply job assumes for ${name}`,
+        });
         new TerraformOutput(this, `ci_${name}_plan_key_alias`, {
           value: `alias/${planKeyAlias(config.project, name)}`,
           description: `KMS key that seals ${name}'s reviewed plans (only its apply role opens them)`,
@@ -124,7 +148,11 @@ export type FenceArns = Pick<FenceProps, "stateBucketArn" | "lockTableArn" | "st
  * The fence of every environment in the bootstrap's account: its state, the other environments' state keys
  * and DNS names, the bootstrap resources.
  */
-export function environmentFences(config: BootstrapConfig, environments: readonly EnvironmentConfig[], arns: FenceArns): Map<string, FenceProps> {
+export function environmentFences(
+  config: BootstrapConfig,
+  environments: readonly EnvironmentConfig[],
+  arns: FenceArns,
+): Map<string, FenceProps> {
   const local = environments.filter((e) => e.accountId === config.accountId);
   const names = (e: EnvironmentConfig) => (e.edge.hostedZone ? [e.edge.domainName, ...(e.edge.alternativeNames ?? [])] : []);
   return new Map(
@@ -153,7 +181,10 @@ export const MANAGED_POLICY_MAX_CHARS = 6144;
  * The size of each permissions boundary the bootstrap stack writes, once its references are the ARNs they
  * will be (a KMS key id is 36 characters), so a boundary IAM would refuse fails before anything is applied.
  */
-export function boundarySizes(config: BootstrapConfig, environments: readonly EnvironmentConfig[]): Array<{ readonly environment: string; readonly policy: string; readonly chars: number }> {
+export function boundarySizes(
+  config: BootstrapConfig,
+  environments: readonly EnvironmentConfig[],
+): Array<{ readonly environment: string; readonly policy: string; readonly chars: number }> {
   const state = config.state;
   const bucket = formatArn({ service: "s3", resource: state.bucket });
   const audit =
@@ -178,9 +209,15 @@ export function boundarySizes(config: BootstrapConfig, environments: readonly En
   const ci = new Set((config.ci?.environments ?? []).map((e) => e.name));
   return [...fences.values()].flatMap((fence) => {
     const env = environments.find((e) => e.name === fence.environment)!;
-    const sizes = [{ environment: env.name, policy: workloadBoundaryName(env.project, env.name), chars: workloadBoundaryDocument(fence).length }];
+    const sizes = [
+      { environment: env.name, policy: workloadBoundaryName(env.project, env.name), chars: workloadBoundaryDocument(fence).length },
+    ];
     if (ci.has(env.name)) {
-      const target = { namePrefix: namePrefix(env.project, env.name), boundaryArn: workloadBoundaryArn(env.accountId, env.project, env.name), fence };
+      const target = {
+        namePrefix: namePrefix(env.project, env.name),
+        boundaryArn: workloadBoundaryArn(env.accountId, env.project, env.name),
+        fence,
+      };
       const document = applyBoundaryDocument(target, serviceLinkedRolesArn(config.accountId), GRANT_ACTIONS, config.accountId);
       sizes.push({ environment: env.name, policy: applyBoundaryName(config.project, env.name), chars: document.length });
     }

@@ -22,12 +22,15 @@ export function stateKey(config: EnvironmentConfig): string {
   return `${config.state.keyPrefix ?? "environments"}/${config.name}/terraform.tfstate`;
 }
 
-export function awsProvider(scope: Construct, props: {
-  region: string;
-  accountId: string;
-  assumeRoleArn?: string;
-  tags: Record<string, string>;
-}): AwsProvider {
+export function awsProvider(
+  scope: Construct,
+  props: {
+    region: string;
+    accountId: string;
+    assumeRoleArn?: string;
+    tags: Record<string, string>;
+  },
+): AwsProvider {
   return new AwsProvider(scope, "aws", {
     region: props.region,
     allowedAccountIds: [props.accountId],

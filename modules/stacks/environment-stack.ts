@@ -75,7 +75,9 @@ export class EnvironmentStack extends TerraformStack {
     // Every key's policy refuses the project's other environments' roles, whatever their IAM policies say.
     Aspects.of(this).add(new KeyPolicyFenceAspect(otherEnvironmentsKeyDeny(config.accountId, config.project, config.name)));
     // And every bucket's policy (objects carry no tag the fence could read).
-    Aspects.of(this).add(new BucketPolicyFenceAspect((bucket) => otherEnvironmentsBucketDeny(config.accountId, config.project, config.name, bucket)));
+    Aspects.of(this).add(
+      new BucketPolicyFenceAspect((bucket) => otherEnvironmentsBucketDeny(config.accountId, config.project, config.name, bucket)),
+    );
 
     this.logsKey = new EncryptionKey(this, "logs-key", {
       description: `${prefix}: CloudWatch Logs`,
@@ -148,7 +150,12 @@ export class EnvironmentStack extends TerraformStack {
     // that say new instances serve badly. Fleet-wide symptoms only (not database or cache load, which a rollback
     // would not cure).
     const { loadBalancer, compute } = this.monitoring.alarms;
-    rollBackRefreshOn(this.compute.group, [loadBalancer.target5xxRate, loadBalancer.unhealthyHosts, compute.bootFailures, compute.launchAbandoned]);
+    rollBackRefreshOn(this.compute.group, [
+      loadBalancer.target5xxRate,
+      loadBalancer.unhealthyHosts,
+      compute.bootFailures,
+      compute.launchAbandoned,
+    ]);
 
     new TerraformOutput(this, "vpc_id", { value: this.network.vpcId, description: "VPC id" });
     new TerraformOutput(this, "app_url", { value: `https://${config.edge.domainName}`, description: "URL users reach the app at" });
@@ -156,7 +163,10 @@ export class EnvironmentStack extends TerraformStack {
       value: this.edge.loadBalancer.loadBalancer.dnsName,
       description: "Load balancer DNS name: the CNAME target for the app's names where DNS is hosted outside Route 53",
     });
-    new TerraformOutput(this, "certificate_arn", { value: this.edge.certificate.certificate.arn, description: "ACM certificate of the HTTPS listener" });
+    new TerraformOutput(this, "certificate_arn", {
+      value: this.edge.certificate.certificate.arn,
+      description: "ACM certificate of the HTTPS listener",
+    });
     if (!config.edge.hostedZone) {
       new TerraformOutput(this, "certificate_validation_records", {
         value: this.edge.certificate.validationRecords,
@@ -173,12 +183,21 @@ export class EnvironmentStack extends TerraformStack {
       description: "The app's database user (JSON username, password): set it with scripts/db/create-app-role.sql (runbook 2)",
     });
     new TerraformOutput(this, "file_system_id", { value: this.fileSystem.fileSystemId, description: "EFS file system of the uploads" });
-    new TerraformOutput(this, "dashboard_name", { value: this.monitoring.dashboard.dashboardName, description: "CloudWatch dashboard of the environment" });
+    new TerraformOutput(this, "dashboard_name", {
+      value: this.monitoring.dashboard.dashboardName,
+      description: "CloudWatch dashboard of the environment",
+    });
     if (this.monitoring.topic) {
       new TerraformOutput(this, "alarm_topic_arn", { value: this.monitoring.topic.arn, description: "SNS topic every alarm notifies" });
     }
-    new TerraformOutput(this, "cache_primary_endpoint", { value: this.cache.primaryEndpointAddress, description: "Cache primary endpoint (TLS)" });
-    new TerraformOutput(this, "app_env_secret_arn", { value: this.secrets.appEnvSecretArn, description: "Set its value with put-secret-value (README, Secrets)" });
+    new TerraformOutput(this, "cache_primary_endpoint", {
+      value: this.cache.primaryEndpointAddress,
+      description: "Cache primary endpoint (TLS)",
+    });
+    new TerraformOutput(this, "app_env_secret_arn", {
+      value: this.secrets.appEnvSecretArn,
+      description: "Set its value with put-secret-value (README, Secrets)",
+    });
     new TerraformOutput(this, "repository_credential_secret_arn", {
       value: this.secrets.repositoryCredentialSecretArn,
       description: "Set its value with put-secret-value (README, Secrets)",
@@ -214,7 +233,12 @@ export class EnvironmentStack extends TerraformStack {
         ...this.cache.grantReadAuthToken(),
         ...this.fileSystem.grantClient(),
       ],
-      instanceTags: standardTags({ project: config.project, environment: config.name, repository: config.repository, extraTags: config.tags }),
+      instanceTags: standardTags({
+        project: config.project,
+        environment: config.name,
+        repository: config.repository,
+        extraTags: config.tags,
+      }),
     });
     compute.connections.allowFrom(loadBalancer, config.compute.appPort);
     this.database.connections.allowDefaultPortFrom(compute);
@@ -222,8 +246,14 @@ export class EnvironmentStack extends TerraformStack {
     this.fileSystem.connections.allowDefaultPortFrom(compute);
     this.network.endpoints?.connections.allowDefaultPortFrom(compute);
     this.fileSystem.allowClient(compute.roleArn);
-    new TerraformOutput(this, "app_autoscaling_group", { value: compute.autoScalingGroupName, description: "Auto Scaling group of the app instances" });
-    new TerraformOutput(this, "app_log_group", { value: compute.logGroupName, description: "CloudWatch log group of the app instances (stream <instance-id>/<step>)" });
+    new TerraformOutput(this, "app_autoscaling_group", {
+      value: compute.autoScalingGroupName,
+      description: "Auto Scaling group of the app instances",
+    });
+    new TerraformOutput(this, "app_log_group", {
+      value: compute.logGroupName,
+      description: "CloudWatch log group of the app instances (stream <instance-id>/<step>)",
+    });
     return compute;
   }
 

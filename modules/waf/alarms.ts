@@ -25,11 +25,17 @@ export function wafAlarms(scope: Construct, routing: AlarmRouting, watched: Moni
   return {
     blockedSpike: metricAlarm(scope, routing, {
       id: "waf-blocked-spike",
-      description: "The WAF is blocking an unusual number of requests: look first at the web ACL's sampled requests to tell an attack from a false positive.",
+      description:
+        "The WAF is blocking an unusual number of requests: look first at the web ACL's sampled requests to tell an attack from a false positive.",
       comparison: "GreaterThanThreshold",
       threshold: t.wafBlockedRequests,
       missing: "notBreaching",
-      metric: { namespace: "AWS/WAFV2", name: "BlockedRequests", dimensions: { WebACL: watched.webAclName, Region: watched.region, Rule: "ALL" }, statistic: "Sum" },
+      metric: {
+        namespace: "AWS/WAFV2",
+        name: "BlockedRequests",
+        dimensions: { WebACL: watched.webAclName, Region: watched.region, Rule: "ALL" },
+        statistic: "Sum",
+      },
     }),
   };
 }

@@ -89,7 +89,13 @@ async function main() {
   const motoPort = await startMoto();
   const repoToken = "rehearsal-repo-token";
   const arns = {
-    appEnv: (await secrets.create(motoPort, "webapp-dev/app-env", JSON.stringify({ REDIS_CACERT: "/etc/ssl/certs/ca-certificates.crt", GREETING: "it's $rehearsal" }))).ARN,
+    appEnv: (
+      await secrets.create(
+        motoPort,
+        "webapp-dev/app-env",
+        JSON.stringify({ REDIS_CACERT: "/etc/ssl/certs/ca-certificates.crt", GREETING: "it's $rehearsal" }),
+      )
+    ).ARN,
     repo: (await secrets.create(motoPort, "webapp-dev/repository-credential", repoToken)).ARN,
     cache: (await secrets.create(motoPort, "webapp-dev/redis-auth-token", cacheToken)).ARN,
     db: (await secrets.create(motoPort, "webapp-dev/database-app-user", JSON.stringify(master))).ARN,
@@ -97,7 +103,9 @@ async function main() {
   // The apply's part: the boot bundle in its versioned bucket, the jobs table.
   const bundleVersion = await storeBundle(motoPort, bundle);
   await createJobsTable(motoPort, jobsTable);
-  say(`boot bundle s3://${bundle.bucket}/${bundle.key} (${bundle.content.length} bytes, version ${bundleVersion}); jobs table ${jobsTable.name}`);
+  say(
+    `boot bundle s3://${bundle.bucket}/${bundle.key} (${bundle.content.length} bytes, version ${bundleVersion}); jobs table ${jobsTable.name}`,
+  );
   const lifecycle = [];
   const requests = [];
   const header = (name) => new RegExp(`^${name}='([^']*)'$`, "m").exec(userData)?.[1];
@@ -106,7 +114,12 @@ async function main() {
     tls,
     target: { host: "127.0.0.1", port: motoPort },
     intercept: lifecycleStandIn(lifecycle, "webapp-dev-app", "boot"),
-    log: (req, body) => requests.push({ host: req.headers.host, target: req.headers["x-amz-target"] || new URLSearchParams(body.toString()).get("Action"), at: Date.now() }),
+    log: (req, body) =>
+      requests.push({
+        host: req.headers.host,
+        target: req.headers["x-amz-target"] || new URLSearchParams(body.toString()).get("Action"),
+        at: Date.now(),
+      }),
   });
   const instances = {};
   await servers.imds({ host: ADDRESSES.imds, instances, log: say });
@@ -119,7 +132,9 @@ async function main() {
   const head = execFileSync("git", ["-C", ROOT, "rev-parse", "HEAD"], { encoding: "utf8" }).trim();
   await servers.gitServer({ host: ADDRESSES.git, tls, root: gitRoot, token: repoToken });
   await servers.trustStore({ host: ADDRESSES.truststore, tls, bundle: tls.ca });
-  say(`moto on ${motoPort} behind https://${NAMES.aws[0]}, IMDSv2 on ${ADDRESSES.imds}, git at https://github.com (main = ${head.slice(0, 12)})`);
+  say(
+    `moto on ${motoPort} behind https://${NAMES.aws[0]}, IMDSv2 on ${ADDRESSES.imds}, git at https://github.com (main = ${head.slice(0, 12)})`,
+  );
 
   const filled = fillHeader(userData, {
     DB_HOST: NAMES.db[0],
@@ -146,7 +161,11 @@ async function main() {
   const fleetScenarios = ["boot", "uploads", "cron", "rotate", "cron-minute", "scale-in"];
   for (let i = 1; i <= (fleetScenarios.some(want) ? COUNT : 0); i++) {
     const instance = prepareInstance(work, i, filled, caPem, `i${i}`, NAMES);
-    instances[instance.address] = { id: instance.id, role: "webapp-dev-app", metadata: { "autoscaling/target-lifecycle-state": "InService" } };
+    instances[instance.address] = {
+      id: instance.id,
+      role: "webapp-dev-app",
+      metadata: { "autoscaling/target-lifecycle-state": "InService" },
+    };
     fleet.push(instance);
   }
   for (const instance of fleet) bootInstance(instance, efs);
@@ -157,41 +176,74 @@ async function main() {
     const steps = stepTimes(instance);
     const total = ((instance.completed.at - instance.bootedAt) / 1000).toFixed(1);
     const healthy = instance.healthyAt ? ((instance.healthyAt - instance.bootedAt) / 1000).toFixed(1) : "?";
-    say(`instance ${instance.index} (${instance.id}): healthy ${healthy}s, launch completed ${total}s after systemd-nspawn started; steps ${Object.entries(steps).map(([s, t]) => `${s} ${t}s`).join(", ")}`);
-    check(instance.completed.result === "CONTINUE", `instance ${instance.index} completed the launch hook with CONTINUE`, JSON.stringify(instance.completed));
-    const beats = lifecycle.filter((l) => l.instance === instance.id && l.action === "RecordLifecycleActionHeartbeat" && l.at <= instance.completed.at);
+    say(
+      `instance ${instance.index} (${instance.id}): healthy ${healthy}s, launch completed ${total}s after systemd-nspawn started; steps ${Object.entries(
+        steps,
+      )
+        .map(([s, t]) => `${s} ${t}s`)
+        .join(", ")}`,
+    );
+    check(
+      instance.completed.result === "CONTINUE",
+      `instance ${instance.index} completed the launch hook with CONTINUE`,
+      JSON.stringify(instance.completed),
+    );
+    const beats = lifecycle.filter(
+      (l) => l.instance === instance.id && l.action === "RecordLifecycleActionHeartbeat" && l.at <= instance.completed.at,
+    );
     check(beats.length >= 9, `instance ${instance.index} recorded ${beats.length} lifecycle heartbeats before completing`);
     const health = await get(`http://${instance.address}:8080/health`);
     check(health.status === 200, `instance ${instance.index} answers /health`, JSON.stringify(health));
     const status = await get(`http://${instance.address}:8080/status`);
     const parsed = status.status === 200 ? JSON.parse(status.body) : {};
-    check(parsed.database?.tls === true && parsed.database?.user === master.username && parsed.redis?.ok === true, `instance ${instance.index}: database over verified TLS as ${master.username}, Redis over TLS with AUTH`, status.body);
+    check(
+      parsed.database?.tls === true && parsed.database?.user === master.username && parsed.redis?.ok === true,
+      `instance ${instance.index}: database over verified TLS as ${master.username}, Redis over TLS with AUTH`,
+      status.body,
+    );
     // The CloudWatch agent is a stand-in: check what the boot configured it to ship.
     const agent = JSON.parse(readInside(instance, "opt/aws/amazon-cloudwatch-agent/etc/webapp.json") || "{}");
-    const streams = (agent.logs?.logs_collected?.files?.collect_list ?? []).map((f) => `${f.log_group_name} ${f.log_stream_name} ${f.file_path}`);
-    const wanted = ["install", "code", "build", "health", "complete"].map((step) => `/webapp-dev/app {instance_id}/${step} /var/log/webapp-boot/${step}.log`);
+    const streams = (agent.logs?.logs_collected?.files?.collect_list ?? []).map(
+      (f) => `${f.log_group_name} ${f.log_stream_name} ${f.file_path}`,
+    );
+    const wanted = ["install", "code", "build", "health", "complete"].map(
+      (step) => `/webapp-dev/app {instance_id}/${step} /var/log/webapp-boot/${step}.log`,
+    );
     check(
-      wanted.every((w) => streams.includes(w)) && streams.includes("/webapp-dev/app {instance_id}/app /var/log/webapp/app.log") && /fetch-config -m ec2 -s/.test(readInside(instance, "var/log/rehearsal-cloudwatch-agent.log")),
+      wanted.every((w) => streams.includes(w)) &&
+        streams.includes("/webapp-dev/app {instance_id}/app /var/log/webapp/app.log") &&
+        /fetch-config -m ec2 -s/.test(readInside(instance, "var/log/rehearsal-cloudwatch-agent.log")),
       `instance ${instance.index}: the CloudWatch agent was started with a stream per boot step, the app's and cron's logs`,
       streams.join("\n"),
     );
     const runtime = fs.readFileSync(path.join(instance.root, "var/log/webapp-boot/install.log"), "utf8");
-    check(/runtime: nodejs22 nodejs22-npm/.test(runtime), `instance ${instance.index} installed the runtime through the boot's package step`);
+    check(
+      /runtime: nodejs22 nodejs22-npm/.test(runtime),
+      `instance ${instance.index} installed the runtime through the boot's package step`,
+    );
   }
 
   if (fleet.length) {
     const fetched = requests.filter((r) => r.host?.startsWith(`${bundle.bucket}.s3.`)).length;
-    check(fetched >= fleet.length, `the user data's loader fetched the boot bundle from S3 on every instance (${fetched} requests to ${bundle.bucket})`);
+    check(
+      fetched >= fleet.length,
+      `the user data's loader fetched the boot bundle from S3 on every instance (${fetched} requests to ${bundle.bucket})`,
+    );
   }
 
   if (fleet.length >= 2 && want("uploads")) {
     const stored = await put(`http://${fleet[0].address}:8080/uploads/rehearsal.txt`, `written through ${fleet[0].id}\n`);
     const read = await get(`http://${fleet[1].address}:8080/uploads/rehearsal.txt`);
-    check(stored.status === 201 && read.body === `written through ${fleet[0].id}\n`, "an upload written through instance 1 is read through instance 2", JSON.stringify({ stored, read }));
+    check(
+      stored.status === 201 && read.body === `written through ${fleet[0].id}\n`,
+      "an upload written through instance 1 is read through instance 2",
+      JSON.stringify({ stored, read }),
+    );
   }
 
   // Timed jobs: one cron line runs the job runner every minute; each slot of record-run (*/5) runs once.
-  const rowsFor = (slot) => Number(postgres.psql(`SELECT count(*) FROM cron_runs WHERE job = 'record-run' AND slot = '${slot}'`, "app") || 0);
+  const rowsFor = (slot) =>
+    Number(postgres.psql(`SELECT count(*) FROM cron_runs WHERE job = 'record-run' AND slot = '${slot}'`, "app") || 0);
   const slotItem = (slot) => slotRecord(motoPort, jobsTable.name, "record-run", slot);
   const settled = async (slot, seconds = 90) => {
     for (let n = 0; n < seconds; n++) {
@@ -201,31 +253,49 @@ async function main() {
     }
     return slotItem(slot);
   };
-  const cronLine = (fleet.length ? readInside(fleet[0], "etc/cron.d/webapp") : "").split("\n").find((l) => /\/webapp-jobs tick /.test(l)) || "";
+  const cronLine =
+    (fleet.length ? readInside(fleet[0], "etc/cron.d/webapp") : "").split("\n").find((l) => /\/webapp-jobs tick /.test(l)) || "";
   const cronFields = cronLine.trim().split(/\s+/);
   const cronEntry = { schedule: cronFields.slice(0, 5).join(" "), user: cronFields[5], command: cronFields.slice(6).join(" ") };
   // The cron entry's own command line, started on every instance at the same moment.
-  const cronEverywhere = () => Promise.all(fleet.map((i) => insideAsync(i, ["runuser", "-u", cronEntry.user, "--", "/bin/bash", "-c", cronEntry.command])));
+  const cronEverywhere = () =>
+    Promise.all(fleet.map((i) => insideAsync(i, ["runuser", "-u", cronEntry.user, "--", "/bin/bash", "-c", cronEntry.command])));
   const namespace = fleet.length ? JSON.parse(readInside(fleet[0], "etc/webapp/jobs.json") || "{}").namespace : "";
 
   if (want("cron")) {
-    check(cronEntry.schedule === "* * * * *" && cronEntry.user === "webapp", `the cron entry runs the job runner every minute: ${cronLine}`);
+    check(
+      cronEntry.schedule === "* * * * *" && cronEntry.user === "webapp",
+      `the cron entry runs the job runner every minute: ${cronLine}`,
+    );
     for (const i of fleet) {
       // /run is the container's own tmpfs: looked at from inside.
-      check((await insideAsync(i, ["test", "-f", "/run/webapp-jobs/gate"])).code === 0, `instance ${i.index}: the jobs' gate opened after the health check`);
-      check((await insideAsync(i, ["systemctl", "is-active", "webapp-jobs-drain.service"])).output.trim() === "active", `instance ${i.index}: the shutdown drain is armed`);
+      check(
+        (await insideAsync(i, ["test", "-f", "/run/webapp-jobs/gate"])).code === 0,
+        `instance ${i.index}: the jobs' gate opened after the health check`,
+      );
+      check(
+        (await insideAsync(i, ["systemctl", "is-active", "webapp-jobs-drain.service"])).output.trim() === "active",
+        `instance ${i.index}: the shutdown drain is armed`,
+      );
     }
     // The latest */5 minute is due (its backfill window is the period): whoever claims it, it runs once.
     const slot = slotId(Math.floor(Date.now() / 300000) * 300000);
     await cronEverywhere();
     const item = await settled(slot);
-    check(item?.status === "done" && rowsFor(slot) === 1, `the cron entry started on ${fleet.length} instances at once (and real cron every minute) ran slot ${slot} exactly once: record ${item?.status}, attempt ${item?.attempt}, rows ${rowsFor(slot)}`);
+    check(
+      item?.status === "done" && rowsFor(slot) === 1,
+      `the cron entry started on ${fleet.length} instances at once (and real cron every minute) ran slot ${slot} exactly once: record ${item?.status}, attempt ${item?.attempt}, rows ${rowsFor(slot)}`,
+    );
     await cronEverywhere();
     await sleep(3000);
     check(rowsFor(slot) === 1 && (await slotItem(slot))?.fence === item?.fence, `started everywhere again, slot ${slot} did not run again`);
     const drained = await insideAsync(fleet[0], ["/usr/local/bin/webapp-jobs", "drain", "--timeout", "5"]);
     const gateLeft = (await insideAsync(fleet[0], ["test", "-e", "/run/webapp-jobs/gate"])).code === 0;
-    check(drained.code === 0 && /drain: done \(\d+ finished, 0 given back, 0 killed\)/.test(drained.output) && !gateLeft, "webapp-jobs drain closes the gate and exits 0", drained.output);
+    check(
+      drained.code === 0 && /drain: done \(\d+ finished, 0 given back, 0 killed\)/.test(drained.output) && !gateLeft,
+      "webapp-jobs drain closes the gate and exits 0",
+      drained.output,
+    );
     // What the next boot's complete step does.
     await insideAsync(fleet[0], ["install", "-m", "0644", "-o", "webapp", "/dev/null", "/run/webapp-jobs/gate"]);
   }
@@ -235,7 +305,10 @@ async function main() {
     postgres.psql(`ALTER ROLE ${master.username} PASSWORD '${rotated.password.replace(/'/g, "''")}'`);
     await secrets.put(motoPort, arns.db, JSON.stringify(rotated));
     for (const i of fleet) {
-      check((await insideAsync(i, ["systemctl", "is-active", "webapp-env-refresh.timer"])).output.trim() === "active", `instance ${i.index}: the refresh timer is active`);
+      check(
+        (await insideAsync(i, ["systemctl", "is-active", "webapp-env-refresh.timer"])).output.trim() === "active",
+        `instance ${i.index}: the refresh timer is active`,
+      );
       const pidBefore = JSON.parse((await get(`http://${i.address}:8080/status`)).body || "{}").pid;
       // The service the timer starts, started now rather than in up to 20 minutes.
       const refreshed = await insideAsync(i, ["systemctl", "start", "webapp-env-refresh.service"]);
@@ -245,10 +318,20 @@ async function main() {
         await sleep(1000);
         status = JSON.parse((await get(`http://${i.address}:8080/status`)).body || "{}");
       }
-      check(/environment changed/.test(readInside(i, "var/log/webapp-boot/refresh.log")), `instance ${i.index}: the refresh saw the rotated secret`);
-      check(status.pid !== pidBefore && status.database?.ok === true, `instance ${i.index}: the restarted app connects with the rotated password`, JSON.stringify(status));
+      check(
+        /environment changed/.test(readInside(i, "var/log/webapp-boot/refresh.log")),
+        `instance ${i.index}: the refresh saw the rotated secret`,
+      );
+      check(
+        status.pid !== pidBefore && status.database?.ok === true,
+        `instance ${i.index}: the restarted app connects with the rotated password`,
+        JSON.stringify(status),
+      );
       const moves = lifecycle.filter((l) => l.instance === i.id && /Targets$/.test(l.action)).map((l) => l.action);
-      check(moves.join(" ") === "DeregisterTargets RegisterTargets", `instance ${i.index}: the app restarted out of the target group (${moves.join(", ")})`);
+      check(
+        moves.join(" ") === "DeregisterTargets RegisterTargets",
+        `instance ${i.index}: the app restarted out of the target group (${moves.join(", ")})`,
+      );
     }
   }
 
@@ -265,11 +348,23 @@ async function main() {
     say(`Redis stopped; waiting for cron at ${slot.slice(11, 16)} UTC`);
     await sleep(next - Date.now() + 5000);
     const item = await settled(slot);
-    const logs = fleet.map((i) => readInside(i, "var/log/webapp/cron-webapp-jobs.log") + readInside(i, "var/log/webapp/cron-record-run.log"));
-    check(item?.status === "done" && rowsFor(slot) === 1, `at ${slot.slice(11, 16)} cron ran slot ${slot} exactly once across ${fleet.length} instances with Redis down (record ${item?.status}, rows ${rowsFor(slot)})`, logs.join("\n---\n"));
-    check(logs.some((l) => /Redis lock lock:record-run not taken .*running on the DynamoDB claim alone/.test(l)), "the runner logged that it ran on the claim alone");
+    const logs = fleet.map(
+      (i) => readInside(i, "var/log/webapp/cron-webapp-jobs.log") + readInside(i, "var/log/webapp/cron-record-run.log"),
+    );
+    check(
+      item?.status === "done" && rowsFor(slot) === 1,
+      `at ${slot.slice(11, 16)} cron ran slot ${slot} exactly once across ${fleet.length} instances with Redis down (record ${item?.status}, rows ${rowsFor(slot)})`,
+      logs.join("\n---\n"),
+    );
+    check(
+      logs.some((l) => /Redis lock lock:record-run not taken .*running on the DynamoDB claim alone/.test(l)),
+      "the runner logged that it ran on the claim alone",
+    );
     const failures = await metricSum(motoPort, namespace, "LockFailures", since);
-    check(failures >= 1, `the lock failure reached CloudWatch (${namespace} LockFailures = ${failures}), which the lock-failures alarm reads`);
+    check(
+      failures >= 1,
+      `the lock failure reached CloudWatch (${namespace} LockFailures = ${failures}), which the lock-failures alarm reads`,
+    );
     redis = await startRedis({ tls, password: cacheToken, host: ADDRESSES.cache, port: 6379 });
     cleanups.push(() => redis.stop());
   }
@@ -279,7 +374,11 @@ async function main() {
       // systemd-nspawn turns SIGTERM into a clean shutdown: systemd stops the app with SIGTERM.
       await stopInstance(i);
       const log = readInside(i, "var/log/webapp/app.log");
-      check(/SIGTERM, closing[\s\S]*stopped cleanly/.test(log), `instance ${i.index}: on shutdown the app drained and stopped cleanly`, log.split("\n").slice(-5).join("\n"));
+      check(
+        /SIGTERM, closing[\s\S]*stopped cleanly/.test(log),
+        `instance ${i.index}: on shutdown the app drained and stopped cleanly`,
+        log.split("\n").slice(-5).join("\n"),
+      );
     }
   }
   for (const instance of fleet) await stopInstance(instance);
@@ -306,7 +405,11 @@ async function main() {
     bootInstance(bare, efs);
     const done = await waitHealthy(bare, lifecycle);
     const log = readInside(bare, "var/log/webapp-boot/build.log");
-    check(done.result === "ABANDON" && /npm: (command )?not found/.test(log), "without the runtime packages the build finds no npm and the launch is abandoned", log.split("\n").slice(-6).join("\n"));
+    check(
+      done.result === "ABANDON" && /npm: (command )?not found/.test(log),
+      "without the runtime packages the build finds no npm and the launch is abandoned",
+      log.split("\n").slice(-6).join("\n"),
+    );
     await stopInstance(bare);
   }
 
@@ -318,7 +421,17 @@ async function main() {
     const pkg = JSON.parse(fs.readFileSync(pkgFile, "utf8"));
     pkg.scripts.build = "node -e \"console.error('build: broken on purpose'); process.exit(3)\"";
     fs.writeFileSync(pkgFile, `${JSON.stringify(pkg, null, 2)}\n`);
-    execFileSync("git", ["-C", clone, "-c", "user.name=rehearsal", "-c", "user.email=rehearsal@example.com", "commit", "-qam", "a build that fails"]);
+    execFileSync("git", [
+      "-C",
+      clone,
+      "-c",
+      "user.name=rehearsal",
+      "-c",
+      "user.email=rehearsal@example.com",
+      "commit",
+      "-qam",
+      "a build that fails",
+    ]);
     execFileSync("git", ["-C", clone, "push", "-q", "origin", "HEAD:refs/heads/main"]);
     const broken = prepareInstance(work, 1, filled, caPem, "broken", NAMES);
     broken.id = "i-0rehearsalbroken01";

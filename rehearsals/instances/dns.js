@@ -36,7 +36,8 @@ function startDns({ host, records, aliases, log }) {
             const address = aliases[set.AliasTarget.DNSName.replace(/\.$/, "").toLowerCase()];
             if (address) answers.push({ type: "A", name: question.name, ttl: 60, data: address });
           } else {
-            for (const r of set.ResourceRecords || []) answers.push({ type: "A", name: question.name, ttl: Number(set.TTL), data: r.Value });
+            for (const r of set.ResourceRecords || [])
+              answers.push({ type: "A", name: question.name, ttl: Number(set.TTL), data: r.Value });
           }
         }
       } catch (err) {
@@ -45,7 +46,14 @@ function startDns({ host, records, aliases, log }) {
       }
     }
     answered.push({ at: Date.now(), name: query.questions?.[0]?.name, answers: answers.map((a) => a.data) });
-    const reply = packet.encode({ type: "response", id: query.id, flags: packet.RECURSION_DESIRED | packet.RECURSION_AVAILABLE | packet.AUTHORITATIVE_ANSWER, rcode, questions: query.questions, answers });
+    const reply = packet.encode({
+      type: "response",
+      id: query.id,
+      flags: packet.RECURSION_DESIRED | packet.RECURSION_AVAILABLE | packet.AUTHORITATIVE_ANSWER,
+      rcode,
+      questions: query.questions,
+      answers,
+    });
     socket.send(reply, from.port, from.address);
   });
   return new Promise((resolve, reject) => {

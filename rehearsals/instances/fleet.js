@@ -44,11 +44,19 @@ function check(ok, text, detail = "") {
  */
 async function timedJobSlots({ postgres, motoPort, table, from, to }) {
   const rows = postgres
-    .psql(`CREATE TABLE IF NOT EXISTS cron_runs (id bigserial PRIMARY KEY, job text NOT NULL, instance text NOT NULL, ran_at timestamptz NOT NULL DEFAULT now()); ALTER TABLE cron_runs ADD COLUMN IF NOT EXISTS slot text, ADD COLUMN IF NOT EXISTS attempt integer, ADD COLUMN IF NOT EXISTS fencing_token bigint; SELECT slot, count(*), max(attempt), max(fencing_token), string_agg(instance, ' ') FROM cron_runs WHERE job = 'record-run' AND slot IS NOT NULL GROUP BY 1 ORDER BY 1`, "app")
+    .psql(
+      `CREATE TABLE IF NOT EXISTS cron_runs (id bigserial PRIMARY KEY, job text NOT NULL, instance text NOT NULL, ran_at timestamptz NOT NULL DEFAULT now()); ALTER TABLE cron_runs ADD COLUMN IF NOT EXISTS slot text, ADD COLUMN IF NOT EXISTS attempt integer, ADD COLUMN IF NOT EXISTS fencing_token bigint; SELECT slot, count(*), max(attempt), max(fencing_token), string_agg(instance, ' ') FROM cron_runs WHERE job = 'record-run' AND slot IS NOT NULL GROUP BY 1 ORDER BY 1`,
+      "app",
+    )
     .split("\n")
     .filter(Boolean)
     .map((l) => l.split("|"));
-  const recorded = Object.fromEntries(rows.map(([slot, n, attempt, token, instance]) => [slot, { rows: Number(n), attempt: Number(attempt), token: Number(token), instance }]));
+  const recorded = Object.fromEntries(
+    rows.map(([slot, n, attempt, token, instance]) => [
+      slot,
+      { rows: Number(n), attempt: Number(attempt), token: Number(token), instance },
+    ]),
+  );
   const slots = [];
   // A slot due at the very end may still be running: only slots a minute or more before `to`.
   for (let t = Math.ceil(from / 300000) * 300000; t < to - 60000; t += 300000) {
@@ -72,15 +80,22 @@ function keepAliveProbe(address, port, idleSeconds) {
     socket.on("error", () => {});
     socket.on("data", (c) => (buffer += c));
     socket.write("GET /health HTTP/1.1\r\nHost: app\r\n\r\n");
-    setTimeout(() => {
-      if (closedAt) return resolve({ ok: false, detail: `the app closed the idle connection after ${((closedAt - started) / 1000).toFixed(1)}s; the balancer keeps it ${idleSeconds}s` });
-      buffer = "";
-      socket.write("GET /health HTTP/1.1\r\nHost: app\r\n\r\n");
-      setTimeout(() => {
-        socket.destroy();
-        resolve({ ok: /^HTTP\/1\.1 200/.test(buffer), detail: buffer.split("\r\n")[0] || "no answer on the reused connection" });
-      }, 1000);
-    }, (idleSeconds + 1) * 1000);
+    setTimeout(
+      () => {
+        if (closedAt)
+          return resolve({
+            ok: false,
+            detail: `the app closed the idle connection after ${((closedAt - started) / 1000).toFixed(1)}s; the balancer keeps it ${idleSeconds}s`,
+          });
+        buffer = "";
+        socket.write("GET /health HTTP/1.1\r\nHost: app\r\n\r\n");
+        setTimeout(() => {
+          socket.destroy();
+          resolve({ ok: /^HTTP\/1\.1 200/.test(buffer), detail: buffer.split("\r\n")[0] || "no answer on the reused connection" });
+        }, 1000);
+      },
+      (idleSeconds + 1) * 1000,
+    );
   });
 }
 
@@ -124,7 +139,13 @@ async function main() {
   // The apply's part: the boot bundle in its versioned bucket, the jobs table.
   const bundleVersion = await parts.storeBundle(motoPort, boot.bundle);
   await parts.createJobsTable(motoPort, boot.jobsTable);
-  const secret = (name, value) => parts.moto(motoPort, "secretsmanager", "secretsmanager.CreateSecret", value === undefined ? { Name: name } : { Name: name, SecretString: value });
+  const secret = (name, value) =>
+    parts.moto(
+      motoPort,
+      "secretsmanager",
+      "secretsmanager.CreateSecret",
+      value === undefined ? { Name: name } : { Name: name, SecretString: value },
+    );
   // The targeted apply of runbook 2, step 3: the secret containers, without values except the cache token's.
   const arns = {
     appEnv: (await secret(`webapp-${ENV}/app-env`)).ARN,
@@ -133,7 +154,9 @@ async function main() {
     cache: (await secret(`webapp-${ENV}/redis-auth-token`, cacheToken)).ARN,
     master: (await secret("rds!db-rehearsal-0001", JSON.stringify(master))).ARN,
   };
-  say(`postgres ${ADDRESSES.db}:5432 (TLS only), redis ${ADDRESSES.cache}:6379 (TLS, AUTH), moto on ${motoPort}; secrets ${Object.keys(arns).join(", ")}`);
+  say(
+    `postgres ${ADDRESSES.db}:5432 (TLS only), redis ${ADDRESSES.cache}:6379 (TLS, AUTH), moto on ${motoPort}; secrets ${Object.keys(arns).join(", ")}`,
+  );
 
   // ------------------------------------------------------------ git: this working tree as a tagged release
   const repoToken = "rehearsal-repo-token";
@@ -148,11 +171,31 @@ async function main() {
 
   // ------------------------------------------------------------ the AWS front, metadata, git, trust store, balancer
   const metadata = {};
-  const balancer = await new Balancer(alb, { dir: path.join(work, "balancer"), address: LB, certificate: pemOf(tls, work), log: say }).start();
+  const balancer = await new Balancer(alb, {
+    dir: path.join(work, "balancer"),
+    address: LB,
+    certificate: pemOf(tls, work),
+    log: say,
+  }).start();
   cleanups.push(() => balancer.stop());
-  const group = new Group(groupConfig, { balancer, targetGroupArn: TARGET_GROUP_ARN, work, efs: makeEfs(work), caPem, names: NAMES, metadata, netns: NETNS, log: say });
+  const group = new Group(groupConfig, {
+    balancer,
+    targetGroupArn: TARGET_GROUP_ARN,
+    work,
+    efs: makeEfs(work),
+    caPem,
+    names: NAMES,
+    metadata,
+    netns: NETNS,
+    log: say,
+  });
   cleanups.push(() => group.stop());
-  await servers.awsFront({ host: ADDRESSES.aws, tls, target: { host: "127.0.0.1", port: motoPort }, intercept: (body, req) => group.intercept(body, req) });
+  await servers.awsFront({
+    host: ADDRESSES.aws,
+    tls,
+    target: { host: "127.0.0.1", port: motoPort },
+    intercept: (body, req) => group.intercept(body, req),
+  });
   await servers.imds({ host: ADDRESSES.imds, instances: metadata, log: say });
   await servers.gitServer({ host: ADDRESSES.git, tls, root: gitRoot, token: repoToken });
   await servers.trustStore({ host: ADDRESSES.truststore, tls, bundle: tls.ca });
@@ -194,7 +237,8 @@ async function main() {
     // FLEET_KEEP_GOING=1 runs on regardless, to see every scenario's figures on a product with a defect.
     if (failures.length > 0 && process.env.FLEET_KEEP_GOING !== "1") throw new Stop();
   };
-  const serving = (instances) => until(`${instances.map((i) => i.id).join(", ")} serving`, () => instances.every((i) => i.servingAt || /^Terminat/.test(i.state)), 600);
+  const serving = (instances) =>
+    until(`${instances.map((i) => i.id).join(", ")} serving`, () => instances.every((i) => i.servingAt || /^Terminat/.test(i.state)), 600);
   let attack = null;
   const output = path.join(work, "results.bin");
   const targets = load.writeTargets(path.join(work, "load"), `https://${LB}`, UPLOADS);
@@ -211,12 +255,17 @@ async function main() {
         .replace(/^\{ "APP_KEY": "<value>", "MAIL_PASSWORD": "<value>" \}$/m, appEnv)
         .replace("'<token>'", `'${repoToken}'`);
       const code = filled
-      .split("\n")
-      .map((line) => line.replace(/(^|\s)#.*$/, ""))
-      .join("\n");
-    if (/<[a-z ]+>/.test(code)) throw new Error(`the secrets block of docs/secrets.md has a placeholder the rehearsal does not fill: ${/<[a-z ]+>/.exec(code)[0]}`);
+        .split("\n")
+        .map((line) => line.replace(/(^|\s)#.*$/, ""))
+        .join("\n");
+      if (/<[a-z ]+>/.test(code))
+        throw new Error(`the secrets block of docs/secrets.md has a placeholder the rehearsal does not fill: ${/<[a-z ]+>/.exec(code)[0]}`);
       const setSecrets = await runBlock("docs/secrets.md", filled, operator);
-      check(setSecrets.code === 0, "the secrets block of docs/secrets.md sets the app's settings and the repository credential", setSecrets.output);
+      check(
+        setSecrets.code === 0,
+        "the secrets block of docs/secrets.md sets the app's settings and the repository credential",
+        setSecrets.output,
+      );
       // terraform apply full.tfplan: the group is created and launches its minimum, from template v1.
       group.setTemplate(fill(boot.userData, bundleVersion));
       group.setDesired(groupConfig.minSize);
@@ -225,17 +274,38 @@ async function main() {
       // Runbook 2, step 4: while the apply waits, the database user block runs in a second shell.
       const waiting = await until(
         "an instance waiting for the app's database user, or an abandoned launch",
-        () => first.find((i) => /waiting for the app's database user/.test(readInside(i, "var/log/webapp-boot/env.log"))) || first.find((i) => i.launchResult?.result === "ABANDON"),
+        () =>
+          first.find((i) => /waiting for the app's database user/.test(readInside(i, "var/log/webapp-boot/env.log"))) ||
+          first.find((i) => i.launchResult?.result === "ABANDON"),
         420,
       );
       if (waiting.launchResult?.result === "ABANDON") {
-        throw new Error(`${waiting.id} abandoned its launch before the runbook's database user step could run:\n${readInside(waiting, "var/log/webapp-boot/env.log").split("\n").slice(-6).join("\n")}`);
+        throw new Error(
+          `${waiting.id} abandoned its launch before the runbook's database user step could run:\n${readInside(waiting, "var/log/webapp-boot/env.log").split("\n").slice(-6).join("\n")}`,
+        );
       }
       say(`runbook: ${waiting.id} waits for webapp-${ENV}/database-app-user; running "The app's database user" from a second shell`);
-      const userStep = await runBlock("The app's database user", `${variables.replace(/^ENV=dev\b/m, `ENV=${ENV}`)}\n${userBlock}`, operator);
-      check(userStep.code === 0 && /app_user\s*\|\s*f\s*\|\s*f\s*\|\s*f\s*\|\s*f\s*\|\s*t\b/.test(userStep.output), "the runbook's database user block created the role through a booting instance and stored its secret", userStep.output);
-      await until("the minimum fleet in service", () => first.every((i) => i.state === "InService") || first.find((i) => i.launchResult?.result === "ABANDON"), 600);
-      for (const i of first) check(i.launchResult?.result === "CONTINUE", `${i.id} completed its launch with CONTINUE`, i.launchResult ? JSON.stringify(i.launchResult) : group.bootLog(i));
+      const userStep = await runBlock(
+        "The app's database user",
+        `${variables.replace(/^ENV=dev\b/m, `ENV=${ENV}`)}\n${userBlock}`,
+        operator,
+      );
+      check(
+        userStep.code === 0 && /app_user\s*\|\s*f\s*\|\s*f\s*\|\s*f\s*\|\s*f\s*\|\s*t\b/.test(userStep.output),
+        "the runbook's database user block created the role through a booting instance and stored its secret",
+        userStep.output,
+      );
+      await until(
+        "the minimum fleet in service",
+        () => first.every((i) => i.state === "InService") || first.find((i) => i.launchResult?.result === "ABANDON"),
+        600,
+      );
+      for (const i of first)
+        check(
+          i.launchResult?.result === "CONTINUE",
+          `${i.id} completed its launch with CONTINUE`,
+          i.launchResult ? JSON.stringify(i.launchResult) : group.bootLog(i),
+        );
       // The load starts once the balancer has a healthy target, as users would arrive.
       await until("a healthy target", () => first.some((i) => i.servingAt), 300);
       const seeded = await put(`http://${first.find((i) => i.servingAt).address}:8080/uploads/seed.txt`, "seed\n");
@@ -244,7 +314,10 @@ async function main() {
       attack = load.attack({ targets: targets.file, rate: RATE, output, ca: tls.ca, timeoutSeconds: alb.idleTimeoutSeconds + 5, log: say });
       await serving(first);
       const redirect = await httpHead(`http://${LB}/status?x=1`);
-      check(redirect.status === 301 && redirect.location === `https://${LB}/status?x=1`, `the HTTP listener redirects to HTTPS with a 301 (${redirect.status} ${redirect.location})`);
+      check(
+        redirect.status === 301 && redirect.location === `https://${LB}/status?x=1`,
+        `the HTTP listener redirects to HTTPS with a 301 (${redirect.status} ${redirect.location})`,
+      );
     });
 
     // ------------------------------------------------------------ 2. steady load on the minimum fleet; the app's keep-alive
@@ -264,7 +337,11 @@ async function main() {
       await serving(added);
       await sleep(5000);
       const kept = await probe;
-      check(kept.ok, `an idle connection to the app is still open after the balancer's idle timeout (${alb.idleTimeoutSeconds}s) and serves the next request`, kept.detail);
+      check(
+        kept.ok,
+        `an idle connection to the app is still open after the balancer's idle timeout (${alb.idleTimeoutSeconds}s) and serves the next request`,
+        kept.detail,
+      );
     });
 
     // ------------------------------------------------------------ 4. a rolling deploy of a new commit (the ref bump)
@@ -272,23 +349,47 @@ async function main() {
       const clone = path.join(work, "release");
       execFileSync("git", ["clone", "-q", "-b", "main", bare, clone]);
       fs.appendFileSync(path.join(clone, "examples/app/README.md"), "\nReleased by the fleet rehearsal.\n");
-      execFileSync("git", ["-C", clone, "-c", "user.name=rehearsal", "-c", "user.email=rehearsal@example.com", "commit", "-qam", "release"]);
+      execFileSync("git", [
+        "-C",
+        clone,
+        "-c",
+        "user.name=rehearsal",
+        "-c",
+        "user.email=rehearsal@example.com",
+        "commit",
+        "-qam",
+        "release",
+      ]);
       const next = bumped(currentTag);
       execFileSync("git", ["-C", clone, "tag", next]);
       execFileSync("git", ["-C", clone, "push", "-q", "origin", "HEAD:refs/heads/main", `refs/tags/${next}`]);
       const commit = execFileSync("git", ["-C", clone, "rev-parse", "HEAD"], { encoding: "utf8" }).trim();
-      const newStack = parts.synthesizedStack(ENV, { compute: { repository: { ref: `refs/tags/${next}` } }, outdir: path.join(work, "synth-next") });
+      const newStack = parts.synthesizedStack(ENV, {
+        compute: { repository: { ref: `refs/tags/${next}` } },
+        outdir: path.join(work, "synth-next"),
+      });
       // The apply stores the new bundle (its own key) and the new template version pins it.
       const release = parts.bootFromStack(newStack);
-      check(pinnedTag(release.bundle.script) === next && release.bundle.key !== boot.bundle.key, `the synthesized boot bundle pins refs/tags/${next}, under a key of its own (${release.bundle.key})`);
+      check(
+        pinnedTag(release.bundle.script) === next && release.bundle.key !== boot.bundle.key,
+        `the synthesized boot bundle pins refs/tags/${next}, under a key of its own (${release.bundle.key})`,
+      );
       const releaseVersion = await parts.storeBundle(motoPort, release.bundle);
       const before = new Set(group.active());
       const replaced = await group.refresh(fill(release.userData, releaseVersion));
       const now = group.active();
       entry.launched.push(...now.filter((i) => !before.has(i)));
-      check(replaced.every((i) => i.state === "Terminated") && now.every((i) => i.version === group.version), `the refresh replaced ${replaced.length} instances with ${now.length} on refs/tags/${next}`);
+      check(
+        replaced.every((i) => i.state === "Terminated") && now.every((i) => i.version === group.version),
+        `the refresh replaced ${replaced.length} instances with ${now.length} on refs/tags/${next}`,
+      );
       for (const i of now) check(readInside(i, "var/log/webapp-boot/code.log").includes(commit), `${i.id} runs ${commit.slice(0, 12)}`);
-      for (const i of replaced) check(i.terminateResult?.by === "the instance", `${i.id} drained and completed its terminate hook itself`, JSON.stringify(i.terminateResult));
+      for (const i of replaced)
+        check(
+          i.terminateResult?.by === "the instance",
+          `${i.id} drained and completed its terminate hook itself`,
+          JSON.stringify(i.terminateResult),
+        );
     });
 
     // ------------------------------------------------------------ 11. a Spot interruption: two minutes' notice
@@ -299,9 +400,17 @@ async function main() {
       entry.launched.push(replacement);
       await victim.terminated;
       const took = (victim.terminateResult?.at - victim.interruptedAt) / 1000;
-      check(victim.terminateResult?.by === "the instance" && !victim.reclaimed && took < 120, `${victim.id} drained and completed its terminate hook ${took.toFixed(0)}s into the 2-minute notice, before EC2 reclaimed it`, JSON.stringify(victim.terminateResult));
+      check(
+        victim.terminateResult?.by === "the instance" && !victim.reclaimed && took < 120,
+        `${victim.id} drained and completed its terminate hook ${took.toFixed(0)}s into the 2-minute notice, before EC2 reclaimed it`,
+        JSON.stringify(victim.terminateResult),
+      );
       const log = readInside(victim, "var/log/webapp-boot/lifecycle.log");
-      check(/Spot interruption notice: \{"action":"terminate"[\s\S]*timed jobs: drained[\s\S]*app stopped/.test(log), `${victim.id}'s lifecycle watcher logged the notice, drained the timed jobs and stopped the app`, log);
+      check(
+        /Spot interruption notice: \{"action":"terminate"[\s\S]*timed jobs: drained[\s\S]*app stopped/.test(log),
+        `${victim.id}'s lifecycle watcher logged the notice, drained the timed jobs and stopped the app`,
+        log,
+      );
       await serving([replacement]);
     });
 
@@ -309,10 +418,21 @@ async function main() {
     await scenario(6, "scale-in with drain under load", async () => {
       const [victim] = group.setDesired(groupConfig.minSize);
       await victim.terminated;
-      check(victim.terminateResult?.by === "the instance" && victim.terminateResult?.result === "CONTINUE", `${victim.id} drained, stopped its app and completed the drain hook with CONTINUE`, JSON.stringify(victim.terminateResult));
+      check(
+        victim.terminateResult?.by === "the instance" && victim.terminateResult?.result === "CONTINUE",
+        `${victim.id} drained, stopped its app and completed the drain hook with CONTINUE`,
+        JSON.stringify(victim.terminateResult),
+      );
       const log = readInside(victim, "var/log/webapp-boot/lifecycle.log");
-      check(/Terminated: draining[\s\S]*timed jobs: drained[\s\S]*balancer drained after[\s\S]*app stopped/.test(log), `${victim.id}'s lifecycle watcher drained the timed jobs, waited out the delay, stopped the app`, log);
-      check(/SIGTERM, closing[\s\S]*stopped cleanly/.test(readInside(victim, "var/log/webapp/app.log")), `${victim.id}'s app stopped cleanly`);
+      check(
+        /Terminated: draining[\s\S]*timed jobs: drained[\s\S]*balancer drained after[\s\S]*app stopped/.test(log),
+        `${victim.id}'s lifecycle watcher drained the timed jobs, waited out the delay, stopped the app`,
+        log,
+      );
+      check(
+        /SIGTERM, closing[\s\S]*stopped cleanly/.test(readInside(victim, "var/log/webapp/app.log")),
+        `${victim.id}'s app stopped cleanly`,
+      );
     });
 
     // ------------------------------------------------------------ 5. a secret rotation reaching every instance
@@ -323,7 +443,13 @@ async function main() {
       const pids = await Promise.all(fleet.map(async (i) => JSON.parse((await get(`http://${i.address}:8080/status`)).body || "{}").pid));
       const callsFrom = group.calls.length;
       const runs = await Promise.all(fleet.map((i) => insideAsync(i, ["systemctl", "start", "webapp-env-refresh.service"])));
-      runs.forEach((r, n) => check(r.code === 0, `${fleet[n].id}: the refresh service ran`, r.output + readInside(fleet[n], "var/log/webapp-boot/refresh.log").split("\n").slice(-8).join("\n")));
+      runs.forEach((r, n) =>
+        check(
+          r.code === 0,
+          `${fleet[n].id}: the refresh service ran`,
+          r.output + readInside(fleet[n], "var/log/webapp-boot/refresh.log").split("\n").slice(-8).join("\n"),
+        ),
+      );
       for (const [n, i] of fleet.entries()) {
         const status = JSON.parse((await get(`http://${i.address}:8080/status`)).body || "{}");
         check(status.pid && status.pid !== pids[n], `${i.id}: the app restarted with the new environment`);
@@ -337,7 +463,10 @@ async function main() {
         out += m.action === "DeregisterTargets" ? 1 : -1;
         most = Math.max(most, out);
       }
-      check(moves.length === 2 * fleet.length && most === 1, `the instances left and rejoined the target group one at a time (${moves.map((m) => `${m.action === "DeregisterTargets" ? "out" : "in"} ${m.instance}`).join(", ")})`);
+      check(
+        moves.length === 2 * fleet.length && most === 1,
+        `the instances left and rejoined the target group one at a time (${moves.map((m) => `${m.action === "DeregisterTargets" ? "out" : "in"} ${m.instance}`).join(", ")})`,
+      );
     });
 
     // ------------------------------------------------------------ 7. an instance killed without warning
@@ -366,7 +495,10 @@ async function main() {
       entry.postgresDownSeconds = (Date.now() - pgDown) / 1000;
       await sleep(10000);
       const still = group.inService().filter((i) => fleet.has(i));
-      check(still.length === fleet.size, `no instance was replaced: the app reconnected by itself (${still.length}/${fleet.size} still in service)`);
+      check(
+        still.length === fleet.size,
+        `no instance was replaced: the app reconnected by itself (${still.length}/${fleet.size} still in service)`,
+      );
     });
 
     // The killed instance's replacement serves before the logs rotate on every instance.
@@ -389,10 +521,12 @@ async function main() {
         const appLog = path.join(i.root, "var/log/webapp/app.log");
         await until(`${i.id} writing to the new app.log`, () => fs.statSync(appLog).size > 0, 20).catch(() => {});
         const current = fs.readFileSync(appLog);
-        check(current.length > 0 && current.length < before && !current.includes(0), `${i.id}: the app keeps writing to the new app.log (${current.length} bytes, no NUL gap)`);
+        check(
+          current.length > 0 && current.length < before && !current.includes(0),
+          `${i.id}: the app keeps writing to the new app.log (${current.length} bytes, no NUL gap)`,
+        );
       }
     });
-
   } catch (err) {
     if (!(err instanceof Stop)) throw err;
   }
@@ -411,10 +545,20 @@ async function main() {
       if (read.body !== targets.written[name]) unread.push(`${name} via ${i.id}: ${read.status}`);
     }
   }
-  check((attack === null || written.length > 0) && unread.length === 0, `10: every upload written through the balancer (${written.length}) reads back through every instance (${fleet.length})`, unread.slice(0, 10).join("\n"));
+  check(
+    (attack === null || written.length > 0) && unread.length === 0,
+    `10: every upload written through the balancer (${written.length}) reads back through every instance (${fleet.length})`,
+    unread.slice(0, 10).join("\n"),
+  );
   const jobs = await timedJobSlots({ postgres, motoPort, table: boot.jobsTable.name, from: scenarios[0].to, to: loadEnd });
-  const slotText = jobs.slots.map((s) => `${s.slot.slice(11, 16)} ${s.status ?? "none"}${s.attempt > 1 ? ` attempt ${s.attempt}` : ""}`).join(", ");
-  check(jobs.slots.length > 0 && jobs.bad.length === 0, `10: the timed job ran once per slot through every scenario, each slot done and recorded once by the claim that finished it (${slotText})`, JSON.stringify(jobs.bad));
+  const slotText = jobs.slots
+    .map((s) => `${s.slot.slice(11, 16)} ${s.status ?? "none"}${s.attempt > 1 ? ` attempt ${s.attempt}` : ""}`)
+    .join(", ");
+  check(
+    jobs.slots.length > 0 && jobs.bad.length === 0,
+    `10: the timed job ran once per slot through every scenario, each slot done and recorded once by the claim that finished it (${slotText})`,
+    JSON.stringify(jobs.bad),
+  );
 
   // ------------------------------------------------------------ figures
   const bounds = {
@@ -423,7 +567,9 @@ async function main() {
   const s8 = scenarios.find((s) => s.number === 8);
   if (s8) bounds[8] = Math.ceil((s8.redisDownSeconds || 0) + (s8.postgresDownSeconds || 0)) + 2 * health.timeoutSeconds;
   console.log("");
-  console.log(`scenario                                                          requests  non-2xx  conn-err  p50 ms  p95 ms  p99 ms  launch-to-serving        error window / bound`);
+  console.log(
+    `scenario                                                          requests  non-2xx  conn-err  p50 ms  p95 ms  p99 ms  launch-to-serving        error window / bound`,
+  );
   for (const s of [...scenarios].sort((a, b) => a.number - b.number)) {
     const f = load.figures(all, s.from, s.to);
     const serve = s.launched.map((i) => (i.servingAt ? `${((i.servingAt - i.launchedAt) / 1000).toFixed(0)}s` : "-")).join(" ");
@@ -437,7 +583,12 @@ async function main() {
       .map((r) => `${new Date(r.at).toISOString().slice(11, 23)} ${r.method} ${r.url} ${r.code} ${r.error}`)
       .join("\n");
     if (planned) check(f.failures.length === 0, `scenario ${s.number} dropped no request (${f.requests} requests)`, sample);
-    else check(f.errorWindowSeconds <= bounds[s.number], `scenario ${s.number}: errors for ${f.errorWindowSeconds.toFixed(1)}s, within ${bounds[s.number]}s`, sample);
+    else
+      check(
+        f.errorWindowSeconds <= bounds[s.number],
+        `scenario ${s.number}: errors for ${f.errorWindowSeconds.toFixed(1)}s, within ${bounds[s.number]}s`,
+        sample,
+      );
   }
   const total = load.figures(all, 0, Infinity);
   console.log(`all: ${total.requests} requests at ${RATE}/s, ${total.non2xx} non-2xx, ${total.connectionErrors} connection errors`);

@@ -53,7 +53,10 @@ function groupSettings(stack) {
 
 const xml = (action, result = "", ns = "http://autoscaling.amazonaws.com/doc/2011-01-01/") =>
   `<${action}Response xmlns="${ns}"><${action}Result>${result}</${action}Result><ResponseMetadata><RequestId>rehearsal</RequestId></ResponseMetadata></${action}Response>`;
-const error = (code, message) => ({ status: 400, body: `<ErrorResponse><Error><Type>Sender</Type><Code>${code}</Code><Message>${message}</Message></Error></ErrorResponse>` });
+const error = (code, message) => ({
+  status: 400,
+  body: `<ErrorResponse><Error><Type>Sender</Type><Code>${code}</Code><Message>${message}</Message></Error></ErrorResponse>`,
+});
 
 class Group {
   /**
@@ -120,7 +123,11 @@ class Group {
   hookTimer(instance, which) {
     clearTimeout(instance.hook?.timer);
     const hook = this.settings.hooks[which];
-    instance.hook = { which, name: hook.name, timer: setTimeout(() => this.complete(instance, hook.defaultResult, "timeout"), hook.timeoutSeconds * 1000) };
+    instance.hook = {
+      which,
+      name: hook.name,
+      timer: setTimeout(() => this.complete(instance, hook.defaultResult, "timeout"), hook.timeoutSeconds * 1000),
+    };
   }
 
   complete(instance, result, by) {
@@ -164,7 +171,9 @@ class Group {
       await stopInstance(instance, 30000);
       instance.state = "Terminated";
       instance.terminatedAt = Date.now();
-      this.log(`group: ${instance.id} terminated ${((instance.terminatedAt - instance.terminatingAt) / 1000).toFixed(0)}s after the termination began`);
+      this.log(
+        `group: ${instance.id} terminated ${((instance.terminatedAt - instance.terminatingAt) / 1000).toFixed(0)}s after the termination began`,
+      );
     })();
     return instance.terminated;
   }
@@ -183,7 +192,8 @@ class Group {
   }
 
   setDesired(n) {
-    if (n < this.settings.minSize || n > this.settings.maxSize) throw new Error(`desired ${n} is outside ${this.settings.minSize}-${this.settings.maxSize}`);
+    if (n < this.settings.minSize || n > this.settings.maxSize)
+      throw new Error(`desired ${n} is outside ${this.settings.minSize}-${this.settings.maxSize}`);
     this.desired = n;
     return this.reconcile();
   }
@@ -204,7 +214,11 @@ class Group {
           instance.servingAt = Date.now();
           this.log(`group: ${instance.id} serving ${((instance.servingAt - instance.launchedAt) / 1000).toFixed(1)}s after launch`);
         }
-        if (this.settings.healthCheckType === "ELB" && state === "unhealthy" && Date.now() - instance.inServiceAt > this.settings.graceSeconds * 1000) {
+        if (
+          this.settings.healthCheckType === "ELB" &&
+          state === "unhealthy" &&
+          Date.now() - instance.inServiceAt > this.settings.graceSeconds * 1000
+        ) {
           instance.unhealthyAt = Date.now();
           this.log(`group: ${instance.id} is unhealthy in the target group: replacing it`);
           this.terminate(instance, "unhealthy");
@@ -218,7 +232,9 @@ class Group {
   async refresh(userData) {
     const version = this.setTemplate(userData);
     const { minHealthyPercentage, maxHealthyPercentage, warmupSeconds } = this.settings.refresh;
-    this.log(`group: instance refresh to template v${version} (min healthy ${minHealthyPercentage}%, max ${maxHealthyPercentage}%, warmup ${warmupSeconds}s)`);
+    this.log(
+      `group: instance refresh to template v${version} (min healthy ${minHealthyPercentage}%, max ${maxHealthyPercentage}%, warmup ${warmupSeconds}s)`,
+    );
     const old = () => this.active().filter((i) => i.version !== version);
     const replaced = old();
     while (old().length > 0) {
@@ -228,12 +244,17 @@ class Group {
       for (let n = 0; n < Math.min(Math.max(room, 0), old().length); n++) batch.push(this.launch(`instance refresh to v${version}`));
       for (const instance of batch) {
         while (instance.state === "Pending:Wait") await sleep(500);
-        if (instance.state !== "InService") throw new Error(`instance refresh: ${instance.id} did not come into service (${JSON.stringify(instance.launchResult)})`);
+        if (instance.state !== "InService")
+          throw new Error(`instance refresh: ${instance.id} did not come into service (${JSON.stringify(instance.launchResult)})`);
       }
       if (batch.length > 0) await sleep(warmupSeconds * 1000);
       const canGo = Math.min(old().length, this.inService().length - Math.ceil((desired * minHealthyPercentage) / 100));
       if (canGo <= 0 && batch.length === 0) throw new Error("instance refresh cannot make progress");
-      await Promise.all(old().slice(0, Math.max(canGo, 0)).map((i) => this.terminate(i, `instance refresh to v${version}`)));
+      await Promise.all(
+        old()
+          .slice(0, Math.max(canGo, 0))
+          .map((i) => this.terminate(i, `instance refresh to v${version}`)),
+      );
     }
     return replaced;
   }
@@ -251,7 +272,8 @@ class Group {
       if (arn !== this.targetGroupArn) return error("TargetGroupNotFound", `One or more target groups not found: ${arn}`);
       const instance = this.instances.get(id);
       if (!instance) return error("InvalidTarget", `The following targets are not in a running state: ${id}`);
-      if (action === "RegisterTargets") this.balancer.register(id, instance.address).catch((err) => this.log(`register ${id}: ${err.message}`));
+      if (action === "RegisterTargets")
+        this.balancer.register(id, instance.address).catch((err) => this.log(`register ${id}: ${err.message}`));
       else this.balancer.deregister(id).catch((err) => this.log(`deregister ${id}: ${err.message}`));
       const ns = "http://elasticloadbalancing.amazonaws.com/doc/2015-12-01/";
       return { status: 200, body: xml(action, "", ns) };
@@ -260,7 +282,10 @@ class Group {
       const names = [...form.entries()].filter(([k]) => k.startsWith("AutoScalingGroupNames.member.")).map(([, v]) => v);
       if (names.length > 0 && !names.includes(this.settings.name)) return { status: 200, body: xml(action, "<AutoScalingGroups/>") };
       const members = this.active()
-        .map((i) => `<member><InstanceId>${i.id}</InstanceId><AvailabilityZone>eu-west-2a</AvailabilityZone><LifecycleState>${i.state}</LifecycleState><HealthStatus>Healthy</HealthStatus><ProtectedFromScaleIn>false</ProtectedFromScaleIn></member>`)
+        .map(
+          (i) =>
+            `<member><InstanceId>${i.id}</InstanceId><AvailabilityZone>eu-west-2a</AvailabilityZone><LifecycleState>${i.state}</LifecycleState><HealthStatus>Healthy</HealthStatus><ProtectedFromScaleIn>false</ProtectedFromScaleIn></member>`,
+        )
         .join("");
       const group = `<member><AutoScalingGroupName>${this.settings.name}</AutoScalingGroupName><MinSize>${this.settings.minSize}</MinSize><MaxSize>${this.settings.maxSize}</MaxSize><DesiredCapacity>${this.desired}</DesiredCapacity><Instances>${members}</Instances><HealthCheckType>${this.settings.healthCheckType}</HealthCheckType><HealthCheckGracePeriod>${this.settings.graceSeconds}</HealthCheckGracePeriod></member>`;
       return { status: 200, body: xml(action, `<AutoScalingGroups>${group}</AutoScalingGroups>`) };

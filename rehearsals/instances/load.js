@@ -19,7 +19,17 @@ function writeTargets(dir, base, uploads) {
     const body = path.join(dir, name);
     fs.writeFileSync(body, `upload ${name} through the load balancer\n`);
     written[name] = fs.readFileSync(body, "utf8");
-    lines.push(`GET ${base}/status`, "", `PUT ${base}/uploads/${name}`, `@${body}`, "", `GET ${base}/uploads/seed.txt`, "", `GET ${base}/health`, "");
+    lines.push(
+      `GET ${base}/status`,
+      "",
+      `PUT ${base}/uploads/${name}`,
+      `@${body}`,
+      "",
+      `GET ${base}/uploads/seed.txt`,
+      "",
+      `GET ${base}/health`,
+      "",
+    );
   }
   const file = path.join(dir, "targets.http");
   fs.writeFileSync(file, lines.join("\n"));
@@ -33,7 +43,20 @@ function writeTargets(dir, base, uploads) {
 function attack({ targets, rate, output, ca, timeoutSeconds = 30, log, args = [] }) {
   const child = spawn(
     "vegeta",
-    ["attack", `-targets=${targets}`, "-format=http", `-rate=${rate}/s`, "-duration=0", "-keepalive=true", "-http2=false", `-root-certs=${ca}`, `-timeout=${timeoutSeconds}s`, "-max-workers=200", `-output=${output}`, ...args],
+    [
+      "attack",
+      `-targets=${targets}`,
+      "-format=http",
+      `-rate=${rate}/s`,
+      "-duration=0",
+      "-keepalive=true",
+      "-http2=false",
+      `-root-certs=${ca}`,
+      `-timeout=${timeoutSeconds}s`,
+      "-max-workers=200",
+      `-output=${output}`,
+      ...args,
+    ],
     { stdio: ["ignore", "ignore", "pipe"] },
   );
   let err = "";
@@ -59,7 +82,15 @@ function results(output) {
     .filter(Boolean)
     .map((line) => {
       const r = JSON.parse(line);
-      return { at: Date.parse(r.timestamp), code: r.code, latencyMs: r.latency / 1e6, error: r.error, method: r.method, url: r.url, body: Buffer.from(r.body || "", "base64").toString() };
+      return {
+        at: Date.parse(r.timestamp),
+        code: r.code,
+        latencyMs: r.latency / 1e6,
+        error: r.error,
+        method: r.method,
+        url: r.url,
+        body: Buffer.from(r.body || "", "base64").toString(),
+      };
     });
 }
 
@@ -74,7 +105,8 @@ function figures(all, from, to) {
   const failed = inside.filter((r) => r.code < 200 || r.code > 299);
   const connection = failed.filter((r) => r.code === 0);
   const latencies = inside.map((r) => r.latencyMs).sort((a, b) => a - b);
-  const window = failed.length === 0 ? 0 : (Math.max(...failed.map((r) => r.at + r.latencyMs)) - Math.min(...failed.map((r) => r.at))) / 1000;
+  const window =
+    failed.length === 0 ? 0 : (Math.max(...failed.map((r) => r.at + r.latencyMs)) - Math.min(...failed.map((r) => r.at))) / 1000;
   return {
     requests: inside.length,
     non2xx: failed.length - connection.length,

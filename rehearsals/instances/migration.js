@@ -74,7 +74,14 @@ async function startOldServer(work, { caPem, tls, domain, password }) {
   const dir = path.join(work, "old-server");
   const root = path.join(dir, "root");
   for (const d of ["upper", "work", "root"]) fs.mkdirSync(path.join(dir, d), { recursive: true });
-  execFileSync("mount", ["-t", "overlay", "overlay", "-o", `lowerdir=${process.env.REHEARSAL_OLD_SERVER_LAYER}:${ROOTFS},upperdir=${dir}/upper,workdir=${dir}/work`, root]);
+  execFileSync("mount", [
+    "-t",
+    "overlay",
+    "overlay",
+    "-o",
+    `lowerdir=${process.env.REHEARSAL_OLD_SERVER_LAYER}:${ROOTFS},upperdir=${dir}/upper,workdir=${dir}/work`,
+    root,
+  ]);
   cleanups.push(() => {
     try {
       execFileSync("umount", ["-l", root]);
@@ -90,18 +97,33 @@ async function startOldServer(work, { caPem, tls, domain, password }) {
   // A server outside AWS reaches the public S3 endpoints; here they are the emulator's front.
   write("etc/hosts", `127.0.0.1 localhost old-server\n${ADDRESSES.aws} ${SERVICES_EXTRA.join(" ")}\n`);
   fs.appendFileSync(path.join(root, "etc/ssl/certs/ca-certificates.crt"), caPem);
-  for (const bundle of execFileSync("find", [path.join(root, "opt/awscli"), "-name", "cacert.pem"], { encoding: "utf8" }).split("\n").filter(Boolean)) fs.appendFileSync(bundle, caPem);
+  for (const bundle of execFileSync("find", [path.join(root, "opt/awscli"), "-name", "cacert.pem"], { encoding: "utf8" })
+    .split("\n")
+    .filter(Boolean))
+    fs.appendFileSync(bundle, caPem);
   write("etc/ssl/rehearsal/ca.pem", caPem);
   write("etc/ssl/rehearsal/server.pem", fs.readFileSync(tls.cert, "utf8"));
   write("etc/ssl/rehearsal/server.key", fs.readFileSync(tls.key, "utf8"), 0o600);
   // The app's code: the sample app of this working tree, as deployed on the server before the migration.
-  fs.cpSync(path.join(ROOT, "examples/app"), path.join(root, "var/www/app"), { recursive: true, filter: (src) => !/\/(dist|node_modules)$/.test(src) });
+  fs.cpSync(path.join(ROOT, "examples/app"), path.join(root, "var/www/app"), {
+    recursive: true,
+    filter: (src) => !/\/(dist|node_modules)$/.test(src),
+  });
   write("root/old-server.sh", fs.readFileSync(path.join(__dirname, "old-server.sh")), 0o755);
   const server = { index: "old", dir, root, address: OLD, id: "old-server" };
   const console = fs.openSync(path.join(dir, "console.log"), "a");
   server.child = spawn(
     "systemd-nspawn",
-    ["--quiet", "--boot", "--register=no", "--keep-unit", "--console=pipe", `--directory=${root}`, "--machine=rehearsal-old", `--network-namespace-path=/run/netns/${ns}`],
+    [
+      "--quiet",
+      "--boot",
+      "--register=no",
+      "--keep-unit",
+      "--console=pipe",
+      `--directory=${root}`,
+      "--machine=rehearsal-old",
+      `--network-namespace-path=/run/netns/${ns}`,
+    ],
     { stdio: ["ignore", console, console] },
   );
   cleanups.push(() => parts.stopInstance(server, 10000));
@@ -173,7 +195,18 @@ function parseDigest(text) {
 function seedUploads(dir) {
   const names = [];
   const random = (n) => crypto.randomBytes(n);
-  const words = ["photo", "Café menu", "東京 タワー", "résumé final (v2)", "emoji 🎉 party", "O'Brien & co", "100% done", "a+b=c", "naïve façade", "Ünïcödé"];
+  const words = [
+    "photo",
+    "Café menu",
+    "東京 タワー",
+    "résumé final (v2)",
+    "emoji 🎉 party",
+    "O'Brien & co",
+    "100% done",
+    "a+b=c",
+    "naïve façade",
+    "Ünïcödé",
+  ];
   for (let i = 0; i < 300; i++) {
     const folder = i % 3 === 0 ? `avatars/${1 + (i % 50)}` : i % 3 === 1 ? `quizzes/quiz ${1 + (i % 40)}` : "documents/Ελληνικά έγγραφα";
     const size = i === 7 ? 9 * 1024 * 1024 : i % 50 === 0 ? 1024 * 1024 + i : i % 10 === 0 ? 0 : 200 + ((i * 7919) % 60000);
@@ -215,11 +248,14 @@ async function byName(domain, ca, method, urlPath, body) {
   const [address] = await lookup(DNS, domain);
   if (!address) return { status: 0, address, body: "no address" };
   return new Promise((resolve) => {
-    const req = https.request({ host: address, servername: domain, port: 443, method, path: urlPath, headers: { host: domain }, ca, timeout: 10000 }, (res) => {
-      const chunks = [];
-      res.on("data", (c) => chunks.push(c));
-      res.on("end", () => resolve({ status: res.statusCode, address, body: Buffer.concat(chunks) }));
-    });
+    const req = https.request(
+      { host: address, servername: domain, port: 443, method, path: urlPath, headers: { host: domain }, ca, timeout: 10000 },
+      (res) => {
+        const chunks = [];
+        res.on("data", (c) => chunks.push(c));
+        res.on("end", () => resolve({ status: res.statusCode, address, body: Buffer.concat(chunks) }));
+      },
+    );
     req.on("error", (err) => resolve({ status: 0, address, body: Buffer.from(err.message) }));
     req.on("timeout", () => req.destroy(new Error("timeout")));
     req.end(body);
@@ -232,7 +268,15 @@ function zoneReader(motoPort, zoneId) {
   const read = () =>
     new Promise((resolve) => {
       const req = http.request(
-        { host: "127.0.0.1", port: motoPort, method: "GET", path: `/2013-04-01/hostedzone/${zoneId}/rrset`, headers: { authorization: `AWS4-HMAC-SHA256 Credential=AKIAREHEARSAL0000001/20260101/us-east-1/route53/aws4_request, SignedHeaders=host, Signature=0` } },
+        {
+          host: "127.0.0.1",
+          port: motoPort,
+          method: "GET",
+          path: `/2013-04-01/hostedzone/${zoneId}/rrset`,
+          headers: {
+            authorization: `AWS4-HMAC-SHA256 Credential=AKIAREHEARSAL0000001/20260101/us-east-1/route53/aws4_request, SignedHeaders=host, Signature=0`,
+          },
+        },
         (res) => {
           let xml = "";
           res.on("data", (c) => (xml += c));
@@ -281,13 +325,19 @@ function timedJobRuns(reads) {
   }
   return { runs: [...seen.values()].sort((a, b) => a.at - b.at), slots };
 }
-const CRON_RUNS_SQL = "SELECT id, instance, to_char(ran_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"') FROM cron_runs WHERE job = 'record-run' ORDER BY id";
+const CRON_RUNS_SQL =
+  "SELECT id, instance, to_char(ran_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"') FROM cron_runs WHERE job = 'record-run' ORDER BY id";
 
 // ---------------------------------------------------------------- IAM, as AWS evaluates it
 async function simulate(principal, identity, resourcePolicy, action, resource) {
   const result = await runSimulation(
     {
-      request: { principal, action, resource: { resource, accountId: ACCOUNT }, contextVariables: { "aws:PrincipalArn": principal, "aws:PrincipalAccount": ACCOUNT, "aws:SecureTransport": "true" } },
+      request: {
+        principal,
+        action,
+        resource: { resource, accountId: ACCOUNT },
+        contextVariables: { "aws:PrincipalArn": principal, "aws:PrincipalAccount": ACCOUNT, "aws:SecureTransport": "true" },
+      },
       identityPolicies: identity.map((policy, i) => ({ name: `identity-${i}`, policy })),
       resourcePolicy,
       serviceControlPolicies: [],
@@ -311,8 +361,16 @@ async function main() {
 
   // ------------------------------------------------------------ the stack, with the switch off and on
   execFileSync("npm", ["run", "-s", "build"], { cwd: ROOT, stdio: "ignore" });
-  const stackOff = parts.synthesizedStack(ENV, { compute: { cronJobs: EVERY_MINUTE }, edge: { routeTraffic: false }, outdir: path.join(work, "synth-off") });
-  const stackOn = parts.synthesizedStack(ENV, { compute: { cronJobs: EVERY_MINUTE }, edge: { routeTraffic: true }, outdir: path.join(work, "synth-on") });
+  const stackOff = parts.synthesizedStack(ENV, {
+    compute: { cronJobs: EVERY_MINUTE },
+    edge: { routeTraffic: false },
+    outdir: path.join(work, "synth-off"),
+  });
+  const stackOn = parts.synthesizedStack(ENV, {
+    compute: { cronJobs: EVERY_MINUTE },
+    edge: { routeTraffic: true },
+    outdir: path.join(work, "synth-on"),
+  });
   const domain = Object.values(stackOff.resource.aws_acm_certificate)[0].domain_name;
   const added = [];
   const changed = [];
@@ -323,9 +381,16 @@ async function main() {
       else if (JSON.stringify(before) !== JSON.stringify(value)) changed.push(`${type}.${id}`);
     }
   }
-  const removed = Object.entries(stackOff.resource).flatMap(([type, r]) => Object.keys(r).filter((id) => !stackOn.resource[type]?.[id]).map((id) => `${type}.${id}`));
+  const removed = Object.entries(stackOff.resource).flatMap(([type, r]) =>
+    Object.keys(r)
+      .filter((id) => !stackOn.resource[type]?.[id])
+      .map((id) => `${type}.${id}`),
+  );
   check(
-    added.length > 0 && added.every((a) => a.type === "aws_route53_record" && a.value.alias) && changed.length === 0 && removed.length === 0,
+    added.length > 0 &&
+      added.every((a) => a.type === "aws_route53_record" && a.value.alias) &&
+      changed.length === 0 &&
+      removed.length === 0,
     `the cut-over (edge.routeTraffic true) adds only the alias records: ${added.map((a) => `${a.type}.${a.id} ${a.value.name}`).join(", ")}`,
     JSON.stringify({ changed, removed, added: added.map((a) => `${a.type}.${a.id}`) }),
   );
@@ -337,7 +402,11 @@ async function main() {
   const zoneName = domain.split(".").slice(-2).join(".");
   const NAMES = parts.serviceNames(ENV, bundle.bucket);
   NAMES.aws = [...NAMES.aws, ...SERVICES_EXTRA];
-  const tls = certificates(path.join(work, "tls"), [domain, "localhost", ...Object.values(NAMES).flat(), ADDRESSES.aws, LB], "webapp rehearsal CA");
+  const tls = certificates(
+    path.join(work, "tls"),
+    [domain, "localhost", ...Object.values(NAMES).flat(), ADDRESSES.aws, LB],
+    "webapp rehearsal CA",
+  );
   const caPem = fs.readFileSync(tls.ca, "utf8");
   fs.chmodSync(path.join(work, "tls"), 0o755);
   for (const f of ["ca.pem", "server.pem", "server.key"]) fs.chmodSync(path.join(work, "tls", f), 0o644);
@@ -352,14 +421,43 @@ async function main() {
   postgres.psql(`CREATE ROLE ${master.username} LOGIN CREATEROLE CREATEDB PASSWORD '${master.password}'`);
   postgres.psql(`GRANT pg_signal_backend TO ${master.username}`);
   postgres.psql(`CREATE DATABASE app OWNER ${master.username}`);
-  const newSql = (sql) => execFileSync("runuser", ["-u", "postgres", "--", "psql", "-h", postgres.dir, "-p", "5432", "-U", "postgres", "-d", "app", "-At", "-v", "ON_ERROR_STOP=1", "-f", "-"], { input: sql, encoding: "utf8" });
+  const newSql = (sql) =>
+    execFileSync(
+      "runuser",
+      [
+        "-u",
+        "postgres",
+        "--",
+        "psql",
+        "-h",
+        postgres.dir,
+        "-p",
+        "5432",
+        "-U",
+        "postgres",
+        "-d",
+        "app",
+        "-At",
+        "-v",
+        "ON_ERROR_STOP=1",
+        "-f",
+        "-",
+      ],
+      { input: sql, encoding: "utf8" },
+    );
   const redis = await startRedis({ tls, password: cacheToken, host: ADDRESSES.cache, port: 6379 });
   cleanups.push(() => redis.stop());
   // The deploy rehearsal's emulator: moto with the project's extension, so the transfer bucket's TLS-only deny is
   // evaluated as AWS does (plain moto applies it to every request); buckets addressed by host name, as the AWS
   // CLI on the instances and the old server does.
   const motoPort = await parts.startEmulator(ACCOUNT, { S3_IGNORE_SUBDOMAIN_BUCKETNAME: "false" });
-  const secret = (name, value) => parts.moto(motoPort, "secretsmanager", "secretsmanager.CreateSecret", value === undefined ? { Name: name } : { Name: name, SecretString: value });
+  const secret = (name, value) =>
+    parts.moto(
+      motoPort,
+      "secretsmanager",
+      "secretsmanager.CreateSecret",
+      value === undefined ? { Name: name } : { Name: name, SecretString: value },
+    );
   const arns = {
     appEnv: (await secret(`${PREFIX}/app-env`)).ARN,
     repo: (await secret(`${PREFIX}/repository-credential`)).ARN,
@@ -382,13 +480,33 @@ async function main() {
   execFileSync("git", ["-C", bare, "tag", tag, "main"]);
 
   const metadata = {};
-  const balancer = await new Balancer(alb, { dir: path.join(work, "balancer"), address: LB, certificate: pemOf(tls, work), log: say }).start();
+  const balancer = await new Balancer(alb, {
+    dir: path.join(work, "balancer"),
+    address: LB,
+    certificate: pemOf(tls, work),
+    log: say,
+  }).start();
   cleanups.push(() => balancer.stop());
   const efs = makeEfs(work);
-  const group = new Group(groupConfig, { balancer, targetGroupArn: TARGET_GROUP_ARN, work, efs, caPem, names: NAMES, metadata, netns: NETNS, log: say });
+  const group = new Group(groupConfig, {
+    balancer,
+    targetGroupArn: TARGET_GROUP_ARN,
+    work,
+    efs,
+    caPem,
+    names: NAMES,
+    metadata,
+    netns: NETNS,
+    log: say,
+  });
   cleanups.push(() => group.stop());
   const runCommand = new RunCommand({ instances: (id) => group.instances.get(id), log: say });
-  await servers.awsFront({ host: ADDRESSES.aws, tls, target: { host: "127.0.0.1", port: motoPort }, intercept: (body, req) => runCommand.intercept(body, req) || group.intercept(body, req) });
+  await servers.awsFront({
+    host: ADDRESSES.aws,
+    tls,
+    target: { host: "127.0.0.1", port: motoPort },
+    intercept: (body, req) => runCommand.intercept(body, req) || group.intercept(body, req),
+  });
   await servers.imds({ host: ADDRESSES.imds, instances: metadata, log: say });
   await servers.gitServer({ host: ADDRESSES.git, tls, root: gitRoot, token: repoToken });
   await servers.trustStore({ host: ADDRESSES.truststore, tls, bundle: tls.ca });
@@ -438,7 +556,20 @@ aws sts get-caller-identity --query Account --output text`,
   const oldSql = async (sql, db = "app") => {
     fs.mkdirSync(path.join(old.root, "srv/rehearsal"), { recursive: true });
     fs.writeFileSync(path.join(old.root, "srv/rehearsal/query.sql"), sql);
-    const r = await insideAsync(old, ["runuser", "-u", "postgres", "--", "psql", "-d", db, "-At", "-v", "ON_ERROR_STOP=1", "-f", "/srv/rehearsal/query.sql"]);
+    const r = await insideAsync(old, [
+      "runuser",
+      "-u",
+      "postgres",
+      "--",
+      "psql",
+      "-d",
+      db,
+      "-At",
+      "-v",
+      "ON_ERROR_STOP=1",
+      "-f",
+      "/srv/rehearsal/query.sql",
+    ]);
     if (r.code !== 0) throw new Error(`old server psql: ${r.output}`);
     return r.output;
   };
@@ -447,9 +578,14 @@ aws sts get-caller-identity --query Account --output text`,
   await insideAsync(old, ["chown", "-R", "www-data:www-data", UPLOADS_DIR]);
   const seedDigest = parseDigest(await oldSql(DIGEST_SQL));
   const seededBytes = seeded.reduce((n, f) => n + fs.statSync(path.join(old.root, UPLOADS_DIR, f)).size, 0);
-  say(`old server ${OLD}: ${Object.values(seedDigest.tables).reduce((n, t) => n + t.rows, 0)} rows in ${Object.keys(seedDigest.tables).length} tables, ${seeded.length} uploads (${(seededBytes / 1048576).toFixed(1)} MiB)`);
+  say(
+    `old server ${OLD}: ${Object.values(seedDigest.tables).reduce((n, t) => n + t.rows, 0)} rows in ${Object.keys(seedDigest.tables).length} tables, ${seeded.length} uploads (${(seededBytes / 1048576).toFixed(1)} MiB)`,
+  );
   const viaName = await byName(domain, caPem, "GET", `/uploads/${encodePath(seeded[1])}`);
-  check(viaName.status === 200 && viaName.address === OLD, `the old server serves ${domain} (${viaName.address}): an upload with a non-ASCII name reads back (${viaName.status})`);
+  check(
+    viaName.status === 200 && viaName.address === OLD,
+    `the old server serves ${domain} (${viaName.address}): an upload with a non-ASCII name reads back (${viaName.status})`,
+  );
 
   // ------------------------------------------------------------ load by name, writing to both the database and the uploads
   const loadDir = path.join(work, "load");
@@ -463,12 +599,31 @@ aws sts get-caller-identity --query Account --output text`,
     const file = path.join(loadDir, `upload-${i}`);
     fs.writeFileSync(file, `upload ${i} written under load\n`);
     uploadBodies[name] = fs.readFileSync(file, "utf8");
-    lines.push(`POST https://${domain}/notes?t=${i}`, `@${note}`, "", `PUT https://${domain}/uploads/${encodePath(name)}`, `@${file}`, "", `GET https://${domain}/notes/${1 + (i % 5)}`, "", `GET https://${domain}/uploads/${encodePath(seeded[(i * 7) % seeded.length])}`, "");
+    lines.push(
+      `POST https://${domain}/notes?t=${i}`,
+      `@${note}`,
+      "",
+      `PUT https://${domain}/uploads/${encodePath(name)}`,
+      `@${file}`,
+      "",
+      `GET https://${domain}/notes/${1 + (i % 5)}`,
+      "",
+      `GET https://${domain}/uploads/${encodePath(seeded[(i * 7) % seeded.length])}`,
+      "",
+    );
   }
   fs.writeFileSync(path.join(loadDir, "targets.http"), lines.join("\n"));
   const resultsFile = path.join(work, "results.bin");
   // Every request resolves the name (no DNS cache) on a new connection, so it goes where the zone points now.
-  const attack = load.attack({ targets: path.join(loadDir, "targets.http"), rate: RATE, output: resultsFile, ca: tls.ca, timeoutSeconds: 20, log: say, args: [`-resolvers=${DNS}:53`, "-dns-ttl=-1", "-keepalive=false"] });
+  const attack = load.attack({
+    targets: path.join(loadDir, "targets.http"),
+    rate: RATE,
+    output: resultsFile,
+    ca: tls.ca,
+    timeoutSeconds: 20,
+    log: say,
+    args: [`-resolvers=${DNS}:53`, "-dns-ttl=-1", "-keepalive=false"],
+  });
   cleanups.push(() => attack.stop());
   const rounds = [];
   const cronReads = [];
@@ -480,14 +635,37 @@ aws sts get-caller-identity --query Account --output text`,
     const [operatorVariables] = shellBlocks(RUNBOOK, "# Runbooks");
     const section = shellBlocks(RUNBOOK, "## 10. Migrating a running single-server app in");
     const [mine, oldVariables] = section;
-    const fillMine = mine.replace(/^NAME=app\.example\.com\b/m, `NAME=${domain}`).replace(/^ZONE_ID=Z0123456789ABCDEFGHIJ\b/m, `ZONE_ID=${zoneId}`);
-    check(fillMine !== mine && /ZONE_ID=\/?hostedzone|ZONE_ID=\w/.test(fillMine), "the section's variables: the app's name and zone filled in");
+    const fillMine = mine
+      .replace(/^NAME=app\.example\.com\b/m, `NAME=${domain}`)
+      .replace(/^ZONE_ID=Z0123456789ABCDEFGHIJ\b/m, `ZONE_ID=${zoneId}`);
+    check(
+      fillMine !== mine && /ZONE_ID=\/?hostedzone|ZONE_ID=\w/.test(fillMine),
+      "the section's variables: the app's name and zone filled in",
+    );
     const you = terminal({ name: "operator", cwd: operator.cwd, env: operator.env, dir: path.join(operator.cwd, ".blocks") });
-    must(await you.run("variables", `${operatorVariables.replace(/^ENV=dev\b/m, `ENV=${ENV}`)}\n${fillMine}\necho "TRANSFER=$TRANSFER"`), "the runbook's variables (top of the page and section 10)");
+    must(
+      await you.run("variables", `${operatorVariables.replace(/^ENV=dev\b/m, `ENV=${ENV}`)}\n${fillMine}\necho "TRANSFER=$TRANSFER"`),
+      "the runbook's variables (top of the page and section 10)",
+    );
     fs.mkdirSync(path.join(old.root, "home/admin/.blocks"), { recursive: true });
     const server = terminal({
       name: "old server",
-      command: ["nsenter", "-t", parts.leaderPid(old), "-m", "-u", "-i", "-n", "-p", "--", "runuser", "-l", "admin", "-c", "bash --norc --noprofile"],
+      command: [
+        "nsenter",
+        "-t",
+        parts.leaderPid(old),
+        "-m",
+        "-u",
+        "-i",
+        "-n",
+        "-p",
+        "--",
+        "runuser",
+        "-l",
+        "admin",
+        "-c",
+        "bash --norc --noprofile",
+      ],
       dir: path.join(old.root, "home/admin/.blocks"),
       inside: "/home/admin/.blocks",
     });
@@ -502,18 +680,45 @@ aws sts get-caller-identity --query Account --output text`,
     const [secretsBlock] = shellBlocks("docs/secrets.md", "# Secrets").filter((b) => /put-secret-value/.test(b));
     const [userBlock] = shellBlocks(RUNBOOK, "### The app's database user");
     const appEnv = JSON.stringify({ REDIS_CACERT: "/etc/ssl/certs/ca-certificates.crt", GREETING: "migrated" });
-    const filled = secretsBlock.replace(/^ENV=dev\b/m, `ENV=${ENV}`).replace(/^\{ "APP_KEY": "<value>", "MAIL_PASSWORD": "<value>" \}$/m, appEnv).replace("'<token>'", `'${repoToken}'`);
-    must(await runBlock("docs/secrets.md", filled, operator), "runbook 3 / docs/secrets.md: the app's settings and the repository credential");
+    const filled = secretsBlock
+      .replace(/^ENV=dev\b/m, `ENV=${ENV}`)
+      .replace(/^\{ "APP_KEY": "<value>", "MAIL_PASSWORD": "<value>" \}$/m, appEnv)
+      .replace("'<token>'", `'${repoToken}'`);
+    must(
+      await runBlock("docs/secrets.md", filled, operator),
+      "runbook 3 / docs/secrets.md: the app's settings and the repository credential",
+    );
     group.setTemplate(fill(userData));
     group.setDesired(groupConfig.minSize);
     const first = group.active();
-    const waiting = await until("an instance waiting for the app's database user", () => first.find((i) => /waiting for the app's database user/.test(readInside(i, "var/log/webapp-boot/env.log"))) || first.find((i) => i.launchResult?.result === "ABANDON"), 420);
+    const waiting = await until(
+      "an instance waiting for the app's database user",
+      () =>
+        first.find((i) => /waiting for the app's database user/.test(readInside(i, "var/log/webapp-boot/env.log"))) ||
+        first.find((i) => i.launchResult?.result === "ABANDON"),
+      420,
+    );
     if (waiting.launchResult) throw new Error(`${waiting.id} abandoned its launch:\n${group.bootLog(waiting)}`);
-    must(await runBlock("The app's database user", `${operatorVariables.replace(/^ENV=dev\b/m, `ENV=${ENV}`)}\n${userBlock}`, operator), "runbook 2: the app's database user, through a booting instance");
-    await until("the minimum fleet serving", () => first.every((i) => i.servingAt) || first.find((i) => i.launchResult?.result === "ABANDON"), 420);
-    for (const i of first) check(i.launchResult?.result === "CONTINUE" && i.servingAt, `${i.id} launched and serves behind the balancer (${((i.servingAt - i.launchedAt) / 1000).toFixed(0)}s)`, group.bootLog(i));
+    must(
+      await runBlock("The app's database user", `${operatorVariables.replace(/^ENV=dev\b/m, `ENV=${ENV}`)}\n${userBlock}`, operator),
+      "runbook 2: the app's database user, through a booting instance",
+    );
+    await until(
+      "the minimum fleet serving",
+      () => first.every((i) => i.servingAt) || first.find((i) => i.launchResult?.result === "ABANDON"),
+      420,
+    );
+    for (const i of first)
+      check(
+        i.launchResult?.result === "CONTINUE" && i.servingAt,
+        `${i.id} launched and serves behind the balancer (${((i.servingAt - i.launchedAt) / 1000).toFixed(0)}s)`,
+        group.bootLog(i),
+      );
     const stillOld = await byName(domain, caPem, "GET", "/health");
-    check(stillOld.address === OLD && stillOld.status === 200, `with the switch off the name still reaches the old server (${stillOld.address})`);
+    check(
+      stillOld.address === OLD && stillOld.status === 200,
+      `with the switch off the name still reaches the old server (${stillOld.address})`,
+    );
 
     // ---------------------------------------------------------- 10.2 the TTL, and the records kept
     const [ttl] = shellBlocks(RUNBOOK, "### 10.2 A day ahead: lower the TTL, keep the records for the way back");
@@ -521,11 +726,17 @@ aws sts get-caller-identity --query Account --output text`,
     const kept = JSON.parse(fs.readFileSync(path.join(operator.cwd, "old-records.json"), "utf8"));
     await zone.read();
     const zoneNow = await zone.records(domain);
-    check(kept.length === 2 && zoneNow.every((r) => Number(r.TTL) === 60), `the name's A and AAAA records now have a 60 s TTL (${zoneNow.map((r) => `${r.Type} ${r.TTL}`).join(", ")})`);
+    check(
+      kept.length === 2 && zoneNow.every((r) => Number(r.TTL) === 60),
+      `the name's A and AAAA records now have a 60 s TTL (${zoneNow.map((r) => `${r.Type} ${r.TTL}`).join(", ")})`,
+    );
 
     // ---------------------------------------------------------- 10.3 the transfer bucket and who may use it
     const s103 = shellBlocks(RUNBOOK, "### 10.3 The transfer bucket, and who may use it");
-    must(await you.run("10.3 the transfer bucket, its policy, the uploader", s103[0]), "10.3: the transfer bucket, its policy and the uploader user");
+    must(
+      await you.run("10.3 the transfer bucket, its policy, the uploader", s103[0]),
+      "10.3: the transfer bucket, its policy and the uploader user",
+    );
     // scp: the key file copied to the old server's admin user (a named stand-in), and deleted on the operator's machine as the runbook says.
     fs.copyFileSync(path.join(operator.cwd, "uploader-key.json"), path.join(old.root, "home/admin/uploader-key.json"));
     await insideAsync(old, ["chown", "admin:", "/home/admin/uploader-key.json"]);
@@ -561,7 +772,13 @@ aws sts get-caller-identity --query Account --output text`,
       [`arn:aws:iam::${ACCOUNT}:user/${PREFIX}-migration`, [uploaderPolicy], "s3:PutObject", `${b}/db/app.dump`, "Allowed"],
       [`arn:aws:iam::${ACCOUNT}:user/${PREFIX}-migration`, [uploaderPolicy], "s3:DeleteObject", `${b}/uploads/x`, "Allowed"],
       [`arn:aws:iam::${ACCOUNT}:user/${PREFIX}-migration`, [uploaderPolicy], "s3:GetObject", `${b}/rollback/app.dump`, "Allowed"],
-      [`arn:aws:iam::${ACCOUNT}:user/${PREFIX}-migration`, [uploaderPolicy], "s3:PutObject", `arn:aws:s3:::another-bucket/x`, "ImplicitlyDenied"],
+      [
+        `arn:aws:iam::${ACCOUNT}:user/${PREFIX}-migration`,
+        [uploaderPolicy],
+        "s3:PutObject",
+        `arn:aws:s3:::another-bucket/x`,
+        "ImplicitlyDenied",
+      ],
     ];
     const wrong = [];
     for (const [principal, identity, action, resource, want] of expectations) {
@@ -573,7 +790,11 @@ aws sts get-caller-identity --query Account --output text`,
         if (viaSession !== want) wrong.push(`instance session ${action} ${resource}: ${viaSession}, expected ${want}`);
       }
     }
-    check(wrong.length === 0, `the instances may read uploads/ and db/ and write only rollback/; the uploader only this bucket (${expectations.length} evaluations by iam-simulate)`, wrong.join("\n"));
+    check(
+      wrong.length === 0,
+      `the instances may read uploads/ and db/ and write only rollback/; the uploader only this bucket (${expectations.length} evaluations by iam-simulate)`,
+      wrong.join("\n"),
+    );
 
     /** 10.4 to 10.6, and what must hold after them: round 1, and round 2 once rolled back ("try again from 10.4"). */
     const cutOver = async (round) => {
@@ -582,11 +803,21 @@ aws sts get-caller-identity --query Account --output text`,
       // ---------------------------------------------------------- 10.4 a day ahead: uploads, and the trial of the database move
       const s104 = shellBlocks(RUNBOOK, "### 10.4 A day ahead: copy the uploads, and a trial of the database move");
       cronReads.push(newSql(CRON_RUNS_SQL));
-      const trialDump = must(await server.run("10.4 uploads to the bucket, trial dump", s104[0]), "10.4: the old server's uploads and a trial dump in the bucket");
-      const trialMove = must(await you.run("10.4 uploads and trial restore through an instance", s104[1]), "10.4: the uploads copied and the trial restored through an instance (Run Command)");
+      const trialDump = must(
+        await server.run("10.4 uploads to the bucket, trial dump", s104[0]),
+        "10.4: the old server's uploads and a trial dump in the bucket",
+      );
+      const trialMove = must(
+        await you.run("10.4 uploads and trial restore through an instance", s104[1]),
+        "10.4: the uploads copied and the trial restored through an instance (Run Command)",
+      );
       r.trialOld = trialDump.seconds;
       r.trialNew = trialMove.seconds;
-      check(/restored into app as app_user/.test(trialMove.output), "the trial restore ran as the app's own database user", trialMove.output);
+      check(
+        /restored into app as app_user/.test(trialMove.output),
+        "the trial restore ran as the app's own database user",
+        trialMove.output,
+      );
       const owners = newSql("SELECT DISTINCT tableowner FROM pg_tables WHERE schemaname = 'public'").trim();
       check(owners === "app_user", `the restored tables belong to the app's user (${owners.replace(/\n/g, ", ")})`);
       // Users delete uploads meanwhile: the final copy must not bring them back.
@@ -602,7 +833,10 @@ aws sts get-caller-identity --query Account --output text`,
       must(await server.run("10.5 freeze", s105[0]), "10.5: the old server frozen: its cron off, its database and uploads read-only");
       const cronState = await insideAsync(old, ["systemctl", "is-enabled", "cron.service"]);
       check(/disabled/.test(cronState.output), `the old server's cron is stopped and disabled (${cronState.output.trim()})`);
-      const finalDump = must(await server.run("10.5 final dump and uploads", s105[1]), "10.5: the final dump and the changed uploads in the bucket");
+      const finalDump = must(
+        await server.run("10.5 final dump and uploads", s105[1]),
+        "10.5: the final dump and the changed uploads in the bucket",
+      );
       r.dumpSeconds = finalDump.seconds;
       const oldAtFreeze = parseDigest(await oldSql(DIGEST_SQL));
       const oldFiles = fileDigests(path.join(old.root, UPLOADS_DIR));
@@ -619,8 +853,14 @@ aws sts get-caller-identity --query Account --output text`,
       // ---------------------------------------------------------- 10.6 cut over
       const s106 = shellBlocks(RUNBOOK, "### 10.6 Cut over");
       cronReads.push(newSql(CRON_RUNS_SQL));
-      const fleetRunsBefore = timedJobRuns(cronReads).runs.filter((x) => x.side === "new" && x.at > (rounds[round - 2]?.rollbackFreeze || 0));
-      check(fleetRunsBefore.length === 0, `the held fleet ran the timed job 0 times before the cut-over (${fleetRunsBefore.length})`, JSON.stringify(fleetRunsBefore));
+      const fleetRunsBefore = timedJobRuns(cronReads).runs.filter(
+        (x) => x.side === "new" && x.at > (rounds[round - 2]?.rollbackFreeze || 0),
+      );
+      check(
+        fleetRunsBefore.length === 0,
+        `the held fleet ran the timed job 0 times before the cut-over (${fleetRunsBefore.length})`,
+        JSON.stringify(fleetRunsBefore),
+      );
       // The runner reads the switch every minute and records each slot that comes due while it is off as held:
       // every slot after the switch was off with the fleet in service (round 1: from the fleet serving; round 2:
       // from the rollback's hold) whose minute's ticks are over (15 s) is held in the jobs table, none run.
@@ -633,18 +873,37 @@ aws sts get-caller-identity --query Account --output text`,
         heldRecords.every((x) => x?.status === "held"),
         `the switch held the fleet's timed job: ${heldSlots.length} slot(s) since it was off recorded held in ${jobsTable.name}, none run (${heldSlots.map((slot, i) => `${slot.slice(11, 16)} ${heldRecords[i]?.status ?? "-"}`).join(", ")})`,
       );
-      const moved = must(await you.run("10.6 final copy, restore, timed jobs on", s106[0]), "10.6: the final uploads and the database restored, the timed jobs on");
+      const moved = must(
+        await you.run("10.6 final copy, restore, timed jobs on", s106[0]),
+        "10.6: the final uploads and the database restored, the timed jobs on",
+      );
       r.restoreSeconds = moved.seconds;
       r.jobsOn = Date.now();
       const newAfterRestore = parseDigest(newSql(DIGEST_SQL));
-      if (round === 1) for (const line of newSql("SELECT id || '|' || body FROM notes").split("\n").filter(Boolean)) newNotesAtCutOver.set(line.split("|")[0], line.split("|").slice(1).join("|"));
+      if (round === 1)
+        for (const line of newSql("SELECT id || '|' || body FROM notes").split("\n").filter(Boolean))
+          newNotesAtCutOver.set(line.split("|")[0], line.split("|").slice(1).join("|"));
       const newFiles = fileDigests(efs);
       must(await you.run("10.6 drop the AAAA records", s106[1]), "10.6: the old server's AAAA records deleted");
       // The cut-over apply (a named stand-in): the alias records the synthesized stack adds with the switch on, as
       // the provider writes them with allow_overwrite (UPSERT), the load balancer's name and zone resolved.
-      const changes = added.map((a) => ({ Action: "UPSERT", ResourceRecordSet: { Name: a.value.name, Type: a.value.type, AliasTarget: { HostedZoneId: ALB_ZONE_ID, DNSName: ALB_DNS_NAME, EvaluateTargetHealth: a.value.alias.evaluate_target_health } } }));
+      const changes = added.map((a) => ({
+        Action: "UPSERT",
+        ResourceRecordSet: {
+          Name: a.value.name,
+          Type: a.value.type,
+          AliasTarget: { HostedZoneId: ALB_ZONE_ID, DNSName: ALB_DNS_NAME, EvaluateTargetHealth: a.value.alias.evaluate_target_health },
+        },
+      }));
       fs.writeFileSync(path.join(operator.cwd, "apply-aliases.json"), JSON.stringify({ Changes: changes }));
-      must(await runBlock("the cut-over apply (alias records)", `aws route53 change-resource-record-sets --hosted-zone-id ${zoneId} --change-batch file://apply-aliases.json >/dev/null`, operator), "the apply with edge.routeTraffic true: alias records in the zone");
+      must(
+        await runBlock(
+          "the cut-over apply (alias records)",
+          `aws route53 change-resource-record-sets --hosted-zone-id ${zoneId} --change-batch file://apply-aliases.json >/dev/null`,
+          operator,
+        ),
+        "the apply with edge.routeTraffic true: alias records in the zone",
+      );
       r.switched = Date.now();
       await zone.read();
       r.serving = await until(
@@ -657,35 +916,70 @@ aws sts get-caller-identity --query Account --output text`,
         200,
       );
       const records = await zone.records(domain);
-      check(records.length === 1 && records[0].Type === "A" && records[0].AliasTarget, `the name now has only the alias A record to the load balancer (${records.map((r) => r.Type + (r.AliasTarget ? " alias" : "")).join(", ")})`);
+      check(
+        records.length === 1 && records[0].Type === "A" && records[0].AliasTarget,
+        `the name now has only the alias A record to the load balancer (${records.map((r) => r.Type + (r.AliasTarget ? " alias" : "")).join(", ")})`,
+      );
 
       // ---------------------------------------------------------- nothing lost
       const tableProblems = [];
       for (const [table, d] of Object.entries(oldAtFreeze.tables)) {
         const n = newAfterRestore.tables[table];
-        if (!n || n.rows !== d.rows || n.md5 !== d.md5) tableProblems.push(`${table}: old ${d.rows} rows ${d.md5}, new ${n ? `${n.rows} rows ${n.md5}` : "missing"}`);
+        if (!n || n.rows !== d.rows || n.md5 !== d.md5)
+          tableProblems.push(`${table}: old ${d.rows} rows ${d.md5}, new ${n ? `${n.rows} rows ${n.md5}` : "missing"}`);
       }
       const rows = Object.values(oldAtFreeze.tables).reduce((n, t) => n + t.rows, 0);
-      check(tableProblems.length === 0 && Object.keys(oldAtFreeze.tables).length >= 6, `every table arrived whole: ${Object.keys(oldAtFreeze.tables).length} tables, ${rows} rows, the same checksum per table`, tableProblems.join("\n"));
+      check(
+        tableProblems.length === 0 && Object.keys(oldAtFreeze.tables).length >= 6,
+        `every table arrived whole: ${Object.keys(oldAtFreeze.tables).length} tables, ${rows} rows, the same checksum per table`,
+        tableProblems.join("\n"),
+      );
       const seqProblems = Object.entries(oldAtFreeze.sequences).filter(([name, s]) => {
         const n = newAfterRestore.sequences[name];
         return !n || n.last !== s.last || n.last < n.max;
       });
-      check(seqProblems.length === 0 && Object.keys(oldAtFreeze.sequences).length >= 5, `every sequence arrived at its value, past its column's largest (${Object.entries(newAfterRestore.sequences).map(([k, v]) => `${k} ${v.last}>=${v.max}`).join(", ")})`, JSON.stringify(seqProblems));
+      check(
+        seqProblems.length === 0 && Object.keys(oldAtFreeze.sequences).length >= 5,
+        `every sequence arrived at its value, past its column's largest (${Object.entries(newAfterRestore.sequences)
+          .map(([k, v]) => `${k} ${v.last}>=${v.max}`)
+          .join(", ")})`,
+        JSON.stringify(seqProblems),
+      );
       const files = compareFiles(oldFiles, newFiles);
-      check(files.ok, `every upload arrived with the same checksum: ${Object.keys(oldFiles).length} files`, JSON.stringify({ missing: files.missing.slice(0, 10), changed: files.changed.slice(0, 10), extra: files.extra.slice(0, 10) }));
-      check(deleted.every((f) => !(f in newFiles)), "uploads deleted on the old server before the freeze are not brought back");
+      check(
+        files.ok,
+        `every upload arrived with the same checksum: ${Object.keys(oldFiles).length} files`,
+        JSON.stringify({ missing: files.missing.slice(0, 10), changed: files.changed.slice(0, 10), extra: files.extra.slice(0, 10) }),
+      );
+      check(
+        deleted.every((f) => !(f in newFiles)),
+        "uploads deleted on the old server before the freeze are not brought back",
+      );
       let unread = [];
       for (const name of Object.keys(oldFiles)) {
         const r = await byName(domain, caPem, "GET", `/uploads/${encodePath(name)}`);
-        if (r.status !== 200 || r.address !== LB || crypto.createHash("sha256").update(r.body).digest("hex") !== oldFiles[name]) unread.push(`${name}: ${r.status} via ${r.address}`);
+        if (r.status !== 200 || r.address !== LB || crypto.createHash("sha256").update(r.body).digest("hex") !== oldFiles[name])
+          unread.push(`${name}: ${r.status} via ${r.address}`);
       }
-      check(unread.length === 0, `the new fleet serves every upload by name through the balancer (${Object.keys(oldFiles).length})`, unread.slice(0, 10).join("\n"));
+      check(
+        unread.length === 0,
+        `the new fleet serves every upload by name through the balancer (${Object.keys(oldFiles).length})`,
+        unread.slice(0, 10).join("\n"),
+      );
       const notesRead = await byName(domain, caPem, "GET", "/notes/1");
-      check(notesRead.status === 200 && notesRead.address === LB, `the new fleet serves the migrated rows through the balancer (${notesRead.status})`, notesRead.body.toString());
+      check(
+        notesRead.status === 200 && notesRead.address === LB,
+        `the new fleet serves the migrated rows through the balancer (${notesRead.status})`,
+        notesRead.body.toString(),
+      );
 
       // The new side serves: its timed job runs there.
-      await until("a run of the timed job on the new side", () => timedJobRuns([newSql(CRON_RUNS_SQL)]).runs.some((x) => x.side === "new" && x.at > r.jobsOn), 100, 2000);
+      await until(
+        "a run of the timed job on the new side",
+        () => timedJobRuns([newSql(CRON_RUNS_SQL)]).runs.some((x) => x.side === "new" && x.at > r.jobsOn),
+        100,
+        2000,
+      );
       cronReads.push(newSql(CRON_RUNS_SQL));
       return r;
     };
@@ -695,12 +989,18 @@ aws sts get-caller-identity --query Account --output text`,
     // ---------------------------------------------------------- 10.7 roll back once
     const s107 = shellBlocks(RUNBOOK, "### 10.7 Rolling back, while the old server is kept");
     round1.rollbackFreeze = Date.now();
-    must(await you.run("10.7 hold the new side, copy back", s107[0]), "10.7: the new side held (jobs off, database read-only) and copied back");
+    must(
+      await you.run("10.7 hold the new side, copy back", s107[0]),
+      "10.7: the new side held (jobs off, database read-only) and copied back",
+    );
     cronReads.push(newSql(CRON_RUNS_SQL));
     const newAtHold = newSql("SELECT id || '|' || md5(body) FROM notes ORDER BY id");
     const newFilesAtHold = fileDigests(efs);
     round1.oldRestore = Date.now();
-    must(await server.run("10.7 restore on the old server, thaw", s107[1]), "10.7: the old server restored from the new side and thawed, its cron on");
+    must(
+      await server.run("10.7 restore on the old server, thaw", s107[1]),
+      "10.7: the old server restored from the new side and thawed, its cron on",
+    );
     must(await you.run("10.7 the names back", s107[2]), "10.7: the old records back in the zone");
     round1.back = Date.now();
     await zone.read();
@@ -715,20 +1015,42 @@ aws sts get-caller-identity --query Account --output text`,
     );
     const oldNotes = (await oldSql("SELECT id || '|' || md5(body) FROM notes ORDER BY id")).split("\n").filter(Boolean);
     const oldNoteSet = new Set(oldNotes);
-    const lostBack = newAtHold.split("\n").filter(Boolean).filter((n) => !oldNoteSet.has(n));
-    check(lostBack.length === 0, `every row the new side had at its freeze is back on the old server (${newAtHold.split("\n").filter(Boolean).length} notes)`, lostBack.slice(0, 10).join("\n"));
+    const lostBack = newAtHold
+      .split("\n")
+      .filter(Boolean)
+      .filter((n) => !oldNoteSet.has(n));
+    check(
+      lostBack.length === 0,
+      `every row the new side had at its freeze is back on the old server (${newAtHold.split("\n").filter(Boolean).length} notes)`,
+      lostBack.slice(0, 10).join("\n"),
+    );
     const oldFilesBack = fileDigests(path.join(old.root, UPLOADS_DIR));
     const back = compareFiles(newFilesAtHold, oldFilesBack);
-    check(back.missing.length === 0 && back.changed.length === 0, `every upload the new side had is back on the old server (${Object.keys(newFilesAtHold).length})`, JSON.stringify({ missing: back.missing.slice(0, 10), changed: back.changed.slice(0, 10) }));
-    await until("a run of the timed job on the old server again", async () => timedJobRuns([await oldSql(CRON_RUNS_SQL)]).runs.some((x) => x.side === "old" && x.at > round1.back), 100, 2000);
+    check(
+      back.missing.length === 0 && back.changed.length === 0,
+      `every upload the new side had is back on the old server (${Object.keys(newFilesAtHold).length})`,
+      JSON.stringify({ missing: back.missing.slice(0, 10), changed: back.changed.slice(0, 10) }),
+    );
+    await until(
+      "a run of the timed job on the old server again",
+      async () => timedJobRuns([await oldSql(CRON_RUNS_SQL)]).runs.some((x) => x.side === "old" && x.at > round1.back),
+      100,
+      2000,
+    );
     cronReads.push(await oldSql(CRON_RUNS_SQL));
     cronReads.push(newSql(CRON_RUNS_SQL));
 
     // ---------------------------------------------------------- try again: the new side thawed, then 10.4 to 10.6 once more
-    must(await you.run("10.7 thaw the new side to try again", s107[3]), "10.7: the new side's database writable again, to try the cut-over again");
+    must(
+      await you.run("10.7 thaw the new side to try again", s107[3]),
+      "10.7: the new side's database writable again, to try the cut-over again",
+    );
     await cutOver(2);
 
-    check(rounds.reduce((n, r) => n + (r.held || 0), 0) > 0, `the held slots above were at least one (${rounds.map((r) => r.held).join(" + ")})`);
+    check(
+      rounds.reduce((n, r) => n + (r.held || 0), 0) > 0,
+      `the held slots above were at least one (${rounds.map((r) => r.held).join(" + ")})`,
+    );
 
     // ---------------------------------------------------------- 10.8 retire (the transfer bucket, the uploader, the switch)
     const [retire] = shellBlocks(RUNBOOK, "### 10.8 Retiring the old server");
@@ -758,24 +1080,47 @@ aws sts get-caller-identity --query Account --output text`,
       .filter(Boolean)
       .map((l) => [l.split("|")[0], l.split("|").slice(1).join("|")]),
   );
-  const acked = all.filter((r) => r.method === "POST" && r.code === 201).map((r) => ({ at: r.at, id: String(JSON.parse(r.body).id), body: `note ${/t=(\d+)/.exec(r.url)[1]} written under load ✓` }));
+  const acked = all
+    .filter((r) => r.method === "POST" && r.code === 201)
+    .map((r) => ({ at: r.at, id: String(JSON.parse(r.body).id), body: `note ${/t=(\d+)/.exec(r.url)[1]} written under load ✓` }));
   const [r1, r2] = rounds;
   const end = r2?.serving ? "the new side" : r1?.oldServing ? "the old server" : r1?.serving ? "the new side" : "the old server";
   const finalNotes = end === "the new side" ? newNotes : finalOldNotes;
   const finalFiles = end === "the new side" ? fileDigests(efs) : fileDigests(path.join(old.root, UPLOADS_DIR));
   // Every write acknowledged anywhere, through every freeze, copy, restore and the rollback, is where the app ended.
   const lostNotes = acked.filter((w) => finalNotes.get(w.id) !== w.body);
-  check(acked.length > 0 && lostNotes.length === 0, `every note acknowledged at any point (${acked.length}) is on ${end} at the end`, lostNotes.slice(0, 5).map((w) => `${new Date(w.at).toISOString()} ${JSON.stringify(w)}`).join("\n"));
+  check(
+    acked.length > 0 && lostNotes.length === 0,
+    `every note acknowledged at any point (${acked.length}) is on ${end} at the end`,
+    lostNotes
+      .slice(0, 5)
+      .map((w) => `${new Date(w.at).toISOString()} ${JSON.stringify(w)}`)
+      .join("\n"),
+  );
   const uploadsAcked = all.filter((r) => r.method === "PUT" && r.code === 201);
   const lostUploads = uploadsAcked.filter((r) => {
     const name = decodeURIComponent(new URL(r.url).pathname.replace(/^\/uploads\//, ""));
     return finalFiles[name] !== crypto.createHash("sha256").update(uploadBodies[name]).digest("hex");
   });
-  check(uploadsAcked.length > 0 && lostUploads.length === 0, `every upload acknowledged at any point (${uploadsAcked.length}) is on ${end} at the end`, lostUploads.slice(0, 5).map((r) => r.url).join("\n"));
+  check(
+    uploadsAcked.length > 0 && lostUploads.length === 0,
+    `every upload acknowledged at any point (${uploadsAcked.length}) is on ${end} at the end`,
+    lostUploads
+      .slice(0, 5)
+      .map((r) => r.url)
+      .join("\n"),
+  );
   if (r1?.serving) {
     const beforeFreeze = acked.filter((w) => w.at < r1.freeze);
     const missingNew = beforeFreeze.filter((w) => newNotesAtCutOver.get(w.id) !== w.body);
-    check(beforeFreeze.length > 0 && missingNew.length === 0, `every note acknowledged before the first freeze (${beforeFreeze.length}) was on the new side at the cut-over`, missingNew.slice(0, 5).map((w) => JSON.stringify(w)).join("\n"));
+    check(
+      beforeFreeze.length > 0 && missingNew.length === 0,
+      `every note acknowledged before the first freeze (${beforeFreeze.length}) was on the new side at the cut-over`,
+      missingNew
+        .slice(0, 5)
+        .map((w) => JSON.stringify(w))
+        .join("\n"),
+    );
   }
   // Which side ran the timed job, minute by minute: the fleet only from a freeze until the rollback holds it again
   // (its switch goes on after the restore), the old server never from a freeze until it is thawed.
@@ -786,8 +1131,13 @@ aws sts get-caller-identity --query Account --output text`,
   const inside = (t, windows) => windows.some(([x, y]) => x !== undefined && t > x && t < y);
   const wrongSide = runs.runs.filter((x) => (x.side === "new" ? !inside(x.at, newWindows) : inside(x.at, oldFrozen)));
   check(
-    twice.length === 0 && wrongSide.length === 0 && runs.runs.some((x) => x.side === "new") && runs.runs.some((x) => x.side === "old" && x.at > (r1?.back ?? Infinity)),
-    `the timed job ran once per minute on one side only: the old server until a freeze and again after the rollback, the fleet only from a cut-over to the rollback (${Object.entries(runs.slots)
+    twice.length === 0 &&
+      wrongSide.length === 0 &&
+      runs.runs.some((x) => x.side === "new") &&
+      runs.runs.some((x) => x.side === "old" && x.at > (r1?.back ?? Infinity)),
+    `the timed job ran once per minute on one side only: the old server until a freeze and again after the rollback, the fleet only from a cut-over to the rollback (${Object.entries(
+      runs.slots,
+    )
       .map(([slot, sides]) => `${slot} ${sides.join("+")}`)
       .join(", ")})`,
     JSON.stringify({ twice, wrongSide }),
@@ -809,23 +1159,41 @@ aws sts get-caller-identity --query Account --output text`,
   for (const [name, from, to] of phases) {
     const x = f(from, to);
     const writes = all.filter((r) => r.at >= from && r.at < to && r.method !== "GET" && (r.code < 200 || r.code > 299)).length;
-    console.log(`${name.padEnd(44)} ${String(x.requests).padStart(8)}  ${String(x.non2xx).padStart(7)}  ${String(x.connectionErrors).padStart(8)}  ${String(writes).padStart(13)}  ${x.p50.toFixed(0).padStart(6)}  ${x.p95.toFixed(0).padStart(6)}`);
+    console.log(
+      `${name.padEnd(44)} ${String(x.requests).padStart(8)}  ${String(x.non2xx).padStart(7)}  ${String(x.connectionErrors).padStart(8)}  ${String(writes).padStart(13)}  ${x.p50.toFixed(0).padStart(6)}  ${x.p95.toFixed(0).padStart(6)}`,
+    );
   }
   // Writes fail only while neither side takes them: from a freeze until the other side serves (a request in
   // flight at either edge aside: 2 s).
   const failedWrite = (r) => r.method !== "GET" && (r.code < 200 || r.code > 299);
   const servingWindows = phases.filter(([name]) => !/freeze|hold/.test(name)).map(([, x, y]) => [x === 0 ? 0 : x + 2000, y]);
   const refused = all.filter((r) => failedWrite(r) && servingWindows.some(([x, y]) => r.at >= x && r.at < y));
-  check(refused.length === 0, `no write failed while a side served (${all.filter((r) => r.method !== "GET").length} writes)`, refused.slice(0, 5).map((r) => `${new Date(r.at).toISOString()} ${r.method} ${r.url} ${r.code} ${r.body.slice(0, 200)}`).join("\n"));
+  check(
+    refused.length === 0,
+    `no write failed while a side served (${all.filter((r) => r.method !== "GET").length} writes)`,
+    refused
+      .slice(0, 5)
+      .map((r) => `${new Date(r.at).toISOString()} ${r.method} ${r.url} ${r.code} ${r.body.slice(0, 200)}`)
+      .join("\n"),
+  );
   const failedReads = all.filter((r) => r.method === "GET" && (r.code < 200 || r.code > 299));
-  check(failedReads.length === 0, `no read failed at any point (${all.filter((r) => r.method === "GET").length} reads)`, failedReads.slice(0, 5).map((r) => `${new Date(r.at).toISOString()} ${r.url} ${r.code} ${r.error}`).join("\n"));
+  check(
+    failedReads.length === 0,
+    `no read failed at any point (${all.filter((r) => r.method === "GET").length} reads)`,
+    failedReads
+      .slice(0, 5)
+      .map((r) => `${new Date(r.at).toISOString()} ${r.url} ${r.code} ${r.error}`)
+      .join("\n"),
+  );
   if (r1?.serving) {
     const rates = await measureRates(old, postgres);
     const mb = (n) => (n / 1048576).toFixed(1);
     const dumpRate = r1.dbSize / 1048576 / rates.dumpSeconds;
     const restoreRate = r1.dbSize / 1048576 / rates.restoreSeconds;
     console.log("");
-    console.log(`data: tables and indexes ${mb(r1.dbSize)} MiB (${r1.rows} rows in ${r1.tables} tables; the database with its catalogs ${mb(r1.dbTotal)} MiB), its dump ${mb(rates.dumpBytes)} MiB, uploads ${r1.files} files ${mb(r1.fileBytes)} MiB`);
+    console.log(
+      `data: tables and indexes ${mb(r1.dbSize)} MiB (${r1.rows} rows in ${r1.tables} tables; the database with its catalogs ${mb(r1.dbTotal)} MiB), its dump ${mb(rates.dumpBytes)} MiB, uploads ${r1.files} files ${mb(r1.fileBytes)} MiB`,
+    );
     for (const r of rounds.filter((x) => x.serving)) {
       console.log(
         `cut-over ${r.round}: write freeze to the new fleet serving writes ${((r.serving - r.freeze) / 1000).toFixed(1)} s (freeze, final dump and uploads on the old server ${((r.switched - r.freeze) / 1000 - r.restoreSeconds).toFixed(1)} s, ` +
@@ -837,7 +1205,10 @@ aws sts get-caller-identity --query Account --output text`,
         `adds about ${((10240 / dumpRate + 10240 / restoreRate) / 60).toFixed(0)} min to the freeze, plus copying its dump (about ${((rates.dumpBytes / r1.dbSize) * 10).toFixed(1)} GiB); measure the real one with the trial (10.4)`,
     );
   }
-  if (r1?.oldServing) console.log(`rollback: the new side held to the old server serving writes again ${((r1.oldServing - r1.rollbackFreeze) / 1000).toFixed(1)} s`);
+  if (r1?.oldServing)
+    console.log(
+      `rollback: the new side held to the old server serving writes again ${((r1.oldServing - r1.rollbackFreeze) / 1000).toFixed(1)} s`,
+    );
   say(`migration rehearsal: ${((Date.now() - t0) / 1000).toFixed(0)}s, ${all.length} requests at ${RATE}/s`);
   return result;
 }
@@ -853,7 +1224,23 @@ async function measureRates(old, postgres) {
   fs.chmodSync(file, 0o644);
   postgres.psql("CREATE DATABASE rate");
   const t = Date.now();
-  execFileSync("runuser", ["-u", "postgres", "--", "pg_restore", "-h", postgres.dir, "-p", "5432", "-U", "postgres", "--dbname=rate", "--no-owner", "--no-acl", "--single-transaction", file]);
+  execFileSync("runuser", [
+    "-u",
+    "postgres",
+    "--",
+    "pg_restore",
+    "-h",
+    postgres.dir,
+    "-p",
+    "5432",
+    "-U",
+    "postgres",
+    "--dbname=rate",
+    "--no-owner",
+    "--no-acl",
+    "--single-transaction",
+    file,
+  ]);
   const restoreSeconds = (Date.now() - t) / 1000;
   postgres.psql("DROP DATABASE rate");
   return { dumpSeconds, restoreSeconds, dumpBytes: fs.statSync(file).size };

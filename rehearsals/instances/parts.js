@@ -20,14 +20,26 @@ const MOTO = process.env.REHEARSAL_MOTO_SERVER || path.join(process.env.MOTO_VEN
 const REGION = "eu-west-2";
 const BOOT_LIMIT_SECONDS = Number(process.env.REHEARSAL_BOOT_LIMIT_SECONDS || 420);
 
-const ADDRESSES = { aws: "10.99.0.10", git: "10.99.0.11", truststore: "10.99.0.12", db: "10.99.0.20", cache: "10.99.0.21", imds: "169.254.169.254" };
+const ADDRESSES = {
+  aws: "10.99.0.10",
+  git: "10.99.0.11",
+  truststore: "10.99.0.12",
+  db: "10.99.0.20",
+  cache: "10.99.0.21",
+  imds: "169.254.169.254",
+};
 /**
  * The names an environment's instances resolve (/etc/hosts), by service. `bucket`: the boot bundle's bucket,
  * reached by its virtual-hosted name as the AWS CLI does.
  */
 function serviceNames(env, bucket) {
   return {
-    aws: [...["secretsmanager", "autoscaling", "elasticloadbalancing", "logs", "sts", "s3", "dynamodb", "monitoring", "ssm"].map((s) => `${s}.${REGION}.amazonaws.com`), ...(bucket ? [`${bucket}.s3.${REGION}.amazonaws.com`] : [])],
+    aws: [
+      ...["secretsmanager", "autoscaling", "elasticloadbalancing", "logs", "sts", "s3", "dynamodb", "monitoring", "ssm"].map(
+        (s) => `${s}.${REGION}.amazonaws.com`,
+      ),
+      ...(bucket ? [`${bucket}.s3.${REGION}.amazonaws.com`] : []),
+    ],
     git: ["github.com"],
     truststore: ["truststore.pki.rds.amazonaws.com"],
     db: [`webapp-${env}-db.rehearsal.eu-west-2.rds.amazonaws.com`],
@@ -59,7 +71,11 @@ function synthesizedStack(env, { compute, edge, outdir } = {}) {
     const edge = JSON.parse(process.argv[3]);
     const environments = ENVIRONMENTS.map((e) => (e.name === ${JSON.stringify(env)} ? { ...e, edge: { ...e.edge, ...edge }, compute: { ...e.compute, ...patch, repository: { ...e.compute.repository, ...(patch.repository || {}) } } } : e));
     process.exit(run({ environments, spec: ${JSON.stringify(env)}, outdir: process.argv[2], printWarnings: false }));`;
-  execFileSync("node", ["-e", program, JSON.stringify(compute || {}), outdir, JSON.stringify(edge || {})], { cwd: ROOT, env: { ...process.env, CHECKPOINT_DISABLE: "1" }, stdio: ["ignore", "ignore", "pipe"] });
+  execFileSync("node", ["-e", program, JSON.stringify(compute || {}), outdir, JSON.stringify(edge || {})], {
+    cwd: ROOT,
+    env: { ...process.env, CHECKPOINT_DISABLE: "1" },
+    stdio: ["ignore", "ignore", "pipe"],
+  });
   return JSON.parse(fs.readFileSync(path.join(outdir, "stacks", env, "cdk.tf.json"), "utf8"));
 }
 
@@ -76,7 +92,7 @@ function only(stack, type) {
  */
 function bootFromStack(stack) {
   const match = /^\$\{base64encode\("([\s\S]*)"\)\}$/.exec(only(stack, "aws_launch_template").user_data);
-  if (!match) throw new Error("user_data is not ${base64encode(\"...\")}");
+  if (!match) throw new Error('user_data is not ${base64encode("...")}');
   // A Terraform string literal: the same escapes as JSON for what the renderer emits.
   const userData = JSON.parse(`"${match[1]}"`).replace(/\$\{(\d+)\}/g, "$1");
   const object = only(stack, "aws_s3_object");
@@ -117,7 +133,9 @@ function moto(port, service, target, body) {
     const req = http.request({ host: "127.0.0.1", port, method: "POST", path: "/", headers: signedHeaders(service, target) }, (res) => {
       let data = "";
       res.on("data", (c) => (data += c));
-      res.on("end", () => (res.statusCode < 300 ? resolve(JSON.parse(data || "{}")) : reject(new Error(`${target}: ${res.statusCode} ${data}`))));
+      res.on("end", () =>
+        res.statusCode < 300 ? resolve(JSON.parse(data || "{}")) : reject(new Error(`${target}: ${res.statusCode} ${data}`)),
+      );
     });
     req.on("error", reject);
     req.end(JSON.stringify(body));
@@ -132,11 +150,18 @@ const secrets = {
 /** S3's REST API on the emulator (path-style, as an operator's setup would): returns status, headers, body. */
 function s3(port, method, pathname, body = "") {
   return new Promise((resolve, reject) => {
-    const headers = { authorization: `AWS4-HMAC-SHA256 Credential=AKIAREHEARSAL0000001/20260101/${REGION}/s3/aws4_request, SignedHeaders=host, Signature=0`, "x-amz-content-sha256": "UNSIGNED-PAYLOAD" };
+    const headers = {
+      authorization: `AWS4-HMAC-SHA256 Credential=AKIAREHEARSAL0000001/20260101/${REGION}/s3/aws4_request, SignedHeaders=host, Signature=0`,
+      "x-amz-content-sha256": "UNSIGNED-PAYLOAD",
+    };
     const req = http.request({ host: "127.0.0.1", port, method, path: pathname, headers }, (res) => {
       const chunks = [];
       res.on("data", (c) => chunks.push(c));
-      res.on("end", () => (res.statusCode < 300 ? resolve({ headers: res.headers, body: Buffer.concat(chunks).toString() }) : reject(new Error(`S3 ${method} ${pathname}: ${res.statusCode} ${Buffer.concat(chunks)}`))));
+      res.on("end", () =>
+        res.statusCode < 300
+          ? resolve({ headers: res.headers, body: Buffer.concat(chunks).toString() })
+          : reject(new Error(`S3 ${method} ${pathname}: ${res.statusCode} ${Buffer.concat(chunks)}`)),
+      );
     });
     req.on("error", reject);
     req.end(body);
@@ -150,8 +175,18 @@ const buckets = new Set();
  */
 async function storeBundle(port, bundle) {
   if (!buckets.has(bundle.bucket)) {
-    await s3(port, "PUT", `/${bundle.bucket}`, `<CreateBucketConfiguration xmlns="http://s3.amazonaws.com/doc/2006-03-01/"><LocationConstraint>${REGION}</LocationConstraint></CreateBucketConfiguration>`);
-    await s3(port, "PUT", `/${bundle.bucket}?versioning`, '<VersioningConfiguration xmlns="http://s3.amazonaws.com/doc/2006-03-01/"><Status>Enabled</Status></VersioningConfiguration>');
+    await s3(
+      port,
+      "PUT",
+      `/${bundle.bucket}`,
+      `<CreateBucketConfiguration xmlns="http://s3.amazonaws.com/doc/2006-03-01/"><LocationConstraint>${REGION}</LocationConstraint></CreateBucketConfiguration>`,
+    );
+    await s3(
+      port,
+      "PUT",
+      `/${bundle.bucket}?versioning`,
+      '<VersioningConfiguration xmlns="http://s3.amazonaws.com/doc/2006-03-01/"><Status>Enabled</Status></VersioningConfiguration>',
+    );
     buckets.add(bundle.bucket);
   }
   const version = (await s3(port, "PUT", `/${bundle.bucket}/${bundle.key}`, bundle.content)).headers["x-amz-version-id"];
@@ -176,7 +211,8 @@ function createJobsTable(port, table) {
 
 /** A slot's record in the jobs table (strongly consistent read), unmarshalled; undefined if none. */
 async function slotRecord(port, table, job, slot) {
-  const item = (await dynamodb(port, "GetItem", { TableName: table, Key: { job: { S: job }, slot: { S: slot } }, ConsistentRead: true })).Item;
+  const item = (await dynamodb(port, "GetItem", { TableName: table, Key: { job: { S: job }, slot: { S: slot } }, ConsistentRead: true }))
+    .Item;
   return item && Object.fromEntries(Object.entries(item).map(([k, v]) => [k, v.N !== undefined ? Number(v.N) : (v.S ?? v.BOOL)]));
 }
 
@@ -185,13 +221,29 @@ const slotId = (ms) => `${new Date(ms).toISOString().slice(0, 16)}Z`;
 
 /** The sum of a metric's datapoints (without dimensions) since `since`, from the emulator's CloudWatch. */
 function metricSum(port, namespace, name, since) {
-  const form = new URLSearchParams({ Action: "GetMetricStatistics", Version: "2010-08-01", Namespace: namespace, MetricName: name, StartTime: new Date(since).toISOString(), EndTime: new Date(Date.now() + 60000).toISOString(), Period: "86400", "Statistics.member.1": "Sum" });
+  const form = new URLSearchParams({
+    Action: "GetMetricStatistics",
+    Version: "2010-08-01",
+    Namespace: namespace,
+    MetricName: name,
+    StartTime: new Date(since).toISOString(),
+    EndTime: new Date(Date.now() + 60000).toISOString(),
+    Period: "86400",
+    "Statistics.member.1": "Sum",
+  });
   return new Promise((resolve, reject) => {
-    const headers = { "content-type": "application/x-www-form-urlencoded", authorization: `AWS4-HMAC-SHA256 Credential=AKIAREHEARSAL0000001/20260101/${REGION}/monitoring/aws4_request, SignedHeaders=host, Signature=0` };
+    const headers = {
+      "content-type": "application/x-www-form-urlencoded",
+      authorization: `AWS4-HMAC-SHA256 Credential=AKIAREHEARSAL0000001/20260101/${REGION}/monitoring/aws4_request, SignedHeaders=host, Signature=0`,
+    };
     const req = http.request({ host: "127.0.0.1", port, method: "POST", path: "/", headers }, (res) => {
       let data = "";
       res.on("data", (c) => (data += c));
-      res.on("end", () => (res.statusCode < 300 ? resolve([...data.matchAll(/<Sum>([\d.]+)<\/Sum>/g)].reduce((a, m) => a + Number(m[1]), 0)) : reject(new Error(`GetMetricStatistics: ${res.statusCode} ${data}`))));
+      res.on("end", () =>
+        res.statusCode < 300
+          ? resolve([...data.matchAll(/<Sum>([\d.]+)<\/Sum>/g)].reduce((a, m) => a + Number(m[1]), 0))
+          : reject(new Error(`GetMetricStatistics: ${res.statusCode} ${data}`)),
+      );
     });
     req.on("error", reject);
     req.end(form.toString());
@@ -206,7 +258,9 @@ async function startMoto() {
   child.stderr.on("data", (c) => (err += c));
   for (let i = 0; i < 100; i++) {
     try {
-      await new Promise((resolve, reject) => http.get({ host: "127.0.0.1", port, path: "/moto-api/" }, (r) => r.resume().on("end", resolve)).on("error", reject));
+      await new Promise((resolve, reject) =>
+        http.get({ host: "127.0.0.1", port, path: "/moto-api/" }, (r) => r.resume().on("end", resolve)).on("error", reject),
+      );
       return port;
     } catch {
       if (child.exitCode !== null) throw new Error(`moto_server exited: ${err}`);
@@ -226,7 +280,10 @@ async function startEmulator(accountId, settings = {}) {
   const python = process.env.MOTO_PYTHON || path.join(path.dirname(path.dirname(MOTO)), "bin", "python");
   const dir = fs.mkdtempSync("/tmp/webapp-emulator-");
   const portFile = path.join(dir, "port");
-  const child = spawn(python, [path.join(ROOT, "rehearsal", "emulator.py"), "serve", "--account-id", accountId, "--port-file", portFile], { stdio: ["ignore", "ignore", "pipe"], env: { ...process.env, ...settings } });
+  const child = spawn(python, [path.join(ROOT, "rehearsal", "emulator.py"), "serve", "--account-id", accountId, "--port-file", portFile], {
+    stdio: ["ignore", "ignore", "pipe"],
+    env: { ...process.env, ...settings },
+  });
   cleanups.push(() => {
     if (child.exitCode === null) child.kill("SIGKILL");
     fs.rmSync(dir, { recursive: true, force: true });
@@ -238,7 +295,9 @@ async function startEmulator(accountId, settings = {}) {
     if (fs.existsSync(portFile)) {
       const port = Number(fs.readFileSync(portFile, "utf8"));
       try {
-        await new Promise((resolve, reject) => http.get({ host: "127.0.0.1", port, path: "/moto-api/" }, (r) => r.resume().on("end", resolve)).on("error", reject));
+        await new Promise((resolve, reject) =>
+          http.get({ host: "127.0.0.1", port, path: "/moto-api/" }, (r) => r.resume().on("end", resolve)).on("error", reject),
+        );
         return port;
       } catch {
         // not answering yet
@@ -260,15 +319,31 @@ function lifecycleStandIn(record, group, hook) {
     if (action === "RegisterTargets" || action === "DeregisterTargets") {
       record.push({ action, at: Date.now(), instance: form.get("Targets.member.1.Id"), targetGroup: form.get("TargetGroupArn") });
       const ns = "http://elasticloadbalancing.amazonaws.com/doc/2015-12-01/";
-      return { status: 200, body: `<${action}Response xmlns="${ns}"><${action}Result/><ResponseMetadata><RequestId>rehearsal</RequestId></ResponseMetadata></${action}Response>` };
+      return {
+        status: 200,
+        body: `<${action}Response xmlns="${ns}"><${action}Result/><ResponseMetadata><RequestId>rehearsal</RequestId></ResponseMetadata></${action}Response>`,
+      };
     }
     if (action !== "CompleteLifecycleAction" && action !== "RecordLifecycleActionHeartbeat") return null;
-    const entry = { action, at: Date.now(), group: form.get("AutoScalingGroupName"), hook: form.get("LifecycleHookName"), instance: form.get("InstanceId"), result: form.get("LifecycleActionResult") };
+    const entry = {
+      action,
+      at: Date.now(),
+      group: form.get("AutoScalingGroupName"),
+      hook: form.get("LifecycleHookName"),
+      instance: form.get("InstanceId"),
+      result: form.get("LifecycleActionResult"),
+    };
     record.push(entry);
     if (entry.group !== group || entry.hook !== hook) {
-      return { status: 400, body: `<ErrorResponse><Error><Type>Sender</Type><Code>ValidationError</Code><Message>No lifecycle hook ${entry.hook} on ${entry.group}</Message></Error></ErrorResponse>` };
+      return {
+        status: 400,
+        body: `<ErrorResponse><Error><Type>Sender</Type><Code>ValidationError</Code><Message>No lifecycle hook ${entry.hook} on ${entry.group}</Message></Error></ErrorResponse>`,
+      };
     }
-    return { status: 200, body: `<${action}Response xmlns="http://autoscaling.amazonaws.com/doc/2011-01-01/"><${action}Result/><ResponseMetadata><RequestId>rehearsal</RequestId></ResponseMetadata></${action}Response>` };
+    return {
+      status: 200,
+      body: `<${action}Response xmlns="http://autoscaling.amazonaws.com/doc/2011-01-01/"><${action}Result/><ResponseMetadata><RequestId>rehearsal</RequestId></ResponseMetadata></${action}Response>`,
+    };
   };
 }
 
@@ -297,7 +372,11 @@ function prepareInstance(work, index, userData, caPem, name, names) {
     fs.mkdirSync(path.dirname(path.join(root, file)), { recursive: true });
     fs.writeFileSync(path.join(root, file), text, { mode });
   };
-  const hosts = ["127.0.0.1 localhost", `10.99.1.${index} ip-10-99-1-${index}`, ...Object.entries(names).map(([k, list]) => `${ADDRESSES[k]} ${list.join(" ")}`)];
+  const hosts = [
+    "127.0.0.1 localhost",
+    `10.99.1.${index} ip-10-99-1-${index}`,
+    ...Object.entries(names).map(([k, list]) => `${ADDRESSES[k]} ${list.join(" ")}`),
+  ];
   write("etc/hosts", `${hosts.join("\n")}\n`);
   write("etc/hostname", `ip-10-99-1-${index}\n`);
   // The instance trusts the rehearsal's CA, as an instance trusts the public roots its endpoints chain to.
@@ -305,11 +384,15 @@ function prepareInstance(work, index, userData, caPem, name, names) {
   // An AL2023 AMI ships the AWS CLI on PATH before user data runs (its loader fetches the boot bundle with it).
   fs.mkdirSync(path.join(root, "usr/local/bin"), { recursive: true });
   if (!fs.existsSync(path.join(root, "usr/local/bin/aws"))) fs.symlinkSync("/opt/awscli/bin/aws", path.join(root, "usr/local/bin/aws"));
-  for (const bundle of execFileSync("find", [path.join(root, "opt/awscli"), "-name", "cacert.pem"], { encoding: "utf8" }).split("\n").filter(Boolean)) fs.appendFileSync(bundle, caPem);
+  for (const bundle of execFileSync("find", [path.join(root, "opt/awscli"), "-name", "cacert.pem"], { encoding: "utf8" })
+    .split("\n")
+    .filter(Boolean))
+    fs.appendFileSync(bundle, caPem);
   // The dnf stand-in, its one table and its stand-ins.
   write("usr/bin/dnf", fs.readFileSync(path.join(__dirname, "dnf")), 0o755);
   write("usr/share/rehearsal/packages.tsv", fs.readFileSync(path.join(__dirname, "packages.tsv")));
-  for (const name of fs.readdirSync(path.join(__dirname, "stand-ins"))) write(`usr/share/rehearsal/stand-ins/${name}`, fs.readFileSync(path.join(__dirname, "stand-ins", name)), 0o755);
+  for (const name of fs.readdirSync(path.join(__dirname, "stand-ins")))
+    write(`usr/share/rehearsal/stand-ins/${name}`, fs.readFileSync(path.join(__dirname, "stand-ins", name)), 0o755);
   // cloud-init's part: run the user data once, at first boot, after the network is up.
   write("var/lib/cloud/instance/user-data.txt", userData, 0o600);
   write(
@@ -317,7 +400,10 @@ function prepareInstance(work, index, userData, caPem, name, names) {
     "[Unit]\nDescription=Run the instance's user data (cloud-init's part)\nWants=network-online.target\nAfter=network-online.target\nConditionPathExists=!/var/lib/cloud/instance/boot-finished\n\n[Service]\nType=oneshot\nExecStart=/bin/bash /var/lib/cloud/instance/user-data.txt\nExecStartPost=/bin/touch /var/lib/cloud/instance/boot-finished\nStandardOutput=append:/var/log/cloud-init-output.log\nStandardError=inherit\nTimeoutStartSec=infinity\n\n[Install]\nWantedBy=multi-user.target\n",
   );
   fs.mkdirSync(path.join(root, "etc/systemd/system/multi-user.target.wants"), { recursive: true });
-  fs.symlinkSync("/etc/systemd/system/rehearsal-user-data.service", path.join(root, "etc/systemd/system/multi-user.target.wants/rehearsal-user-data.service"));
+  fs.symlinkSync(
+    "/etc/systemd/system/rehearsal-user-data.service",
+    path.join(root, "etc/systemd/system/multi-user.target.wants/rehearsal-user-data.service"),
+  );
   return { index, dir, root, address: `10.99.1.${index}`, id: `i-0rehearsal0000000${index}` };
 }
 
@@ -325,7 +411,17 @@ function bootInstance(instance, efs) {
   const console = fs.openSync(path.join(instance.dir, "console.log"), "a");
   const child = spawn(
     "systemd-nspawn",
-    ["--quiet", "--boot", "--register=no", "--keep-unit", "--console=pipe", `--directory=${instance.root}`, `--machine=rehearsal-i${instance.index}`, `--network-namespace-path=/run/netns/${NETNS}-i${instance.index}`, `--bind=${efs}:/srv/rehearsal-efs`],
+    [
+      "--quiet",
+      "--boot",
+      "--register=no",
+      "--keep-unit",
+      "--console=pipe",
+      `--directory=${instance.root}`,
+      `--machine=rehearsal-i${instance.index}`,
+      `--network-namespace-path=/run/netns/${NETNS}-i${instance.index}`,
+      `--bind=${efs}:/srv/rehearsal-efs`,
+    ],
     { stdio: ["ignore", console, console] },
   );
   instance.child = child;
@@ -350,7 +446,11 @@ function stopInstance(instance, ms = 60000) {
 
 /** The container's init (systemd), the child of systemd-nspawn. */
 function leaderPid(instance) {
-  const children = fs.readFileSync(`/proc/${instance.child.pid}/task/${instance.child.pid}/children`, "utf8").trim().split(/\s+/).filter(Boolean);
+  const children = fs
+    .readFileSync(`/proc/${instance.child.pid}/task/${instance.child.pid}/children`, "utf8")
+    .trim()
+    .split(/\s+/)
+    .filter(Boolean);
   if (children.length !== 1) throw new Error(`instance ${instance.index}: expected one child of systemd-nspawn, found ${children.length}`);
   return children[0];
 }
@@ -361,7 +461,9 @@ function leaderPid(instance) {
  */
 function insideAsync(instance, args) {
   return new Promise((resolve) => {
-    const child = spawn("nsenter", ["-t", leaderPid(instance), "-m", "-u", "-i", "-n", "-p", "--", ...args], { stdio: ["ignore", "pipe", "pipe"] });
+    const child = spawn("nsenter", ["-t", leaderPid(instance), "-m", "-u", "-i", "-n", "-p", "--", ...args], {
+      stdio: ["ignore", "pipe", "pipe"],
+    });
     let output = "";
     child.stdout.on("data", (c) => (output += c));
     child.stderr.on("data", (c) => (output += c));
@@ -431,7 +533,10 @@ function stepTimes(instance) {
 function bootLog(instance) {
   const dir = path.join(instance.root, "var/log/webapp-boot");
   if (!fs.existsSync(dir)) return "(no boot logs)";
-  return fs.readdirSync(dir).map((f) => `--- ${f}\n${fs.readFileSync(path.join(dir, f), "utf8").split("\n").slice(-15).join("\n")}`).join("\n");
+  return fs
+    .readdirSync(dir)
+    .map((f) => `--- ${f}\n${fs.readFileSync(path.join(dir, f), "utf8").split("\n").slice(-15).join("\n")}`)
+    .join("\n");
 }
 
 async function waitHealthy(instance, lifecycle) {

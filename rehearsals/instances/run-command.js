@@ -27,28 +27,53 @@ class RunCommand {
   }
 
   send(request) {
-    if (request.DocumentName !== "AWS-RunShellScript") return error("InvalidDocument", `only AWS-RunShellScript is stood in for, not ${request.DocumentName}`);
+    if (request.DocumentName !== "AWS-RunShellScript")
+      return error("InvalidDocument", `only AWS-RunShellScript is stood in for, not ${request.DocumentName}`);
     const ids = request.InstanceIds || [];
     const instance = ids.length === 1 ? this.instances(ids[0]) : undefined;
     if (!instance) return error("InvalidInstanceId", `Instances [${ids.join(", ")}] not in a valid state for account`);
     const commands = request.Parameters?.commands || [];
     const timeout = Number(request.Parameters?.executionTimeout?.[0] || 3600);
     const id = crypto.randomUUID();
-    const record = { id, instance: instance.id, status: "InProgress", code: -1, stdout: "", stderr: "", comment: request.Comment || "", started: Date.now() };
+    const record = {
+      id,
+      instance: instance.id,
+      status: "InProgress",
+      code: -1,
+      stdout: "",
+      stderr: "",
+      comment: request.Comment || "",
+      started: Date.now(),
+    };
     this.commands.set(id, record);
     const dir = path.join(instance.root, "var/lib/amazon/ssm", instance.id, "document/orchestration", id);
     fs.mkdirSync(dir, { recursive: true });
     fs.writeFileSync(path.join(dir, "_script.sh"), `${commands.join("\n")}\n`, { mode: 0o700 });
     const script = `/var/lib/amazon/ssm/${instance.id}/document/orchestration/${id}/_script.sh`;
     this.log?.(`run command ${id.slice(0, 8)} on ${instance.id}: ${record.comment || "(no comment)"}`);
-    insideAsync(instance, ["timeout", "-k", "10", String(timeout), "env", "-i", "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "HOME=/root", "bash", script]).then(({ code, output }) => {
+    insideAsync(instance, [
+      "timeout",
+      "-k",
+      "10",
+      String(timeout),
+      "env",
+      "-i",
+      "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+      "HOME=/root",
+      "bash",
+      script,
+    ]).then(({ code, output }) => {
       record.code = code ?? 1;
       record.stdout = output.slice(0, LIMIT);
       record.status = code === 0 ? "Success" : code === 124 ? "TimedOut" : "Failed";
       record.seconds = (Date.now() - record.started) / 1000;
-      this.log?.(`run command ${id.slice(0, 8)} on ${instance.id}: ${record.status} (exit ${record.code}) after ${record.seconds.toFixed(1)}s`);
+      this.log?.(
+        `run command ${id.slice(0, 8)} on ${instance.id}: ${record.status} (exit ${record.code}) after ${record.seconds.toFixed(1)}s`,
+      );
     });
-    return json({ Command: { CommandId: id, DocumentName: request.DocumentName, InstanceIds: ids, Status: "Pending", Comment: record.comment } });
+    return json({
+      Command: { CommandId: id, DocumentName: request.DocumentName, InstanceIds: ids, Status: "Pending", Comment: record.comment },
+    });
   }
 
   invocation(request) {

@@ -49,7 +49,11 @@ function shellBlocks(file, heading) {
 /** Runs a runbook block as written, in bash with -euo pipefail, as the operator (operator/ on PATH). */
 function runBlock(name, text, operator) {
   return new Promise((resolve) => {
-    const child = spawn("bash", ["-euo", "pipefail", "-c", text], { cwd: operator.cwd, env: operator.env, stdio: ["ignore", "pipe", "pipe"] });
+    const child = spawn("bash", ["-euo", "pipefail", "-c", text], {
+      cwd: operator.cwd,
+      env: operator.env,
+      stdio: ["ignore", "pipe", "pipe"],
+    });
     let output = "";
     child.stdout.on("data", (c) => (output += c));
     child.stderr.on("data", (c) => (output += c));
@@ -105,7 +109,12 @@ function terminal({ name, command = ["bash", "--norc", "--noprofile"], cwd, env,
       const file = `block-${n}.sh`;
       fs.writeFileSync(path.join(dir, file), text);
       return new Promise((resolve) => {
-        waiting = { n, from: output.length, started: Date.now(), resolve: (r) => (say(`runbook (${name}): ${title} exited ${r.code} after ${r.seconds.toFixed(1)}s`), resolve(r)) };
+        waiting = {
+          n,
+          from: output.length,
+          started: Date.now(),
+          resolve: (r) => (say(`runbook (${name}): ${title} exited ${r.code} after ${r.seconds.toFixed(1)}s`), resolve(r)),
+        };
         child.stdin.write(`source ${path.posix.join(inside, file)} </dev/null\necho __block_${n}_done__\n`);
       });
     },
@@ -128,7 +137,9 @@ function operatorShell(work, { env, tls, outputs, group, names }) {
   fs.writeFileSync(outputsFile, JSON.stringify(outputs));
   const instancesFile = path.join(work, "operator-instances.json");
   const writeInstances = () => {
-    const instances = Object.fromEntries([...group.instances.values()].filter((i) => !/^Terminat/.test(i.state)).map((i) => [i.id, { netns: i.netns }]));
+    const instances = Object.fromEntries(
+      [...group.instances.values()].filter((i) => !/^Terminat/.test(i.state)).map((i) => [i.id, { netns: i.netns }]),
+    );
     const hosts = Object.fromEntries(Object.entries(names).flatMap(([k, list]) => list.map((n) => [n, ADDRESSES[k]])));
     fs.writeFileSync(instancesFile, JSON.stringify({ instances, hosts }));
   };

@@ -36,7 +36,15 @@ function imds({ host, instances, log }) {
     }
     const path = req.url.replace(/^\/latest\/meta-data\//, "");
     const credentials = () =>
-      JSON.stringify({ Code: "Success", LastUpdated: new Date().toISOString(), Type: "AWS-HMAC", AccessKeyId: "AKIAREHEARSAL0000001", SecretAccessKey: "rehearsal-secret-key", Token: "rehearsal-session-token", Expiration: new Date(Date.now() + 6 * 3600e3).toISOString() });
+      JSON.stringify({
+        Code: "Success",
+        LastUpdated: new Date().toISOString(),
+        Type: "AWS-HMAC",
+        AccessKeyId: "AKIAREHEARSAL0000001",
+        SecretAccessKey: "rehearsal-secret-key",
+        Token: "rehearsal-session-token",
+        Expiration: new Date(Date.now() + 6 * 3600e3).toISOString(),
+      });
     const answers = {
       "instance-id": instance.id,
       "local-ipv4": ip,
@@ -44,7 +52,8 @@ function imds({ host, instances, log }) {
       "placement/availability-zone": "eu-west-2a",
       "iam/security-credentials/": instance.role,
       [`iam/security-credentials/${instance.role}`]: credentials,
-      "iam/info": () => JSON.stringify({ Code: "Success", InstanceProfileArn: `arn:aws:iam::111111111111:instance-profile/${instance.role}` }),
+      "iam/info": () =>
+        JSON.stringify({ Code: "Success", InstanceProfileArn: `arn:aws:iam::111111111111:instance-profile/${instance.role}` }),
     };
     // More paths per instance (an Auto Scaling target lifecycle state, for example), current at each request.
     const answer = path in (instance.metadata || {}) ? instance.metadata[path] : answers[path];
@@ -71,10 +80,13 @@ function awsFront({ host, tls, target, intercept, log }) {
         res.writeHead(answer.status, { "content-type": answer.type || "text/xml" });
         return res.end(answer.body);
       }
-      const upstream = http.request({ host: target.host, port: target.port, method: req.method, path: req.url, headers: req.headers }, (up) => {
-        res.writeHead(up.statusCode, up.headers);
-        up.pipe(res);
-      });
+      const upstream = http.request(
+        { host: target.host, port: target.port, method: req.method, path: req.url, headers: req.headers },
+        (up) => {
+          res.writeHead(up.statusCode, up.headers);
+          up.pipe(res);
+        },
+      );
       upstream.on("error", (err) => {
         res.writeHead(502);
         res.end(String(err));
@@ -89,7 +101,14 @@ function awsFront({ host, tls, target, intercept, log }) {
 function gitServer({ host, tls, root, token, log }) {
   const server = https.createServer(credentials(tls), (req, res) => {
     const [scheme, encoded] = (req.headers.authorization || "").split(" ");
-    const password = scheme === "Basic" ? Buffer.from(encoded || "", "base64").toString().split(":").slice(1).join(":") : "";
+    const password =
+      scheme === "Basic"
+        ? Buffer.from(encoded || "", "base64")
+            .toString()
+            .split(":")
+            .slice(1)
+            .join(":")
+        : "";
     if (password !== token) {
       log?.(`git: ${req.method} ${req.url} refused (${password ? "wrong token" : "no credentials"})`);
       res.writeHead(401, { "www-authenticate": 'Basic realm="git"' });

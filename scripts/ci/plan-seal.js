@@ -37,7 +37,13 @@ function seal(plan, dataKey, wrappedKey, context) {
   cipher.setAAD(Buffer.from(aad));
   const body = Buffer.concat([cipher.update(plan), cipher.final()]);
   const header = Buffer.from(
-    JSON.stringify({ magic: MAGIC, context: JSON.parse(aad), wrappedKey: wrappedKey.toString("base64"), iv: iv.toString("base64"), tag: cipher.getAuthTag().toString("base64") }),
+    JSON.stringify({
+      magic: MAGIC,
+      context: JSON.parse(aad),
+      wrappedKey: wrappedKey.toString("base64"),
+      iv: iv.toString("base64"),
+      tag: cipher.getAuthTag().toString("base64"),
+    }),
   );
   const length = Buffer.alloc(4);
   length.writeUInt32BE(header.length);
@@ -86,7 +92,12 @@ if (require.main === module) {
   try {
     if (command === "seal" && args.length === 3) {
       const kms = JSON.parse(stdin());
-      const out = seal(fs.readFileSync(args[0]), Buffer.from(kms.Plaintext, "base64"), Buffer.from(kms.CiphertextBlob, "base64"), JSON.parse(args[2]));
+      const out = seal(
+        fs.readFileSync(args[0]),
+        Buffer.from(kms.Plaintext, "base64"),
+        Buffer.from(kms.CiphertextBlob, "base64"),
+        JSON.parse(args[2]),
+      );
       fs.writeFileSync(args[1], out, { mode: 0o600 });
     } else if (command === "wrapped-key" && args.length === 1) {
       process.stdout.write(wrappedKey(fs.readFileSync(args[0])));
@@ -96,7 +107,9 @@ if (require.main === module) {
       const plan = open(fs.readFileSync(args[0]), Buffer.from(stdin(), "base64"), JSON.parse(args[2]));
       fs.writeFileSync(args[1], plan, { mode: 0o600 });
     } else {
-      throw new Error("usage: plan-seal.js seal <plan> <sealed> <context-json> | wrapped-key <sealed> | context <sealed> | open <sealed> <plan> <context-json>");
+      throw new Error(
+        "usage: plan-seal.js seal <plan> <sealed> <context-json> | wrapped-key <sealed> | context <sealed> | open <sealed> <plan> <context-json>",
+      );
     }
   } catch (error) {
     process.stderr.write(`plan-seal: ${error.message}\n`);

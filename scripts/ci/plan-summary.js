@@ -51,11 +51,16 @@ function describeMix(mix) {
   if (!mix) return "the launch template's type, On-Demand only";
   const d = mix.distribution;
   const percent = d.on_demand_percentage_above_base_capacity ?? 100;
-  const share = percent === 100 ? `On-Demand only (base ${d.on_demand_base_capacity ?? 0})` : `On-Demand base ${d.on_demand_base_capacity ?? 0}, ${100 - percent}% Spot above it (${d.spot_allocation_strategy})`;
+  const share =
+    percent === 100
+      ? `On-Demand only (base ${d.on_demand_base_capacity ?? 0})`
+      : `On-Demand base ${d.on_demand_base_capacity ?? 0}, ${100 - percent}% Spot above it (${d.spot_allocation_strategy})`;
   const range = (r, unit) => (r ? `${r.min}-${r.max ?? "any"} ${unit}` : `any ${unit}`);
   const what = mix.types.length
     ? `types ${mix.types.join(", ")}`
-    : mix.requirements.map((r) => `any type of ${range(first(r.vcpu_count), "vCPUs")} and ${range(first(r.memory_mib), "MiB")}`).join("; ") || "no types";
+    : mix.requirements
+        .map((r) => `any type of ${range(first(r.vcpu_count), "vCPUs")} and ${range(first(r.memory_mib), "MiB")}`)
+        .join("; ") || "no types";
   return `${share}; ${what}`;
 }
 
@@ -75,7 +80,8 @@ function summarize(plan) {
     if (rc.type === "aws_autoscaling_group" && (k === "change" || k === "replace")) {
       const before = mixOf(rc.change.before);
       const after = mixOf(rc.change.after);
-      if (JSON.stringify(before) !== JSON.stringify(after)) mixes.push({ address: rc.address, before: describeMix(before), after: describeMix(after) });
+      if (JSON.stringify(before) !== JSON.stringify(after))
+        mixes.push({ address: rc.address, before: describeMix(before), after: describeMix(after) });
     }
   }
   return { counts, dangerous, mixes };
@@ -107,7 +113,8 @@ function render(environment, summary, planText) {
   );
   if (planText !== undefined) {
     const limit = 60000;
-    const body = planText.length > limit ? `${planText.slice(0, limit)}\n... (truncated; the full plan is in the workflow artifact)` : planText;
+    const body =
+      planText.length > limit ? `${planText.slice(0, limit)}\n... (truncated; the full plan is in the workflow artifact)` : planText;
     lines.push("", "<details><summary>Full plan</summary>", "", "```text", body, "```", "", "</details>");
   }
   return lines.join("\n");

@@ -10,7 +10,9 @@ const MAX_NOTE_BYTES = 10_000;
 async function migrate(db) {
   const [{ transaction_read_only: readOnly }] = await db.query("SHOW transaction_read_only");
   if (readOnly === "on") return { readOnly: true };
-  await db.query("CREATE TABLE IF NOT EXISTS cron_runs (id bigserial PRIMARY KEY, job text NOT NULL, instance text NOT NULL, ran_at timestamptz NOT NULL DEFAULT now())");
+  await db.query(
+    "CREATE TABLE IF NOT EXISTS cron_runs (id bigserial PRIMARY KEY, job text NOT NULL, instance text NOT NULL, ran_at timestamptz NOT NULL DEFAULT now())",
+  );
   await db.query(
     "CREATE TABLE IF NOT EXISTS notes (id bigserial PRIMARY KEY, body text NOT NULL CHECK (octet_length(body) <= 10000), instance text NOT NULL, created_at timestamptz NOT NULL DEFAULT now())",
   );
@@ -35,7 +37,10 @@ function handle(req, res, url, config) {
     req.on("end", () => {
       if (size > MAX_NOTE_BYTES) return send(res, 413, { error: `a note holds at most ${MAX_NOTE_BYTES} bytes` });
       const body = Buffer.concat(chunks).toString("utf8");
-      return query(config, `INSERT INTO notes (body, instance) VALUES (${pg.literal(body)}, ${pg.literal(config.instance)}) RETURNING id`).then(
+      return query(
+        config,
+        `INSERT INTO notes (body, instance) VALUES (${pg.literal(body)}, ${pg.literal(config.instance)}) RETURNING id`,
+      ).then(
         ([row]) => send(res, 201, { id: row.id, instance: config.instance }),
         (err) => send(res, 503, { error: err.message }),
       );

@@ -61,7 +61,7 @@ const cstring = (s) => Buffer.from(`${s}\0`);
 
 function serverError(body) {
   const fields = {};
-  for (let i = 0; i < body.length && body[i] !== 0; ) {
+  for (let i = 0; i < body.length && body[i] !== 0;) {
     const end = body.indexOf(0, i + 1);
     fields[String.fromCharCode(body[i])] = body.toString("utf8", i + 1, end);
     i = end + 1;
@@ -76,7 +76,13 @@ function upgrade(socket, options) {
     socket.once("error", reject);
     socket.once("data", (reply) => {
       if (reply.toString() !== "S") return reject(new Error("postgres: the server does not offer TLS"));
-      const secure = tls.connect({ socket, servername: net.isIP(options.host) ? undefined : options.host, host: options.host, ca: options.ca, rejectUnauthorized: true });
+      const secure = tls.connect({
+        socket,
+        servername: net.isIP(options.host) ? undefined : options.host,
+        host: options.host,
+        ca: options.ca,
+        rejectUnauthorized: true,
+      });
       secure.once("secureConnect", () => resolve(secure));
       secure.once("error", reject);
     });
@@ -94,7 +100,10 @@ async function authenticate(reader, socket, options) {
     if (code === 0) return;
     if (code === 3) socket.write(message("p", cstring(options.password)));
     else if (code === 5) {
-      const inner = crypto.createHash("md5").update(options.password + options.user).digest("hex");
+      const inner = crypto
+        .createHash("md5")
+        .update(options.password + options.user)
+        .digest("hex");
       socket.write(message("p", cstring(`md5${crypto.createHash("md5").update(inner).update(body.subarray(4, 8)).digest("hex")}`)));
     } else if (code === 10) {
       if (!body.subarray(4).toString().split("\0").includes("SCRAM-SHA-256")) throw new Error("postgres: no supported SASL mechanism");
@@ -128,7 +137,19 @@ async function connect(options) {
   await new Promise((resolve, reject) => plain.once("connect", resolve).once("error", reject));
   const socket = await upgrade(plain, options);
   const reader = new MessageReader(socket);
-  socket.write(message("", int32(196608), cstring("user"), cstring(options.user), cstring("database"), cstring(options.database), cstring("application_name"), cstring("webapp-sample"), Buffer.from([0])));
+  socket.write(
+    message(
+      "",
+      int32(196608),
+      cstring("user"),
+      cstring(options.user),
+      cstring("database"),
+      cstring(options.database),
+      cstring("application_name"),
+      cstring("webapp-sample"),
+      Buffer.from([0]),
+    ),
+  );
   await authenticate(reader, socket, options);
   const untilReady = async () => {
     let rows = [];

@@ -4,7 +4,10 @@ const net = require("node:net");
 const tls = require("node:tls");
 
 function encode(args) {
-  return Buffer.concat([Buffer.from(`*${args.length}\r\n`), ...args.map((a) => Buffer.concat([Buffer.from(`$${Buffer.byteLength(String(a))}\r\n`), Buffer.from(String(a)), Buffer.from("\r\n")]))]);
+  return Buffer.concat([
+    Buffer.from(`*${args.length}\r\n`),
+    ...args.map((a) => Buffer.concat([Buffer.from(`$${Buffer.byteLength(String(a))}\r\n`), Buffer.from(String(a)), Buffer.from("\r\n")])),
+  ]);
 }
 
 // Returns [value, rest] or undefined when the buffer holds no complete reply yet.
@@ -39,9 +42,16 @@ function parse(buffer) {
 
 /** Connects (TLS unless options.tls is false) and authenticates; resolves to { command(...args), close() }. */
 async function connect(options) {
-  const socket = options.tls === false
-    ? net.connect({ host: options.host, port: Number(options.port) })
-    : tls.connect({ host: options.host, port: Number(options.port), servername: net.isIP(options.host) ? undefined : options.host, ca: options.ca, rejectUnauthorized: true });
+  const socket =
+    options.tls === false
+      ? net.connect({ host: options.host, port: Number(options.port) })
+      : tls.connect({
+          host: options.host,
+          port: Number(options.port),
+          servername: net.isIP(options.host) ? undefined : options.host,
+          ca: options.ca,
+          rejectUnauthorized: true,
+        });
   await new Promise((resolve, reject) => socket.once(options.tls === false ? "connect" : "secureConnect", resolve).once("error", reject));
   let buffer = Buffer.alloc(0);
   const pending = [];

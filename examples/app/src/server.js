@@ -69,7 +69,11 @@ function checkUploads(config) {
 
 async function status(config, options) {
   const result = { instance: config.instance, environment: config.environment, pid: process.pid };
-  for (const [name, check] of [["database", checkDatabase], ["redis", checkRedis], ["uploads", checkUploads]]) {
+  for (const [name, check] of [
+    ["database", checkDatabase],
+    ["redis", checkRedis],
+    ["uploads", checkUploads],
+  ]) {
     try {
       result[name] = await check(config, options);
     } catch (err) {
@@ -89,7 +93,10 @@ function handler(config) {
     const url = new URL(req.url, "http://app");
     if (url.pathname === "/health") return send(res, 200, { status: "ok" });
     if (url.pathname === "/status") {
-      return status(config).then((s) => send(res, s.database.ok && s.redis.ok && s.uploads.ok ? 200 : 503, s), (err) => send(res, 500, { error: err.message }));
+      return status(config).then(
+        (s) => send(res, s.database.ok && s.redis.ok && s.uploads.ok ? 200 : 503, s),
+        (err) => send(res, 500, { error: err.message }),
+      );
     }
     if (url.pathname === "/notes" || url.pathname.startsWith("/notes/")) return notes.handle(req, res, url, config);
     const upload = /^\/uploads\/(.+)$/.exec(url.pathname);
@@ -125,7 +132,9 @@ function handler(config) {
         return undefined;
       }
       if (req.method === "GET") {
-        return fs.readFile(file, (err, data) => (err ? send(res, 404, { error: "no such upload" }) : send(res, 200, data, "application/octet-stream")));
+        return fs.readFile(file, (err, data) =>
+          err ? send(res, 404, { error: "no such upload" }) : send(res, 200, data, "application/octet-stream"),
+        );
       }
       return send(res, 405, { error: "PUT or GET" });
     }

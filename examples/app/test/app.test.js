@@ -11,7 +11,7 @@ const { after, before, describe, test } = require("node:test");
 const { certificates, freePort, startPostgres, startRedis } = require("./services");
 
 const APP = path.join(__dirname, "..");
-const PASSWORD = "app's p@ss \"word\" $x";
+const PASSWORD = 'app\'s p@ss "word" $x';
 const TOKEN = "redis-token-0123456789";
 
 let work;
@@ -64,7 +64,11 @@ function environment(patch = {}) {
 /** Starts the built server; resolves once it listens, or with its exit code and output if it stops. */
 async function start(patch = {}) {
   const port = await freePort();
-  const child = spawn(process.execPath, ["dist/server.js"], { cwd: APP, env: environment({ APP_PORT: String(port), ...patch }), stdio: ["ignore", "pipe", "pipe"] });
+  const child = spawn(process.execPath, ["dist/server.js"], {
+    cwd: APP,
+    env: environment({ APP_PORT: String(port), ...patch }),
+    stdio: ["ignore", "pipe", "pipe"],
+  });
   children.add(child);
   let output = "";
   child.stdout.on("data", (c) => (output += c));
@@ -249,7 +253,9 @@ describe("the sample app", () => {
     assert.equal((await busy.send(GET_HEALTH)).status, 200);
     // A request in flight: an upload whose body is half sent when the stop comes.
     const body = "0123456789";
-    const response = busy.send(`PUT /uploads/in-flight.txt HTTP/1.1\r\nHost: app\r\nContent-Length: ${body.length}\r\n\r\n${body.slice(0, 5)}`);
+    const response = busy.send(
+      `PUT /uploads/in-flight.txt HTTP/1.1\r\nHost: app\r\nContent-Length: ${body.length}\r\n\r\n${body.slice(0, 5)}`,
+    );
     await sleep(200);
     const signalled = Date.now();
     const exited = new Promise((resolve) => app.child.once("exit", resolve));
@@ -257,7 +263,10 @@ describe("the sample app", () => {
     await idle.closed;
     assert.ok(idle.state.closedAt - signalled < 2000, "the idle keep-alive connection was closed at once");
     const late = connection(app.port);
-    const answer = await late.send(GET_HEALTH).then((r) => r.status, (err) => err.message);
+    const answer = await late.send(GET_HEALTH).then(
+      (r) => r.status,
+      (err) => err.message,
+    );
     assert.equal(answer, "connection closed by the server", "a new connection was served after SIGTERM");
     await sleep(300);
     busy.write(body.slice(5));
@@ -273,7 +282,10 @@ describe("the sample app", () => {
     const other = certificates(path.join(work, "other-ca"), ["localhost"], "some other CA");
     const app = await start({ DATABASE_SSL_CA: other.ca });
     assert.equal(app.code, 1, app.output());
-    assert.match(app.output(), /not starting: database check failed: .*(self-signed certificate|unable to verify|unable to get local issuer)/);
+    assert.match(
+      app.output(),
+      /not starting: database check failed: .*(self-signed certificate|unable to verify|unable to get local issuer)/,
+    );
   });
 
   test("refuses to start when the database's name does not match its certificate", async () => {
@@ -300,18 +312,34 @@ describe("the sample app", () => {
 
   test("the timed job records each slot once: a retry or a second run of a slot changes nothing, a stale fencing token is refused", () => {
     const run = (env) => execFileSync(process.execPath, ["dist/jobs/record-run.js"], { cwd: APP, env: environment(env), encoding: "utf8" });
-    const row = (slot) => postgres.psql(`SELECT attempt || ',' || fencing_token || ',' || count(*) OVER () FROM cron_runs WHERE job = 'record-run' AND slot = '${slot}'`, "app");
+    const row = (slot) =>
+      postgres.psql(
+        `SELECT attempt || ',' || fencing_token || ',' || count(*) OVER () FROM cron_runs WHERE job = 'record-run' AND slot = '${slot}'`,
+        "app",
+      );
     const slot = "2027-03-01T10:05Z";
-    assert.match(run({ JOB_SLOT: slot, JOB_ATTEMPT: "1", JOB_FENCING_TOKEN: "1" }), new RegExp(`^record-run: slot ${slot} recorded as run \\d+, attempt 1, on `));
+    assert.match(
+      run({ JOB_SLOT: slot, JOB_ATTEMPT: "1", JOB_FENCING_TOKEN: "1" }),
+      new RegExp(`^record-run: slot ${slot} recorded as run \\d+, attempt 1, on `),
+    );
     assert.equal(row(slot), "1,1,1");
     // The same claim again (a duplicate start): nothing changes.
-    assert.match(run({ JOB_SLOT: slot, JOB_ATTEMPT: "1", JOB_FENCING_TOKEN: "1" }), /already recorded by a claim with fencing token 1 or later; nothing to do/);
+    assert.match(
+      run({ JOB_SLOT: slot, JOB_ATTEMPT: "1", JOB_FENCING_TOKEN: "1" }),
+      /already recorded by a claim with fencing token 1 or later; nothing to do/,
+    );
     assert.equal(row(slot), "1,1,1");
     // Its holder died; another instance runs the slot again under a newer claim: still one row, now attempt 2.
-    assert.match(run({ JOB_SLOT: slot, JOB_ATTEMPT: "2", JOB_FENCING_TOKEN: "2" }), /recorded again \(an earlier attempt was cut short\) as run \d+, attempt 2/);
+    assert.match(
+      run({ JOB_SLOT: slot, JOB_ATTEMPT: "2", JOB_FENCING_TOKEN: "2" }),
+      /recorded again \(an earlier attempt was cut short\) as run \d+, attempt 2/,
+    );
     assert.equal(row(slot), "2,2,1");
     // The first holder, still alive somewhere, finishes late: its stale token changes nothing.
-    assert.match(run({ JOB_SLOT: slot, JOB_ATTEMPT: "1", JOB_FENCING_TOKEN: "1" }), /already recorded by a claim with fencing token 1 or later/);
+    assert.match(
+      run({ JOB_SLOT: slot, JOB_ATTEMPT: "1", JOB_FENCING_TOKEN: "1" }),
+      /already recorded by a claim with fencing token 1 or later/,
+    );
     assert.equal(row(slot), "2,2,1");
     // Another slot is its own row; two runs by hand are two rows.
     run({ JOB_SLOT: "2027-03-01T10:10Z", JOB_ATTEMPT: "1", JOB_FENCING_TOKEN: "1" });
@@ -319,15 +347,25 @@ describe("the sample app", () => {
     run({});
     run({});
     assert.equal(Number(postgres.psql("SELECT count(*) FROM cron_runs WHERE job = 'record-run'", "app")), before + 2);
-    assert.equal(Number(postgres.psql("SELECT count(DISTINCT slot) FROM cron_runs WHERE job = 'record-run' AND slot LIKE '2027-03-01T%'", "app")), 2);
+    assert.equal(
+      Number(postgres.psql("SELECT count(DISTINCT slot) FROM cron_runs WHERE job = 'record-run' AND slot LIKE '2027-03-01T%'", "app")),
+      2,
+    );
   });
 
   test("the timed job upgrades a table an older version created (the server creates it at start)", () => {
     postgres.psql("DROP TABLE IF EXISTS cron_runs", "app");
-    postgres.psql("CREATE TABLE cron_runs (id bigserial PRIMARY KEY, job text NOT NULL, instance text NOT NULL, ran_at timestamptz NOT NULL DEFAULT now())", "app");
+    postgres.psql(
+      "CREATE TABLE cron_runs (id bigserial PRIMARY KEY, job text NOT NULL, instance text NOT NULL, ran_at timestamptz NOT NULL DEFAULT now())",
+      "app",
+    );
     postgres.psql("ALTER TABLE cron_runs OWNER TO app", "app");
     postgres.psql("INSERT INTO cron_runs (job, instance) VALUES ('record-run', 'old')", "app");
-    execFileSync(process.execPath, ["dist/jobs/record-run.js"], { cwd: APP, env: environment({ JOB_SLOT: "2027-03-01T11:00Z", JOB_ATTEMPT: "1", JOB_FENCING_TOKEN: "1" }), encoding: "utf8" });
+    execFileSync(process.execPath, ["dist/jobs/record-run.js"], {
+      cwd: APP,
+      env: environment({ JOB_SLOT: "2027-03-01T11:00Z", JOB_ATTEMPT: "1", JOB_FENCING_TOKEN: "1" }),
+      encoding: "utf8",
+    });
     assert.equal(postgres.psql("SELECT count(*) || ',' || count(slot) FROM cron_runs", "app"), "2,1");
   });
 });

@@ -26,17 +26,55 @@ function certificates(dir, names, cn = "webapp test CA") {
   fs.mkdirSync(dir, { recursive: true });
   const file = (n) => path.join(dir, n);
   const run = (...args) => execFileSync("openssl", args, { stdio: ["ignore", "ignore", "pipe"] });
-  run("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", `/CN=${cn}`, "-keyout", file("ca.key"), "-out", file("ca.pem"));
+  run(
+    "req",
+    "-x509",
+    "-newkey",
+    "rsa:2048",
+    "-nodes",
+    "-days",
+    "2",
+    "-subj",
+    `/CN=${cn}`,
+    "-keyout",
+    file("ca.key"),
+    "-out",
+    file("ca.pem"),
+  );
   const san = names.map((n) => (net.isIP(n) ? `IP:${n}` : `DNS:${n}`)).join(",");
-  fs.writeFileSync(file("ext.cnf"), `subjectAltName=${san}\nbasicConstraints=CA:FALSE\nkeyUsage=digitalSignature,keyEncipherment\nextendedKeyUsage=serverAuth\n`);
+  fs.writeFileSync(
+    file("ext.cnf"),
+    `subjectAltName=${san}\nbasicConstraints=CA:FALSE\nkeyUsage=digitalSignature,keyEncipherment\nextendedKeyUsage=serverAuth\n`,
+  );
   run("req", "-newkey", "rsa:2048", "-nodes", "-subj", `/CN=${names[0]}`, "-keyout", file("server.key"), "-out", file("server.csr"));
-  run("x509", "-req", "-in", file("server.csr"), "-CA", file("ca.pem"), "-CAkey", file("ca.key"), "-CAcreateserial", "-days", "2", "-extfile", file("ext.cnf"), "-out", file("server.pem"));
+  run(
+    "x509",
+    "-req",
+    "-in",
+    file("server.csr"),
+    "-CA",
+    file("ca.pem"),
+    "-CAkey",
+    file("ca.key"),
+    "-CAcreateserial",
+    "-days",
+    "2",
+    "-extfile",
+    file("ext.cnf"),
+    "-out",
+    file("server.pem"),
+  );
   return { ca: file("ca.pem"), cert: file("server.pem"), key: file("server.key") };
 }
 
 function postgresBin(name) {
   const root = "/usr/lib/postgresql";
-  const versions = fs.existsSync(root) ? fs.readdirSync(root).filter((v) => fs.existsSync(path.join(root, v, "bin", name))).sort((a, b) => Number(b) - Number(a)) : [];
+  const versions = fs.existsSync(root)
+    ? fs
+        .readdirSync(root)
+        .filter((v) => fs.existsSync(path.join(root, v, "bin", name)))
+        .sort((a, b) => Number(b) - Number(a))
+    : [];
   if (versions.length === 0) throw new Error(`no PostgreSQL ${name} under ${root} (scripts/setup-tools.sh installs the Debian package)`);
   return path.join(root, versions[0], "bin", name);
 }
@@ -61,12 +99,39 @@ async function startPostgres({ tls, host = "127.0.0.1", port }) {
   asPostgres(postgresBin("initdb"), ["-D", data, "-U", "postgres", "--auth-local=trust", "--auth-host=reject", "-E", "UTF8", "--no-sync"]);
   fs.appendFileSync(
     path.join(data, "postgresql.conf"),
-    [`listen_addresses = '${host}'`, `port = ${port}`, `unix_socket_directories = '${dir}'`, "ssl = on", `ssl_cert_file = '${dir}/server.pem'`, `ssl_key_file = '${dir}/server.key'`, "password_encryption = 'scram-sha-256'", "fsync = off", ""].join("\n"),
+    [
+      `listen_addresses = '${host}'`,
+      `port = ${port}`,
+      `unix_socket_directories = '${dir}'`,
+      "ssl = on",
+      `ssl_cert_file = '${dir}/server.pem'`,
+      `ssl_key_file = '${dir}/server.key'`,
+      "password_encryption = 'scram-sha-256'",
+      "fsync = off",
+      "",
+    ].join("\n"),
   );
-  fs.writeFileSync(path.join(data, "pg_hba.conf"), "local all postgres trust\nhostssl all all 0.0.0.0/0 scram-sha-256\nhostnossl all all 0.0.0.0/0 reject\n");
+  fs.writeFileSync(
+    path.join(data, "pg_hba.conf"),
+    "local all postgres trust\nhostssl all all 0.0.0.0/0 scram-sha-256\nhostnossl all all 0.0.0.0/0 reject\n",
+  );
   asPostgres(postgresBin("pg_ctl"), ["-D", data, "-l", path.join(dir, "log"), "-w", "-t", "30", "start"]);
   const pid = Number(fs.readFileSync(path.join(data, "postmaster.pid"), "utf8").split("\n")[0]);
-  const psql = (sql, database = "postgres") => asPostgres(postgresBin("psql"), ["-h", dir, "-p", String(port), "-U", "postgres", "-d", database, "-v", "ON_ERROR_STOP=1", "-Atqc", sql]).trim();
+  const psql = (sql, database = "postgres") =>
+    asPostgres(postgresBin("psql"), [
+      "-h",
+      dir,
+      "-p",
+      String(port),
+      "-U",
+      "postgres",
+      "-d",
+      database,
+      "-v",
+      "ON_ERROR_STOP=1",
+      "-Atqc",
+      sql,
+    ]).trim();
   const ctl = (...args) => asPostgres(postgresBin("pg_ctl"), ["-D", data, "-l", path.join(dir, "log"), ...args]);
   const server = {
     host,
@@ -109,7 +174,30 @@ async function startRedis({ tls, password, host = "127.0.0.1", port }) {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "webapp-redis-"));
   const child = spawn(
     "redis-server",
-    ["--port", "0", "--tls-port", String(port), "--bind", host, "--tls-cert-file", tls.cert, "--tls-key-file", tls.key, "--tls-ca-cert-file", tls.ca, "--tls-auth-clients", "no", "--requirepass", password, "--save", "", "--appendonly", "no", "--dir", dir],
+    [
+      "--port",
+      "0",
+      "--tls-port",
+      String(port),
+      "--bind",
+      host,
+      "--tls-cert-file",
+      tls.cert,
+      "--tls-key-file",
+      tls.key,
+      "--tls-ca-cert-file",
+      tls.ca,
+      "--tls-auth-clients",
+      "no",
+      "--requirepass",
+      password,
+      "--save",
+      "",
+      "--appendonly",
+      "no",
+      "--dir",
+      dir,
+    ],
     { stdio: ["ignore", "pipe", "pipe"] },
   );
   let output = "";

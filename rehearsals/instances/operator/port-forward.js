@@ -34,9 +34,12 @@ if (!address || !port || !localPort) {
   console.error(`rehearsal ssm: cannot forward to ${host}:${port} on local port ${localPort}`);
   process.exit(1);
 }
-const pipe = "const s=require('net').connect(Number(process.argv[2]),process.argv[1]);process.stdin.pipe(s);s.pipe(process.stdout);s.on('error',()=>process.exit(1));s.on('close',()=>process.exit(0));";
+const pipe =
+  "const s=require('net').connect(Number(process.argv[2]),process.argv[1]);process.stdin.pipe(s);s.pipe(process.stdout);s.on('error',()=>process.exit(1));s.on('close',()=>process.exit(0));";
 const server = net.createServer((client) => {
-  const child = spawn("nsenter", [`--net=/run/netns/${instance.netns}`, "node", "-e", pipe, address, String(port)], { stdio: ["pipe", "pipe", "ignore"] });
+  const child = spawn("nsenter", [`--net=/run/netns/${instance.netns}`, "node", "-e", pipe, address, String(port)], {
+    stdio: ["pipe", "pipe", "ignore"],
+  });
   client.pipe(child.stdin);
   child.stdout.pipe(client);
   client.on("error", () => child.kill());
@@ -44,6 +47,8 @@ const server = net.createServer((client) => {
 });
 server.listen(localPort, "127.0.0.1", () => {
   const session = `rehearsal-${Date.now().toString(16)}`;
-  console.log(`\nStarting session with SessionId: ${session}\nPort ${localPort} opened for sessionId ${session}.\nWaiting for connections...\n`);
+  console.log(
+    `\nStarting session with SessionId: ${session}\nPort ${localPort} opened for sessionId ${session}.\nWaiting for connections...\n`,
+  );
 });
 process.on("SIGTERM", () => process.exit(0));

@@ -15,7 +15,8 @@ async function main() {
   const slot = process.env.JOB_SLOT || `manual:${new Date().toISOString()}`;
   const attempt = Number(process.env.JOB_ATTEMPT || 1);
   const token = Number(process.env.JOB_FENCING_TOKEN || 0);
-  if (!Number.isInteger(attempt) || attempt < 1 || !Number.isInteger(token) || token < 0) throw new Error("JOB_ATTEMPT and JOB_FENCING_TOKEN must be whole numbers");
+  if (!Number.isInteger(attempt) || attempt < 1 || !Number.isInteger(token) || token < 0)
+    throw new Error("JOB_ATTEMPT and JOB_FENCING_TOKEN must be whole numbers");
   const db = await pg.connect(config.database);
   try {
     // One schema change at a time across instances (a table created by an older version gets the columns).
