@@ -56,7 +56,7 @@ import time
 from typing import Any
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-ROOT = os.path.dirname(HERE)
+ROOT = os.path.dirname(os.path.dirname(HERE))  # rehearsals/deploy/ -> the repository
 REGION = "eu-west-2"
 ACCOUNT = "111111111111"
 TOKEN = "rehearsal-jobs-redis-token-0123456789"
