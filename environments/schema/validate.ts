@@ -16,7 +16,12 @@ import { checkDerivedNames } from "../../modules/rules/aws-names";
 import { checkLinkedSettings } from "../../modules/rules/linked-settings";
 import { checkInterruptionDrain, largestMinimum, launchesSpot, resolvePurchaseMix } from "../../modules/compute/purchase-mix";
 import { checkMonitoringSettings } from "../../modules/monitoring";
-import { checkRemoteStateSettings, checkStateAuditSettings, S3_BUCKET_NAME } from "../../modules/bootstrap/state-backend";
+import {
+  checkRemoteStateSettings,
+  checkStateAuditSettings,
+  resolveStateStorageProps,
+  S3_BUCKET_NAME,
+} from "../../modules/bootstrap/state-backend";
 import { checkWafSettings } from "../../modules/waf";
 import { formatProblem, Problems } from "../../modules/primitives/validation";
 import { bootstrapSchema, environmentSchema } from "./schema";
@@ -372,7 +377,7 @@ export function validateBootstrap(config: BootstrapConfig, environments: readonl
       `the bootstrap stack creates its state bucket in its own account ${config.accountId}`,
     );
   }
-  const days = config.noncurrentVersionRetentionDays ?? 90;
+  const days = resolveStateStorageProps(config).noncurrentVersionRetentionDays;
   problems.check(Number.isInteger(days) && days >= 1, "noncurrentVersionRetentionDays", days, "must be a whole number of days, at least 1");
   if (S3_BUCKET_NAME.test(config.state.bucket)) checkStateAuditSettings(config.state.bucket, config.stateAudit, problems.at("stateAudit"));
   if (config.ci) {

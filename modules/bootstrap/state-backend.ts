@@ -114,9 +114,51 @@ export function auditBucketName(bucket: string): string {
   return `${bucket}-audit`;
 }
 
-export function checkStateAuditSettings(bucket: string, audit: StateAuditSettings | undefined, problems: Problems): void {
-  if (audit?.enabled === false) return;
-  const days = audit?.retentionDays ?? 365;
+export const DEFAULT_NONCURRENT_VERSION_RETENTION_DAYS = 90;
+export const DEFAULT_STATE_AUDIT_ENABLED = true;
+export const DEFAULT_STATE_AUDIT_RETENTION_DAYS = 365;
+
+/** The audit trail's settings with every default filled in. */
+export interface ResolvedStateAuditSettings {
+  readonly enabled: boolean;
+  readonly retentionDays: number;
+}
+
+/** The audit trail's defaults, written once: the checks and the construct read what this returns. */
+export function resolveStateAuditSettings(audit: StateAuditSettings | undefined): ResolvedStateAuditSettings {
+  return {
+    enabled: audit?.enabled ?? DEFAULT_STATE_AUDIT_ENABLED,
+    retentionDays: audit?.retentionDays ?? DEFAULT_STATE_AUDIT_RETENTION_DAYS,
+  };
+}
+
+/** The state storage's props with every default filled in. */
+export interface ResolvedStateStorageProps extends StateStorageProps {
+  readonly noncurrentVersionRetentionDays: number;
+  readonly audit: ResolvedStateAuditSettings;
+  readonly objectScopes: readonly StateObjectScope[];
+  readonly keyDeniedPrincipalArns: readonly string[];
+}
+
+type StateStorageDefaults = "noncurrentVersionRetentionDays" | "audit" | "objectScopes" | "keyDeniedPrincipalArns";
+
+/** The props' defaults, written once: the check, the construct and the bootstrap stack's check read what this returns. */
+export function resolveStateStorageProps<P extends Pick<StateStorageProps, StateStorageDefaults>>(
+  props: P,
+): P & Pick<ResolvedStateStorageProps, StateStorageDefaults> {
+  return {
+    ...props,
+    noncurrentVersionRetentionDays: props.noncurrentVersionRetentionDays ?? DEFAULT_NONCURRENT_VERSION_RETENTION_DAYS,
+    audit: resolveStateAuditSettings(props.audit),
+    objectScopes: props.objectScopes ?? [],
+    keyDeniedPrincipalArns: props.keyDeniedPrincipalArns ?? [],
+  };
+}
+
+export function checkStateAuditSettings(bucket: string, settings: StateAuditSettings | undefined, problems: Problems): void {
+  const audit = resolveStateAuditSettings(settings);
+  if (!audit.enabled) return;
+  const days = audit.retentionDays;
   problems.check(Number.isInteger(days) && days >= 1, "retentionDays", days, "must be a whole number of days, at least 1");
   const name = auditBucketName(bucket);
   problems.check(
@@ -129,7 +171,7 @@ export function checkStateAuditSettings(bucket: string, audit: StateAuditSetting
 
 export function checkStateStorageProps(props: StateStorageProps, problems: Problems): void {
   checkRemoteStateSettings(props, problems);
-  const days = props.noncurrentVersionRetentionDays ?? 90;
+  const days = resolveStateStorageProps(props).noncurrentVersionRetentionDays;
   problems.check(Number.isInteger(days) && days >= 1, "noncurrentVersionRetentionDays", days, "must be a whole number of days, at least 1");
   checkStateAuditSettings(props.bucket, props.audit, problems.at("audit"));
 }
@@ -144,10 +186,11 @@ export class StateStorage extends Construct {
   /** The bucket that receives the trail, where enabled. */
   readonly auditBucketArn?: string;
 
-  constructor(scope: Construct, id: string, props: StateStorageProps) {
+  constructor(scope: Construct, id: string, settings: StateStorageProps) {
     super(scope, id);
-    assertValid(this, props, checkStateStorageProps);
-    const auditEnabled = props.audit?.enabled ?? true;
+    assertValid(this, settings, checkStateStorageProps);
+    const props = resolveStateStorageProps(settings);
+    const auditEnabled = props.audit.enabled;
     const trailName = `${props.bucket}-reads`;
     const trailArn = formatArn({ service: "cloudtrail", region: props.region, account: props.accountId, resource: `trail/${trailName}` });
 
@@ -190,7 +233,7 @@ export class StateStorage extends Construct {
       // The backend names the state key on every state and lock-file write.
       denyWritesNotEncryptedWithKms: true,
       statements: (bucket) =>
-        (props.objectScopes ?? []).map((scope, i) => ({
+        props.objectScopes.map((scope, i) => ({
           Sid: `OneStateObjectOnly${i}`,
           Effect: "Deny" as const,
           Principal: "*" as const,
@@ -204,7 +247,7 @@ export class StateStorage extends Construct {
           id: "expire-noncurrent-state",
           status: "Enabled",
           filter: [{ prefix: "" }],
-          noncurrentVersionExpiration: [{ noncurrentDays: props.noncurrentVersionRetentionDays ?? 90 }],
+          noncurrentVersionExpiration: [{ noncurrentDays: props.noncurrentVersionRetentionDays }],
           abortIncompleteMultipartUpload: [{ daysAfterInitiation: 7 }],
         },
       ],
@@ -229,7 +272,7 @@ export class StateStorage extends Construct {
   }
 
   /** A trail of the state objects' data events (GetObject included) into its own KMS-encrypted bucket. */
-  private auditTrail(props: StateStorageProps, trailName: string, trailArn: string): Cloudtrail {
+  private auditTrail(props: ResolvedStateStorageProps, trailName: string, trailArn: string): Cloudtrail {
     const { bucket: logs, policy } = new PrivateBucket(this, "audit-bucket", {
       bucketName: auditBucketName(props.bucket),
       encryption: { kmsKeyArn: this.key.arn },
@@ -257,7 +300,7 @@ export class StateStorage extends Construct {
           id: "expire-audit-logs",
           status: "Enabled",
           filter: [{ prefix: "" }],
-          expiration: [{ days: props.audit?.retentionDays ?? 365 }],
+          expiration: [{ days: props.audit.retentionDays }],
           noncurrentVersionExpiration: [{ noncurrentDays: 30 }],
           abortIncompleteMultipartUpload: [{ daysAfterInitiation: 7 }],
         },

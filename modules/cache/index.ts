@@ -91,7 +91,26 @@ export interface CacheProps extends CacheSettings {
   readonly logRetentionDays: number;
 }
 
-export function checkCacheSettings(props: CacheSettings, problems: Problems): void {
+export const DEFAULT_CACHE_APPLY_IMMEDIATELY = false;
+
+/** The cache settings with every default filled in. */
+export interface ResolvedCacheSettings extends CacheSettings {
+  readonly applyImmediately: boolean;
+  readonly parameters: Readonly<Record<string, string>>;
+}
+
+/** The settings' defaults, written once: the check and the construct both read what this returns. */
+export function resolveCacheSettings<S extends CacheSettings>(settings: S): S & ResolvedCacheSettings {
+  return {
+    ...settings,
+    applyImmediately: settings.applyImmediately ?? DEFAULT_CACHE_APPLY_IMMEDIATELY,
+    parameters: settings.parameters ?? {},
+  };
+}
+
+/** One line per problem of an environment's cache settings, checked with their defaults resolved. */
+export function checkCacheSettings(settings: CacheSettings, problems: Problems): void {
+  const props = resolveCacheSettings(settings);
   const versions = CACHE_ENGINE_VERSIONS[props.engine];
   if (
     problems.check(
@@ -167,7 +186,7 @@ export function checkCacheSettings(props: CacheSettings, problems: Problems): vo
     { field: "maintenanceWindow", value: props.maintenanceWindow },
     60,
   );
-  for (const [name, value] of Object.entries(props.parameters ?? {})) {
+  for (const [name, value] of Object.entries(props.parameters)) {
     const field = `parameters.${name}`;
     if (
       !problems.check(/^[a-z][a-z0-9-]{0,99}$/.test(name), field, value, "not an engine parameter name (lowercase letters, digits and -)")
@@ -213,9 +232,10 @@ export class Cache extends Construct implements Connectable, CacheRefs {
   readonly authTokenSecretArn: string;
   private readonly props: CacheProps;
 
-  constructor(scope: Construct, id: string, props: CacheProps) {
+  constructor(scope: Construct, id: string, settings: CacheProps) {
     super(scope, id);
-    assertValid(this, props, checkCacheSettings);
+    assertValid(this, settings, checkCacheSettings);
+    const props = resolveCacheSettings(settings);
     this.props = props;
     const name = (suffix: string) => `${props.namePrefix}-${suffix}`;
 
@@ -264,7 +284,7 @@ export class Cache extends Construct implements Connectable, CacheRefs {
       name: name("cache"),
       family: cacheParameterFamily(props.engine, props.engineVersion),
       description: `${props.namePrefix}: locks and sessions, never evicted`,
-      parameter: Object.entries({ ...(props.parameters ?? {}), "maxmemory-policy": CACHE_EVICTION_POLICY })
+      parameter: Object.entries({ ...props.parameters, "maxmemory-policy": CACHE_EVICTION_POLICY })
         .sort(([a], [b]) => a.localeCompare(b))
         .map(([parameter, value]) => ({ name: parameter, value })),
       tags: { Name: name("cache") },
@@ -298,7 +318,7 @@ export class Cache extends Construct implements Connectable, CacheRefs {
       snapshotRetentionLimit: props.snapshotRetentionDays,
       snapshotWindow: props.snapshotWindow,
       maintenanceWindow: props.maintenanceWindow,
-      applyImmediately: props.applyImmediately ?? false,
+      applyImmediately: props.applyImmediately,
       logDeliveryConfiguration: [{ destination: slowLog.name, destinationType: "cloudwatch-logs", logFormat: "json", logType: "slow-log" }],
       lifecycle: { ignoreChanges: ["auth_token"] },
       tags: { Name: name("cache") },

@@ -127,9 +127,55 @@ export interface DatabaseProps extends DatabaseSettings {
   readonly secretRecoveryWindowDays?: number;
 }
 
+export const DEFAULT_AUTO_MINOR_VERSION_UPGRADE = true;
+export const DEFAULT_DATABASE_NAME = "app";
+export const DEFAULT_MASTER_USERNAME = "dbadmin";
+export const DEFAULT_APP_USERNAME = "app_user";
+export const DEFAULT_MONITORING_INTERVAL_SECONDS = 60;
+export const DEFAULT_PERFORMANCE_INSIGHTS_RETENTION_DAYS = 7;
+export const DEFAULT_APPLY_IMMEDIATELY = false;
+export const DEFAULT_SECRET_RECOVERY_WINDOW_DAYS = 30;
+
+/** The database settings with every default filled in. */
+export interface ResolvedDatabaseSettings extends DatabaseSettings {
+  readonly autoMinorVersionUpgrade: boolean;
+  readonly databaseName: string;
+  readonly masterUsername: string;
+  readonly appUsername: string;
+  readonly monitoringIntervalSeconds: number;
+  readonly performanceInsightsRetentionDays: number;
+  readonly applyImmediately: boolean;
+}
+
+/** The settings' defaults, written once: the check, the construct and the name rules all read what this returns. */
+export function resolveDatabaseSettings<S extends DatabaseSettings>(settings: S): S & ResolvedDatabaseSettings {
+  return {
+    ...settings,
+    autoMinorVersionUpgrade: settings.autoMinorVersionUpgrade ?? DEFAULT_AUTO_MINOR_VERSION_UPGRADE,
+    databaseName: settings.databaseName ?? DEFAULT_DATABASE_NAME,
+    masterUsername: settings.masterUsername ?? DEFAULT_MASTER_USERNAME,
+    appUsername: settings.appUsername ?? DEFAULT_APP_USERNAME,
+    monitoringIntervalSeconds: settings.monitoringIntervalSeconds ?? DEFAULT_MONITORING_INTERVAL_SECONDS,
+    performanceInsightsRetentionDays: settings.performanceInsightsRetentionDays ?? DEFAULT_PERFORMANCE_INSIGHTS_RETENTION_DAYS,
+    applyImmediately: settings.applyImmediately ?? DEFAULT_APPLY_IMMEDIATELY,
+  };
+}
+
+/** The construct's props with every default filled in, the app user's secret's recovery window included. */
+export function resolveDatabaseProps(
+  props: DatabaseProps,
+): ResolvedDatabaseSettings & DatabaseProps & { readonly secretRecoveryWindowDays: number } {
+  return {
+    ...resolveDatabaseSettings(props),
+    secretRecoveryWindowDays: props.secretRecoveryWindowDays ?? DEFAULT_SECRET_RECOVERY_WINDOW_DAYS,
+  };
+}
+
 const IDENTIFIER = /^[a-zA-Z][a-zA-Z0-9_]{0,62}$/;
 
-export function checkDatabaseSettings(props: DatabaseSettings, problems: Problems): void {
+/** One line per problem of an environment's database settings, checked with their defaults resolved. */
+export function checkDatabaseSettings(settings: DatabaseSettings, problems: Problems): void {
+  const props = resolveDatabaseSettings(settings);
   const versions = DATABASE_ENGINE_VERSIONS[props.engine];
   if (
     problems.check(
@@ -147,7 +193,7 @@ export function checkDatabaseSettings(props: DatabaseSettings, problems: Problem
     );
     const pinned = props.engineVersion.split(".").length > (props.engine === "mysql" ? 2 : 1);
     problems.check(
-      !(pinned && (props.autoMinorVersionUpgrade ?? true)),
+      !(pinned && props.autoMinorVersionUpgrade),
       "engineVersion",
       props.engineVersion,
       `pins a minor version while autoMinorVersionUpgrade is on: after RDS upgrades it Terraform would try to go back; give the major version (${versions[0]}) or turn autoMinorVersionUpgrade off`,
@@ -201,28 +247,28 @@ export function checkDatabaseSettings(props: DatabaseSettings, problems: Problem
     { field: "maintenanceWindow", value: props.maintenanceWindow },
     30,
   );
-  const interval = props.monitoringIntervalSeconds ?? 60;
+  const interval = props.monitoringIntervalSeconds;
   problems.check(
     MONITORING_INTERVALS.includes(interval),
     "monitoringIntervalSeconds",
     interval,
     `RDS accepts ${MONITORING_INTERVALS.join(", ")} seconds`,
   );
-  const pi = props.performanceInsightsRetentionDays ?? 7;
+  const pi = props.performanceInsightsRetentionDays;
   problems.check(
     pi === 7 || (Number.isInteger(pi) && pi % 31 === 0 && pi >= 31 && pi <= 731) || pi === 731,
     "performanceInsightsRetentionDays",
     pi,
     "Performance Insights keeps 7 days, a multiple of 31 days, or 731 days",
   );
-  const dbName = props.databaseName ?? "app";
+  const dbName = props.databaseName;
   problems.check(
     IDENTIFIER.test(dbName),
     "databaseName",
     dbName,
     "must start with a letter and hold only letters, digits and _ (at most 63)",
   );
-  const user = props.masterUsername ?? "dbadmin";
+  const user = props.masterUsername;
   problems.check(
     IDENTIFIER.test(user) &&
       user.length <= (props.engine === "mysql" ? 32 : 63) &&
@@ -231,7 +277,7 @@ export function checkDatabaseSettings(props: DatabaseSettings, problems: Problem
     user,
     "must start with a letter, hold only letters, digits and _, and not be a reserved name (admin, rdsadmin, postgres, root)",
   );
-  const appUser = props.appUsername ?? "app_user";
+  const appUser = props.appUsername;
   problems.check(
     IDENTIFIER.test(appUser) &&
       !appUser.toLowerCase().startsWith("rds") &&
@@ -273,9 +319,10 @@ export class Database extends Construct implements Connectable, DatabaseRefs {
   readonly appUsername: string;
   private readonly props: DatabaseProps;
 
-  constructor(scope: Construct, id: string, props: DatabaseProps) {
+  constructor(scope: Construct, id: string, settings: DatabaseProps) {
     super(scope, id);
-    assertValid(this, props, checkDatabaseSettings);
+    assertValid(this, settings, checkDatabaseSettings);
+    const props = resolveDatabaseProps(settings);
     this.props = props;
     const facts = ENGINES[props.engine];
     const name = (suffix: string) => `${props.namePrefix}-${suffix}`;
@@ -323,7 +370,7 @@ export class Database extends Construct implements Connectable, DatabaseRefs {
         }),
     );
 
-    const interval = props.monitoringIntervalSeconds ?? 60;
+    const interval = props.monitoringIntervalSeconds;
     let monitoringRoleArn: string | undefined;
     if (interval > 0) {
       const role = new IamRole(this, "monitoring-role", {
@@ -342,8 +389,8 @@ export class Database extends Construct implements Connectable, DatabaseRefs {
       engine: props.engine,
       engineVersion: props.engineVersion,
       instanceClass: props.instanceClass,
-      dbName: props.databaseName ?? "app",
-      username: props.masterUsername ?? "dbadmin",
+      dbName: props.databaseName,
+      username: props.masterUsername,
       manageMasterUserPassword: true,
       masterUserSecretKmsKeyId: props.secretsKeyArn,
       port: facts.port,
@@ -369,13 +416,13 @@ export class Database extends Construct implements Connectable, DatabaseRefs {
       // replacement's new instance records its own. Set even when skipped, so turning finalSnapshot on later
       // finds a name already recorded.
       finalSnapshotIdentifier: `${identifier}-final-${Fn.formatdate("YYYYMMDDhhmmss", Fn.timestamp())}`,
-      autoMinorVersionUpgrade: props.autoMinorVersionUpgrade ?? true,
+      autoMinorVersionUpgrade: props.autoMinorVersionUpgrade,
       allowMajorVersionUpgrade: false,
-      applyImmediately: props.applyImmediately ?? false,
+      applyImmediately: props.applyImmediately,
       iamDatabaseAuthenticationEnabled: true,
       performanceInsightsEnabled: true,
       performanceInsightsKmsKeyId: this.key.arn,
-      performanceInsightsRetentionPeriod: props.performanceInsightsRetentionDays ?? 7,
+      performanceInsightsRetentionPeriod: props.performanceInsightsRetentionDays,
       monitoringInterval: interval,
       monitoringRoleArn,
       enabledCloudwatchLogsExports: [...facts.logExports],
@@ -389,17 +436,17 @@ export class Database extends Construct implements Connectable, DatabaseRefs {
     this.endpoint = this.instance.endpoint;
     this.address = this.instance.address;
     this.port = facts.port;
-    this.databaseName = props.databaseName ?? "app";
+    this.databaseName = props.databaseName;
     this.masterUserSecretArn = this.instance.masterUserSecret.get(0).secretArn;
 
     // The app connects as its own user, never as the master: a container for its credentials, whose value
     // (JSON `username`, `password`) an operator sets when creating the role (docs/runbooks.md, section 2).
-    this.appUsername = props.appUsername ?? "app_user";
+    this.appUsername = props.appUsername;
     const appUser = new SecretsmanagerSecret(this, "app-user", {
       name: `${props.namePrefix}/database-app-user`,
       description: `The app's database user ${this.appUsername} (JSON username, password); set by operators with scripts/db/create-app-role.sql`,
       kmsKeyId: props.secretsKeyArn,
-      recoveryWindowInDays: props.secretRecoveryWindowDays ?? 30,
+      recoveryWindowInDays: props.secretRecoveryWindowDays,
       tags: { Name: `${props.namePrefix}/database-app-user` },
     });
     this.appUserSecretArn = appUser.arn;

@@ -58,9 +58,41 @@ export interface FileSystemProps extends FileSystemSettings {
   readonly clientRoleArns?: readonly string[];
 }
 
+export const DEFAULT_TRANSITION_TO_IA_DAYS = 30;
+export const DEFAULT_ACCESS_POINT_PATH = "/uploads";
+export const DEFAULT_POSIX_UID = 1001;
+export const DEFAULT_POSIX_GID = 1001;
+export const DEFAULT_ROOT_DIRECTORY_PERMISSIONS = "0750";
+export const DEFAULT_AUTOMATIC_BACKUPS = true;
+
+/** The file-system settings with every default filled in. */
+export interface ResolvedFileSystemSettings extends FileSystemSettings {
+  readonly transitionToIaDays: number;
+  readonly accessPointPath: string;
+  readonly posixUid: number;
+  readonly posixGid: number;
+  readonly rootDirectoryPermissions: string;
+  readonly automaticBackups: boolean;
+}
+
+/** The settings' defaults, written once: the check and the construct both read what this returns. */
+export function resolveFileSystemSettings<S extends FileSystemSettings>(settings: S): S & ResolvedFileSystemSettings {
+  return {
+    ...settings,
+    transitionToIaDays: settings.transitionToIaDays ?? DEFAULT_TRANSITION_TO_IA_DAYS,
+    accessPointPath: settings.accessPointPath ?? DEFAULT_ACCESS_POINT_PATH,
+    posixUid: settings.posixUid ?? DEFAULT_POSIX_UID,
+    posixGid: settings.posixGid ?? DEFAULT_POSIX_GID,
+    rootDirectoryPermissions: settings.rootDirectoryPermissions ?? DEFAULT_ROOT_DIRECTORY_PERMISSIONS,
+    automaticBackups: settings.automaticBackups ?? DEFAULT_AUTOMATIC_BACKUPS,
+  };
+}
+
 const MAX_ID = 2 ** 32 - 2;
 
-export function checkFileSystemSettings(props: FileSystemSettings, problems: Problems): void {
+/** One line per problem of an environment's file-system settings, checked with their defaults resolved. */
+export function checkFileSystemSettings(settings: FileSystemSettings, problems: Problems): void {
+  const props = resolveFileSystemSettings(settings);
   problems.check(
     THROUGHPUT_MODES.includes(props.throughputMode),
     "throughputMode",
@@ -83,9 +115,9 @@ export function checkFileSystemSettings(props: FileSystemSettings, problems: Pro
       `applies only to throughputMode "provisioned", not "${props.throughputMode}"`,
     );
   }
-  const ia = props.transitionToIaDays ?? 30;
+  const ia = props.transitionToIaDays;
   problems.check(TRANSITION_TO_IA_DAYS.includes(ia), "transitionToIaDays", ia, `EFS accepts ${TRANSITION_TO_IA_DAYS.join(", ")} days`);
-  const path = props.accessPointPath ?? "/uploads";
+  const path = props.accessPointPath;
   problems.check(
     /^(\/[A-Za-z0-9._-]+)+$/.test(path) && path.length <= 100,
     "accessPointPath",
@@ -93,8 +125,8 @@ export function checkFileSystemSettings(props: FileSystemSettings, problems: Pro
     "must be an absolute path below / of letters, digits, . _ and - (at most 100 characters)",
   );
   for (const [field, id] of [
-    ["posixUid", props.posixUid ?? 1001],
-    ["posixGid", props.posixGid ?? 1001],
+    ["posixUid", props.posixUid],
+    ["posixGid", props.posixGid],
   ] as const) {
     problems.check(
       Number.isInteger(id) && id >= 1 && id <= MAX_ID,
@@ -103,7 +135,7 @@ export function checkFileSystemSettings(props: FileSystemSettings, problems: Pro
       `must be a POSIX id from 1 to ${MAX_ID} (0 would make every client root)`,
     );
   }
-  const mode = props.rootDirectoryPermissions ?? "0750";
+  const mode = props.rootDirectoryPermissions;
   problems.check(/^0?[0-7]{3}$/.test(mode), "rootDirectoryPermissions", mode, 'must be octal permissions, for example "0750"');
 }
 
@@ -132,12 +164,13 @@ export class FileSystem extends Construct implements Connectable, FileSystemRefs
   readonly posixGid: number;
   private readonly clientRoleArns: string[];
 
-  constructor(scope: Construct, id: string, props: FileSystemProps) {
+  constructor(scope: Construct, id: string, settings: FileSystemProps) {
     super(scope, id);
-    assertValid(this, props, checkFileSystemSettings);
+    assertValid(this, settings, checkFileSystemSettings);
+    const props = resolveFileSystemSettings(settings);
     const name = (suffix: string) => `${props.namePrefix}-${suffix}`;
-    this.posixUid = props.posixUid ?? 1001;
-    this.posixGid = props.posixGid ?? 1001;
+    this.posixUid = props.posixUid;
+    this.posixGid = props.posixGid;
     this.clientRoleArns = [...(props.clientRoleArns ?? [])];
 
     this.key = new EncryptionKey(this, "key", {
@@ -154,7 +187,7 @@ export class FileSystem extends Construct implements Connectable, FileSystemRefs
       throughputMode: props.throughputMode,
       provisionedThroughputInMibps: props.provisionedThroughputMibps,
       lifecyclePolicy: [
-        { transitionToIa: `AFTER_${props.transitionToIaDays ?? 30}_DAY${(props.transitionToIaDays ?? 30) === 1 ? "" : "S"}` },
+        { transitionToIa: `AFTER_${props.transitionToIaDays}_DAY${props.transitionToIaDays === 1 ? "" : "S"}` },
         { transitionToPrimaryStorageClass: "AFTER_1_ACCESS" },
       ],
       tags: { Name: name("uploads") },
@@ -164,7 +197,7 @@ export class FileSystem extends Construct implements Connectable, FileSystemRefs
 
     new EfsBackupPolicy(this, "backup", {
       fileSystemId: this.fileSystem.id,
-      backupPolicy: { status: props.automaticBackups === false ? "DISABLED" : "ENABLED" },
+      backupPolicy: { status: props.automaticBackups ? "ENABLED" : "DISABLED" },
     });
 
     ({ securityGroup: this.securityGroup, connections: this.connections } = ownSecurityGroup(this, {
@@ -184,12 +217,12 @@ export class FileSystem extends Construct implements Connectable, FileSystemRefs
       });
     });
 
-    const mode = props.rootDirectoryPermissions ?? "0750";
+    const mode = props.rootDirectoryPermissions;
     this.accessPoint = new EfsAccessPoint(this, "uploads", {
       fileSystemId: this.fileSystem.id,
       posixUser: { uid: this.posixUid, gid: this.posixGid },
       rootDirectory: {
-        path: props.accessPointPath ?? "/uploads",
+        path: props.accessPointPath,
         creationInfo: { ownerUid: this.posixUid, ownerGid: this.posixGid, permissions: mode.length === 3 ? `0${mode}` : mode },
       },
       tags: { Name: name("uploads") },

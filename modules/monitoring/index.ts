@@ -128,10 +128,34 @@ export interface MonitoringProps extends MonitoringSettings {
   readonly fileSystem: MonitoredFileSystem;
 }
 
+export const DEFAULT_PERIOD_SECONDS = 60;
+export const DEFAULT_EVALUATION_PERIODS = 5;
+
+/** The monitoring settings with every default filled in (thresholds: only those the environment sets). */
+export interface ResolvedMonitoringSettings extends MonitoringSettings {
+  readonly alarmEmails: readonly string[];
+  readonly periodSeconds: number;
+  readonly evaluationPeriods: number;
+  readonly thresholds: Partial<AlarmThresholds>;
+}
+
+/** The settings' defaults, written once: the check and the construct both read what this returns. */
+export function resolveMonitoringSettings<S extends MonitoringSettings>(settings: S): S & ResolvedMonitoringSettings {
+  return {
+    ...settings,
+    alarmEmails: settings.alarmEmails ?? [],
+    periodSeconds: settings.periodSeconds ?? DEFAULT_PERIOD_SECONDS,
+    evaluationPeriods: settings.evaluationPeriods ?? DEFAULT_EVALUATION_PERIODS,
+    thresholds: settings.thresholds ?? {},
+  };
+}
+
 const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
 
-export function checkMonitoringSettings(props: MonitoringSettings, problems: Problems): void {
-  const emails = props.alarmEmails ?? [];
+/** One line per problem of an environment's monitoring settings, checked with their defaults resolved. */
+export function checkMonitoringSettings(settings: MonitoringSettings, problems: Problems): void {
+  const props = resolveMonitoringSettings(settings);
+  const emails = props.alarmEmails;
   emails.forEach((email, i) => {
     problems.check(EMAIL.test(email), `alarmEmails[${i}]`, email, "not an email address");
     // SNS keeps one subscription per topic and address: a second resource gets the same subscription, and
@@ -140,21 +164,21 @@ export function checkMonitoringSettings(props: MonitoringSettings, problems: Pro
     problems.check(first === i, `alarmEmails[${i}]`, email, `repeats alarmEmails[${first}]`);
   });
   problems.check(props.topic || emails.length === 0, "alarmEmails", emails, "subscriptions need a topic: set topic to true or remove them");
-  const period = props.periodSeconds ?? 60;
+  const period = props.periodSeconds;
   problems.check(
     Number.isInteger(period) && period >= 60 && period % 60 === 0,
     "periodSeconds",
     period,
     "CloudWatch alarms take 60 seconds or a multiple of 60",
   );
-  const evaluations = props.evaluationPeriods ?? 5;
+  const evaluations = props.evaluationPeriods;
   problems.check(
     Number.isInteger(evaluations) && evaluations >= 1 && evaluations * period <= 86400,
     "evaluationPeriods",
     evaluations,
     "must be a whole number of periods, at least 1, spanning at most one day",
   );
-  const thresholds = props.thresholds ?? {};
+  const thresholds = props.thresholds;
   for (const [field, value] of Object.entries(thresholds) as [keyof AlarmThresholds, number][]) {
     const path = `thresholds.${field}`;
     if (!(field in DEFAULT_THRESHOLDS)) {
@@ -187,11 +211,12 @@ export class Monitoring extends Construct {
   readonly alarms: EnvironmentAlarms;
   readonly dashboard: CloudwatchDashboard;
 
-  constructor(scope: Construct, id: string, props: MonitoringProps) {
+  constructor(scope: Construct, id: string, settings: MonitoringProps) {
     super(scope, id);
-    assertValid(this, props, checkMonitoringSettings);
-    const t: AlarmThresholds = { ...DEFAULT_THRESHOLDS, ...(props.thresholds ?? {}) };
-    const period = props.periodSeconds ?? 60;
+    assertValid(this, settings, checkMonitoringSettings);
+    const props = resolveMonitoringSettings(settings);
+    const t: AlarmThresholds = { ...DEFAULT_THRESHOLDS, ...props.thresholds };
+    const period = props.periodSeconds;
     const name = (suffix: string) => `${props.namePrefix}-${suffix}`;
     const { edge, compute, database, cache, fileSystem } = props;
 
@@ -224,7 +249,7 @@ export class Monitoring extends Construct {
           },
         }),
       });
-      (props.alarmEmails ?? []).forEach((email, i) => {
+      props.alarmEmails.forEach((email, i) => {
         new SnsTopicSubscription(this, `email-${i}`, { topicArn: this.topic?.arn ?? "", protocol: "email", endpoint: email });
       });
     }
@@ -233,7 +258,7 @@ export class Monitoring extends Construct {
     const routing: AlarmRouting = {
       namePrefix: props.namePrefix,
       periodSeconds: period,
-      evaluationPeriods: props.evaluationPeriods ?? 5,
+      evaluationPeriods: props.evaluationPeriods,
       actions: this.topic ? [this.topic.arn] : [],
     };
     this.alarms = {

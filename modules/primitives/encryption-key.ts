@@ -50,8 +50,30 @@ export interface EncryptionKeyProps {
 
 const DEFAULT_SERVICE_ACTIONS = ["kms:Encrypt*", "kms:Decrypt*", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:Describe*"];
 
-export function checkEncryptionKeyProps(props: EncryptionKeyProps, problems: Problems): void {
-  const days = props.deletionWindowDays ?? 30;
+export const DEFAULT_KEY_DELETION_WINDOW_DAYS = 30;
+
+/** The key's props with every default filled in. */
+export interface ResolvedEncryptionKeyProps extends EncryptionKeyProps {
+  readonly services: readonly KeyServiceGrant[];
+  readonly principals: readonly KeyPrincipalGrant[];
+  readonly deniedPrincipalArns: readonly string[];
+  readonly deletionWindowDays: number;
+}
+
+/** The props' defaults, written once: the check and the construct both read what this returns. */
+export function resolveEncryptionKeyProps(props: EncryptionKeyProps): ResolvedEncryptionKeyProps {
+  return {
+    ...props,
+    services: props.services ?? [],
+    principals: props.principals ?? [],
+    deniedPrincipalArns: props.deniedPrincipalArns ?? [],
+    deletionWindowDays: props.deletionWindowDays ?? DEFAULT_KEY_DELETION_WINDOW_DAYS,
+  };
+}
+
+/** One line per problem of a key's props, checked with their defaults resolved. */
+export function checkEncryptionKeyProps(settings: EncryptionKeyProps, problems: Problems): void {
+  const days = resolveEncryptionKeyProps(settings).deletionWindowDays;
   problems.check(Number.isInteger(days) && days >= 7 && days <= 30, "deletionWindowDays", days, "KMS accepts 7 to 30 days");
 }
 
@@ -59,9 +81,10 @@ export class EncryptionKey extends Construct {
   readonly key: KmsKey;
   readonly arn: string;
 
-  constructor(scope: Construct, id: string, props: EncryptionKeyProps) {
+  constructor(scope: Construct, id: string, settings: EncryptionKeyProps) {
     super(scope, id);
-    assertValid(this, props, checkEncryptionKeyProps);
+    assertValid(this, settings, checkEncryptionKeyProps);
+    const props = resolveEncryptionKeyProps(settings);
 
     const statements: Statement[] = [
       {
@@ -71,7 +94,7 @@ export class EncryptionKey extends Construct {
         Action: "kms:*",
         Resource: "*",
       },
-      ...(props.services ?? []).map((grant, i) => ({
+      ...props.services.map((grant, i) => ({
         Sid: `Service${i}`,
         Effect: "Allow" as const,
         Principal: { Service: grant.service },
@@ -79,7 +102,7 @@ export class EncryptionKey extends Construct {
         Resource: "*",
         ...(grant.conditions ? { Condition: grant.conditions } : {}),
       })),
-      ...(props.principals ?? []).map((grant, i) => ({
+      ...props.principals.map((grant, i) => ({
         Sid: `Principal${i}`,
         Effect: "Allow" as const,
         Principal: { AWS: grant.arn },
@@ -87,7 +110,7 @@ export class EncryptionKey extends Construct {
         Resource: "*",
         ...(grant.conditions ? { Condition: grant.conditions } : {}),
       })),
-      ...(props.deniedPrincipalArns && props.deniedPrincipalArns.length > 0
+      ...(props.deniedPrincipalArns.length > 0
         ? [
             {
               Sid: "DeniedPrincipals",
@@ -104,7 +127,7 @@ export class EncryptionKey extends Construct {
     this.key = new KmsKey(this, "key", {
       description: props.description,
       enableKeyRotation: true,
-      deletionWindowInDays: props.deletionWindowDays ?? 30,
+      deletionWindowInDays: props.deletionWindowDays,
       policy: policyDocument(...statements),
       tags: { Name: props.alias },
     });

@@ -10,6 +10,7 @@ import { ciRoleName, planKeyAlias } from "../bootstrap/ci-roles";
 import { workloadBoundaryName } from "../bootstrap/permissions-boundary";
 import { namePrefix, standardTags } from "../primitives/naming";
 import { MANAGED_RULE_GROUPS } from "../waf";
+import { resolveDatabaseSettings } from "../database";
 import { NAME_RULES, TAG_RULES } from "./aws-rules.generated";
 import { valueRuleProblem, type ValueRule } from "./aws-rules";
 import type { Problems } from "../primitives/validation";
@@ -317,7 +318,7 @@ export function derivedNames(config: EnvironmentConfig): DerivedName[] {
   tag("aws_db_parameter_group", `${P}-database`, "the database parameter group");
   const logs = config.database.engine === "mysql" ? ["error", "slowquery"] : ["postgresql", "upgrade"];
   for (const log of logs) add("aws_cloudwatch_log_group.name", `/aws/rds/instance/${db}/${log}`, `the database's ${log} log group`);
-  if ((config.database.monitoringIntervalSeconds ?? 60) > 0)
+  if (resolveDatabaseSettings(config.database).monitoringIntervalSeconds > 0)
     add("aws_iam_role.name", `${P}-rds-monitoring`, "the enhanced-monitoring role");
 
   // File system (modules/file-system/index.ts).

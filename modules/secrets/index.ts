@@ -3,7 +3,7 @@
 // values out of band (docs/secrets.md). Grant helpers give the instance role read on exactly these.
 import { Construct } from "constructs";
 import { SecretsmanagerSecret } from "@cdktf/provider-aws/lib/secretsmanager-secret";
-import { EncryptionKey } from "../primitives/encryption-key";
+import { DEFAULT_KEY_DELETION_WINDOW_DAYS, EncryptionKey } from "../primitives/encryption-key";
 import { secretReadStatements, Statement } from "../primitives/policy";
 import { assertValid, Problems } from "../primitives/validation";
 
@@ -25,7 +25,19 @@ export interface SecretsProps extends SecretsSettings {
   readonly accountId: string;
 }
 
-export function checkSecretsSettings(props: SecretsSettings, problems: Problems): void {
+/** The secrets settings with every default filled in. */
+export interface ResolvedSecretsSettings extends SecretsSettings {
+  readonly keyDeletionWindowDays: number;
+}
+
+/** The settings' defaults, written once (the key's own default): the check and the construct both read what this returns. */
+export function resolveSecretsSettings<S extends SecretsSettings>(settings: S): S & ResolvedSecretsSettings {
+  return { ...settings, keyDeletionWindowDays: settings.keyDeletionWindowDays ?? DEFAULT_KEY_DELETION_WINDOW_DAYS };
+}
+
+/** One line per problem of an environment's secrets settings, checked with their defaults resolved. */
+export function checkSecretsSettings(settings: SecretsSettings, problems: Problems): void {
+  const props = resolveSecretsSettings(settings);
   const days = props.recoveryWindowDays;
   problems.check(
     Number.isInteger(days) && (days === 0 || (days >= 7 && days <= 30)),
@@ -33,7 +45,7 @@ export function checkSecretsSettings(props: SecretsSettings, problems: Problems)
     days,
     "Secrets Manager accepts 0 (delete at once) or 7 to 30 days",
   );
-  const keyDays = props.keyDeletionWindowDays ?? 30;
+  const keyDays = props.keyDeletionWindowDays;
   problems.check(Number.isInteger(keyDays) && keyDays >= 7 && keyDays <= 30, "keyDeletionWindowDays", keyDays, "KMS accepts 7 to 30 days");
 }
 
@@ -56,9 +68,10 @@ export class Secrets extends Construct implements SecretsRefs {
   readonly recoveryWindowDays: number;
   private readonly region: string;
 
-  constructor(scope: Construct, id: string, props: SecretsProps) {
+  constructor(scope: Construct, id: string, settings: SecretsProps) {
     super(scope, id);
-    assertValid(this, props, checkSecretsSettings);
+    assertValid(this, settings, checkSecretsSettings);
+    const props = resolveSecretsSettings(settings);
     this.region = props.region;
     this.recoveryWindowDays = props.recoveryWindowDays;
 

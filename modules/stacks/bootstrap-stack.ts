@@ -16,7 +16,7 @@ import {
 } from "../bootstrap/ci-roles";
 import { environmentRolesArn, FenceProps } from "../bootstrap/environment-fence";
 import { WorkloadBoundary, workloadBoundaryArn, workloadBoundaryDocument, workloadBoundaryName } from "../bootstrap/permissions-boundary";
-import { auditBucketName, StateStorage, stateKeyAlias, useRemoteState } from "../bootstrap/state-backend";
+import { auditBucketName, resolveStateAuditSettings, StateStorage, stateKeyAlias, useRemoteState } from "../bootstrap/state-backend";
 import { authTokenSecretName } from "../cache";
 import { formatArn } from "../primitives/arn";
 import { namePrefix, standardTags } from "../primitives/naming";
@@ -187,14 +187,13 @@ export function boundarySizes(
 ): Array<{ readonly environment: string; readonly policy: string; readonly chars: number }> {
   const state = config.state;
   const bucket = formatArn({ service: "s3", resource: state.bucket });
-  const audit =
-    config.stateAudit?.enabled === false
-      ? []
-      : [
-          formatArn({ service: "cloudtrail", region: state.region, account: config.accountId, resource: `trail/${state.bucket}-reads` }),
-          formatArn({ service: "s3", resource: auditBucketName(state.bucket) }),
-          formatArn({ service: "s3", resource: `${auditBucketName(state.bucket)}/*` }),
-        ];
+  const audit = resolveStateAuditSettings(config.stateAudit).enabled
+    ? [
+        formatArn({ service: "cloudtrail", region: state.region, account: config.accountId, resource: `trail/${state.bucket}-reads` }),
+        formatArn({ service: "s3", resource: auditBucketName(state.bucket) }),
+        formatArn({ service: "s3", resource: `${auditBucketName(state.bucket)}/*` }),
+      ]
+    : [];
   const fences = environmentFences(config, environments, {
     stateBucketArn: bucket,
     lockTableArn: formatArn({ service: "dynamodb", region: state.region, account: config.accountId, resource: `table/${state.lockTable}` }),
