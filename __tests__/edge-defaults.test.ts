@@ -5,7 +5,8 @@ import { gunzipSync } from "node:zlib";
 import { dev } from "../environments/dev";
 import { validateEnvironments } from "../environments/schema/validate";
 import type { EnvironmentConfig } from "../environments/schema/types";
-import { LoadBalancerSettings, resolveLoadBalancerSettings } from "../modules/load-balancer";
+import { checkLoadBalancerSettings, LoadBalancerSettings, resolveLoadBalancerSettings } from "../modules/load-balancer";
+import { Problems } from "../modules/primitives/validation";
 import { resolveWafSettings } from "../modules/waf";
 import { Json, resourceList, synthEnvironment } from "./support/synth";
 
@@ -31,6 +32,14 @@ describe("resolveLoadBalancerSettings", () => {
     });
     expect(set).toMatchObject({ deregistrationDelaySeconds: 0, hstsMaxAgeSeconds: 0, targetHealthySeconds: 10 * 2 + 5 });
     expect(set.stickinessDurationSeconds).toBeUndefined();
+  });
+
+  test("the check reads the resolved value where a message names a default", () => {
+    const problems = Problems.create();
+    checkLoadBalancerSettings({ ...required, healthCheck: { timeoutSeconds: 20 } }, problems);
+    expect(problems.list).toEqual([
+      { path: "healthCheck.timeoutSeconds", value: 20, message: "must be less than healthCheck.intervalSeconds (15)" },
+    ]);
   });
 
   test("the web ACL's defaults", () => {
