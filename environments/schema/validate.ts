@@ -3,7 +3,7 @@
 import { overlaps, parseCidr } from "../../modules/primitives/cidr";
 import { checkCiSettings } from "../../modules/bootstrap/ci-roles";
 import { checkCertificateSettings } from "../../modules/certificate";
-import { checkLoadBalancerSettings } from "../../modules/load-balancer";
+import { checkLoadBalancerSettings, resolveLoadBalancerSettings } from "../../modules/load-balancer";
 import { checkLogRetention } from "../../modules/primitives/logs";
 import { checkNetworkSettings } from "../../modules/networking";
 import { checkSecretsSettings } from "../../modules/secrets";
@@ -206,7 +206,8 @@ function checkEnvironment(config: EnvironmentConfig, problems: Problems): void {
   checkWafSettings(config.edge.waf, problems.at("edge.waf"));
   checkComputeSettings(config.compute, problems.at("compute"));
   // A Spot interruption takes the scale-in path: deregistration, then the drain, within the notice.
-  checkInterruptionDrain(config.compute, config.edge.deregistrationDelaySeconds ?? 30, "edge.deregistrationDelaySeconds", problems);
+  const edge = resolveLoadBalancerSettings(config.edge);
+  checkInterruptionDrain(config.compute, edge.deregistrationDelaySeconds, "edge.deregistrationDelaySeconds", problems);
   checkMonitoringSettings(config.monitoring, problems.at("monitoring"));
   checkLinkedSettings(config, problems);
   // Names made from the project and environment names: only once those are well formed (reported above otherwise).

@@ -1,5 +1,6 @@
 // What the composing stack passes the app tier: an environment's compute settings plus the other tiers' refs
 // (subnets, target group, data stores, secrets, grants); their defaults resolved once and their check.
+import { DEFAULT_HEALTH_CHECK, DEFAULT_IDLE_TIMEOUT_SECONDS, targetHealthySeconds } from "../load-balancer";
 import { checkLogRetention } from "../primitives/logs";
 import type { Statement } from "../primitives/policy";
 import type { Problems } from "../primitives/validation";
@@ -95,8 +96,8 @@ export type ResolvedComputeProps = ComputeProps &
 export function resolveComputeProps(props: ComputeProps): ResolvedComputeProps {
   return {
     ...resolveComputeSettings(props),
-    loadBalancerIdleTimeoutSeconds: props.loadBalancerIdleTimeoutSeconds ?? 60,
-    targetHealthySeconds: props.targetHealthySeconds ?? 35,
+    loadBalancerIdleTimeoutSeconds: props.loadBalancerIdleTimeoutSeconds ?? DEFAULT_IDLE_TIMEOUT_SECONDS,
+    targetHealthySeconds: props.targetHealthySeconds ?? targetHealthySeconds(DEFAULT_HEALTH_CHECK),
     instanceTags: props.instanceTags ?? {},
   };
 }

@@ -77,7 +77,22 @@ export interface LoadBalancerProps extends LoadBalancerSettings {
   readonly certificateArn: string;
 }
 
+/** The HTTPS listener's SSL policy: TLS 1.3, and TLS 1.2 with forward-secret ciphers only. @default "ELBSecurityPolicy-TLS13-1-2-2021-06" */
 export const DEFAULT_TLS_POLICY = "ELBSecurityPolicy-TLS13-1-2-2021-06";
+/** Seconds a retiring instance keeps serving in-flight requests. @default 30 */
+export const DEFAULT_DEREGISTRATION_DELAY_SECONDS = 30;
+/** No slow start: a new instance gets its full share of traffic once healthy. @default 0 */
+export const DEFAULT_SLOW_START_SECONDS = 0;
+/** Seconds an idle client connection stays open (ALB's own default). @default 60 */
+export const DEFAULT_IDLE_TIMEOUT_SECONDS = 60;
+/** The health check's timing and healthy codes. @default matcher "200", every 15 s, timeout 5 s, healthy after 2, unhealthy after 3 */
+export const DEFAULT_HEALTH_CHECK: Readonly<Required<HealthCheckSettings>> = {
+  matcher: "200",
+  intervalSeconds: 15,
+  timeoutSeconds: 5,
+  healthyThreshold: 2,
+  unhealthyThreshold: 3,
+};
 /** Key prefix of access-log objects inside the bucket; ELB appends `AWSLogs/<account>/...`. */
 export const ACCESS_LOG_PREFIX = "alb";
 /** ELB limits load balancer and target group names to 32 characters. */
@@ -150,14 +165,14 @@ function isIntegerBetween(value: number, low: number, high: number): boolean {
   return Number.isInteger(value) && value >= low && value <= high;
 }
 
-/** Resolved health-check values. */
+/** The health check with its defaults filled in. */
 export function healthCheckValues(settings: HealthCheckSettings): Required<HealthCheckSettings> {
   return {
-    matcher: settings.matcher ?? "200",
-    intervalSeconds: settings.intervalSeconds ?? 15,
-    timeoutSeconds: settings.timeoutSeconds ?? 5,
-    healthyThreshold: settings.healthyThreshold ?? 2,
-    unhealthyThreshold: settings.unhealthyThreshold ?? 3,
+    matcher: settings.matcher ?? DEFAULT_HEALTH_CHECK.matcher,
+    intervalSeconds: settings.intervalSeconds ?? DEFAULT_HEALTH_CHECK.intervalSeconds,
+    timeoutSeconds: settings.timeoutSeconds ?? DEFAULT_HEALTH_CHECK.timeoutSeconds,
+    healthyThreshold: settings.healthyThreshold ?? DEFAULT_HEALTH_CHECK.healthyThreshold,
+    unhealthyThreshold: settings.unhealthyThreshold ?? DEFAULT_HEALTH_CHECK.unhealthyThreshold,
   };
 }
 
@@ -170,8 +185,38 @@ export function targetHealthySeconds(settings: HealthCheckSettings): number {
   return health.intervalSeconds * health.healthyThreshold + health.timeoutSeconds;
 }
 
-/** One year: long enough for browsers to keep using HTTPS, the usual HSTS preload minimum. */
+/** One year: long enough for browsers to keep using HTTPS, the usual HSTS preload minimum. @default 31536000 */
 export const DEFAULT_HSTS_MAX_AGE_SECONDS = 31536000;
+
+/** The load balancer settings with every default filled in (stickiness stays unset when off), and the figures derived from them. */
+export interface ResolvedLoadBalancerSettings extends LoadBalancerSettings {
+  readonly healthCheck: Required<HealthCheckSettings>;
+  readonly deregistrationDelaySeconds: number;
+  readonly slowStartSeconds: number;
+  readonly idleTimeoutSeconds: number;
+  readonly tlsPolicy: string;
+  readonly hstsMaxAgeSeconds: number;
+  /** The longest a newly registered target takes to turn healthy (targetHealthySeconds). */
+  readonly targetHealthySeconds: number;
+}
+
+/**
+ * The settings' defaults, written once: the check, the construct, the composing stack and the environment
+ * validator all read what this returns.
+ */
+export function resolveLoadBalancerSettings<S extends LoadBalancerSettings>(settings: S): S & ResolvedLoadBalancerSettings {
+  const healthCheck = healthCheckValues(settings.healthCheck);
+  return {
+    ...settings,
+    healthCheck,
+    deregistrationDelaySeconds: settings.deregistrationDelaySeconds ?? DEFAULT_DEREGISTRATION_DELAY_SECONDS,
+    slowStartSeconds: settings.slowStartSeconds ?? DEFAULT_SLOW_START_SECONDS,
+    idleTimeoutSeconds: settings.idleTimeoutSeconds ?? DEFAULT_IDLE_TIMEOUT_SECONDS,
+    tlsPolicy: settings.tlsPolicy ?? DEFAULT_TLS_POLICY,
+    hstsMaxAgeSeconds: settings.hstsMaxAgeSeconds ?? DEFAULT_HSTS_MAX_AGE_SECONDS,
+    targetHealthySeconds: targetHealthySeconds(healthCheck),
+  };
+}
 
 /** The health check's path, as the target group takes it: the app's `healthCheckPath`, checked where it is set. */
 export function checkHealthCheckPath(path: string, field: string, problems: Problems): void {
@@ -190,8 +235,10 @@ export function checkLoadBalancerProps(props: LoadBalancerProps, problems: Probl
   checkLoadBalancerSettings(props, problems);
 }
 
-export function checkLoadBalancerSettings(props: LoadBalancerSettings & { readonly namePrefix?: string }, problems: Problems): void {
-  const hsts = props.hstsMaxAgeSeconds ?? DEFAULT_HSTS_MAX_AGE_SECONDS;
+/** One line per problem of the load balancer settings, checked with their defaults resolved. */
+export function checkLoadBalancerSettings(settings: LoadBalancerSettings & { readonly namePrefix?: string }, problems: Problems): void {
+  const props = resolveLoadBalancerSettings(settings);
+  const hsts = props.hstsMaxAgeSeconds;
   problems.check(
     isIntegerBetween(hsts, 0, 63072000),
     "hstsMaxAgeSeconds",
@@ -199,7 +246,7 @@ export function checkLoadBalancerSettings(props: LoadBalancerSettings & { readon
     "must be a whole number of seconds, 0 (no header) to 63072000 (two years)",
   );
 
-  const health = healthCheckValues(props.healthCheck);
+  const health = props.healthCheck;
   problems.check(
     isValidMatcher(health.matcher),
     "healthCheck.matcher",
@@ -240,9 +287,9 @@ export function checkLoadBalancerSettings(props: LoadBalancerSettings & { readon
     "ALB accepts 2-10 checks",
   );
 
-  const delay = props.deregistrationDelaySeconds ?? 30;
+  const delay = props.deregistrationDelaySeconds;
   problems.check(isIntegerBetween(delay, 0, 3600), "deregistrationDelaySeconds", delay, "ALB accepts 0-3600 seconds");
-  const slowStart = props.slowStartSeconds ?? 0;
+  const slowStart = props.slowStartSeconds;
   problems.check(
     slowStart === 0 || isIntegerBetween(slowStart, 30, 900),
     "slowStartSeconds",
@@ -257,9 +304,9 @@ export function checkLoadBalancerSettings(props: LoadBalancerSettings & { readon
       "ALB accepts 1-604800 seconds (7 days)",
     );
   }
-  const idle = props.idleTimeoutSeconds ?? 60;
+  const idle = props.idleTimeoutSeconds;
   problems.check(isIntegerBetween(idle, 1, 4000), "idleTimeoutSeconds", idle, "ALB accepts 1-4000 seconds");
-  const tlsPolicy = props.tlsPolicy ?? DEFAULT_TLS_POLICY;
+  const tlsPolicy = props.tlsPolicy;
   const tls12 = problems.check(
     TLS12_POLICY.test(tlsPolicy),
     "tlsPolicy",
@@ -315,12 +362,16 @@ export class LoadBalancer extends Construct implements Connectable {
   readonly httpsListener: LbListener;
   readonly httpListener: LbListener;
   readonly logBucket: S3Bucket;
+  /** The settings it was built with, defaults filled in: what the app tier pairs its own timing with. */
+  readonly settings: ResolvedLoadBalancerSettings;
 
-  constructor(scope: Construct, id: string, props: LoadBalancerProps) {
+  constructor(scope: Construct, id: string, loadBalancerProps: LoadBalancerProps) {
     super(scope, id);
-    assertValid(this, props, checkLoadBalancerProps);
+    assertValid(this, loadBalancerProps, checkLoadBalancerProps);
+    const props = resolveLoadBalancerSettings(loadBalancerProps);
+    this.settings = props;
     const name = (suffix: string) => `${props.namePrefix}-${suffix}`;
-    const health = healthCheckValues(props.healthCheck);
+    const health = props.healthCheck;
 
     const group = new SecurityGroup(this, "security-group", {
       name: name("alb"),
@@ -352,7 +403,7 @@ export class LoadBalancer extends Construct implements Connectable {
       subnets: [...props.publicSubnetIds],
       dropInvalidHeaderFields: true,
       desyncMitigationMode: "strictest",
-      idleTimeout: props.idleTimeoutSeconds ?? 60,
+      idleTimeout: props.idleTimeoutSeconds,
       enableDeletionProtection: props.deletionProtection,
       enableHttp2: true,
       accessLogs: { bucket: this.logBucket.bucket, prefix: ACCESS_LOG_PREFIX, enabled: true },
@@ -374,8 +425,8 @@ export class LoadBalancer extends Construct implements Connectable {
       protocolVersion: "HTTP1",
       targetType: "instance",
       vpcId: props.vpcId,
-      deregistrationDelay: String(props.deregistrationDelaySeconds ?? 30),
-      slowStart: props.slowStartSeconds ?? 0,
+      deregistrationDelay: String(props.deregistrationDelaySeconds),
+      slowStart: props.slowStartSeconds,
       healthCheck: {
         enabled: true,
         protocol: "HTTP",
@@ -394,12 +445,12 @@ export class LoadBalancer extends Construct implements Connectable {
     });
     this.targetGroup = { arn: targetGroup.arn, arnSuffix: targetGroup.arnSuffix, port: props.appPort };
 
-    const hsts = props.hstsMaxAgeSeconds ?? DEFAULT_HSTS_MAX_AGE_SECONDS;
+    const hsts = props.hstsMaxAgeSeconds;
     this.httpsListener = new LbListener(this, "https", {
       loadBalancerArn: this.lb.arn,
       port: 443,
       protocol: "HTTPS",
-      sslPolicy: props.tlsPolicy ?? DEFAULT_TLS_POLICY,
+      sslPolicy: props.tlsPolicy,
       certificateArn: props.certificateArn,
       defaultAction: [{ type: "forward", targetGroupArn: targetGroup.arn }],
       // Security headers on every response, whatever the app sends; the Server header is dropped.

@@ -12,7 +12,7 @@ import { Compute, templateRefWarning } from "../compute";
 import { rollBackRefreshOn } from "../compute/alarms";
 import { Database } from "../database";
 import { FileSystem } from "../file-system";
-import { LoadBalancer, targetHealthySeconds } from "../load-balancer";
+import { LoadBalancer } from "../load-balancer";
 import { Monitoring } from "../monitoring";
 import { Networking } from "../networking";
 import { Preflight } from "../preflight";
@@ -219,9 +219,9 @@ export class EnvironmentStack extends TerraformStack {
       logRetentionDays: config.logRetentionDays,
       targetGroup: loadBalancer.targetGroup,
       loadBalancer: loadBalancer.loadBalancer,
-      deregistrationDelaySeconds: config.edge.deregistrationDelaySeconds ?? 30,
-      loadBalancerIdleTimeoutSeconds: config.edge.idleTimeoutSeconds ?? 60,
-      targetHealthySeconds: targetHealthySeconds(config.edge.healthCheck),
+      deregistrationDelaySeconds: loadBalancer.settings.deregistrationDelaySeconds,
+      loadBalancerIdleTimeoutSeconds: loadBalancer.settings.idleTimeoutSeconds,
+      targetHealthySeconds: loadBalancer.settings.targetHealthySeconds,
       database: this.database,
       cache: this.cache,
       fileSystem: this.fileSystem,

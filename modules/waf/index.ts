@@ -42,7 +42,10 @@ export interface WafProps extends WafSettings {
 
 export const MIN_RATE_LIMIT = 10;
 export const MAX_RATE_LIMIT = 2_000_000_000;
+/** Requests one client IP may send in any 5 minutes. @default 2000 */
 export const DEFAULT_RATE_LIMIT = 2000;
+/** Common rule set rules that only count: request bodies over 8 KB (file uploads) get through. @default ["SizeRestrictions_BODY"] */
+export const DEFAULT_COMMON_RULE_SET_COUNT_ONLY: readonly string[] = ["SizeRestrictions_BODY"];
 const RULE_NAME = /^[A-Za-z0-9_-]{1,128}$/;
 
 /** AWS managed rule groups every web ACL carries, in evaluation order (after the rate limit). */
@@ -53,15 +56,32 @@ export const MANAGED_RULE_GROUPS = [
   "AWSManagedRulesKnownBadInputsRuleSet",
 ] as const;
 
-export function checkWafSettings(props: WafSettings & { readonly logRetentionDays?: number }, problems: Problems): void {
-  const limit = props.rateLimitPer5Minutes ?? DEFAULT_RATE_LIMIT;
+/** The web ACL settings with every default filled in. */
+export interface ResolvedWafSettings extends WafSettings {
+  readonly rateLimitPer5Minutes: number;
+  readonly commonRuleSetCountOnly: readonly string[];
+}
+
+/** The settings' defaults, written once: the check and the construct both read what this returns. */
+export function resolveWafSettings<S extends WafSettings>(settings: S): S & ResolvedWafSettings {
+  return {
+    ...settings,
+    rateLimitPer5Minutes: settings.rateLimitPer5Minutes ?? DEFAULT_RATE_LIMIT,
+    commonRuleSetCountOnly: settings.commonRuleSetCountOnly ?? DEFAULT_COMMON_RULE_SET_COUNT_ONLY,
+  };
+}
+
+/** One line per problem of the web ACL settings, checked with their defaults resolved. */
+export function checkWafSettings(settings: WafSettings & { readonly logRetentionDays?: number }, problems: Problems): void {
+  const props = resolveWafSettings(settings);
+  const limit = props.rateLimitPer5Minutes;
   problems.check(
     Number.isInteger(limit) && limit >= MIN_RATE_LIMIT && limit <= MAX_RATE_LIMIT,
     "rateLimitPer5Minutes",
     limit,
     `WAF accepts ${MIN_RATE_LIMIT} to ${MAX_RATE_LIMIT} requests per 5 minutes`,
   );
-  const countOnly = props.commonRuleSetCountOnly ?? [];
+  const countOnly = props.commonRuleSetCountOnly;
   countOnly.forEach((rule, i) => {
     const field = `commonRuleSetCountOnly[${i}]`;
     problems.check(RULE_NAME.test(rule), field, rule, "not a rule name (1-128 of A-Z, a-z, 0-9, _ and -)");
@@ -82,16 +102,17 @@ export class Waf extends Construct {
   readonly arn: string;
   readonly metricName: string;
 
-  constructor(scope: Construct, id: string, props: WafProps) {
+  constructor(scope: Construct, id: string, wafProps: WafProps) {
     super(scope, id);
-    assertValid(this, props, checkWafSettings);
+    assertValid(this, wafProps, checkWafSettings);
+    const props = resolveWafSettings(wafProps);
     const prefix = metricName(props.namePrefix);
     const visibility = (name: string) => ({
       cloudwatchMetricsEnabled: true,
       sampledRequestsEnabled: true,
       metricName: `${prefix}-${name}`,
     });
-    const countOnly = props.commonRuleSetCountOnly ?? ["SizeRestrictions_BODY"];
+    const countOnly = props.commonRuleSetCountOnly;
 
     // `statement` is free-form in the bindings, so it is written in Terraform's snake_case.
     const managed = (name: (typeof MANAGED_RULE_GROUPS)[number], priority: number, overrides: readonly string[] = []): Wafv2WebAclRule => ({
@@ -123,7 +144,7 @@ export class Waf extends Construct {
           action: { block: {} },
           statement: {
             rate_based_statement: {
-              limit: props.rateLimitPer5Minutes ?? DEFAULT_RATE_LIMIT,
+              limit: props.rateLimitPer5Minutes,
               aggregate_key_type: "IP",
               evaluation_window_sec: 300,
             },
