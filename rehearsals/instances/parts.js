@@ -280,10 +280,14 @@ async function startEmulator(accountId, settings = {}) {
   const python = process.env.MOTO_PYTHON || path.join(path.dirname(path.dirname(MOTO)), "bin", "python");
   const dir = fs.mkdtempSync("/tmp/webapp-emulator-");
   const portFile = path.join(dir, "port");
-  const child = spawn(python, [path.join(ROOT, "rehearsals", "deploy", "emulator.py"), "serve", "--account-id", accountId, "--port-file", portFile], {
-    stdio: ["ignore", "ignore", "pipe"],
-    env: { ...process.env, ...settings },
-  });
+  const child = spawn(
+    python,
+    [path.join(ROOT, "rehearsals", "deploy", "emulator.py"), "serve", "--account-id", accountId, "--port-file", portFile],
+    {
+      stdio: ["ignore", "ignore", "pipe"],
+      env: { ...process.env, ...settings },
+    },
+  );
   cleanups.push(() => {
     if (child.exitCode === null) child.kill("SIGKILL");
     fs.rmSync(dir, { recursive: true, force: true });
