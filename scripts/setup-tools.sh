@@ -181,6 +181,24 @@ pick_python() {
   die "checkov $CHECKOV_VERSION needs Python 3.9-3.12 with venv (set PLATFORM_PYTHON)"
 }
 
+# Creates the venv $2 afresh with Python $1 and pip-installs the requirements that follow into it (after
+# upgrading pip, with --upgrade-pip first); the output goes to $LOG_DIR/<name>-install.log, name being $3.
+pip_venv() {
+  local py=$1 venv=$2 name=$3 upgrade=0
+  shift 3
+  if [ "${1:-}" = --upgrade-pip ]; then
+    upgrade=1
+    shift
+  fi
+  local log="$LOG_DIR/$name-install.log"
+  rm -rf "$venv"
+  "$py" -m venv "$venv"
+  {
+    if [ "$upgrade" = 1 ]; then "$venv/bin/python" -m pip install --disable-pip-version-check --no-input -q --upgrade pip; fi
+    "$venv/bin/python" -m pip install --disable-pip-version-check --no-input -q "$@"
+  } >"$log" 2>&1 || { tail -n 20 "$log" >&2; die "$name install failed (log: $log)"; }
+}
+
 setup_checkov() {
   local t; t="$(now)"
   local stamp="$CHECKOV_VENV/.complete"
@@ -189,13 +207,7 @@ setup_checkov() {
   else
     local py; py="$(pick_python)"
     echo "setup-tools: installing checkov $CHECKOV_VERSION into $CHECKOV_VENV ($py) ..."
-    rm -rf "$CHECKOV_VENV"
-    "$py" -m venv "$CHECKOV_VENV"
-    {
-      "$CHECKOV_VENV/bin/python" -m pip install --disable-pip-version-check --no-input -q --upgrade pip
-      "$CHECKOV_VENV/bin/python" -m pip install --disable-pip-version-check --no-input -q "checkov==$CHECKOV_VERSION"
-    } >"$LOG_DIR/checkov-install.log" 2>&1 \
-      || { tail -n 20 "$LOG_DIR/checkov-install.log" >&2; die "checkov install failed (log: $LOG_DIR/checkov-install.log)"; }
+    pip_venv "$py" "$CHECKOV_VENV" checkov --upgrade-pip "checkov==$CHECKOV_VERSION"
     "$CHECKOV_VENV/bin/python" -c "import importlib.metadata as m; assert m.version('checkov') == '$CHECKOV_VERSION'"
     touch "$stamp"
     note checkov installed "$(elapsed "$t")" "checkov $CHECKOV_VERSION ($CHECKOV_VENV, $("$py" --version 2>&1))"
@@ -214,14 +226,8 @@ setup_moto() {
   fi
   local py; py="$(pick_python)"
   echo "setup-tools: installing moto $MOTO_VERSION into $MOTO_VENV ($py) ..."
-  rm -rf "$MOTO_VENV"
-  "$py" -m venv "$MOTO_VENV"
   # shellcheck disable=SC2086 # $want is a list of requirement specifiers
-  {
-    "$MOTO_PYTHON" -m pip install --disable-pip-version-check --no-input -q --upgrade pip
-    "$MOTO_PYTHON" -m pip install --disable-pip-version-check --no-input -q $want
-  } >"$LOG_DIR/moto-install.log" 2>&1 \
-    || { tail -n 20 "$LOG_DIR/moto-install.log" >&2; die "moto install failed (log: $LOG_DIR/moto-install.log)"; }
+  pip_venv "$py" "$MOTO_VENV" moto --upgrade-pip $want
   "$MOTO_PYTHON" -c "import importlib.metadata as m; assert m.version('moto') == '$MOTO_VERSION'; assert m.version('boto3') == '$MOTO_BOTO3_VERSION'; import moto.server, flask"
   echo "$want" >"$stamp"
   note moto installed "$(elapsed "$t")" "moto $MOTO_VERSION, boto3 $MOTO_BOTO3_VERSION, pytest $MOTO_PYTEST_VERSION ($MOTO_VENV)"
@@ -237,10 +243,7 @@ setup_awscli() {
   fi
   local py; py="$(pick_python)"
   echo "setup-tools: installing awscli $AWSCLI_VERSION into $AWSCLI_VENV ($py) ..."
-  rm -rf "$AWSCLI_VENV"
-  "$py" -m venv "$AWSCLI_VENV"
-  "$AWSCLI_VENV/bin/python" -m pip install --disable-pip-version-check --no-input -q "awscli==$AWSCLI_VERSION" >"$LOG_DIR/awscli-install.log" 2>&1 \
-    || { tail -n 20 "$LOG_DIR/awscli-install.log" >&2; die "awscli install failed (log: $LOG_DIR/awscli-install.log)"; }
+  pip_venv "$py" "$AWSCLI_VENV" awscli "awscli==$AWSCLI_VERSION"
   "$AWSCLI_BIN" --version >>"$LOG_DIR/awscli-install.log" 2>&1 || die "awscli does not run (log: $LOG_DIR/awscli-install.log)"
   echo "$AWSCLI_VERSION" >"$stamp"
   note awscli installed "$(elapsed "$t")" "awscli $AWSCLI_VERSION ($AWSCLI_VENV)"
@@ -256,10 +259,7 @@ setup_ruff() {
   fi
   local py; py="$(pick_python)"
   echo "setup-tools: installing ruff $RUFF_VERSION into $RUFF_VENV ($py) ..."
-  rm -rf "$RUFF_VENV"
-  "$py" -m venv "$RUFF_VENV"
-  "$RUFF_VENV/bin/python" -m pip install --disable-pip-version-check --no-input -q "ruff==$RUFF_VERSION" >"$LOG_DIR/ruff-install.log" 2>&1 \
-    || { tail -n 20 "$LOG_DIR/ruff-install.log" >&2; die "ruff install failed (log: $LOG_DIR/ruff-install.log)"; }
+  pip_venv "$py" "$RUFF_VENV" ruff "ruff==$RUFF_VERSION"
   [ "$("$RUFF_BIN" --version 2>/dev/null)" = "ruff $RUFF_VERSION" ] || die "ruff does not run or is not $RUFF_VERSION ($RUFF_BIN)"
   echo "$RUFF_VERSION" >"$stamp"
   note ruff installed "$(elapsed "$t")" "ruff $RUFF_VERSION ($RUFF_VENV)"

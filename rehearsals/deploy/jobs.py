@@ -423,6 +423,7 @@ class Rehearsal:
         self.mode = args.wrapper
         self.minute_seconds = args.minute_seconds
         self.scale = 60.0 / self.minute_seconds
+        self.max_load = 0.0  # the highest 1-minute load average seen (sample_load)
         self.product = product
         self.work = tempfile.mkdtemp(prefix="webapp-jobs-rehearsal-", dir="/var/tmp")
         self.keep = args.keep
@@ -455,7 +456,7 @@ class Rehearsal:
         """The machine's 1-minute load average, kept at its highest: compressed time (a schedule minute of a
         few real seconds) holds only while every tick gets the CPU it needs within a fraction of that."""
         try:
-            self.max_load = max(getattr(self, "max_load", 0.0), float(open("/proc/loadavg").read().split()[0]))
+            self.max_load = max(self.max_load, float(open("/proc/loadavg").read().split()[0]))
         except (OSError, ValueError, IndexError):
             pass
 
@@ -929,7 +930,7 @@ class Rehearsal:
             print(f"FAIL {p}")
         self.sample_load()
         cores = os.cpu_count() or 1
-        load = getattr(self, "max_load", 0.0)
+        load = self.max_load
         print(f"machine load: the 1-minute load average reached {load:.1f} on {cores} cores")
         if problems and load > 1.5 * cores:
             print(
